@@ -1,0 +1,119 @@
+// TraceReader: the one streaming reader of ravel traces (docs/trace-format.md), used by every
+// command, the GUI and the tests. A trace is untrusted input: every offset and length is
+// bounds-checked; a truncated or corrupt chunk is skipped with one warning naming what and where,
+// and everything intact is still delivered.
+#pragma once
+
+#include <ravel/trace_format.h>
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ravel {
+
+// A trace that cannot be read at all (missing, a directory, not a ravel trace, wrong version).
+// what() is one line: "<path>: <what is wrong>".
+class TraceError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Event {
+    uint64_t time_ns = 0; // from the start of the trace; interpolated between clock stamps
+    uint64_t obj = 0;     // object address (or payload, see docs/trace-format.md)
+    uint32_t thread = 0;  // ravel thread id
+    uint32_t aux = 0;
+    uint32_t stack = 0;   // stack id, 0 = none
+    uint8_t kind = 0;     // RAVEL_EV_*
+    uint8_t flags = 0;    // object kind (low 4 bits) | RAVEL_F_* modifiers
+    bool stamped = false; // time_ns was read from the clock for this event, not interpolated
+
+    unsigned objKind() const { return flags & 0x0f; }
+};
+
+struct ThreadInfo {
+    uint32_t id = 0;
+    uint32_t os_tid = 0;
+    uint32_t pid = 0;
+    uint32_t parent = 0;
+    uint64_t pthread = 0;
+    uint64_t stack_lo = 0, stack_hi = 0;
+    uint64_t start_ns = 0;
+    uint64_t exit_ns = 0; // 0 if the thread had not exited when the trace ended
+    bool exited = false;
+    uint32_t create_stack = 0;
+    std::string name;
+    RavelBoard board {}; // the state board as last written
+};
+
+struct StackTrace {
+    uint32_t id = 0;
+    bool site_only = false; // only the caller's address was captured, not the whole call path
+    std::vector<uint64_t> frames; // innermost first
+};
+
+struct Module {
+    uint64_t base = 0, lo = 0, hi = 0;
+    std::string path;
+    std::string build_id; // hex
+};
+
+struct TraceSummary {
+    std::string path;
+    uint32_t version = 0;
+    uint32_t flags = 0;
+    uint32_t pid = 0, ppid = 0;
+    int32_t exit_status = 0;
+    bool ended = false; // the program exited normally (RAVEL_FILE_ENDED)
+    std::string program;
+    std::vector<std::string> argv;
+    uint64_t start_real_ns = 0;
+    uint64_t duration_ns = 0;  // last known time, from the trace start
+    double tsc_per_ns = 0;     // calibration used
+    uint32_t verdict = 0;
+    uint64_t verdict_ns = 0;
+    uint32_t lost_events = 0;
+    uint64_t file_size = 0;
+};
+
+class TraceReader {
+public:
+    // Opens and indexes the chunks (reads the tables: threads, stacks, modules). Throws
+    // TraceError when the file cannot be a ravel trace at all. Problems inside an otherwise
+    // readable trace become warnings().
+    explicit TraceReader(const std::string& path);
+    ~TraceReader();
+    TraceReader(const TraceReader&) = delete;
+    TraceReader& operator=(const TraceReader&) = delete;
+
+    const TraceSummary& summary() const;
+    const std::vector<ThreadInfo>& threads() const;   // sorted by id
+    const std::vector<StackTrace>& stacks() const;     // index = id - 1
+    const std::vector<Module>& modules() const;
+    const StackTrace* stack(uint32_t id) const;         // nullptr when unknown
+    const ThreadInfo* thread(uint32_t id) const;        // nullptr when unknown
+    // One line each: what was skipped and where ("chunk at offset 0x30000: bad magic, skipped").
+    const std::vector<std::string>& warnings() const;
+
+    // Streams every event in one global order: by time, and causal where time cannot decide
+    // (acquisitions of one object in their sequence order; a thread's own events in program
+    // order). Return false from the callback to stop early.
+    void forEachEvent(const std::function<bool(const Event&)>& fn) const;
+    // Events of one thread in program order.
+    void forEachThreadEvent(uint32_t thread, const std::function<bool(const Event&)>& fn) const;
+    uint64_t eventCount() const; // events delivered by forEachEvent (TIME records excluded)
+
+private:
+    struct Impl;
+    Impl* m_impl;
+};
+
+// Rewrites a raw trace (as the runtime leaves it) into its compact form: each events chunk's
+// records compressed with zstd, tables kept, chunks back to back. Returns the bytes written.
+// Throws TraceError when the input cannot be read or the output cannot be written.
+uint64_t compactTrace(const std::string& in, const std::string& out);
+
+} // namespace ravel

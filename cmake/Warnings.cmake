@@ -1,0 +1,16 @@
+# ravel_warnings(TARGET): the project's own code compiles with -Wall -Wextra (and -Werror in CI).
+function(ravel_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra)
+  if(RAVEL_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# ravel_sanitize(TARGET): ASan+UBSan for analyzer code and tests when RAVEL_SANITIZE is on.
+function(ravel_sanitize target)
+  if(RAVEL_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=undefined)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()

@@ -1,0 +1,242 @@
+/* ravel trace format, version 1. The normative description is docs/trace-format.md; this header
+ * is its machine-readable half, shared by the runtime (writer) and the analyzer (reader).
+ *
+ * Layout: a 4096-byte FileHeader, then chunks. While a program runs every chunk is chunk_size
+ * bytes and sits at a chunk_size-aligned offset; the file is a shared mapping, so whatever a
+ * thread wrote is in the page cache at once and survives SIGKILL. After the run, `ravel run`
+ * compacts the file: chunks become variable-sized (zstd payloads) and follow each other.
+ *
+ * All integers are little-endian. Fields written concurrently are accessed with atomic builtins.
+ */
+#ifndef RAVEL_TRACE_FORMAT_H
+#define RAVEL_TRACE_FORMAT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RAVEL_TRACE_MAGIC "RAVELTRC" /* 8 bytes, no terminator in the file */
+#define RAVEL_TRACE_VERSION 1u
+#define RAVEL_HEADER_SIZE 4096u
+#define RAVEL_CHUNK_MAGIC 0x4b4e4843u /* "CHNK" */
+#define RAVEL_CHUNK_HEADER_SIZE 64u
+#define RAVEL_DEFAULT_CHUNK_SIZE (64u * 1024u)
+
+/* FileHeader.flags */
+enum {
+    RAVEL_FILE_ENDED = 1u << 0,           /* the runtime saw the process exit normally */
+    RAVEL_FILE_COMPACTED = 1u << 1,       /* chunks are variable-sized, see ChunkHeader.size */
+    RAVEL_FILE_FLIGHT_RECORDER = 1u << 2, /* old event chunks of a thread may have been reused */
+    RAVEL_FILE_TRUNCATED_DISK = 1u << 3,  /* recording stopped: the disk was full */
+    RAVEL_FILE_OVERFLOW = 1u << 4,        /* a table (threads, stacks) was full; some data lost */
+};
+
+typedef struct RavelFileHeader {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;
+    uint32_t chunk_size;
+    uint32_t flags;
+    uint64_t start_tsc;      /* rdtsc when the runtime started */
+    uint64_t start_mono_ns;  /* CLOCK_MONOTONIC at start_tsc */
+    uint64_t start_real_ns;  /* CLOCK_REALTIME at start_tsc */
+    uint64_t end_tsc;        /* 0 until the process exits normally */
+    uint64_t end_mono_ns;
+    uint64_t next_chunk;     /* atomic: file offset of the next unused chunk */
+    uint64_t reserved_size;  /* atomic: bytes fallocate'd so far */
+    uint32_t thread_count;   /* atomic: ravel thread ids handed out (ids start at 1) */
+    uint32_t stack_count;    /* atomic: stack ids handed out (ids start at 1; 0 = no stack) */
+    uint32_t pid;
+    uint32_t ppid;
+    int32_t exit_status;     /* valid when RAVEL_FILE_ENDED */
+    uint32_t flight_chunks;  /* event chunks kept per thread in flight-recorder mode; 0 = all */
+    uint64_t tick;           /* written by the watchdog (`ravel run`) every millisecond; the
+                                runtime stamps the clock when it changes */
+    uint64_t verdict_tsc;    /* set by the watchdog when it found a deadlock */
+    uint32_t verdict;        /* 0 none, 1 certain deadlock, 2 likely deadlock */
+    uint32_t lost_events;    /* atomic: events dropped (reentrancy, full disk) */
+    uint64_t calib_tsc;      /* a later (tsc, monotonic) pair for calibrating the tsc rate; */
+    uint64_t calib_mono_ns;  /* written by the watchdog and at chunk opens (best effort) */
+    uint8_t reserved0[32];
+    char program[512];       /* absolute path of the executable, NUL-terminated */
+    uint32_t argv_len;       /* bytes used in argv */
+    uint32_t reserved1;
+    char argv[3072 - 8];     /* arguments, each NUL-terminated, back to back */
+    uint8_t reserved2[4096 - 176 - 512 - 3072];
+} RavelFileHeader;
+
+/* ChunkHeader.type */
+enum {
+    RAVEL_CHUNK_EVENTS = 1,  /* RavelEvent records of one thread (owner) */
+    RAVEL_CHUNK_THREADS = 2, /* RavelThreadEntry slots */
+    RAVEL_CHUNK_STACKS = 3,  /* RavelStackRecord entries */
+    RAVEL_CHUNK_MODULES = 4, /* RavelModuleRecord entries */
+};
+
+/* ChunkHeader.flags */
+enum {
+    RAVEL_CHUNK_ZSTD = 1u << 0, /* payload is one zstd frame of raw_size bytes */
+    RAVEL_CHUNK_SEALED = 1u << 1, /* the owner will not write it again */
+};
+
+typedef struct RavelChunkHeader {
+    uint32_t magic;
+    uint16_t type;
+    uint16_t flags;
+    uint32_t owner;     /* events: ravel thread id; others: 0 */
+    uint32_t seq;       /* per owner (or per type for tables), from 0 */
+    uint32_t size;      /* bytes of this chunk including the header */
+    uint32_t used;      /* atomic: payload bytes committed (raw payload for zstd chunks) */
+    uint32_t stored;    /* zstd chunks: compressed payload bytes; raw: = used */
+    uint32_t reserved;
+    uint64_t first_tsc; /* clock pair taken when the chunk was opened, for clock calibration */
+    uint64_t first_mono_ns;
+    uint64_t reserved2[2];
+} RavelChunkHeader;
+
+/* Object kinds, stored in the low 4 bits of RavelEvent flags */
+enum {
+    RAVEL_OBJ_NONE = 0,
+    RAVEL_OBJ_MUTEX = 1,
+    RAVEL_OBJ_RWLOCK = 2,
+    RAVEL_OBJ_SPIN = 3,
+    RAVEL_OBJ_COND = 4,
+    RAVEL_OBJ_SEM = 5,
+    RAVEL_OBJ_BARRIER = 6,
+    RAVEL_OBJ_ONCE = 7,
+    RAVEL_OBJ_GUARD = 8,   /* static local guard (__cxa_guard_*) */
+    RAVEL_OBJ_THREAD = 9,  /* object = pthread_t of the thread */
+    RAVEL_OBJ_PROCESS = 10,
+    RAVEL_OBJ_CHAN = 11,
+    RAVEL_OBJ_PIPE = 12,
+    RAVEL_OBJ_MEMORY = 13, /* a freed or unmapped range */
+    RAVEL_OBJ_CUSTOM = 14, /* annotated primitive */
+};
+
+/* Modifier bits, high 4 bits of RavelEvent flags */
+enum {
+    RAVEL_F_SHARED = 1u << 4,    /* rwlock read mode */
+    RAVEL_F_TRY = 1u << 5,       /* trylock, trywait, tryjoin: never blocks */
+    RAVEL_F_TIMED = 1u << 6,     /* timedlock, timedwait, clockwait, timedjoin */
+    RAVEL_F_CONTENDED = 1u << 7, /* on ACQUIRED: the first attempt failed and the thread waited */
+};
+
+/* Event kinds (RavelEvent kind). Meaning of obj / aux per kind in docs/trace-format.md. */
+enum {
+    RAVEL_EV_END = 0,          /* never written: a zero kind ends a chunk's events */
+    RAVEL_EV_TIME = 1,         /* obj = tsc - start_tsc (48 bits), aux = high 16 bits; stack = 0 */
+    RAVEL_EV_THREAD_START = 2, /* obj = pthread_self, aux = parent ravel tid */
+    RAVEL_EV_THREAD_EXIT = 3,  /* obj = pthread_self */
+    RAVEL_EV_THREAD_NAME = 4,  /* obj = pthread_t named; aux = ravel tid named (name in table) */
+    RAVEL_EV_THREAD_CREATE = 5,/* obj = child pthread_t, aux = child ravel tid */
+    RAVEL_EV_JOIN_REQ = 6,     /* obj = joined pthread_t, aux = its ravel tid (0 unknown) */
+    RAVEL_EV_JOIN_DONE = 7,    /* obj = joined pthread_t, aux = result errno */
+    RAVEL_EV_DETACH = 8,       /* obj = pthread_t, aux = ravel tid */
+    RAVEL_EV_FORK = 9,         /* aux = child pid (in parent); obj = 0 */
+    RAVEL_EV_FORK_CHILD = 10,  /* first event of the child's trace */
+    RAVEL_EV_EXEC = 11,        /* aux = errno if exec failed */
+    RAVEL_EV_INIT = 16,        /* object initialized; aux = type (mutex type, sem value, count) */
+    RAVEL_EV_DESTROY = 17,     /* object destroyed; aux = result errno */
+    RAVEL_EV_ACQ_REQ = 18,     /* about to block acquiring obj */
+    RAVEL_EV_ACQUIRED = 19,    /* got obj; aux = per-object sequence number */
+    RAVEL_EV_ACQ_FAIL = 20,    /* gave up: aux = errno (EBUSY, ETIMEDOUT, EDEADLK, ...) */
+    RAVEL_EV_RELEASE = 21,     /* released obj (written before the real unlock) */
+    RAVEL_EV_WAIT_REQ = 22,    /* cond/sem/barrier/once/guard wait begins; cond: aux = 0 and the
+                                  next event is RELEASE of the mutex */
+    RAVEL_EV_WOKEN = 23,       /* wait ended successfully; aux = per-object sequence */
+    RAVEL_EV_WAIT_FAIL = 24,   /* wait ended without success: aux = errno (ETIMEDOUT, EINTR) */
+    RAVEL_EV_SIGNAL = 25,      /* cond signal, sem post, once/guard release; aux = seq */
+    RAVEL_EV_BROADCAST = 26,   /* cond broadcast; aux = seq */
+    RAVEL_EV_PASS = 27,        /* passed without waiting (trywait success, barrier serial) */
+    RAVEL_EV_FREE = 28,        /* memory [obj, obj+aux) released (free/munmap/exit stack) */
+    RAVEL_EV_LOST = 29,        /* aux events of this thread were not recorded */
+    RAVEL_EV_MARK = 30,        /* watchdog verdict or user mark; aux = verdict */
+    RAVEL_EV_KIND_COUNT = 31
+};
+
+/* One event on the hot path: 16 bytes. word = obj (low 48 bits) | kind << 48 | flags << 56. */
+typedef struct RavelEvent {
+    uint64_t word;
+    uint32_t aux;
+    uint32_t stack; /* stack id, 0 = none */
+} RavelEvent;
+
+#define RAVEL_OBJ_BITS 48
+#define RAVEL_OBJ_MASK ((UINT64_C(1) << RAVEL_OBJ_BITS) - 1)
+
+static inline uint64_t ravel_event_word(uint64_t obj, unsigned kind, unsigned flags)
+{
+    return (obj & RAVEL_OBJ_MASK) | ((uint64_t)(kind & 0xff) << 48) | ((uint64_t)(flags & 0xff) << 56);
+}
+static inline uint64_t ravel_event_obj(const RavelEvent* e) { return e->word & RAVEL_OBJ_MASK; }
+static inline unsigned ravel_event_kind(const RavelEvent* e) { return (unsigned)(e->word >> 48) & 0xff; }
+static inline unsigned ravel_event_flags(const RavelEvent* e) { return (unsigned)(e->word >> 56) & 0xff; }
+static inline unsigned ravel_flags_objkind(unsigned flags) { return flags & 0x0f; }
+
+#define RAVEL_MAX_HELD 32
+#define RAVEL_THREAD_NAME_LEN 32
+
+/* The state board of one thread (DESIGN.md): read live by the watchdog. */
+typedef struct RavelBoard {
+    uint64_t blocked_on;  /* atomic: object address, 0 when running */
+    uint32_t blocked_kind;/* event flags of the blocking request (object kind and modifiers) */
+    uint32_t blocked_aux; /* reserved */
+    uint64_t blocked_mutex; /* cond wait: the mutex it will reacquire */
+    uint64_t blocked_since_tsc;
+    uint32_t blocked_stack;
+    uint32_t held_count;  /* number of valid entries in held[], may exceed RAVEL_MAX_HELD */
+    uint32_t seq;         /* incremented before and after every board change (seqlock) */
+    uint32_t reserved;
+    uint64_t held[RAVEL_MAX_HELD];     /* addresses of held locks (low 48 bits) | flags << 56 */
+    uint32_t held_stack[RAVEL_MAX_HELD];
+} RavelBoard;
+
+/* Per-thread table entry, 1024 bytes, in RAVEL_CHUNK_THREADS chunks. */
+typedef struct RavelThreadEntry {
+    uint32_t tid;         /* ravel thread id, 0 = slot unused */
+    uint32_t os_tid;
+    uint32_t pid;
+    uint32_t parent;      /* ravel tid of the creator, 0 for the main thread */
+    uint64_t pthread;     /* pthread_t */
+    uint64_t stack_lo;    /* [stack_lo, stack_hi): the thread's stack */
+    uint64_t stack_hi;
+    uint64_t start_tsc;
+    uint64_t exit_tsc;    /* 0 while running */
+    uint32_t state;       /* 1 running, 2 exited, 3 detached-and-exited */
+    uint32_t create_stack;
+    char name[RAVEL_THREAD_NAME_LEN];
+    RavelBoard board;
+    uint8_t reserved[1024 - 96 - sizeof(RavelBoard)];
+} RavelThreadEntry;
+
+/* A stack: id, depth, then depth return addresses. Records are 8-byte aligned. */
+typedef struct RavelStackRecord {
+    uint32_t id;
+    uint16_t depth;
+    uint16_t flags;       /* 1 = site only (caller address, not the whole call path) */
+    uint64_t frames[];    /* innermost first */
+} RavelStackRecord;
+
+/* A loaded module: base (load bias) and path, for offline symbolization. */
+typedef struct RavelModuleRecord {
+    uint32_t size;        /* bytes of this record, 8-byte aligned */
+    uint16_t path_len;    /* including the NUL */
+    uint8_t build_id_len;
+    uint8_t reserved;
+    uint64_t base;        /* load bias: runtime address = base + address in the file */
+    uint64_t lo, hi;      /* lowest and highest mapped address of its PT_LOAD segments */
+    uint8_t build_id[32];
+    char path[];
+} RavelModuleRecord;
+
+#ifdef __cplusplus
+}
+static_assert(sizeof(RavelFileHeader) == 4096, "file header is one page");
+static_assert(sizeof(RavelChunkHeader) == 64, "chunk header size");
+static_assert(sizeof(RavelEvent) == 16, "event size");
+static_assert(sizeof(RavelThreadEntry) == 1024, "thread entry size");
+#endif
+
+#endif
