@@ -1,0 +1,13 @@
+// The subcommands of `ravel`. Each adds itself to the app; its callback stores the process exit
+// status in `status`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ravel::cli {
+
+void addRunCommand(CLI::App& app, int& status);
+void addInfoCommand(CLI::App& app, int& status);
+void addDumpCommand(CLI::App& app, int& status);
+
+} // namespace ravel::cli
