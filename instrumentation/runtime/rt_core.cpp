@@ -1,1 +1,475 @@
-// placeholder
+// The recorder: opens the trace file, maps it, hands out chunks, registers threads, stamps the
+// clock. The file is a shared mapping: every record is in the page cache the moment it is
+// written, so a crash or SIGKILL of the target loses nothing already recorded.
+#include "rt.hpp"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+namespace ravel::rt {
+
+constinit Global g;
+__thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+uint32_t g_objSeq[1 << 18];
+uint64_t g_pageBits[(1 << 20) / 64];
+
+namespace {
+
+constexpr uint64_t kReserve = 64ull << 30; // virtual range for the file mapping
+constexpr uint64_t kGrowMin = 4ull << 20;  // the file grows (fallocate) at least this much at once
+
+SpinLock g_growLock;
+SpinLock g_threadLock;
+RavelChunkHeader* g_threadChunk; // current THREADS chunk
+uint32_t g_threadSlots;          // slots used in it
+uint32_t g_threadChunkSeq;
+bool g_initDone;
+constexpr uint32_t kMaxEntries = 1u << 16;
+RavelThreadEntry** g_entries; // every registered thread's entry, for lookups by pthread_t
+uint32_t g_entryCount;
+
+uint64_t parseSize(const char* s, const char** end)
+{
+    uint64_t v = 0;
+    while (*s >= '0' && *s <= '9')
+        v = v * 10 + static_cast<uint64_t>(*s++ - '0');
+    if (*s == 'k' || *s == 'K')
+        v <<= 10, s++;
+    else if (*s == 'm' || *s == 'M')
+        v <<= 20, s++;
+    else if (*s == 'g' || *s == 'G')
+        v <<= 30, s++;
+    *end = s;
+    return v;
+}
+
+// RAVEL_OPTIONS: "key=value" pairs separated by ':' ',' or spaces. Unknown keys are the
+// watchdog's (ravel run reads the same variable) and are ignored here.
+void parseOptions(Options& o)
+{
+    const char* s = getenv("RAVEL_OPTIONS");
+    if (!s)
+        return;
+    while (*s) {
+        while (*s == ':' || *s == ',' || *s == ' ')
+            s++;
+        const char* key = s;
+        while (*s && *s != '=' && *s != ':' && *s != ',' && *s != ' ')
+            s++;
+        size_t klen = static_cast<size_t>(s - key);
+        if (*s != '=') {
+            continue;
+        }
+        s++;
+        const char* end;
+        uint64_t v = parseSize(s, &end);
+        auto is = [&](const char* k) { return strlen(k) == klen && memcmp(k, key, klen) == 0; };
+        if (is("flight_recorder"))
+            o.flight_kib = static_cast<uint32_t>(v);
+        else if (is("chunk_size")) {
+            if (v >= 4096 && v <= (16u << 20) && (v & (v - 1)) == 0)
+                o.chunk_size = static_cast<uint32_t>(v);
+            else
+                rtMessage("ignoring chunk_size=%llu: it must be a power of two from 4096 to 16M",
+                          static_cast<unsigned long long>(v));
+        } else if (is("stack_depth"))
+            o.stack_depth = v < 1 ? 1 : v > 128 ? 128 : static_cast<uint32_t>(v);
+        else if (is("verbose"))
+            o.verbose = v != 0;
+        s = end;
+        while (*s && *s != ':' && *s != ',' && *s != ' ')
+            s++;
+    }
+}
+
+// Reserve disk for [0, want) and map what is new. Called with g_growLock held.
+bool growTo(uint64_t want)
+{
+    uint64_t have = __atomic_load_n(&g.hdr->reserved_size, __ATOMIC_ACQUIRE);
+    if (want <= have)
+        return true;
+    uint64_t newSize = have + (want - have > kGrowMin ? want - have : kGrowMin);
+    newSize = (newSize + g.opt.chunk_size - 1) / g.opt.chunk_size * g.opt.chunk_size;
+    if (newSize > g.reserve) {
+        rtMessage("trace %s reached %llu GiB; recording stopped, the program continues", g.path,
+                  static_cast<unsigned long long>(g.reserve >> 30));
+        return false;
+    }
+    // Reserve the blocks first: storing into a sparse shared mapping on a full disk would raise
+    // SIGBUS in the target.
+    int rc = fallocate(g.fd, 0, static_cast<off_t>(have), static_cast<off_t>(newSize - have));
+    if (rc != 0 && (errno == EOPNOTSUPP || errno == ENOSYS))
+        rc = posix_fallocate(g.fd, static_cast<off_t>(have), static_cast<off_t>(newSize - have)) == 0 ? 0 : -1;
+    if (rc != 0) {
+        __atomic_fetch_or(&g.hdr->flags, RAVEL_FILE_TRUNCATED_DISK, __ATOMIC_RELAXED);
+        rtMessage("cannot extend trace %s (%s); recording stopped, the program continues", g.path, strerror(errno));
+        return false;
+    }
+    void* m = mmap(g.base + have, newSize - have, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, g.fd,
+                   static_cast<off_t>(have));
+    if (m == MAP_FAILED) {
+        rtMessage("cannot map trace %s (%s); recording stopped", g.path, strerror(errno));
+        return false;
+    }
+    __atomic_store_n(&g.hdr->reserved_size, newSize, __ATOMIC_RELEASE);
+    return true;
+}
+
+bool openTraceFile()
+{
+    const char* env = getenv("RAVEL_TRACE_FILE");
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    const char* baseName = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+    if (env && *env)
+        snprintf(g.path, sizeof g.path, "%s", env);
+    else
+        snprintf(g.path, sizeof g.path, "%s.%d.ravel", baseName, getpid());
+    g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (g.fd < 0 && errno == EEXIST) {
+        // The name is taken: by the process that exec'd us, or by an earlier run. Record beside it.
+        char alt[4096];
+        size_t len = strlen(g.path);
+        if (len > 6 && strcmp(g.path + len - 6, ".ravel") == 0)
+            len -= 6;
+        snprintf(alt, sizeof alt, "%.*s.%d.ravel", static_cast<int>(len), g.path, getpid());
+        memcpy(g.path, alt, sizeof alt);
+        g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
+    if (g.fd < 0) {
+        rtMessage("cannot create trace %s (%s); the program runs unrecorded", g.path, strerror(errno));
+        return false;
+    }
+    void* base = mmap(nullptr, kReserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        rtMessage("cannot reserve address space for the trace; the program runs unrecorded");
+        return false;
+    }
+    g.base = static_cast<uint8_t*>(base);
+    g.reserve = kReserve;
+    // The header page first, so growTo can keep its bookkeeping in it.
+    if (fallocate(g.fd, 0, 0, RAVEL_HEADER_SIZE) != 0 && ftruncate(g.fd, RAVEL_HEADER_SIZE) != 0) {
+        rtMessage("cannot write trace %s (%s); the program runs unrecorded", g.path, strerror(errno));
+        return false;
+    }
+    if (mmap(g.base, RAVEL_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, g.fd, 0) == MAP_FAILED)
+        return false;
+    g.hdr = reinterpret_cast<RavelFileHeader*>(g.base);
+    RavelFileHeader* h = g.hdr;
+    h->version = RAVEL_TRACE_VERSION;
+    h->header_size = RAVEL_HEADER_SIZE;
+    h->chunk_size = g.opt.chunk_size;
+    h->pid = static_cast<uint32_t>(getpid());
+    h->ppid = static_cast<uint32_t>(getppid());
+    h->start_tsc = __rdtsc();
+    h->start_mono_ns = monoNs();
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    h->start_real_ns = static_cast<uint64_t>(rt.tv_sec) * 1000000000ull + static_cast<uint64_t>(rt.tv_nsec);
+    h->next_chunk = RAVEL_HEADER_SIZE;
+    h->reserved_size = RAVEL_HEADER_SIZE;
+    if (g.opt.flight_kib) {
+        uint32_t chunks = static_cast<uint32_t>((static_cast<uint64_t>(g.opt.flight_kib) << 10) / g.opt.chunk_size);
+        h->flight_chunks = chunks < 2 ? 2 : chunks > kMaxFlightChunks ? kMaxFlightChunks : chunks;
+        h->flags |= RAVEL_FILE_FLIGHT_RECORDER;
+    }
+    size_t exeLen = strnlen(exe, sizeof h->program - 1);
+    memcpy(h->program, exe, exeLen);
+    h->program[exeLen] = 0;
+    int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (cfd >= 0) {
+        ssize_t got = read(cfd, h->argv, sizeof h->argv - 1);
+        h->argv_len = got > 0 ? static_cast<uint32_t>(got) : 0;
+        close(cfd);
+    }
+    memcpy(h->magic, RAVEL_TRACE_MAGIC, 8); // last: a header without magic is not a trace yet
+    return true;
+}
+
+} // namespace
+
+uint64_t monoNs()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void rtMessage(const char* fmt, ...)
+{
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "ravel: ");
+    va_list ap;
+    va_start(ap, fmt);
+    n += vsnprintf(buf + n, sizeof buf - static_cast<size_t>(n) - 1, fmt, ap);
+    va_end(ap);
+    if (n > static_cast<int>(sizeof buf) - 2)
+        n = sizeof buf - 2;
+    buf[n++] = '\n';
+    ssize_t rc = write(2, buf, static_cast<size_t>(n));
+    (void)rc;
+}
+
+void* resolveReal(const char* name, const char* version)
+{
+    void* p = version ? dlvsym(RTLD_NEXT, name, version) : nullptr;
+    if (!p)
+        p = dlsym(RTLD_NEXT, name);
+    if (!p) {
+        rtMessage("cannot find the real %s; aborting", name);
+        abort();
+    }
+    return p;
+}
+
+void* allocChunk(uint16_t type, uint32_t owner, uint32_t seq, uint64_t* offsetOut)
+{
+    uint32_t cs = g.opt.chunk_size;
+    uint64_t off = __atomic_fetch_add(&g.hdr->next_chunk, cs, __ATOMIC_RELAXED);
+    if (off + cs > __atomic_load_n(&g.hdr->reserved_size, __ATOMIC_ACQUIRE)) {
+        g_growLock.lock();
+        bool ok = growTo(off + cs);
+        g_growLock.unlock();
+        if (!ok) {
+            g.enabled = false;
+            return nullptr;
+        }
+    }
+    auto* c = reinterpret_cast<RavelChunkHeader*>(g.base + off);
+    c->type = type;
+    c->owner = owner;
+    c->seq = seq;
+    c->size = cs;
+    c->first_tsc = __rdtsc();
+    c->first_mono_ns = monoNs();
+    __atomic_store_n(&c->magic, RAVEL_CHUNK_MAGIC, __ATOMIC_RELEASE);
+    if (offsetOut)
+        *offsetOut = off;
+    return c;
+}
+
+bool openEventsChunk(ThreadState* t)
+{
+    if (!g.enabled || !t->entry)
+        return false;
+    if (t->chunk) // seal the full one
+        __atomic_store_n(&t->chunk->used,
+                         static_cast<uint32_t>(reinterpret_cast<uint8_t*>(t->cur) - reinterpret_cast<uint8_t*>(t->chunk)
+                                               - RAVEL_CHUNK_HEADER_SIZE),
+                         __ATOMIC_RELEASE);
+    RavelChunkHeader* c;
+    uint32_t flight = g.hdr->flight_chunks;
+    if (flight && t->flight_count >= flight) {
+        // Flight recorder: reuse this thread's oldest chunk. Its magic goes first so a reader never
+        // takes a chunk being rewritten for an intact one.
+        uint64_t off = t->flight_ring[t->flight_next];
+        t->flight_next = (t->flight_next + 1) % flight;
+        c = reinterpret_cast<RavelChunkHeader*>(g.base + off);
+        __atomic_store_n(&c->magic, 0u, __ATOMIC_RELEASE);
+        memset(reinterpret_cast<uint8_t*>(c) + RAVEL_CHUNK_HEADER_SIZE, 0, g.opt.chunk_size - RAVEL_CHUNK_HEADER_SIZE);
+        c->seq = t->chunk_seq++;
+        c->used = 0;
+        c->flags = 0;
+        c->first_tsc = __rdtsc();
+        c->first_mono_ns = monoNs();
+        __atomic_store_n(&c->magic, RAVEL_CHUNK_MAGIC, __ATOMIC_RELEASE);
+    } else {
+        uint64_t off;
+        c = static_cast<RavelChunkHeader*>(allocChunk(RAVEL_CHUNK_EVENTS, t->tid, t->chunk_seq, &off));
+        if (!c) {
+            t->chunk = nullptr;
+            t->cur = t->end = nullptr;
+            return false;
+        }
+        t->chunk_seq++;
+        if (flight)
+            t->flight_ring[t->flight_count++] = off;
+    }
+    t->chunk = c;
+    t->cur = reinterpret_cast<RavelEvent*>(reinterpret_cast<uint8_t*>(c) + RAVEL_CHUNK_HEADER_SIZE);
+    t->end = reinterpret_cast<RavelEvent*>(reinterpret_cast<uint8_t*>(c) + g.opt.chunk_size);
+    // Every chunk starts with a clock stamp, so each one can be placed in time on its own.
+    uint64_t d = c->first_tsc - g.hdr->start_tsc;
+    put(t, d & RAVEL_OBJ_MASK, RAVEL_EV_TIME, 0, static_cast<uint32_t>(d >> 48), 0);
+    t->since_stamp = 0;
+    return true;
+}
+
+void stampClock(ThreadState* t)
+{
+    uint64_t d = __rdtsc() - g.hdr->start_tsc;
+    t->since_stamp = 0;
+    put(t, d & RAVEL_OBJ_MASK, RAVEL_EV_TIME, 0, static_cast<uint32_t>(d >> 48), 0);
+}
+
+RavelThreadEntry* allocThreadEntry()
+{
+    g_threadLock.lock();
+    uint32_t perChunk = (g.opt.chunk_size - RAVEL_CHUNK_HEADER_SIZE) / sizeof(RavelThreadEntry);
+    if (!g_threadChunk || g_threadSlots == perChunk) {
+        g_threadChunk = static_cast<RavelChunkHeader*>(allocChunk(RAVEL_CHUNK_THREADS, 0, g_threadChunkSeq++, nullptr));
+        g_threadSlots = 0;
+    }
+    RavelThreadEntry* e = nullptr;
+    if (g_threadChunk) {
+        e = reinterpret_cast<RavelThreadEntry*>(reinterpret_cast<uint8_t*>(g_threadChunk) + RAVEL_CHUNK_HEADER_SIZE)
+            + g_threadSlots++;
+        __atomic_store_n(&g_threadChunk->used, g_threadSlots * static_cast<uint32_t>(sizeof(RavelThreadEntry)),
+                         __ATOMIC_RELEASE);
+        if (!g_entries) {
+            void* m = mmap(nullptr, kMaxEntries * sizeof(void*), PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            g_entries = m == MAP_FAILED ? nullptr : static_cast<RavelThreadEntry**>(m);
+        }
+        if (g_entries && g_entryCount < kMaxEntries)
+            g_entries[g_entryCount++] = e;
+    }
+    g_threadLock.unlock();
+    return e;
+}
+
+void registerThread(ThreadState* t, uint32_t tid, uint32_t parent, uint32_t createStack, RavelThreadEntry* e)
+{
+    if (!g.enabled)
+        return;
+    if (tid == 0)
+        tid = __atomic_add_fetch(&g.hdr->thread_count, 1, __ATOMIC_RELAXED);
+    if (!e)
+        e = allocThreadEntry();
+    if (!e)
+        return;
+    e->os_tid = static_cast<uint32_t>(syscall(SYS_gettid));
+    e->pid = static_cast<uint32_t>(getpid());
+    e->parent = parent;
+    e->pthread = static_cast<uint64_t>(pthread_self());
+    e->create_stack = createStack;
+    e->start_tsc = __rdtsc();
+    e->state = 1;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void* addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            e->stack_lo = reinterpret_cast<uint64_t>(addr);
+            e->stack_hi = e->stack_lo + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    __atomic_store_n(&e->tid, tid, __ATOMIC_RELEASE);
+    t->entry = e;
+    t->tid = tid;
+    t->chunk = nullptr;
+    t->cur = t->end = nullptr;
+    t->chunk_seq = 0;
+    t->flight_count = t->flight_next = 0;
+    t->last_tick = 0;
+    openEventsChunk(t);
+}
+
+RavelThreadEntry* findThreadEntry(uint64_t pthread)
+{
+    RavelThreadEntry* found = nullptr;
+    g_threadLock.lock();
+    for (uint32_t i = g_entryCount; g_entries && i-- > 0;) {
+        if (g_entries[i]->pthread == pthread && g_entries[i]->state == 1) {
+            found = g_entries[i];
+            break;
+        }
+    }
+    g_threadLock.unlock();
+    return found;
+}
+
+void unregisterThread(ThreadState* t)
+{
+    if (!t->entry)
+        return;
+    if (t->chunk && g.enabled)
+        __atomic_store_n(&t->chunk->used,
+                         static_cast<uint32_t>(reinterpret_cast<uint8_t*>(t->cur) - reinterpret_cast<uint8_t*>(t->chunk)
+                                               - RAVEL_CHUNK_HEADER_SIZE),
+                         __ATOMIC_RELEASE);
+    t->entry->exit_tsc = __rdtsc();
+    __atomic_store_n(&t->entry->state, 2u, __ATOMIC_RELEASE);
+}
+
+void finalizeProcess(int status)
+{
+    if (!g.enabled)
+        return;
+    ThreadState* t = &t_state;
+    if (t->entry && t->chunk)
+        __atomic_store_n(&t->chunk->used,
+                         static_cast<uint32_t>(reinterpret_cast<uint8_t*>(t->cur) - reinterpret_cast<uint8_t*>(t->chunk)
+                                               - RAVEL_CHUNK_HEADER_SIZE),
+                         __ATOMIC_RELEASE);
+    // Other threads may still be running (exit() while workers lock): the mapping stays, they keep
+    // writing into the page cache until the kernel ends them.
+    g.hdr->exit_status = status;
+    g.hdr->end_tsc = __rdtsc();
+    g.hdr->end_mono_ns = monoNs();
+    __atomic_fetch_or(&g.hdr->flags, RAVEL_FILE_ENDED, __ATOMIC_RELEASE);
+}
+
+void disableAfterFork()
+{
+    // The child shares the parent's mapping: writing there would corrupt the parent's trace.
+    // Following children is a later step; for now the child runs unrecorded (an exec'd child
+    // records into its own file).
+    g.enabled = false;
+    if (g.base)
+        munmap(g.base, g.reserve);
+    if (g.fd >= 0)
+        close(g.fd);
+    g.base = nullptr;
+    g.fd = -1;
+    t_state.chunk = nullptr;
+    t_state.cur = t_state.end = nullptr;
+}
+
+void ensureInit()
+{
+    if (g_initDone)
+        return;
+    g_initDone = true;
+    g.fd = -1;
+    ThreadState* t = &t_state;
+    t->in_rt++;
+    parseOptions(g.opt);
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&ensureInit), &info) && info.dli_fbase) {
+        g.rt_lo = reinterpret_cast<uint64_t>(info.dli_fbase);
+        g.rt_hi = g.rt_lo + (64u << 20);
+    }
+    if (openTraceFile()) {
+        g.enabled = true;
+        registerThread(t, 0, 0, 0, nullptr);
+        recordModules();
+        if (g.opt.verbose)
+            rtMessage("recording into %s", g.path);
+    }
+    t->in_rt--;
+}
+
+namespace {
+__attribute__((constructor(101))) void ravelInit() { ensureInit(); }
+__attribute__((destructor(101))) void ravelFini()
+{
+    // Reached on return from main and on exit(); the status comes from the exit interceptors.
+    if (g.enabled && !(g.hdr->flags & RAVEL_FILE_ENDED))
+        finalizeProcess(g.hdr->exit_status);
+}
+} // namespace
+
+} // namespace ravel::rt

@@ -1,1 +1,141 @@
-// placeholder
+// The stack depot: every distinct call stack is stored once, in STACKS chunks of the trace, and
+// events refer to it by id. Whole stacks are captured (unwound) at blocking requests and the
+// first time a thread acquires at a call site; later acquisitions at that site reuse the id and
+// say so (RAVEL_STACK_REUSED), since unwinding on every lock would cost microseconds.
+#include "rt.hpp"
+
+#include <execinfo.h>
+#include <string.h>
+#include <sys/mman.h>
+
+namespace ravel::rt {
+
+namespace {
+
+struct DepotSlot {
+    uint64_t hash;
+    const RavelStackRecord* rec;
+};
+
+constexpr int kDepotBits = 20;
+DepotSlot* g_depot; // private index over the records in the file; never shrinks
+SpinLock g_depotLock;
+RavelChunkHeader* g_stackChunk;
+uint32_t g_stackChunkSeq;
+
+uint64_t hashFrames(const uint64_t* f, int depth, uint16_t flags)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ flags;
+    for (int i = 0; i < depth; i++)
+        h = (h ^ f[i]) * 0x100000001b3ull;
+    return h | 1; // 0 marks an empty slot
+}
+
+bool sameStack(const RavelStackRecord* r, const uint64_t* f, int depth, uint16_t flags)
+{
+    return r->depth == depth && r->flags == flags && memcmp(r->frames, f, sizeof(uint64_t) * depth) == 0;
+}
+
+// Appends a record to the current STACKS chunk. Called with g_depotLock held.
+RavelStackRecord* appendRecord(uint32_t id, const uint64_t* f, int depth, uint16_t flags)
+{
+    uint32_t need = static_cast<uint32_t>(sizeof(RavelStackRecord) + sizeof(uint64_t) * depth);
+    uint32_t room = g.opt.chunk_size - RAVEL_CHUNK_HEADER_SIZE;
+    if (!g_stackChunk || g_stackChunk->used + need > room) {
+        g_stackChunk = static_cast<RavelChunkHeader*>(allocChunk(RAVEL_CHUNK_STACKS, 0, g_stackChunkSeq++, nullptr));
+        if (!g_stackChunk)
+            return nullptr;
+    }
+    auto* r = reinterpret_cast<RavelStackRecord*>(reinterpret_cast<uint8_t*>(g_stackChunk) + RAVEL_CHUNK_HEADER_SIZE
+                                                  + g_stackChunk->used);
+    r->depth = static_cast<uint16_t>(depth);
+    r->flags = flags;
+    memcpy(r->frames, f, sizeof(uint64_t) * depth);
+    __atomic_store_n(&r->id, id, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_stackChunk->used, g_stackChunk->used + need, __ATOMIC_RELEASE);
+    return r;
+}
+
+} // namespace
+
+uint32_t stackOfFrames(const uint64_t* frames, int depth, uint16_t flags)
+{
+    if (depth <= 0 || !g.enabled)
+        return 0;
+    uint64_t h = hashFrames(frames, depth, flags);
+    g_depotLock.lock();
+    if (!g_depot) {
+        void* m = mmap(nullptr, sizeof(DepotSlot) << kDepotBits, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        g_depot = m == MAP_FAILED ? nullptr : static_cast<DepotSlot*>(m);
+    }
+    uint32_t id = 0;
+    if (g_depot) {
+        uint32_t mask = (1u << kDepotBits) - 1;
+        uint32_t i = static_cast<uint32_t>(h) & mask;
+        for (uint32_t probes = 0; probes <= mask; probes++, i = (i + 1) & mask) {
+            DepotSlot& s = g_depot[i];
+            if (s.hash == 0) {
+                id = g.hdr->stack_count + 1;
+                RavelStackRecord* r = appendRecord(id, frames, depth, flags);
+                if (r) {
+                    __atomic_store_n(&g.hdr->stack_count, id, __ATOMIC_RELEASE);
+                    s.rec = r;
+                    s.hash = h;
+                } else {
+                    id = 0;
+                }
+                break;
+            }
+            if (s.hash == h && sameStack(s.rec, frames, depth, flags)) {
+                id = s.rec->id;
+                break;
+            }
+        }
+    }
+    g_depotLock.unlock();
+    return id;
+}
+
+// Unwinds the current thread. Frames inside the runtime are dropped, so frame 0 is the call
+// into the intercepted function.
+uint32_t captureStack()
+{
+    void* raw[136];
+    int want = static_cast<int>(g.opt.stack_depth) + 8;
+    int n = backtrace(raw, want > 136 ? 136 : want);
+    uint64_t frames[128];
+    int depth = 0;
+    for (int i = 0; i < n && depth < static_cast<int>(g.opt.stack_depth); i++) {
+        uint64_t pc = reinterpret_cast<uint64_t>(raw[i]);
+        if (pc >= g.rt_lo && pc < g.rt_hi)
+            continue;
+        frames[depth++] = pc;
+    }
+    for (int i = 0; i < depth; i++) {
+        if (!moduleKnown(frames[i])) { // loaded by dlopen since the last scan
+            recordModules();
+            break;
+        }
+    }
+    return stackOfFrames(frames, depth, 0);
+}
+
+uint32_t siteStack(ThreadState* t, uint64_t pc)
+{
+    uint32_t slot = hashSlot(pc, 9);
+    if (RAVEL_LIKELY(t->site_pc[slot] == pc))
+        return t->site_stack[slot] | RAVEL_STACK_REUSED;
+    uint32_t id;
+    {
+        InRuntime guard(t);
+        id = captureStack();
+        if (id == 0) // unwinding failed: keep at least the site
+            id = stackOfFrames(&pc, 1, 1);
+    }
+    t->site_pc[slot] = pc;
+    t->site_stack[slot] = id;
+    return id;
+}
+
+} // namespace ravel::rt

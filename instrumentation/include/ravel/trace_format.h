@@ -96,7 +96,7 @@ typedef struct RavelChunkHeader {
     uint64_t reserved2[2];
 } RavelChunkHeader;
 
-/* Object kinds, stored in the low 4 bits of RavelEvent flags */
+/* Object kinds, stored in the low 4 bits of RavelEvent flags, and modifiers in the high 4 */
 enum {
     RAVEL_OBJ_NONE = 0,
     RAVEL_OBJ_MUTEX = 1,
@@ -113,10 +113,7 @@ enum {
     RAVEL_OBJ_PIPE = 12,
     RAVEL_OBJ_MEMORY = 13, /* a freed or unmapped range */
     RAVEL_OBJ_CUSTOM = 14, /* annotated primitive */
-};
-
-/* Modifier bits, high 4 bits of RavelEvent flags */
-enum {
+    /* Modifier bits, high 4 bits of RavelEvent flags (one enum with the kinds, so they combine) */
     RAVEL_F_SHARED = 1u << 4,    /* rwlock read mode */
     RAVEL_F_TRY = 1u << 5,       /* trylock, trywait, tryjoin: never blocks */
     RAVEL_F_TIMED = 1u << 6,     /* timedlock, timedwait, clockwait, timedjoin */
@@ -155,6 +152,11 @@ enum {
     RAVEL_EV_MARK = 30,        /* watchdog verdict or user mark; aux = verdict */
     RAVEL_EV_KIND_COUNT = 31
 };
+
+/* RavelEvent.stack: the high bit says the stack was captured at an earlier event from the same
+ * call site in the same thread (the call path above the site may differ); the rest is the id. */
+#define RAVEL_STACK_REUSED 0x80000000u
+#define RAVEL_STACK_ID_MASK 0x7fffffffu
 
 /* One event on the hot path: 16 bytes. word = obj (low 48 bits) | kind << 48 | flags << 56. */
 typedef struct RavelEvent {

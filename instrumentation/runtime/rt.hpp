@@ -1,0 +1,251 @@
+// Internals of libravel_rt.so, shared by the interceptors. The runtime is preloaded into an
+// unmodified program: it must never allocate with the target's malloc on the hot path, never
+// block on anything of its own while the target holds a lock it could need, and re-enter itself
+// safely (signal handlers, glibc calling intercepted functions internally).
+#pragma once
+
+#include <ravel/trace_format.h>
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <x86intrin.h>
+
+#define RAVEL_EXPORT extern "C" __attribute__((visibility("default")))
+#define RAVEL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RAVEL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RAVEL_CALLER_PC() reinterpret_cast<uint64_t>(__builtin_return_address(0))
+
+namespace ravel::rt {
+
+constexpr int kSiteCacheSize = 512; // per thread: call site -> stack id
+constexpr int kMaxFlightChunks = 256;
+constexpr uint32_t kStampEvery = 64; // clock stamp at least every N events of a thread
+
+struct ThreadState {
+    RavelEvent* cur; // next free record in the current events chunk
+    RavelEvent* end;
+    RavelChunkHeader* chunk;
+    RavelThreadEntry* entry; // this thread's slot in the thread table (its state board)
+    uint64_t last_tick;
+    uint32_t since_stamp;
+    uint32_t tid; // ravel thread id, 0 until registered
+    uint32_t in_rt; // re-entrancy depth: nested interceptors pass straight through
+    uint32_t chunk_seq;
+    uint32_t flight_count; // chunks in flight_ring
+    uint32_t flight_next;  // next ring slot to reuse
+    uint64_t flight_ring[kMaxFlightChunks]; // file offsets of this thread's event chunks
+    void (*once_fn)(void); // pthread_once: the init routine running in this thread
+    uint64_t once_obj;
+    uint64_t site_pc[kSiteCacheSize];
+    uint32_t site_stack[kSiteCacheSize];
+};
+
+struct Options {
+    uint32_t chunk_size = RAVEL_DEFAULT_CHUNK_SIZE;
+    uint32_t flight_kib = 0; // per thread; 0 = keep everything
+    uint32_t stack_depth = 32;
+    bool verbose = false;
+};
+
+// Constant-initialized (constinit): the runtime starts before any dynamic initializer runs.
+struct Global {
+    bool enabled = false; // recording; false before init, after fork in the child, after a fatal error
+    int fd = -1;
+    RavelFileHeader* hdr = nullptr;
+    uint8_t* base = nullptr; // the mapping of the whole file (reserved virtual range)
+    uint64_t reserve = 0; // bytes of virtual range reserved at base
+    Options opt {};
+    uint64_t rt_lo = 0, rt_hi = 0; // this library's own code, skipped in stacks
+    char path[4096] {};
+};
+
+extern constinit Global g;
+extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+
+// A tiny spinlock for the runtime's own cold paths (table growth, stack depot). Never held while
+// calling into the target or into a blocking libc function.
+struct SpinLock {
+    int v = 0;
+    void lock()
+    {
+        while (__atomic_exchange_n(&v, 1, __ATOMIC_ACQUIRE))
+            while (__atomic_load_n(&v, __ATOMIC_RELAXED))
+                _mm_pause();
+    }
+    void unlock() { __atomic_store_n(&v, 0, __ATOMIC_RELEASE); }
+};
+
+// --- core (rt_core.cpp) ---
+void ensureInit();
+// Registers the calling thread; `e` is an entry reserved by its creator, or null.
+void registerThread(ThreadState* t, uint32_t tid, uint32_t parent, uint32_t createStack, RavelThreadEntry* e);
+RavelThreadEntry* allocThreadEntry();
+void unregisterThread(ThreadState* t);
+RavelThreadEntry* findThreadEntry(uint64_t pthread); // a running thread's entry, or null
+bool openEventsChunk(ThreadState* t); // false when recording stopped
+void stampClock(ThreadState* t);
+void finalizeProcess(int status);
+void disableAfterFork();
+void* allocChunk(uint16_t type, uint32_t owner, uint32_t seq, uint64_t* offsetOut);
+uint64_t monoNs();
+void rtMessage(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void* resolveReal(const char* name, const char* version = nullptr);
+
+// --- stacks (rt_stack.cpp) ---
+uint32_t captureStack(); // the whole call path of the current interceptor's caller
+uint32_t siteStack(ThreadState* t, uint64_t pc); // cached per call site, flagged when reused
+uint32_t stackOfFrames(const uint64_t* frames, int depth, uint16_t flags);
+
+// --- modules (rt_modules.cpp) ---
+void recordModules();
+bool moduleKnown(uint64_t pc);
+
+// --- per-object sequence numbers and the page filter for FREE events ---
+extern uint32_t g_objSeq[1 << 18];
+extern uint64_t g_pageBits[(1 << 20) / 64];
+
+inline uint32_t hashSlot(uint64_t x, int bits)
+{
+    return static_cast<uint32_t>((x * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+inline uint32_t nextSeq(const void* obj)
+{
+    return __atomic_fetch_add(&g_objSeq[hashSlot(reinterpret_cast<uint64_t>(obj) >> 3, 18)], 1, __ATOMIC_RELAXED);
+}
+inline void markPage(const void* obj)
+{
+    uint32_t bit = hashSlot(reinterpret_cast<uint64_t>(obj) >> 12, 20);
+    uint64_t m = 1ull << (bit & 63);
+    if (!(__atomic_load_n(&g_pageBits[bit >> 6], __ATOMIC_RELAXED) & m))
+        __atomic_fetch_or(&g_pageBits[bit >> 6], m, __ATOMIC_RELAXED);
+}
+inline bool pageMarked(uint64_t addr)
+{
+    uint32_t bit = hashSlot(addr >> 12, 20);
+    return __atomic_load_n(&g_pageBits[bit >> 6], __ATOMIC_RELAXED) & (1ull << (bit & 63));
+}
+
+// --- the hot path ---
+
+// The thread may record: recording is on and we are not already inside the runtime.
+// Registers threads the runtime did not create (threads started before it, foreign clones).
+inline ThreadState* enter()
+{
+    if (RAVEL_UNLIKELY(!g.enabled))
+        return nullptr;
+    ThreadState* t = &t_state;
+    if (RAVEL_UNLIKELY(t->in_rt))
+        return nullptr;
+    if (RAVEL_UNLIKELY(t->tid == 0)) {
+        t->in_rt++;
+        registerThread(t, 0, 0, 0, nullptr);
+        t->in_rt--;
+        if (t->tid == 0)
+            return nullptr;
+    }
+    return t;
+}
+
+inline void put(ThreadState* t, uint64_t obj, unsigned kind, unsigned flags, uint32_t aux, uint32_t stack)
+{
+    if (RAVEL_UNLIKELY(t->cur == t->end) && !openEventsChunk(t))
+        return;
+    RavelEvent* e = t->cur;
+    e->aux = aux;
+    e->stack = stack;
+    // The word (with the non-zero kind) is stored last: a reader stops at the first zero kind, so
+    // a record cut by a crash mid-write is never read half-written.
+    __atomic_store_n(&e->word, ravel_event_word(obj, kind, flags), __ATOMIC_RELEASE);
+    t->cur = e + 1;
+}
+
+// Record an event, stamping the clock first when the watchdog's tick moved or enough events
+// went unstamped.
+inline void emit(ThreadState* t, const void* obj, unsigned kind, unsigned flags, uint32_t aux, uint32_t stack)
+{
+    uint64_t tick = __atomic_load_n(&g.hdr->tick, __ATOMIC_RELAXED);
+    if (RAVEL_UNLIKELY(tick != t->last_tick || ++t->since_stamp >= kStampEvery)) {
+        t->last_tick = tick;
+        stampClock(t);
+    }
+    put(t, reinterpret_cast<uint64_t>(obj), kind, flags, aux, stack);
+}
+
+// Record an event that starts or ends a wait: always stamped.
+inline void emitStamped(ThreadState* t, const void* obj, unsigned kind, unsigned flags, uint32_t aux, uint32_t stack)
+{
+    stampClock(t);
+    put(t, reinterpret_cast<uint64_t>(obj), kind, flags, aux, stack);
+}
+
+// --- the state board ---
+inline void boardBlock(ThreadState* t, const void* obj, unsigned flags, uint32_t stack, const void* mutex = nullptr)
+{
+    RavelBoard* b = &t->entry->board;
+    b->blocked_kind = flags;
+    b->blocked_stack = stack;
+    b->blocked_mutex = reinterpret_cast<uint64_t>(mutex);
+    b->blocked_since_tsc = __rdtsc();
+    __atomic_store_n(&b->blocked_on, reinterpret_cast<uint64_t>(obj), __ATOMIC_RELEASE);
+}
+inline void boardUnblock(ThreadState* t) { __atomic_store_n(&t->entry->board.blocked_on, 0, __ATOMIC_RELEASE); }
+
+inline void boardHold(ThreadState* t, const void* obj, unsigned flags, uint32_t stack)
+{
+    RavelBoard* b = &t->entry->board;
+    uint32_t n = b->held_count;
+    if (RAVEL_LIKELY(n < RAVEL_MAX_HELD)) {
+        b->held[n] = reinterpret_cast<uint64_t>(obj) | (static_cast<uint64_t>(flags) << 56);
+        b->held_stack[n] = stack;
+    }
+    __atomic_store_n(&b->held_count, n + 1, __ATOMIC_RELEASE);
+}
+// Removes the most recent hold of obj; returns its flags (0 when not found).
+inline unsigned boardRelease(ThreadState* t, const void* obj)
+{
+    RavelBoard* b = &t->entry->board;
+    uint32_t n = b->held_count;
+    uint64_t key = reinterpret_cast<uint64_t>(obj);
+    uint32_t top = n < RAVEL_MAX_HELD ? n : RAVEL_MAX_HELD;
+    for (uint32_t i = top; i-- > 0;) {
+        if ((b->held[i] & RAVEL_OBJ_MASK) == key) {
+            unsigned flags = static_cast<unsigned>(b->held[i] >> 56);
+            for (uint32_t j = i; j + 1 < top; j++) {
+                b->held[j] = b->held[j + 1];
+                b->held_stack[j] = b->held_stack[j + 1];
+            }
+            __atomic_store_n(&b->held_count, n - 1, __ATOMIC_RELEASE);
+            return flags | 0x100;
+        }
+    }
+    if (n > RAVEL_MAX_HELD) // overflowed: the entry may be beyond what the board can show
+        __atomic_store_n(&b->held_count, n - 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+struct InRuntime {
+    ThreadState* t;
+    explicit InRuntime(ThreadState* s)
+        : t(s)
+    {
+        t->in_rt++;
+    }
+    ~InRuntime() { t->in_rt--; }
+};
+
+} // namespace ravel::rt
+
+// REAL(fn): the next definition of fn after this library (libc's), resolved on first use.
+// RAVEL_DECLARE_REAL_V picks a symbol version (glibc keeps old pthread_cond_* beside new ones).
+#define RAVEL_DECLARE_REAL_V(ret, name, version, ...)                                                            \
+    using name##_fn = ret (*)(__VA_ARGS__);                                                                      \
+    static name##_fn real_##name;                                                                                \
+    static inline name##_fn getReal_##name()                                                                     \
+    {                                                                                                            \
+        if (RAVEL_UNLIKELY(!real_##name))                                                                        \
+            real_##name = reinterpret_cast<name##_fn>(ravel::rt::resolveReal(#name, version));                   \
+        return real_##name;                                                                                      \
+    }
+#define RAVEL_DECLARE_REAL(ret, name, ...) RAVEL_DECLARE_REAL_V(ret, name, nullptr, __VA_ARGS__)
+#define REAL(name) getReal_##name()
