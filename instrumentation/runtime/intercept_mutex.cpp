@@ -154,7 +154,10 @@ RAVEL_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m)
     ThreadState* t = enter();
     if (t)
         released(t, m, RAVEL_OBJ_MUTEX, RAVEL_CALLER_PC());
-    return REAL(pthread_mutex_unlock)(m);
+    int rc = REAL(pthread_mutex_unlock)(m);
+    if (t)
+        afterUnlock(t);
+    return rc;
 }
 
 RAVEL_EXPORT int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_t* attr)
@@ -266,7 +269,10 @@ RAVEL_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* l)
     ThreadState* t = enter();
     if (t)
         released(t, l, RAVEL_OBJ_RWLOCK, RAVEL_CALLER_PC());
-    return REAL(pthread_rwlock_unlock)(l);
+    int rc = REAL(pthread_rwlock_unlock)(l);
+    if (t)
+        afterUnlock(t);
+    return rc;
 }
 
 RAVEL_EXPORT int pthread_rwlock_init(pthread_rwlock_t* l, const pthread_rwlockattr_t* attr)
@@ -315,7 +321,10 @@ RAVEL_EXPORT int pthread_spin_unlock(pthread_spinlock_t* s)
     ThreadState* t = enter();
     if (t)
         released(t, spinObj(s), RAVEL_OBJ_SPIN, RAVEL_CALLER_PC());
-    return REAL(pthread_spin_unlock)(s);
+    int rc = REAL(pthread_spin_unlock)(s);
+    if (t)
+        afterUnlock(t);
+    return rc;
 }
 
 RAVEL_EXPORT int pthread_spin_init(pthread_spinlock_t* s, int pshared)

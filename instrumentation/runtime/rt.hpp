@@ -7,6 +7,7 @@
 #include <ravel/trace_format.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <x86intrin.h>
@@ -34,6 +35,9 @@ struct ThreadState {
     uint32_t chunk_seq;
     uint32_t flight_count; // chunks in flight_ring
     uint32_t flight_next;  // next ring slot to reuse
+    bool wantSpare;        // a chunk was taken: prepare the next one at a quiet moment
+    uint8_t* spare;        // a reserved, pre-faulted chunk, or null
+    uint64_t spareOff;
     uint64_t flight_ring[kMaxFlightChunks]; // file offsets of this thread's event chunks
     void (*once_fn)(void); // pthread_once: the init routine running in this thread
     uint64_t once_obj;
@@ -69,10 +73,18 @@ struct SpinLock {
     int v = 0;
     void lock()
     {
-        while (__atomic_exchange_n(&v, 1, __ATOMIC_ACQUIRE))
-            while (__atomic_load_n(&v, __ATOMIC_RELAXED))
-                _mm_pause();
+        // Yield after a short spin: on a machine with fewer cores than threads the holder may be
+        // descheduled, and spinning would only keep it off the CPU.
+        for (int spins = 0; __atomic_exchange_n(&v, 1, __ATOMIC_ACQUIRE); spins++) {
+            while (__atomic_load_n(&v, __ATOMIC_RELAXED)) {
+                if (++spins > 64)
+                    sched_yield();
+                else
+                    _mm_pause();
+            }
+        }
     }
+    bool tryLock() { return !__atomic_exchange_n(&v, 1, __ATOMIC_ACQUIRE); }
     void unlock() { __atomic_store_n(&v, 0, __ATOMIC_RELEASE); }
 };
 
@@ -84,6 +96,13 @@ RavelThreadEntry* allocThreadEntry();
 void unregisterThread(ThreadState* t);
 RavelThreadEntry* findThreadEntry(uint64_t pthread); // a running thread's entry, or null
 bool openEventsChunk(ThreadState* t); // false when recording stopped
+void prepareSpare(ThreadState* t);
+// Called right after a real unlock, when the thread holds one lock fewer.
+inline void afterUnlock(ThreadState* t)
+{
+    if (RAVEL_UNLIKELY(t->wantSpare))
+        prepareSpare(t);
+}
 void stampClock(ThreadState* t);
 void finalizeProcess(int status);
 void disableAfterFork();
