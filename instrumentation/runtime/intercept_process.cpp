@@ -67,7 +67,9 @@ template <typename Exec>
 int execCall(Exec exec)
 {
     ThreadState* t = enter();
-    if (t) {
+    // A vfork child runs on its parent's memory and thread state until it execs: it must not
+    // write into the parent's trace.
+    if (t && static_cast<uint32_t>(getpid()) == g.hdr->pid) {
         emitStamped(t, nullptr, RAVEL_EV_EXEC, RAVEL_OBJ_PROCESS, 0, siteStack(t, 0));
         finalizeProcess(0);
         // exec failed: the process goes on, so does the trace
