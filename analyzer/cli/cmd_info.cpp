@@ -1,1 +1,316 @@
-// placeholder
+// `ravel info TRACE [--json]`: what was recorded, and the table of synchronization objects sorted
+// so that the lock the program waited on most is the first line. The JSON form is documented in
+// docs/info-json.md.
+#include "commands.hpp"
+
+#include "objects.hpp"
+#include "symbolizer.hpp"
+#include "trace_reader.hpp"
+#include "trace_stats.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+
+namespace ravel::cli {
+
+namespace {
+
+struct InfoOptions {
+    std::string trace;
+    bool json = false;
+};
+
+// Names and first-use sites of the objects, in object-index order (the order ObjectNamer needs
+// for its "#2" numbering to match `ravel dump`).
+struct ObjectLabels {
+    std::vector<std::string> names;
+    std::vector<std::optional<Frame>> firstUse;
+};
+
+ObjectLabels labelObjects(const TraceReader& reader, const TraceStats& stats, Symbolizer& symbolizer)
+{
+    ObjectLabels labels;
+    ObjectNamer namer(symbolizer, reader);
+    labels.names.reserve(stats.objects.size());
+    labels.firstUse.reserve(stats.objects.size());
+    for (uint32_t i = 0; i < stats.objects.size(); ++i) {
+        const ObjectRecord& r = stats.objects[i].object;
+        labels.names.push_back(namer.name(i, r));
+        std::optional<Frame> site;
+        if (const StackTrace* s = reader.stack(r.firstStack)) {
+            std::vector<Frame> frames = symbolizer.symbolizeStack(s->frames);
+            if (const Frame* f = Symbolizer::userFrame(frames))
+                site = *f;
+        }
+        labels.firstUse.push_back(std::move(site));
+    }
+    return labels;
+}
+
+// Hot first: total wait, then acquisitions; ties keep first-use order so output is stable.
+// Joined threads go last: main's join outlasts every lock wait and would bury the hot lock.
+std::vector<uint32_t> hotOrder(const TraceStats& stats)
+{
+    std::vector<uint32_t> order(stats.objects.size());
+    std::iota(order.begin(), order.end(), 0u);
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+        const ObjectStats& x = stats.objects[a];
+        const ObjectStats& y = stats.objects[b];
+        bool xThread = x.object.kind == RAVEL_OBJ_THREAD, yThread = y.object.kind == RAVEL_OBJ_THREAD;
+        if (xThread != yThread)
+            return yThread;
+        if (x.waitNsTotal != y.waitNsTotal)
+            return x.waitNsTotal > y.waitNsTotal;
+        return x.acquisitions + x.waits > y.acquisitions + y.waits;
+    });
+    return order;
+}
+
+std::string objectId(uint32_t index) { return fmt::format("o{}", index + 1); }
+
+// What the counts column cannot say for objects that are not locks.
+std::string notes(const ObjectStats& o)
+{
+    std::string out;
+    auto add = [&](uint64_t n, std::string_view what) {
+        if (n == 0)
+            return;
+        if (!out.empty())
+            out += ", ";
+        out += fmt::format("{} {}", n, what);
+    };
+    add(o.sharedAcquisitions, "shared");
+    add(o.failed, "failed");
+    add(o.waits, "waits");
+    add(o.waitTimeouts, "timeouts");
+    switch (o.object.kind) {
+    case RAVEL_OBJ_SEM: add(o.signals, "posts"); break;
+    default: add(o.signals, "signals"); break;
+    }
+    add(o.broadcasts, "broadcasts");
+    add(o.passes, "passes");
+    if (o.blockedAtEnd)
+        out += fmt::format("{}{} still waiting at end", out.empty() ? "" : ", ", o.blockedAtEnd);
+    if (o.heldAtEnd)
+        out += fmt::format("{}held at end", out.empty() ? "" : ", ");
+    return out;
+}
+
+void printTable(std::string& out, const std::vector<std::vector<std::string>>& rows, size_t rightFrom, size_t rightTo)
+{
+    std::vector<size_t> width;
+    for (const auto& row : rows)
+        for (size_t c = 0; c < row.size(); ++c) {
+            if (c >= width.size())
+                width.push_back(0);
+            width[c] = std::max(width[c], row[c].size());
+        }
+    for (const auto& row : rows) {
+        std::string line = " ";
+        for (size_t c = 0; c < row.size(); ++c) {
+            bool last = c + 1 == row.size();
+            bool right = c >= rightFrom && c < rightTo;
+            if (right)
+                line += fmt::format(" {:>{}}", row[c], width[c]);
+            else if (last)
+                line += " " + row[c];
+            else
+                line += fmt::format(" {:<{}}", row[c], width[c]);
+        }
+        while (!line.empty() && line.back() == ' ')
+            line.pop_back();
+        out += line;
+        out += '\n';
+    }
+}
+
+std::string textReport(const TraceReader& reader, const TraceStats& stats, const ObjectLabels& labels)
+{
+    const TraceSummary& s = reader.summary();
+    std::string out;
+    out += fmt::format("trace:     {}\n", s.path);
+    std::string args;
+    for (size_t i = 1; i < s.argv.size(); ++i)
+        args += " " + s.argv[i];
+    out += fmt::format("program:   {}{}\n", s.program, args);
+    out += fmt::format("pid:       {}{}\n", s.pid, s.ppid ? fmt::format(" (parent {})", s.ppid) : "");
+    if (s.ended)
+        out += fmt::format("exit:      status {}\n", s.exit_status);
+    else
+        out += "exit:      did not exit normally: crashed or killed\n";
+    out += fmt::format("duration:  {}\n", formatDuration(s.duration_ns));
+    out += fmt::format("events:    {}\n", stats.events);
+    if (s.lost_events)
+        out += fmt::format("lost:      {} events were not recorded\n", s.lost_events);
+
+    std::vector<std::pair<uint64_t, unsigned>> kinds;
+    for (unsigned k = 0; k < stats.eventsByKind.size(); ++k)
+        if (stats.eventsByKind[k])
+            kinds.push_back({stats.eventsByKind[k], k});
+    std::sort(kinds.begin(), kinds.end(), [](auto a, auto b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+    for (auto [count, kind] : kinds)
+        out += fmt::format("  {:<14} {:>12}\n", eventKindName(kind), count);
+
+    out += fmt::format("\nthreads: {}\n", stats.threads.size());
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"ID", "OS TID", "NAME", "EVENTS", "START", "END", "WAITED", "STATE"});
+    for (const ThreadStats& t : stats.threads) {
+        std::string state;
+        if (t.blockedOn != kNoObject)
+            state = fmt::format("blocked on {} {} ({})", objectKindName(stats.objects[t.blockedOn].object.kind),
+                labels.names[t.blockedOn], objectId(t.blockedOn));
+        else if (t.exited)
+            state = "exited";
+        else
+            state = s.ended ? "running at exit" : "running at end";
+        if (t.holdingAtEnd && t.blockedOn != kNoObject)
+            state += fmt::format(", holding {}", t.holdingAtEnd);
+        rows.push_back({fmt::format("T{}", t.id), t.osTid ? fmt::format("{}", t.osTid) : "?", t.name.empty() ? "-" : t.name,
+            fmt::format("{}", t.events), formatDuration(t.startNs), t.exited ? formatDuration(t.exitNs) : "-",
+            formatDuration(t.waitNsTotal), state});
+    }
+    printTable(out, rows, 3, 7);
+
+    out += fmt::format("\nobjects: {} (by total wait; joined threads last)\n", stats.objects.size());
+    rows.clear();
+    rows.push_back({"ID", "KIND", "NAME", "ACQUIRED", "CONTENDED", "", "TOTAL WAIT", "MAX WAIT", "TOTAL HOLD", "MAX HOLD", "NOTES"});
+    for (uint32_t i : hotOrder(stats)) {
+        const ObjectStats& o = stats.objects[i];
+        bool lock = o.acquisitions || o.object.kind == RAVEL_OBJ_MUTEX || o.object.kind == RAVEL_OBJ_RWLOCK
+            || o.object.kind == RAVEL_OBJ_SPIN;
+        std::string pct;
+        if (lock && o.contended) {
+            double p = 100.0 * double(o.contended) / double(o.acquisitions ? o.acquisitions : 1);
+            pct = p < 0.1 ? "(<0.1%)" : fmt::format("({:.1f}%)", p);
+        }
+        rows.push_back({objectId(i), std::string(objectKindName(o.object.kind)), labels.names[i],
+            lock ? fmt::format("{}", o.acquisitions) : "-", lock ? fmt::format("{}", o.contended) : "-", pct,
+            formatDuration(o.waitNsTotal), formatDuration(o.waitNsMax), lock ? formatDuration(o.holdNsTotal) : "-",
+            lock ? formatDuration(o.holdNsMax) : "-", notes(o)});
+    }
+    printTable(out, rows, 3, 10);
+    return out;
+}
+
+nlohmann::json jsonReport(const TraceReader& reader, const TraceStats& stats, const ObjectLabels& labels)
+{
+    using nlohmann::json;
+    const TraceSummary& s = reader.summary();
+    json j;
+    j["trace"] = s.path;
+    j["format_version"] = s.version;
+    j["program"] = s.program;
+    j["argv"] = s.argv;
+    j["pid"] = s.pid;
+    j["ppid"] = s.ppid;
+    j["ended"] = s.ended;
+    j["exit_status"] = s.ended ? json(s.exit_status) : json(nullptr);
+    j["duration_ns"] = s.duration_ns;
+    j["start_real_ns"] = s.start_real_ns;
+    j["lost_events"] = s.lost_events;
+    j["events"] = stats.events;
+    json byKind = json::object();
+    for (unsigned k = 0; k < stats.eventsByKind.size(); ++k)
+        if (stats.eventsByKind[k])
+            byKind[std::string(eventKindName(k))] = stats.eventsByKind[k];
+    j["events_by_kind"] = std::move(byKind);
+
+    json threads = json::array();
+    for (const ThreadStats& t : stats.threads) {
+        threads.push_back({
+            {"id", t.id},
+            {"os_tid", t.osTid},
+            {"pid", t.pid},
+            {"parent", t.parent ? json(t.parent) : json(nullptr)},
+            {"name", t.name},
+            {"start_ns", t.startNs},
+            {"exit_ns", t.exited ? json(t.exitNs) : json(nullptr)},
+            {"exited", t.exited},
+            {"events", t.events},
+            {"wait_ns_total", t.waitNsTotal},
+            {"blocked_on", t.blockedOn != kNoObject ? json(objectId(t.blockedOn)) : json(nullptr)},
+            {"holding_at_end", t.holdingAtEnd},
+        });
+    }
+    j["threads"] = std::move(threads);
+
+    json objects = json::array();
+    for (uint32_t i = 0; i < stats.objects.size(); ++i) {
+        const ObjectStats& o = stats.objects[i];
+        json firstUse = nullptr;
+        if (const auto& f = labels.firstUse[i])
+            firstUse = {{"function", f->function}, {"file", f->file}, {"line", f->line}};
+        objects.push_back({
+            {"id", objectId(i)},
+            {"kind", objectKindName(o.object.kind)},
+            {"name", labels.names[i]},
+            {"address", fmt::format("0x{:x}", o.object.address)},
+            {"generation", o.object.generation},
+            {"first_use", std::move(firstUse)},
+            {"first_use_ns", o.object.firstNs},
+            {"first_thread", o.object.firstThread},
+            {"events", o.events},
+            {"acquisitions", o.acquisitions},
+            {"shared_acquisitions", o.sharedAcquisitions},
+            {"contended", o.contended},
+            {"try_acquisitions", o.tryAcquisitions},
+            {"failed", o.failed},
+            {"waits", o.waits},
+            {"wait_timeouts", o.waitTimeouts},
+            {"signals", o.signals},
+            {"broadcasts", o.broadcasts},
+            {"passes", o.passes},
+            {"wait_ns_total", o.waitNsTotal},
+            {"wait_ns_max", o.waitNsMax},
+            {"hold_ns_total", o.holdNsTotal},
+            {"hold_ns_max", o.holdNsMax},
+            {"blocked_at_end", o.blockedAtEnd},
+            {"held_at_end", o.heldAtEnd},
+        });
+    }
+    j["objects"] = std::move(objects);
+    j["warnings"] = reader.warnings();
+    return j;
+}
+
+int runInfo(const InfoOptions& options)
+{
+    try {
+        TraceReader reader(options.trace);
+        TraceStats stats = computeStats(reader);
+        // After the pass: the reader also warns about what it meets while streaming.
+        for (const std::string& w : reader.warnings())
+            fmt::print(stderr, "ravel: warning: {}\n", w);
+        Symbolizer symbolizer(reader.modules());
+        ObjectLabels labels = labelObjects(reader, stats, symbolizer);
+        std::string out = options.json ? jsonReport(reader, stats, labels).dump(2) + "\n" : textReport(reader, stats, labels);
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        std::fflush(stdout);
+        return 0;
+    } catch (const TraceError& e) {
+        fmt::print(stderr, "ravel: {}\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "ravel: info: {}\n", e.what());
+        return 1;
+    }
+}
+
+} // namespace
+
+void addInfoCommand(CLI::App& app, int& status)
+{
+    auto options = std::make_shared<InfoOptions>();
+    CLI::App* cmd = app.add_subcommand("info", "Summarize a trace: program, threads, event counts and every "
+                                               "synchronization object, the most waited-on first");
+    cmd->add_option("TRACE", options->trace, "trace file (.ravel)")->required();
+    cmd->add_flag("--json", options->json, "print JSON (documented in docs/info-json.md)");
+    cmd->callback([options, &status] { status = runInfo(*options); });
+}
+
+} // namespace ravel::cli

@@ -1,1 +1,239 @@
-// placeholder
+#include "trace_stats.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace ravel {
+
+StatsCollector::StatsCollector(const std::vector<ThreadInfo>& threads)
+    : m_tracker(threads)
+{
+    m_stats.threads.reserve(threads.size());
+    for (const ThreadInfo& t : threads) {
+        ThreadStats s;
+        s.id = t.id;
+        s.osTid = t.os_tid;
+        s.pid = t.pid;
+        s.parent = t.parent;
+        s.name = t.name;
+        s.startNs = t.start_ns;
+        s.exitNs = t.exit_ns;
+        s.exited = t.exited;
+        if (t.id >= m_threadIndex.size())
+            m_threadIndex.resize(t.id + 1, UINT32_MAX);
+        m_threadIndex[t.id] = uint32_t(m_stats.threads.size());
+        m_stats.threads.push_back(std::move(s));
+    }
+}
+
+StatsCollector::~StatsCollector() = default;
+
+StatsCollector::ThreadState& StatsCollector::state(uint32_t thread)
+{
+    if (thread >= m_threadState.size())
+        m_threadState.resize(thread + 1);
+    if (thread >= m_threadIndex.size())
+        m_threadIndex.resize(thread + 1, UINT32_MAX);
+    return m_threadState[thread];
+}
+
+void StatsCollector::beginWait(ThreadState& t, uint32_t object, uint64_t now)
+{
+    // A thread blocks on one thing at a time; a request without its completion (an event lost to
+    // a crash or a flight-recorder gap) is simply replaced.
+    t.waitObject = object;
+    t.waitSinceNs = now;
+}
+
+void StatsCollector::endWait(ThreadState& t, uint32_t object, uint64_t now)
+{
+    if (t.waitObject != object)
+        return;
+    // Times between clock stamps are interpolated, so a completion can appear to precede its
+    // request by a few ns.
+    uint64_t waited = now > t.waitSinceNs ? now - t.waitSinceNs : 0;
+    ObjectStats& o = m_stats.objects[object];
+    o.waitNsTotal += waited;
+    o.waitNsMax = std::max(o.waitNsMax, waited);
+    t.waitObject = kNoObject;
+    m_waitedNs = waited;
+}
+
+void StatsCollector::acquired(ThreadState& t, uint32_t object, uint64_t now)
+{
+    for (Held& h : t.held) {
+        if (h.object == object) {
+            // A recursive mutex (or a read lock taken twice): the hold lasts until the outermost
+            // release.
+            ++h.depth;
+            return;
+        }
+    }
+    t.held.push_back(Held {object, 1, now});
+}
+
+void StatsCollector::released(ThreadState& t, uint32_t object, uint64_t now)
+{
+    for (size_t i = 0; i < t.held.size(); ++i) {
+        Held& h = t.held[i];
+        if (h.object != object)
+            continue;
+        if (--h.depth > 0)
+            return;
+        uint64_t held = now > h.sinceNs ? now - h.sinceNs : 0;
+        ObjectStats& o = m_stats.objects[object];
+        o.holdNsTotal += held;
+        o.holdNsMax = std::max(o.holdNsMax, held);
+        h = t.held.back();
+        t.held.pop_back();
+        return;
+    }
+    // A release without an acquisition: the acquisition is before the first recorded event (a
+    // flight-recorder trace) or was lost; there is no hold to measure.
+}
+
+void StatsCollector::onEvent(const Event& e)
+{
+    ++m_stats.events;
+    ++m_stats.eventsByKind[e.kind];
+    m_lastNs = std::max(m_lastNs, e.time_ns);
+
+    ThreadState& t = state(e.thread);
+    uint32_t ti = m_threadIndex[e.thread];
+    if (ti == UINT32_MAX) {
+        // A thread the threads table does not know (its slot was lost): still count it.
+        ti = m_threadIndex[e.thread] = uint32_t(m_stats.threads.size());
+        ThreadStats s;
+        s.id = e.thread;
+        s.startNs = e.time_ns;
+        m_stats.threads.push_back(std::move(s));
+    }
+    ThreadStats& ts = m_stats.threads[ti];
+    ++ts.events;
+
+    uint32_t object = m_tracker.onEvent(e);
+    if (object == kNoObject)
+        return;
+    if (object >= m_stats.objects.size())
+        m_stats.objects.resize(object + 1);
+    ObjectStats& o = m_stats.objects[object];
+    ++o.events;
+
+    m_waitedNs = 0;
+    switch (e.kind) {
+    case RAVEL_EV_ACQ_REQ:
+        beginWait(t, object, e.time_ns);
+        break;
+    case RAVEL_EV_ACQUIRED:
+        ++o.acquisitions;
+        if (e.flags & RAVEL_F_SHARED)
+            ++o.sharedAcquisitions;
+        if (e.flags & RAVEL_F_CONTENDED)
+            ++o.contended;
+        if (e.flags & RAVEL_F_TRY)
+            ++o.tryAcquisitions;
+        endWait(t, object, e.time_ns);
+        acquired(t, object, e.time_ns);
+        break;
+    case RAVEL_EV_ACQ_FAIL:
+        ++o.failed;
+        endWait(t, object, e.time_ns);
+        break;
+    case RAVEL_EV_RELEASE:
+        released(t, object, e.time_ns);
+        break;
+    case RAVEL_EV_WAIT_REQ:
+    case RAVEL_EV_JOIN_REQ:
+        ++o.waits;
+        beginWait(t, object, e.time_ns);
+        break;
+    case RAVEL_EV_WOKEN:
+    case RAVEL_EV_JOIN_DONE:
+        endWait(t, object, e.time_ns);
+        break;
+    case RAVEL_EV_WAIT_FAIL:
+        ++o.waitTimeouts;
+        endWait(t, object, e.time_ns);
+        break;
+    case RAVEL_EV_SIGNAL:
+        ++o.signals;
+        break;
+    case RAVEL_EV_BROADCAST:
+        ++o.broadcasts;
+        break;
+    case RAVEL_EV_PASS:
+        ++o.passes;
+        break;
+    default:
+        break;
+    }
+    ts.waitNsTotal += m_waitedNs;
+}
+
+TraceStats StatsCollector::finish(uint64_t endNs)
+{
+    endNs = std::max(endNs, m_lastNs);
+    m_stats.endNs = endNs;
+    m_stats.objects.resize(m_tracker.objects().size());
+    for (size_t i = 0; i < m_stats.objects.size(); ++i)
+        m_stats.objects[i].object = m_tracker.objects()[i];
+
+    for (uint32_t tid = 0; tid < m_threadState.size(); ++tid) {
+        ThreadState& t = m_threadState[tid];
+        uint32_t ti = m_threadIndex[tid];
+        ThreadStats* ts = ti == UINT32_MAX ? nullptr : &m_stats.threads[ti];
+        if (t.waitObject != kNoObject) {
+            uint32_t object = t.waitObject;
+            ++m_stats.objects[object].blockedAtEnd;
+            m_waitedNs = 0;
+            endWait(t, object, endNs);
+            if (ts) {
+                ts->blockedOn = object;
+                ts->waitNsTotal += m_waitedNs;
+            }
+        }
+        if (ts)
+            ts->holdingAtEnd = uint32_t(t.held.size());
+        while (!t.held.empty()) {
+            Held& h = t.held.back();
+            ++m_stats.objects[h.object].heldAtEnd;
+            h.depth = 1;
+            released(t, h.object, endNs);
+        }
+    }
+    return std::move(m_stats);
+}
+
+TraceStats computeStats(const TraceReader& reader)
+{
+    StatsCollector collector(reader.threads());
+    reader.forEachEvent([&](const Event& e) {
+        collector.onEvent(e);
+        return true;
+    });
+    return collector.finish(reader.summary().duration_ns);
+}
+
+std::string formatDuration(uint64_t ns)
+{
+    if (ns < 1000)
+        return fmt::format("{}ns", ns);
+    static constexpr const char* units[] = {"us", "ms", "s"};
+    double v = double(ns) / 1000;
+    unsigned unit = 0;
+    // 999.7us must read 1.00ms, not 1000us: decide the unit after rounding to 3 digits.
+    while (unit < 2 && v >= 999.5) {
+        v /= 1000;
+        ++unit;
+    }
+    if (unit == 2 && v >= 999.5)
+        return fmt::format("{:.0f}s", v);
+    if (v < 9.995)
+        return fmt::format("{:.2f}{}", v, units[unit]);
+    if (v < 99.95)
+        return fmt::format("{:.1f}{}", v, units[unit]);
+    return fmt::format("{:.0f}{}", v, units[unit]);
+}
+
+} // namespace ravel

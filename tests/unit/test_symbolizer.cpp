@@ -1,0 +1,204 @@
+// The symbolizer against real code and data: this test process itself, with symbolizer_fixture.c
+// compiled in at -g -O0. The module map is built the way the runtime builds it (dl_iterate_phdr),
+// so what passes here is what `ravel info` sees for a recorded program.
+#include "objects.hpp"
+#include "symbolizer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <link.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <climits>
+#include <mutex>
+#include <string>
+
+extern "C" {
+extern pthread_mutex_t account_a;
+extern pthread_mutex_t forks[5];
+struct bank {
+    long balance;
+    pthread_mutex_t lock;
+};
+extern struct bank the_bank;
+extern pthread_rwlock_t tables[3];
+struct ledger {
+    int id;
+    pthread_mutex_t lock;
+    long entries[3];
+};
+extern struct ledger ledgers[4];
+extern pthread_spinlock_t grid[3][4];
+extern int fixture_call_line;
+pthread_mutex_t* fixture_static_local(void);
+uintptr_t fixture_caller(void);
+}
+
+namespace {
+
+using ravel::Frame;
+using ravel::Module;
+using ravel::Symbolizer;
+
+std::mutex& cacheLock()
+{
+    static std::mutex lock;
+    return lock;
+}
+
+std::vector<Module> ownModules()
+{
+    std::vector<Module> modules;
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+            Module m;
+            m.base = info->dlpi_addr;
+            m.lo = UINT64_MAX;
+            for (int i = 0; i < info->dlpi_phnum; ++i) {
+                const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+                if (ph.p_type != PT_LOAD)
+                    continue;
+                m.lo = std::min<uint64_t>(m.lo, info->dlpi_addr + ph.p_vaddr);
+                m.hi = std::max<uint64_t>(m.hi, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+            }
+            m.path = info->dlpi_name ? info->dlpi_name : "";
+            if (m.path.empty()) { // the main program
+                char exe[PATH_MAX];
+                ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+                m.path = n > 0 ? std::string(exe, size_t(n)) : "";
+            }
+            if (m.hi > m.lo && !m.path.empty() && m.path.find("linux-vdso") == std::string::npos)
+                static_cast<std::vector<Module>*>(data)->push_back(m);
+            return 0;
+        },
+        &modules);
+    return modules;
+}
+
+bool endsWith(const std::string& s, const std::string& suffix)
+{
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+uint64_t addr(const volatile void* p) { return reinterpret_cast<uint64_t>(p); }
+
+TEST(Symbolizer, NamesGlobalVariable)
+{
+    Symbolizer s(ownModules());
+    auto d = s.symbolizeData(addr(&account_a));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->name, "account_a");
+    EXPECT_EQ(d->start, addr(&account_a));
+    EXPECT_EQ(d->size, sizeof(pthread_mutex_t));
+    EXPECT_EQ(s.objectName(addr(&account_a), RAVEL_OBJ_MUTEX, {}), "account_a");
+}
+
+TEST(Symbolizer, NamesArrayElementsByPrimitiveSize)
+{
+    Symbolizer s(ownModules());
+    EXPECT_EQ(s.objectName(addr(&forks[0]), RAVEL_OBJ_MUTEX, {}), "forks[0]");
+    EXPECT_EQ(s.objectName(addr(&forks[3]), RAVEL_OBJ_MUTEX, {}), "forks[3]");
+    EXPECT_EQ(s.objectName(addr(&tables[2]), RAVEL_OBJ_RWLOCK, {}), "tables[2]");
+    auto d = s.symbolizeData(addr(&forks[4]));
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->start, addr(&forks[0]));
+    EXPECT_EQ(d->size, sizeof forks);
+}
+
+TEST(Symbolizer, NamesMembersAndElementsFromDebugInfo)
+{
+    Symbolizer s(ownModules());
+    EXPECT_EQ(s.objectName(addr(&the_bank.lock), RAVEL_OBJ_MUTEX, {}), "the_bank.lock");
+    EXPECT_EQ(s.objectName(addr(&ledgers[2].lock), RAVEL_OBJ_MUTEX, {}), "ledgers[2].lock");
+    EXPECT_EQ(s.objectName(addr(&grid[1][2]), RAVEL_OBJ_SPIN, {}), "grid[1][2]");
+}
+
+TEST(Symbolizer, NamesStaticLocals)
+{
+    Symbolizer s(ownModules());
+    // GCC names a C static local "local_lock.0" in the symbol table; the number is noise, the
+    // function (from the debug info) is what lets a reader find it.
+    EXPECT_EQ(s.objectName(addr(fixture_static_local()), RAVEL_OBJ_MUTEX, {}), "fixture_static_local::local_lock");
+    EXPECT_EQ(s.objectName(addr(&cacheLock()), RAVEL_OBJ_MUTEX, {}), "cacheLock()::lock");
+}
+
+TEST(Symbolizer, SymbolizesFunctionAndLine)
+{
+    Symbolizer s(ownModules());
+    const std::vector<Frame>& frames = s.symbolizeCode(addr(reinterpret_cast<void*>(&fixture_caller)));
+    ASSERT_FALSE(frames.empty());
+    EXPECT_EQ(frames[0].function, "fixture_caller");
+    EXPECT_TRUE(endsWith(frames[0].file, "symbolizer_fixture.c")) << frames[0].file;
+    // The entry is on the declarator's line or on its brace, depending on the compiler.
+    EXPECT_GE(frames[0].line, unsigned(fixture_call_line - 2));
+    EXPECT_LE(frames[0].line, unsigned(fixture_call_line - 1));
+}
+
+TEST(Symbolizer, ReturnAddressResolvesToTheCallLine)
+{
+    Symbolizer s(ownModules());
+    uint64_t ra = fixture_caller();
+    std::vector<Frame> frames = s.symbolizeStack({ra});
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0].function, "fixture_caller");
+    EXPECT_EQ(frames[0].line, unsigned(fixture_call_line));
+    EXPECT_EQ(frames[0].address, ra);
+    EXPECT_FALSE(frames[0].module.empty());
+}
+
+TEST(Symbolizer, DemanglesCxxFunctions)
+{
+    Symbolizer s(ownModules());
+    const std::vector<Frame>& frames = s.symbolizeCode(addr(reinterpret_cast<void*>(&ownModules)));
+    ASSERT_FALSE(frames.empty());
+    EXPECT_EQ(frames.back().function, "(anonymous namespace)::ownModules()");
+}
+
+TEST(Symbolizer, UnnamedObjectIsNamedByFirstUserFrame)
+{
+    Symbolizer s(ownModules());
+    // A libc frame first (the lock call itself), then the program's call site.
+    uint64_t inLibc = addr(reinterpret_cast<void*>(&pthread_mutex_lock)) + 1;
+    std::vector<Frame> frames = s.symbolizeStack({inLibc, fixture_caller()});
+    ASSERT_GE(frames.size(), 2u);
+    const Frame* user = Symbolizer::userFrame(frames);
+    ASSERT_NE(user, nullptr);
+    EXPECT_EQ(user->function, "fixture_caller");
+
+    pthread_mutex_t heap;
+    std::string name = s.objectName(addr(&heap), RAVEL_OBJ_MUTEX, frames);
+    EXPECT_EQ(name.rfind("mutex at ", 0), 0u) << name;
+    EXPECT_TRUE(endsWith(name, "symbolizer_fixture.c:" + std::to_string(fixture_call_line))) << name;
+    EXPECT_EQ(s.objectName(0x1234, RAVEL_OBJ_COND, {}), "condvar 0x1234");
+}
+
+TEST(Symbolizer, MissingModuleFallsBackToModuleOffset)
+{
+    Module ghost;
+    ghost.base = 0x7f0000000000;
+    ghost.lo = 0x7f0000000000;
+    ghost.hi = 0x7f0000100000;
+    ghost.path = "/nonexistent/libghost.so";
+    Symbolizer s({ghost});
+    const std::vector<Frame>& frames = s.symbolizeCode(0x7f0000001234);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0].function, "libghost.so+0x1234");
+    EXPECT_EQ(frames[0].line, 0u);
+    EXPECT_FALSE(s.symbolizeData(0x7f0000002000));
+    EXPECT_EQ(s.objectName(0x7f0000002000, RAVEL_OBJ_MUTEX, {}), "mutex 0x7f0000002000");
+    // An address in no module at all.
+    EXPECT_EQ(s.symbolizeCode(0x1000)[0].function, "0x1000");
+}
+
+TEST(Symbolizer, ShortensPathsUnderTheCurrentDirectory)
+{
+    Symbolizer s({});
+    char cwd[PATH_MAX];
+    ASSERT_NE(getcwd(cwd, sizeof cwd), nullptr);
+    EXPECT_EQ(s.displayPath(std::string(cwd) + "/src/./bank.c"), "src/bank.c");
+    EXPECT_EQ(s.displayPath("/definitely/elsewhere/x.c"), "/definitely/elsewhere/x.c");
+    EXPECT_EQ(s.displayPath("relative.c"), "relative.c");
+}
+
+} // namespace
