@@ -1,1 +1,845 @@
-// placeholder
+// TraceReader: decodes a trace once into compact per-thread arrays (the 16-byte records as
+// written, minus TIME records, plus a short list of clock anchors per thread), then streams them
+// in global order with a k-way merge. Times are computed on the fly from the anchors, so the
+// decoded trace costs 16 bytes per event.
+#include "trace_reader.hpp"
+#include "trace_file.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace ravel {
+
+namespace {
+
+using detail::ChunkRef;
+using detail::MappedTrace;
+
+// A clock reading attached to the event at `idx` of a thread (idx == event count: after the last).
+struct Anchor {
+    uint64_t idx;
+    uint64_t time;
+    bool stamped; // read from the clock for event idx (a TIME record), not inferred
+};
+
+struct ThreadStream {
+    uint32_t tid = 0;
+    std::vector<RavelEvent> events;
+    std::vector<Anchor> anchors; // anchors[0].idx == 0, anchors.back().idx == events.size()
+};
+
+bool knownEventKind(unsigned kind)
+{
+    return (kind >= RAVEL_EV_TIME && kind <= RAVEL_EV_EXEC) || (kind >= RAVEL_EV_INIT && kind < RAVEL_EV_KIND_COUNT);
+}
+
+// Events whose aux is the object's sequence number (one counter per object, shared by all these
+// kinds: a signal's number precedes the wake-up it causes).
+bool isSequenced(unsigned kind)
+{
+    return kind == RAVEL_EV_ACQUIRED || kind == RAVEL_EV_WOKEN || kind == RAVEL_EV_SIGNAL
+        || kind == RAVEL_EV_BROADCAST || kind == RAVEL_EV_PASS;
+}
+
+// Events the causal merge looks at: sequenced ones, and releases (an exclusive acquisition comes
+// after the release by the previous holder).
+bool isOrdered(unsigned kind) { return isSequenced(kind) || kind == RAVEL_EV_RELEASE; }
+
+// Walks one thread's events in program order, interpolating times between its anchors.
+struct Cursor {
+    const RavelEvent* ev = nullptr;
+    const Anchor* anchor = nullptr;
+    uint64_t i = 0, n = 0;
+    uint64_t i0 = 0, iNext = 0, t0 = 0;
+    double slope = 0;
+    uint64_t time = 0;
+    uint32_t tid = 0;
+    uint32_t cachedIndex = 0;    // ObjectIndex entry of cachedObj: a release finds its acquisition's
+    uint64_t cachedObj = ~0ull; // object without hashing
+
+    void start(const ThreadStream& s)
+    {
+        ev = s.events.data();
+        n = s.events.size();
+        anchor = s.anchors.data();
+        tid = s.tid;
+        i = 0;
+        enterSegment();
+        time = t0;
+    }
+    void enterSegment()
+    {
+        i0 = anchor[0].idx;
+        t0 = anchor[0].time;
+        iNext = anchor[1].idx;
+        slope = double(anchor[1].time - t0) / double(iNext - i0);
+    }
+    void advance()
+    {
+        if (++i >= iNext && i < n) {
+            do
+                ++anchor;
+            while (anchor[1].idx <= i);
+            enterSegment();
+        }
+        time = t0 + uint64_t(int64_t(double(int64_t(i - i0)) * slope)); // signed conversions are single instructions
+    }
+    bool stamped() const { return i == i0 && anchor[0].stamped; }
+    Event event() const
+    {
+        const RavelEvent& r = ev[i];
+        Event e;
+        e.time_ns = time;
+        e.obj = r.word & RAVEL_OBJ_MASK;
+        e.thread = tid;
+        e.aux = r.aux;
+        e.stack = r.stack;
+        e.kind = uint8_t(r.word >> 48);
+        e.flags = uint8_t(r.word >> 56);
+        e.stamped = stamped();
+        return e;
+    }
+};
+
+// For the causal merge: which per-object sequence numbers exist in the trace. Sequence numbers of
+// one object are nearly always a dense range; only then (or when a bitmap of the range is cheap)
+// can the merge know that a predecessor exists and wait for it.
+struct ObjectSeqs {
+    uint64_t obj = 0;
+    uint32_t base = 0; // first sequence number seen; others are kept as signed offsets from it
+    int64_t lo = 0, hi = 0;
+    uint64_t count = 0;
+    enum Mode : uint8_t { Dense, Bitmap, Unknown } mode = Dense;
+    size_t bits = 0; // index of the first word in ObjectIndex::bitmap
+
+    bool exists(uint32_t seq, const std::vector<uint64_t>& bitmap) const
+    {
+        int64_t off = int32_t(seq - base);
+        if (off < lo || off > hi || mode == Unknown)
+            return false;
+        if (mode == Dense)
+            return true;
+        uint64_t b = uint64_t(off - lo);
+        return bitmap[bits + b / 64] >> (b % 64) & 1;
+    }
+};
+
+class ObjectIndex {
+public:
+    // Returns the index of obj's entry, creating it.
+    uint32_t insert(uint64_t obj)
+    {
+        if ((m_used + 1) * 2 > m_keys.size())
+            grow();
+        size_t mask = m_keys.size() - 1;
+        for (size_t h = hash(obj) & mask;; h = (h + 1) & mask) {
+            if (m_keys[h] == obj + 1)
+                return m_vals[h];
+            if (m_keys[h] == 0) {
+                m_keys[h] = obj + 1;
+                m_vals[h] = uint32_t(objects.size());
+                ++m_used;
+                objects.push_back(ObjectSeqs { obj });
+                return m_vals[h];
+            }
+        }
+    }
+    uint32_t find(uint64_t obj) const
+    {
+        if (m_keys.empty())
+            return NotFound;
+        size_t mask = m_keys.size() - 1;
+        for (size_t h = hash(obj) & mask;; h = (h + 1) & mask) {
+            if (m_keys[h] == obj + 1)
+                return m_vals[h];
+            if (m_keys[h] == 0)
+                return NotFound;
+        }
+    }
+    static constexpr uint32_t NotFound = ~0u;
+    std::vector<ObjectSeqs> objects;
+    std::vector<uint64_t> bitmap;
+
+private:
+    static size_t hash(uint64_t k) { return size_t((k * 0x9E3779B97F4A7C15ull) >> 20); }
+    void grow()
+    {
+        std::vector<uint64_t> keys(std::max<size_t>(64, m_keys.size() * 2));
+        std::vector<uint32_t> vals(keys.size());
+        size_t mask = keys.size() - 1;
+        for (size_t j = 0; j < m_keys.size(); ++j) {
+            if (!m_keys[j])
+                continue;
+            size_t h = hash(m_keys[j] - 1) & mask;
+            while (keys[h])
+                h = (h + 1) & mask;
+            keys[h] = m_keys[j];
+            vals[h] = m_vals[j];
+        }
+        m_keys.swap(keys);
+        m_vals.swap(vals);
+    }
+    std::vector<uint64_t> m_keys; // obj + 1; 0 = empty
+    std::vector<uint32_t> m_vals;
+    size_t m_used = 0;
+};
+
+struct ThreadIdLess {
+    bool operator()(const ThreadInfo& a, uint32_t b) const { return a.id < b; }
+    bool operator()(uint32_t a, const ThreadInfo& b) const { return a < b.id; }
+};
+
+std::string hexBytes(const uint8_t* p, size_t n)
+{
+    std::string s;
+    for (size_t i = 0; i < n; ++i)
+        s += fmt::format("{:02x}", p[i]);
+    return s;
+}
+
+} // namespace
+
+struct TraceReader::Impl {
+    TraceSummary summary;
+    std::vector<ThreadInfo> threads;
+    std::vector<StackTrace> stacks;
+    std::vector<Module> modules;
+    std::vector<std::string> warnings;
+    std::vector<ThreadStream> streams; // sorted by tid
+    ObjectIndex objects;
+    uint64_t eventCount = 0;
+    uint64_t startTsc = 0;
+    double nsPerTsc = 1;
+
+    uint64_t tscToNs(uint64_t tsc) const { return tsc > startTsc ? relTscToNs(tsc - startTsc) : 0; }
+    uint64_t relTscToNs(uint64_t rel) const
+    {
+        double ns = double(rel) * nsPerTsc;
+        return ns < 4e18 ? uint64_t(ns) : uint64_t(4e18); // ~127 years: keeps the interpolation in int64
+    }
+
+    void calibrate(MappedTrace& t);
+    void readThreads(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p);
+    void readStacks(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p,
+                    std::vector<StackTrace>& found);
+    void readModules(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p);
+    void readEvents(MappedTrace& t, std::vector<const ChunkRef*>& chunks);
+    void finishAnchors(ThreadStream& s, bool fromStart);
+    void noteSequence(uint64_t obj, uint32_t seq);
+    void indexSequences();
+    void fillSummary(MappedTrace& t);
+
+    template <class F>
+    void merge(F&& fn) const;
+};
+
+void TraceReader::Impl::calibrate(MappedTrace& t)
+{
+    const RavelFileHeader& h = t.header();
+    startTsc = h.start_tsc;
+    uint64_t tsc = 0, mono = 0;
+    if (t.calibration(tsc, mono)) {
+        nsPerTsc = double(mono - h.start_mono_ns) / double(tsc - h.start_tsc);
+    } else {
+        nsPerTsc = 1;
+        t.warn("no clock calibration in the trace, assuming 1 tsc tick per nanosecond");
+    }
+    summary.tsc_per_ns = 1 / nsPerTsc;
+}
+
+void TraceReader::Impl::readThreads(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p)
+{
+    for (size_t off = 0; off + sizeof(RavelThreadEntry) <= p.size(); off += sizeof(RavelThreadEntry)) {
+        RavelThreadEntry e;
+        std::memcpy(&e, p.data() + off, sizeof e);
+        if (e.tid == 0)
+            continue;
+        ThreadInfo ti;
+        ti.id = e.tid;
+        ti.os_tid = e.os_tid;
+        ti.pid = e.pid;
+        ti.parent = e.parent;
+        ti.pthread = e.pthread;
+        ti.stack_lo = e.stack_lo;
+        ti.stack_hi = e.stack_hi;
+        ti.start_ns = tscToNs(e.start_tsc);
+        ti.exited = e.exit_tsc != 0 || e.state >= 2;
+        ti.exit_ns = e.exit_tsc ? tscToNs(e.exit_tsc) : 0;
+        ti.create_stack = e.create_stack;
+        ti.name.assign(e.name, strnlen(e.name, sizeof e.name));
+        ti.board = e.board;
+        threads.push_back(std::move(ti));
+    }
+    if (p.size() % sizeof(RavelThreadEntry))
+        t.warn(fmt::format("chunk at offset {:#x}: thread table ends inside an entry", c.offset));
+}
+
+void TraceReader::Impl::readStacks(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p,
+                                   std::vector<StackTrace>& found)
+{
+    size_t off = 0;
+    while (off + 8 <= p.size()) {
+        uint32_t id;
+        uint16_t depth, flags;
+        std::memcpy(&id, p.data() + off, 4);
+        std::memcpy(&depth, p.data() + off + 4, 2);
+        std::memcpy(&flags, p.data() + off + 6, 2);
+        if (id == 0 && depth == 0)
+            break; // zero padding after the last record
+        if (id == 0 || uint64_t(depth) * 8 > p.size() - off - 8) {
+            t.warn(fmt::format("chunk at offset {:#x}: stack record at payload offset {} is damaged, rest of "
+                               "the stack table chunk skipped",
+                               c.offset, off));
+            return;
+        }
+        StackTrace s;
+        s.id = id;
+        s.site_only = flags & 1;
+        s.frames.resize(depth);
+        if (depth)
+            std::memcpy(s.frames.data(), p.data() + off + 8, depth * 8u);
+        found.push_back(std::move(s));
+        off += 8 + depth * 8u;
+    }
+}
+
+void TraceReader::Impl::readModules(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p)
+{
+    size_t off = 0;
+    while (off + sizeof(RavelModuleRecord) <= p.size()) {
+        RavelModuleRecord m;
+        std::memcpy(&m, p.data() + off, sizeof m);
+        if (m.size == 0)
+            break;
+        if (m.size % 8 || m.size > p.size() - off || m.path_len == 0
+            || sizeof(RavelModuleRecord) + m.path_len > m.size || m.build_id_len > sizeof m.build_id) {
+            t.warn(fmt::format("chunk at offset {:#x}: module record at payload offset {} is damaged, rest of "
+                               "the module table chunk skipped",
+                               c.offset, off));
+            return;
+        }
+        const char* path = reinterpret_cast<const char*>(p.data() + off + sizeof(RavelModuleRecord));
+        Module mod;
+        mod.base = m.base;
+        mod.lo = m.lo;
+        mod.hi = m.hi;
+        mod.path.assign(path, strnlen(path, m.path_len));
+        mod.build_id = hexBytes(m.build_id, m.build_id_len);
+        modules.push_back(std::move(mod));
+        off += m.size;
+    }
+}
+
+// `chunks`: the events chunks of the whole trace, sorted by (owner, seq).
+void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>& chunks)
+{
+    const bool flight = t.header().flags & RAVEL_FILE_FLIGHT_RECORDER;
+    // A compacted chunk can legitimately expand a lot, but not without bound: this stops a small
+    // crafted file from decoding to gigabytes.
+    const uint64_t decodeLimit = t.size() * 4096 + (256u << 20);
+    uint64_t decoded = 0;
+    for (size_t g = 0; g < chunks.size();) {
+        const uint32_t tid = chunks[g]->hdr.owner;
+        size_t end = g;
+        while (end < chunks.size() && chunks[end]->hdr.owner == tid)
+            ++end;
+        ThreadStream s;
+        s.tid = tid;
+        const uint32_t firstSeq = chunks[g]->hdr.seq;
+        if (firstSeq > 0) {
+            if (flight)
+                t.warn(fmt::format("thread {}: older events were dropped by the flight recorder ({} chunks)", tid,
+                                   firstSeq));
+            else
+                t.warn(fmt::format("thread {}: the first {} event chunks are missing", tid, firstSeq));
+        }
+        size_t records = 0;
+        for (size_t k = g; k < end; ++k)
+            records += (chunks[k]->hdr.flags & RAVEL_CHUNK_ZSTD) ? chunks[k]->hdr.used / 16 : chunks[k]->avail / 16;
+        s.events.reserve(std::min<uint64_t>(records, (decodeLimit - decoded) / 16));
+        // The last chunk whose events were taken: a damaged chunk does not hide an intact copy
+        // with the same seq, and gaps are counted between intact chunks.
+        bool accepted = false;
+        uint32_t lastSeq = 0;
+        for (size_t k = g; k < end; ++k) {
+            const ChunkRef& c = *chunks[k];
+            if (accepted && c.hdr.seq == lastSeq) {
+                t.warnChunk(c.offset, fmt::format("second events chunk {} of thread {}", c.hdr.seq, tid));
+                continue;
+            }
+            if (accepted && c.hdr.seq != lastSeq + 1) {
+                t.warn(fmt::format("thread {}: {} event chunks missing (seq {}..{}){}", tid, c.hdr.seq - lastSeq - 1,
+                                   lastSeq + 1, c.hdr.seq - 1,
+                                   flight ? "; older events were dropped by the flight recorder" : ""));
+            }
+            uint64_t claimed = (c.hdr.flags & RAVEL_CHUNK_ZSTD) ? c.hdr.used : c.avail;
+            if (decoded + claimed > decodeLimit) {
+                t.warnChunk(c.offset, "decoded size limit reached");
+                continue;
+            }
+            decoded += claimed;
+            // Decoded in place at the end of the thread's array, then TIME records are squeezed
+            // out into anchors.
+            const size_t at = s.events.size();
+            const size_t n = t.appendEvents(c, s.events);
+            if (n > 0) {
+                accepted = true;
+                lastSeq = c.hdr.seq;
+            }
+            RavelEvent* rec = s.events.data() + at;
+            size_t w = at;
+            for (size_t i = 0; i < n; ++i) {
+                const unsigned kind = unsigned(rec[i].word >> 48) & 0xff;
+                if (kind == RAVEL_EV_TIME) {
+                    uint64_t rel = (rec[i].word & RAVEL_OBJ_MASK) | (uint64_t(rec[i].aux & 0xffff) << 48);
+                    s.anchors.push_back({ w, relTscToNs(rel), true });
+                    continue;
+                }
+                if (kind == RAVEL_EV_END)
+                    break;
+                if (!knownEventKind(kind)) {
+                    t.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk "
+                                       "skipped",
+                                       c.offset, i, kind));
+                    break;
+                }
+                if (isSequenced(kind))
+                    noteSequence(rec[i].word & RAVEL_OBJ_MASK, rec[i].aux);
+                s.events[w++] = rec[i];
+            }
+            s.events.resize(w);
+        }
+        finishAnchors(s, firstSeq == 0);
+        eventCount += s.events.size();
+        streams.push_back(std::move(s));
+        g = end;
+    }
+}
+
+// Makes the anchors cover [0, n] with strictly increasing indices and non-decreasing times, so a
+// cursor never needs a special case: before the first stamp the thread's start (or the first
+// stamp), after the last one its exit (or the last stamp).
+void TraceReader::Impl::finishAnchors(ThreadStream& s, bool fromStart)
+{
+    const uint64_t n = s.events.size();
+    std::vector<Anchor> out;
+    out.reserve(s.anchors.size() + 2);
+    for (const Anchor& a : s.anchors) {
+        Anchor b = a;
+        if (!out.empty() && b.time < out.back().time)
+            b.time = out.back().time;
+        if (!out.empty() && out.back().idx == b.idx)
+            out.back() = b;
+        else
+            out.push_back(b);
+    }
+    const ThreadInfo* info = nullptr;
+    auto it = std::lower_bound(threads.begin(), threads.end(), s.tid,
+                               [](const ThreadInfo& ti, uint32_t id) { return ti.id < id; });
+    if (it != threads.end() && it->id == s.tid)
+        info = &*it;
+    if (out.empty() || out.front().idx > 0) {
+        uint64_t t0 = out.empty() ? (info ? info->start_ns : 0) : out.front().time;
+        if (fromStart && info && info->start_ns && info->start_ns <= t0)
+            t0 = info->start_ns;
+        out.insert(out.begin(), Anchor { 0, t0, false });
+    }
+    if (out.back().idx < n) {
+        uint64_t t1 = out.back().time;
+        if (info && info->exit_ns > t1)
+            t1 = info->exit_ns;
+        out.push_back(Anchor { n, t1, false });
+    }
+    if (out.size() == 1)
+        out.push_back(Anchor { n, out[0].time, false });
+    s.anchors.swap(out);
+}
+
+// Called for every sequenced event while decoding: the range and count of each object's
+// sequence numbers.
+inline void TraceReader::Impl::noteSequence(uint64_t obj, uint32_t seq)
+{
+    const uint32_t found = objects.find(obj);
+    ObjectSeqs& o = objects.objects[found != ObjectIndex::NotFound ? found : objects.insert(obj)];
+    if (found == ObjectIndex::NotFound)
+        o.base = seq;
+    const int64_t off = int32_t(seq - o.base);
+    o.lo = std::min(o.lo, off);
+    o.hi = std::max(o.hi, off);
+    ++o.count;
+}
+
+void TraceReader::Impl::indexSequences()
+{
+    bool needBitmaps = false;
+    for (ObjectSeqs& o : objects.objects) {
+        uint64_t range = uint64_t(o.hi - o.lo) + 1;
+        if (range == o.count)
+            continue;
+        if (range <= 64 * o.count + 65536) {
+            o.mode = ObjectSeqs::Bitmap;
+            o.bits = objects.bitmap.size();
+            objects.bitmap.resize(o.bits + (range + 63) / 64);
+            needBitmaps = true;
+        } else {
+            o.mode = ObjectSeqs::Unknown; // too sparse to be a real sequence: do not order by it
+        }
+    }
+    if (!needBitmaps)
+        return;
+    for (const ThreadStream& s : streams) {
+        for (const RavelEvent& e : s.events) {
+            if (!isSequenced(unsigned(e.word >> 48) & 0xff))
+                continue;
+            ObjectSeqs& o = objects.objects[objects.find(e.word & RAVEL_OBJ_MASK)];
+            if (o.mode != ObjectSeqs::Bitmap)
+                continue;
+            uint64_t b = uint64_t(int64_t(int32_t(e.aux - o.base)) - o.lo);
+            objects.bitmap[o.bits + b / 64] |= 1ull << (b % 64);
+        }
+    }
+}
+
+void TraceReader::Impl::fillSummary(MappedTrace& t)
+{
+    const RavelFileHeader& h = t.header();
+    summary.path = t.path();
+    summary.version = h.version;
+    summary.flags = h.flags;
+    summary.pid = h.pid;
+    summary.ppid = h.ppid;
+    summary.ended = h.flags & RAVEL_FILE_ENDED;
+    summary.exit_status = summary.ended ? h.exit_status : 0;
+    summary.program.assign(h.program, strnlen(h.program, sizeof h.program));
+    size_t argvLen = std::min<size_t>(h.argv_len, sizeof h.argv);
+    for (size_t i = 0; i < argvLen;) {
+        size_t len = strnlen(h.argv + i, argvLen - i);
+        summary.argv.emplace_back(h.argv + i, len);
+        i += len + 1;
+    }
+    summary.start_real_ns = h.start_real_ns;
+    summary.verdict = h.verdict;
+    summary.verdict_ns = h.verdict_tsc ? tscToNs(h.verdict_tsc) : 0;
+    summary.lost_events = h.lost_events;
+    summary.file_size = t.size();
+    uint64_t duration = summary.ended && h.end_tsc ? tscToNs(h.end_tsc) : 0;
+    for (const ThreadStream& s : streams)
+        duration = std::max(duration, s.anchors.back().time);
+    for (const ThreadInfo& ti : threads)
+        duration = std::max(duration, ti.exit_ns);
+    summary.duration_ns = duration;
+}
+
+// The k-way merge. The current thread stays outside the heap and keeps the floor while its next
+// event is not later than the heap's earliest; a switch swaps it with the heap's top (one sift
+// down), so a busy interleaving of threads costs a few comparisons per switch.
+template <class F>
+void TraceReader::Impl::merge(F&& fn) const
+{
+    struct Delivered {
+        uint32_t last = 0;    // highest sequence number delivered
+        bool any = false;
+        uint32_t holder = 0;  // cursor + 1 of the exclusive holder, 0 = free
+        uint32_t depth = 0;   // recursive acquisitions by the holder
+        uint32_t waiters = 0; // held-back cursors waiting on this object
+    };
+    std::vector<Delivered> state(objects.objects.size());
+    std::vector<Cursor> cur;
+    cur.reserve(streams.size());
+    for (const ThreadStream& s : streams) {
+        if (s.events.empty())
+            continue;
+        cur.emplace_back();
+        cur.back().start(s);
+    }
+    // Heap entries carry their key, so ordering them touches no cursor.
+    struct Entry {
+        uint64_t time;
+        uint32_t tid;
+        uint32_t cursor;
+    };
+    auto later = [](const Entry& a, const Entry& b) { return a.time > b.time || (a.time == b.time && a.tid > b.tid); };
+    auto entry = [&](uint32_t c) { return Entry { cur[c].time, cur[c].tid, c }; };
+    std::vector<Entry> heap;
+    heap.reserve(cur.size());
+    for (uint32_t i = 0; i < cur.size(); ++i)
+        heap.push_back(entry(i));
+    std::make_heap(heap.begin(), heap.end(), later);
+    auto siftDown = [&](Entry e) {
+        const size_t n = heap.size();
+        size_t i = 0;
+        for (;;) {
+            size_t m = 2 * i + 1;
+            if (m >= n)
+                break;
+            if (m + 1 < n && later(heap[m], heap[m + 1]))
+                ++m;
+            if (!later(e, heap[m]))
+                break;
+            heap[i] = heap[m];
+            i = m;
+        }
+        heap[i] = e;
+    };
+    auto push = [&](uint32_t c) {
+        heap.push_back(entry(c));
+        std::push_heap(heap.begin(), heap.end(), later);
+    };
+    std::vector<uint32_t> held; // cursors whose next event must wait for another thread's
+
+    auto objectOf = [&](Cursor& c) {
+        const uint64_t obj = c.ev[c.i].word & RAVEL_OBJ_MASK;
+        if (obj != c.cachedObj) {
+            c.cachedObj = obj;
+            c.cachedIndex = objects.find(obj);
+        }
+        return c.cachedIndex;
+    };
+    // Times as delivered never decrease: an event held back for causality takes the time of the
+    // event it waited for when its own (interpolated) time is earlier.
+    uint64_t now = 0;
+    auto deliver = [&](const Cursor& k) {
+        Event e = k.event();
+        if (e.time_ns < now)
+            e.time_ns = now;
+        now = e.time_ns;
+        return fn(e);
+    };
+    auto exclusive = [](const RavelEvent& e) {
+        return (unsigned(e.word >> 48) & 0xff) == RAVEL_EV_ACQUIRED && !((e.word >> 56) & RAVEL_F_SHARED);
+    };
+    auto mustWait = [&](uint32_t c, uint32_t o) {
+        const RavelEvent& e = cur[c].ev[cur[c].i];
+        const Delivered& d = state[o];
+        // Another thread holds it exclusively: its release comes first, unless that thread has no
+        // events left to release it with (it died holding it, or the trace ends).
+        if ((unsigned(e.word >> 48) & 0xff) == RAVEL_EV_ACQUIRED && d.holder && d.holder != c + 1 && cur[d.holder - 1].i < cur[d.holder - 1].n)
+            return true;
+        if (!isSequenced(unsigned(e.word >> 48) & 0xff))
+            return false;
+        const uint32_t pred = e.aux - 1;
+        if (!objects.objects[o].exists(pred, objects.bitmap))
+            return false;
+        return !d.any || int32_t(pred - d.last) > 0;
+    };
+    auto wake = [&](uint32_t o) {
+        for (size_t j = 0; j < held.size() && state[o].waiters;) {
+            uint32_t h = held[j];
+            if (objectOf(cur[h]) == o && !mustWait(h, o)) {
+                --state[o].waiters;
+                held[j] = held.back();
+                held.pop_back();
+                push(h);
+            } else {
+                ++j;
+            }
+        }
+    };
+    auto delivered = [&](uint32_t c, uint32_t o) {
+        const RavelEvent& e = cur[c].ev[cur[c].i];
+        Delivered& d = state[o];
+        const unsigned kind = unsigned(e.word >> 48) & 0xff;
+        if (kind == RAVEL_EV_RELEASE) {
+            if (d.holder == c + 1 && --d.depth == 0)
+                d.holder = 0;
+        } else {
+            if (!d.any || int32_t(e.aux - d.last) > 0)
+                d.last = e.aux;
+            d.any = true;
+            if (exclusive(e)) {
+                if (d.holder == c + 1) {
+                    ++d.depth;
+                } else {
+                    d.holder = c + 1;
+                    d.depth = 1;
+                }
+            }
+        }
+        if (d.waiters)
+            wake(o);
+    };
+
+    for (;;) {
+        uint32_t c;
+        bool force = false;
+        if (!heap.empty()) {
+            c = heap.front().cursor;
+            Entry last = heap.back();
+            heap.pop_back();
+            if (!heap.empty())
+                siftDown(last);
+        } else if (!held.empty()) {
+            // Every remaining thread waits for something that will not come (a cycle, which only
+            // a damaged trace has): release the earliest rather than stall.
+            auto it = std::min_element(held.begin(), held.end(),
+                                       [&](uint32_t a, uint32_t b) { return later(entry(b), entry(a)); });
+            c = *it;
+            held.erase(it);
+            --state[objectOf(cur[c])].waiters;
+            force = true;
+        } else {
+            break;
+        }
+        for (;;) {
+            Cursor& k = cur[c];
+            const unsigned kind = unsigned(k.ev[k.i].word >> 48) & 0xff;
+            if (isOrdered(kind)) {
+                const uint32_t o = objectOf(k);
+                if (o == ObjectIndex::NotFound) {
+                    if (!deliver(k))
+                        return;
+                } else {
+                    if (!force && mustWait(c, o)) {
+                        ++state[o].waiters;
+                        held.push_back(c);
+                        break;
+                    }
+                    if (!deliver(k))
+                        return;
+                    delivered(c, o);
+                }
+            } else if (!deliver(k)) {
+                return;
+            }
+            force = false;
+            k.advance();
+            if (k.i == k.n) {
+                // A thread that ends holding a lock will never release it: whoever waits for
+                // that release may go now.
+                if (!held.empty())
+                    for (uint32_t o = 0; o < state.size(); ++o)
+                        if (state[o].holder == c + 1 && state[o].waiters)
+                            wake(o);
+                break;
+            }
+            if (!heap.empty() && later(entry(c), heap.front())) {
+                const uint32_t next = heap.front().cursor;
+                siftDown(entry(c));
+                c = next;
+            }
+        }
+    }
+}
+
+TraceReader::TraceReader(const std::string& path)
+    : m_impl(new Impl)
+{
+    try {
+        MappedTrace t(path);
+        Impl& d = *m_impl;
+        d.calibrate(t);
+        std::vector<uint8_t> scratch;
+        std::vector<StackTrace> found;
+        std::vector<const ChunkRef*> eventChunks;
+        for (const ChunkRef& c : t.chunks()) {
+            switch (c.hdr.type) {
+            case RAVEL_CHUNK_EVENTS:
+                eventChunks.push_back(&c);
+                break;
+            case RAVEL_CHUNK_THREADS:
+                d.readThreads(t, c, t.payload(c, scratch));
+                break;
+            case RAVEL_CHUNK_STACKS:
+                d.readStacks(t, c, t.payload(c, scratch), found);
+                break;
+            case RAVEL_CHUNK_MODULES:
+                d.readModules(t, c, t.payload(c, scratch));
+                break;
+            }
+        }
+        std::stable_sort(d.threads.begin(), d.threads.end(),
+                         [](const ThreadInfo& a, const ThreadInfo& b) { return a.id < b.id; });
+        auto dup = std::unique(d.threads.begin(), d.threads.end(),
+                               [](const ThreadInfo& a, const ThreadInfo& b) { return a.id == b.id; });
+        if (dup != d.threads.end()) {
+            t.warn(fmt::format("{} duplicate thread table entries ignored", d.threads.end() - dup));
+            d.threads.erase(dup, d.threads.end());
+        }
+
+        // Stack ids index a vector, so a corrupt id must not size it: ids far beyond what the
+        // file could hold are dropped.
+        uint64_t maxId = 0, idLimit = std::max<uint64_t>(t.header().stack_count, found.size() * 4 + 65536);
+        for (const StackTrace& s : found)
+            if (s.id <= idLimit)
+                maxId = std::max<uint64_t>(maxId, s.id);
+        d.stacks.resize(maxId);
+        size_t dropped = 0;
+        for (StackTrace& s : found) {
+            if (s.id > idLimit || d.stacks[s.id - 1].id != 0)
+                ++dropped;
+            else
+                d.stacks[s.id - 1] = std::move(s);
+        }
+        if (dropped)
+            t.warn(fmt::format("{} stack records with duplicate or impossible ids ignored", dropped));
+
+        std::stable_sort(eventChunks.begin(), eventChunks.end(), [](const ChunkRef* a, const ChunkRef* b) {
+            return a->hdr.owner != b->hdr.owner ? a->hdr.owner < b->hdr.owner : a->hdr.seq < b->hdr.seq;
+        });
+        d.readEvents(t, eventChunks);
+        // Threads that left events but no table entry still appear, unnamed.
+        size_t known = d.threads.size();
+        for (const ThreadStream& s : d.streams) {
+            auto end = d.threads.begin() + ptrdiff_t(known);
+            if (!std::binary_search(d.threads.begin(), end, s.tid, ThreadIdLess {})) {
+                ThreadInfo ti;
+                ti.id = s.tid;
+                d.threads.push_back(std::move(ti));
+            }
+        }
+        std::sort(d.threads.begin(), d.threads.end(),
+                  [](const ThreadInfo& a, const ThreadInfo& b) { return a.id < b.id; });
+        d.indexSequences();
+        d.fillSummary(t);
+        d.warnings = std::move(t.warnings());
+    } catch (...) {
+        delete m_impl;
+        throw;
+    }
+}
+
+TraceReader::~TraceReader() { delete m_impl; }
+
+const TraceSummary& TraceReader::summary() const { return m_impl->summary; }
+const std::vector<ThreadInfo>& TraceReader::threads() const { return m_impl->threads; }
+const std::vector<StackTrace>& TraceReader::stacks() const { return m_impl->stacks; }
+const std::vector<Module>& TraceReader::modules() const { return m_impl->modules; }
+const std::vector<std::string>& TraceReader::warnings() const { return m_impl->warnings; }
+uint64_t TraceReader::eventCount() const { return m_impl->eventCount; }
+
+const StackTrace* TraceReader::stack(uint32_t id) const
+{
+    if (id == 0 || id > m_impl->stacks.size() || m_impl->stacks[id - 1].id == 0)
+        return nullptr;
+    return &m_impl->stacks[id - 1];
+}
+
+const ThreadInfo* TraceReader::thread(uint32_t id) const
+{
+    auto& v = m_impl->threads;
+    auto it = std::lower_bound(v.begin(), v.end(), id, [](const ThreadInfo& t, uint32_t i) { return t.id < i; });
+    return it != v.end() && it->id == id ? &*it : nullptr;
+}
+
+void TraceReader::forEachEvent(const std::function<bool(const Event&)>& fn) const
+{
+    m_impl->merge([&](const Event& e) { return fn(e); });
+}
+
+void TraceReader::forEachThreadEvent(uint32_t thread, const std::function<bool(const Event&)>& fn) const
+{
+    auto& v = m_impl->streams;
+    auto it = std::lower_bound(v.begin(), v.end(), thread,
+                               [](const ThreadStream& s, uint32_t id) { return s.tid < id; });
+    if (it == v.end() || it->tid != thread || it->events.empty())
+        return;
+    Cursor c;
+    c.start(*it);
+    for (; c.i < c.n; c.advance())
+        if (!fn(c.event()))
+            return;
+}
+
+} // namespace ravel

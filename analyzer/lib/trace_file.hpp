@@ -1,0 +1,83 @@
+// The chunk layer shared by the reader and the compactor (internal to ravel_core): maps a trace,
+// validates its header, finds its chunks and decodes their payloads. Everything above it
+// (TraceReader, compactTrace) sees only chunks that passed the bounds checks here.
+#pragma once
+
+#include "trace_reader.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ravel::detail {
+
+struct ChunkRef {
+    uint64_t offset = 0;    // of the chunk header in the file
+    RavelChunkHeader hdr {};
+    const uint8_t* payload = nullptr;
+    uint32_t avail = 0;     // payload bytes present: raw = min(used, what the file holds); zstd = stored
+    bool truncated = false; // the file ends inside this chunk (raw payload only: the rest is kept)
+};
+
+// A read-only mapping of one trace file plus its chunk index, in file order.
+class MappedTrace {
+public:
+    explicit MappedTrace(const std::string& path); // throws TraceError
+    ~MappedTrace();
+    MappedTrace(const MappedTrace&) = delete;
+    MappedTrace& operator=(const MappedTrace&) = delete;
+
+    const std::string& path() const { return m_path; }
+    const RavelFileHeader& header() const { return m_header; }
+    uint64_t size() const { return m_size; }
+    bool compacted() const { return m_header.flags & RAVEL_FILE_COMPACTED; }
+    const std::vector<ChunkRef>& chunks() const { return m_chunks; }
+    std::vector<std::string>& warnings() { return m_warnings; }
+
+    // The payload as the runtime wrote it (decompressed; events: the column transform undone).
+    // Events payloads are whole 16-byte records. On a decoding failure it warns once and returns
+    // what could be decoded (possibly nothing). `scratch` owns the bytes when they are not the
+    // mapping's own.
+    std::span<const uint8_t> payload(const ChunkRef& chunk, std::vector<uint8_t>& scratch);
+    // Appends an events chunk's records to `out` (the hot path of reading: no intermediate copy);
+    // returns how many.
+    size_t appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out);
+
+    // The clock pair farthest from the start (header end/calib pairs, every chunk's first pair)
+    // that gives a plausible rate; false if there is none.
+    bool calibration(uint64_t& tsc, uint64_t& monoNs) const;
+
+    void warnChunk(uint64_t offset, std::string_view what);
+    void warn(std::string_view what);
+
+private:
+    void indexRaw();
+    void indexCompacted();
+    bool checkChunk(uint64_t offset, uint64_t room, ChunkRef& out, std::string& why) const;
+    std::span<const uint8_t> decompress(const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain);
+
+    std::string m_path;
+    const uint8_t* m_data = nullptr;
+    uint64_t m_size = 0;
+    RavelFileHeader m_header {};
+    std::vector<ChunkRef> m_chunks;
+    std::vector<std::string> m_warnings;
+    void* m_zstd = nullptr; // ZSTD_DCtx, reused across chunks
+    std::vector<uint8_t> m_plain;
+    std::vector<RavelEvent> m_events;
+};
+
+// The column transform of an events payload (docs/trace-format.md, "Compaction"): appends the
+// encoding of `events` to `out`.
+void encodeEventColumns(std::span<const RavelEvent> events, std::vector<uint8_t>& out);
+// Decodes up to `count` records into `out`; returns how many were decoded intact (fewer when
+// `in` is malformed).
+size_t decodeEventColumns(std::span<const uint8_t> in, RavelEvent* out, size_t count);
+// Upper bound of the encoded size of `count` records: bounds what a corrupt chunk can make us
+// allocate.
+inline size_t maxEncodedColumnsSize(size_t count) { return 16 + count * 20; }
+
+} // namespace ravel::detail
