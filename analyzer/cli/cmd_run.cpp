@@ -1,1 +1,551 @@
-// placeholder
+// `ravel run [options] -- PROGRAM [ARGS]`: records PROGRAM with the preloaded runtime, passing its
+// stdin, stdout, stderr, signals and exit status through unchanged, then compacts the trace and
+// prints one summary line on stderr. docs/cli.md is the user's description.
+#include "commands.hpp"
+#include "launcher.hpp"
+#include "watchdog.hpp"
+
+#include "trace_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+
+extern char** environ;
+
+namespace ravel::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct RunOptions {
+    std::string output;
+    std::string flightRecorder; // SIZE, as typed
+    std::string chunkSize; // SIZE, as typed
+    unsigned stackDepth = 0; // 0 = not given
+    bool quiet = false;
+    bool verbose = false;
+};
+
+// "4M", "512K", "65536", "1GiB": bytes. Throws a usage error naming the option.
+uint64_t parseSize(const std::string& text, const std::string& option)
+{
+    auto bad = [&] {
+        return CLI::ValidationError(
+            option, fmt::format("'{}' is not a size (a number with an optional K, M or G suffix)", text));
+    };
+    size_t i = 0;
+    uint64_t value = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; i++) {
+        if (value > (UINT64_MAX - 9) / 10)
+            throw bad();
+        value = value * 10 + uint64_t(text[i] - '0');
+    }
+    if (i == 0)
+        throw bad();
+    std::string suffix = text.substr(i);
+    for (auto& c : suffix)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    unsigned shift = 0;
+    if (suffix.empty() || suffix == "b")
+        shift = 0;
+    else if (suffix == "k" || suffix == "kb" || suffix == "kib")
+        shift = 10;
+    else if (suffix == "m" || suffix == "mb" || suffix == "mib")
+        shift = 20;
+    else if (suffix == "g" || suffix == "gb" || suffix == "gib")
+        shift = 30;
+    else
+        throw bad();
+    if (value > (UINT64_MAX >> shift))
+        throw bad();
+    return value << shift;
+}
+
+// RAVEL_OPTIONS is shared with the runtime: "key=value" separated by ':', ',' or spaces, later
+// keys winning (the runtime's rule). ravel run reads its own keys and passes the string on.
+std::optional<std::string> optionValue(const std::string& options, const std::string& key)
+{
+    std::optional<std::string> value;
+    size_t at = 0;
+    while (at < options.size()) {
+        size_t end = options.find_first_of(":, ", at);
+        if (end == std::string::npos)
+            end = options.size();
+        std::string token = options.substr(at, end - at);
+        if (token.size() > key.size() && token.compare(0, key.size(), key) == 0 && token[key.size()] == '=')
+            value = token.substr(key.size() + 1);
+        at = end + 1;
+    }
+    return value;
+}
+
+bool truthy(const std::optional<std::string>& value)
+{
+    return value && !value->empty() && *value != "0";
+}
+
+// The runtime keys the command line sets; appended after the user's own RAVEL_OPTIONS so they win.
+std::string runtimeOptionsFromFlags(const RunOptions& opts)
+{
+    std::string keys;
+    auto add = [&](const std::string& key, uint64_t value) {
+        keys += fmt::format("{}{}={}", keys.empty() ? "" : ":", key, value);
+    };
+    if (!opts.flightRecorder.empty()) {
+        uint64_t bytes = parseSize(opts.flightRecorder, "--flight-recorder");
+        add("flight_recorder", (bytes + 1023) / 1024);
+    }
+    if (!opts.chunkSize.empty()) {
+        uint64_t bytes = parseSize(opts.chunkSize, "--chunk-size");
+        if (bytes < 4096 || bytes > (16u << 20) || (bytes & (bytes - 1)) != 0)
+            throw CLI::ValidationError(
+                "--chunk-size", fmt::format("{} is not a power of two from 4K to 16M", opts.chunkSize));
+        add("chunk_size", bytes);
+    }
+    if (opts.stackDepth)
+        add("stack_depth", opts.stackDepth);
+    return keys;
+}
+
+std::string currentDirectory()
+{
+    std::error_code ec;
+    fs::path cwd = fs::current_path(ec);
+    if (ec)
+        throw std::runtime_error(fmt::format("cannot determine the current directory: {}", ec.message()));
+    return cwd.string();
+}
+
+std::string errorText(int error)
+{
+    return std::strerror(error);
+}
+
+// Status as a shell gives it when a program cannot be started.
+int execFailureStatus(int error)
+{
+    return error == ENOENT ? 127 : 126;
+}
+
+struct TraceFile {
+    std::string path; // absolute
+    std::string display; // as the user refers to it
+};
+
+// Traces of other processes of this run: the runtime records a process that finds the run's
+// trace taken (an exec'd child, a second process) into "<stem>.<pid>.ravel".
+std::vector<TraceFile> childTraces(const TraceFile& main, const timespec& since)
+{
+    fs::path mainPath(main.path);
+    std::string stem = mainPath.filename().string();
+    if (stem.size() > 6 && stem.compare(stem.size() - 6, 6, ".ravel") == 0)
+        stem.resize(stem.size() - 6);
+    stem += ".";
+    fs::path displayDir = fs::path(main.display).parent_path();
+
+    std::vector<TraceFile> found;
+    DIR* dir = opendir(mainPath.parent_path().c_str());
+    if (!dir)
+        return found;
+    while (dirent* entry = readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name.size() <= stem.size() + 6 || name.compare(0, stem.size(), stem) != 0
+            || name.compare(name.size() - 6, 6, ".ravel") != 0)
+            continue;
+        std::string pid = name.substr(stem.size(), name.size() - stem.size() - 6);
+        if (pid.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        std::string path = (mainPath.parent_path() / name).string();
+        struct stat st;
+        // A file from an earlier run with the same -o is not ours.
+        if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtim.tv_sec < since.tv_sec
+            || (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec < since.tv_nsec))
+            continue;
+        found.push_back({ path, (displayDir / name).string() });
+    }
+    closedir(dir);
+    std::sort(found.begin(), found.end(), [](const TraceFile& a, const TraceFile& b) { return a.path < b.path; });
+    return found;
+}
+
+// Whether the process that writes this trace still runs (a daemon the program left behind):
+// compacting would replace the file under its writer, and the events it writes later would go
+// to the unlinked original.
+bool writerStillRuns(const std::string& path)
+{
+    RavelFileHeader header;
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t got = pread(fd, &header, sizeof header, 0);
+    close(fd);
+    if (got != static_cast<ssize_t>(sizeof header) || std::memcmp(header.magic, RAVEL_TRACE_MAGIC, 8) != 0
+        || (header.flags & RAVEL_FILE_ENDED) || header.pid == 0)
+        return false;
+    return kill(static_cast<pid_t>(header.pid), 0) == 0 || errno == EPERM;
+}
+
+// "prog.123.*.ravel" for the main trace "prog.123.ravel", as the user would type it.
+std::string childPattern(const TraceFile& main)
+{
+    std::string display = main.display;
+    if (display.size() > 6 && display.compare(display.size() - 6, 6, ".ravel") == 0)
+        display.resize(display.size() - 6);
+    return display + ".*.ravel";
+}
+
+// A line on stderr that never throws: stderr may be a pipe whose reader has gone, and that must
+// not cost the program's exit status. One write per line, so lines of processes sharing stderr
+// do not interleave.
+template <typename... Args> void say(fmt::format_string<Args...> format, Args&&... args)
+{
+    std::string line = fmt::format(format, std::forward<Args>(args)...);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+double millisSince(Clock::time_point start)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+class RunCommand {
+public:
+    RunCommand(const RunOptions& opts, std::vector<std::string> command)
+        : m_opts(opts)
+        , m_command(std::move(command))
+    {
+    }
+
+    int execute();
+
+private:
+    void prepareTracePath();
+    bool clearOldTrace();
+    std::vector<std::string> childEnvironment(const std::string& runtime, Injection injection) const;
+    void finish(const TraceFile& main, bool recordable, double ranMs);
+
+    RunOptions m_opts;
+    std::vector<std::string> m_command;
+    std::string m_userOptions; // RAVEL_OPTIONS as ravel got it
+    bool m_hasUserOptions = false;
+    std::string m_flagOptions; // runtime keys built from the command line
+    LaunchSpec m_spec;
+    TraceFile m_fixedTrace; // with -o
+    timespec m_startReal {};
+};
+
+void RunCommand::prepareTracePath()
+{
+    std::string cwd = currentDirectory();
+    if (m_opts.output.empty()) {
+        m_spec.traceDir = cwd;
+        m_spec.traceName = fs::path(m_command[0]).filename().string();
+        if (m_spec.traceName.empty() || m_spec.traceName == "." || m_spec.traceName == "..")
+            m_spec.traceName = "trace";
+        return;
+    }
+    // Absolute: the runtime reads the variable in the target, which may have changed directory
+    // before it execs another recorded program.
+    fs::path out = fs::path(m_opts.output);
+    fs::path absolute = out.is_absolute() ? out : fs::path(cwd) / out;
+    struct stat st;
+    if (lstat(absolute.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw CLI::ValidationError("-o", fmt::format("{}: is a directory", m_opts.output));
+    fs::path dir = absolute.parent_path();
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw CLI::ValidationError("-o", fmt::format("{}: no such directory", dir.string()));
+    if (access(dir.c_str(), W_OK | X_OK) != 0)
+        throw CLI::ValidationError("-o", fmt::format("{}: {}", dir.string(), errorText(errno)));
+    m_spec.traceFile = absolute.string();
+    m_fixedTrace = { absolute.string(), m_opts.output };
+}
+
+// Called only once the program is known to exist, so a typo in PROGRAM keeps the old trace.
+bool RunCommand::clearOldTrace()
+{
+    if (m_fixedTrace.path.empty())
+        return true;
+    // The runtime creates the trace with O_EXCL, so an old file would divert the recording; and
+    // a stale trace left at FILE would pass for this run's.
+    if (unlink(m_fixedTrace.path.c_str()) != 0 && errno != ENOENT) {
+        say("ravel: cannot replace {}: {}\n", m_fixedTrace.display, errorText(errno));
+        return false;
+    }
+    return true;
+}
+
+std::vector<std::string> RunCommand::childEnvironment(const std::string& runtime, Injection injection) const
+{
+    std::vector<std::string> env;
+    std::string preload;
+    for (char** e = environ; *e; e++) {
+        std::string entry = *e;
+        if (entry.rfind("LD_PRELOAD=", 0) == 0) {
+            preload = entry.substr(11);
+            continue;
+        }
+        if (entry.rfind("RAVEL_OPTIONS=", 0) == 0 || entry.rfind("RAVEL_TRACE_FILE=", 0) == 0)
+            continue;
+        env.push_back(std::move(entry));
+    }
+    // A 32-bit or foreign target would make the loader print an error about the 64-bit runtime:
+    // leave its environment as the user had it.
+    if (injection == Injection::ForeignArch) {
+        if (!preload.empty())
+            env.push_back("LD_PRELOAD=" + preload);
+    } else {
+        // First, so the runtime's interceptors come before any other preloaded library's; and
+        // once (ravel run under ravel run).
+        std::string list = runtime;
+        size_t at = 0;
+        while (at <= preload.size()) {
+            size_t end = std::min(preload.find_first_of(": ", at), preload.size());
+            std::string entry = preload.substr(at, end - at);
+            if (!entry.empty() && entry != runtime)
+                list += ":" + entry;
+            at = end + 1;
+        }
+        env.push_back("LD_PRELOAD=" + list);
+    }
+    std::string options = m_userOptions;
+    if (!m_flagOptions.empty())
+        options += (options.empty() ? "" : ":") + m_flagOptions;
+    if (m_hasUserOptions || !options.empty())
+        env.push_back("RAVEL_OPTIONS=" + options);
+    return env;
+}
+
+int RunCommand::execute()
+{
+    const std::string& program = m_command[0];
+    if (const char* options = std::getenv("RAVEL_OPTIONS")) {
+        m_userOptions = options;
+        m_hasUserOptions = true;
+    }
+    // Command-line flags beat RAVEL_OPTIONS, as for the sanitizers.
+    if (!m_opts.quiet && !m_opts.verbose) {
+        m_opts.verbose = truthy(optionValue(m_userOptions, "verbose"));
+        m_opts.quiet = !m_opts.verbose && truthy(optionValue(m_userOptions, "quiet"));
+    }
+    m_flagOptions = runtimeOptionsFromFlags(m_opts);
+    prepareTracePath();
+
+    std::string runtime;
+    try {
+        runtime = findRuntime();
+    } catch (const std::runtime_error& e) {
+        say("ravel: {}\n", e.what());
+        return 2;
+    }
+
+    ResolvedProgram resolved = resolveProgram(program);
+    if (resolved.error) {
+        say("ravel: cannot run {}: {}\n", program, errorText(resolved.error));
+        return execFailureStatus(resolved.error);
+    }
+    if (!clearOldTrace())
+        return 2;
+    Injection injection = inspectExecutable(resolved.path);
+    bool recordable = injection == Injection::Possible;
+    if (!recordable)
+        say("ravel: cannot record {}: {}; running it without recording\n", program, describe(injection));
+    std::fflush(stderr);
+
+    m_spec.path = resolved.path;
+    m_spec.argv = m_command;
+    m_spec.env = childEnvironment(runtime, injection);
+    if (m_opts.verbose) {
+        say("==ravel== runtime: {}\n", runtime);
+        std::string options
+            = m_userOptions + (m_userOptions.empty() || m_flagOptions.empty() ? "" : ":") + m_flagOptions;
+        if (!options.empty())
+            say("==ravel== RAVEL_OPTIONS={}\n", options);
+        std::fflush(stderr);
+    }
+
+    // Coarse: file timestamps come from the coarse clock, and a child trace created right after
+    // this instant must not look older than it.
+    clock_gettime(CLOCK_REALTIME_COARSE, &m_startReal);
+    if (m_startReal.tv_nsec >= 20'000'000)
+        m_startReal.tv_nsec -= 20'000'000;
+    else
+        m_startReal = { m_startReal.tv_sec - 1, m_startReal.tv_nsec + 980'000'000 };
+
+    TargetProcess target;
+    auto started = Clock::now();
+    int error = target.start(m_spec);
+    if (error) {
+        say("ravel: cannot run {}: {}\n", program, errorText(error));
+        return execFailureStatus(error);
+    }
+    TraceFile main = m_fixedTrace;
+    if (main.path.empty())
+        main = { target.traceFile(), fs::path(target.traceFile()).filename().string() };
+
+    Watchdog watchdog;
+    watchdog.start(main.path);
+    int status = target.wait();
+    // From here on ravel only reports: a reader that went away (`ravel run ... 2>&1 | head`) must
+    // not turn the program's status into a death by SIGPIPE. Not earlier: the target inherits
+    // the disposition.
+    signal(SIGPIPE, SIG_IGN);
+    double ranMs = millisSince(started);
+    auto exited = Clock::now();
+    watchdog.stop();
+    finish(main, recordable, ranMs);
+    if (m_opts.verbose)
+        say("==ravel== after exit: {:.1f} ms; exit status {}\n", millisSince(exited), status);
+    return status;
+}
+
+void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
+{
+    std::vector<TraceFile> traces;
+    struct stat st;
+    if (stat(main.path.c_str(), &st) == 0)
+        traces.push_back(main);
+    for (auto& child : childTraces(main, m_startReal))
+        traces.push_back(std::move(child));
+    if (traces.empty()) {
+        // Nothing recorded anywhere. For a program that cannot carry the runtime the user was
+        // told so before it ran; otherwise this is news.
+        if (recordable)
+            say("ravel: no trace written: {} did not load the runtime\n", m_command[0]);
+        return;
+    }
+
+    struct Summary {
+        uint64_t bytes = 0;
+        uint64_t events = 0;
+        size_t threads = 0;
+        std::string problem;
+    };
+    std::vector<Summary> summaries;
+    auto compactStart = Clock::now();
+    for (const auto& trace : traces) {
+        Summary s;
+        if (trace.path != main.path && writerStillRuns(trace.path)) {
+            if (stat(trace.path.c_str(), &st) == 0)
+                s.bytes = uint64_t(st.st_size);
+            s.problem = "its process still runs; not compacted";
+            summaries.push_back(std::move(s));
+            continue;
+        }
+        try {
+            s.bytes = compactTrace(trace.path, trace.path);
+        } catch (const std::exception& e) {
+            // The raw trace stays: every reader accepts it, it is only bigger.
+            say("ravel: trace {} left uncompacted: {}\n", trace.display, e.what());
+            if (stat(trace.path.c_str(), &st) == 0)
+                s.bytes = uint64_t(st.st_size);
+        }
+        summaries.push_back(std::move(s));
+    }
+    double compactMs = millisSince(compactStart);
+
+    auto readStart = Clock::now();
+    for (size_t i = 0; i < traces.size(); i++) {
+        if (!summaries[i].problem.empty())
+            continue;
+        try {
+            TraceReader reader(traces[i].path);
+            summaries[i].events = reader.eventCount();
+            summaries[i].threads = reader.threads().size();
+            if (m_opts.verbose) {
+                for (const auto& warning : reader.warnings())
+                    say("==ravel== {}: {}\n", traces[i].display, warning);
+            }
+        } catch (const std::exception& e) {
+            summaries[i].problem = fmt::format("unreadable: {}", e.what());
+        }
+    }
+    double readMs = millisSince(readStart);
+
+    if (!m_opts.quiet) {
+        auto describeTrace = [&](size_t i) {
+            const Summary& s = summaries[i];
+            if (!s.problem.empty())
+                return fmt::format("{} ({} bytes; {})", traces[i].display, s.bytes, s.problem);
+            return fmt::format("{} ({} events, {} threads, {} bytes)", traces[i].display, s.events, s.threads, s.bytes);
+        };
+        std::string line = "==ravel== trace: " + describeTrace(0);
+        // One line however many processes ran: name a few, else the pattern that finds them all.
+        if (traces.size() > 1 && traces.size() <= 4) {
+            line += fmt::format("; {} more from other processes:", traces.size() - 1);
+            for (size_t i = 1; i < traces.size(); i++)
+                line += " " + traces[i].display
+                    + (summaries[i].problem.empty() ? "" : " (" + summaries[i].problem + ")");
+        } else if (traces.size() > 4) {
+            line += fmt::format("; {} more from other processes: {}", traces.size() - 1, childPattern(main));
+        }
+        say("{}\n", line);
+    }
+    if (m_opts.verbose)
+        say("==ravel== program ran {:.1f} ms; compaction {:.1f} ms, summary {:.1f} ms ({} trace{})\n", ranMs, compactMs,
+            readMs, traces.size(), traces.size() == 1 ? "" : "s");
+}
+
+// CLI11 2.1 derives the usage line from the options and would not show the program part.
+class RunHelpFormatter : public CLI::Formatter {
+public:
+    std::string make_usage(const CLI::App*, std::string) const override
+    {
+        return "\nUsage: ravel run [options] -- PROGRAM [ARGS]\n";
+    }
+};
+
+} // namespace
+
+void addRunCommand(CLI::App& app, int& status)
+{
+    auto opts = std::make_shared<RunOptions>();
+    CLI::App* run = app.add_subcommand("run", "Run a program and record its synchronization into a trace");
+    run->formatter(std::make_shared<RunHelpFormatter>());
+    run->footer("The program's stdin, stdout, stderr, signals and exit status pass through unchanged. Options "
+                "can also come from RAVEL_OPTIONS (docs/cli.md).\n");
+    run->add_option("-o,--output", opts->output, "Trace file (default: ./PROGRAM.PID.ravel)")->type_name("FILE");
+    run->add_option("--flight-recorder", opts->flightRecorder,
+           "Keep only the most recent SIZE of events per thread (e.g. 4M; 0 = keep all)")
+        ->type_name("SIZE");
+    run->add_option("--chunk-size", opts->chunkSize, "Trace chunk size: a power of two from 4K to 16M (default 64K)")
+        ->type_name("SIZE");
+    run->add_option("--stack-depth", opts->stackDepth, "Frames captured per stack (default 32)")
+        ->type_name("N")
+        ->check(CLI::Range(1u, 128u).description(""));
+    auto* quiet = run->add_flag("-q,--quiet", opts->quiet, "No summary line at exit");
+    run->add_flag("-v,--verbose", opts->verbose, "Say what ravel does and how long the work after exit takes")
+        ->excludes(quiet);
+    // Everything from PROGRAM on belongs to the program. CLI11 leaves it in remaining(): here
+    // when the program came without "--", in the parent when "--" ended ravel's options (see
+    // main.cpp).
+    run->prefix_command();
+
+    run->callback([run, opts, &status] {
+        std::vector<std::string> command = run->remaining();
+        if (!command.empty() && command[0].size() > 1 && command[0][0] == '-')
+            throw CLI::ValidationError(fmt::format("run: unknown option {}", command[0]));
+        if (command.empty())
+            command = run->get_parent()->remaining();
+        if (command.empty())
+            throw CLI::ValidationError("run: no program given; usage: ravel run [options] -- PROGRAM [ARGS]");
+        status = RunCommand(*opts, std::move(command)).execute();
+    });
+}
+
+} // namespace ravel::cli
