@@ -31,7 +31,7 @@ struct ColumnContext {
     };
     static constexpr unsigned SlotCount = 1024;
     Slot slots[SlotCount] {};
-    uint64_t prevObj = 0;  // previous non-TIME event's object
+    uint64_t prevObj = 0; // previous non-TIME event's object
     uint64_t prevTime = 0; // previous TIME event's object (the clock)
 
     static unsigned slotOf(uint64_t obj, unsigned kind)
@@ -76,15 +76,24 @@ inline bool getVarint(const uint8_t*& p, const uint8_t* end, uint64_t& v)
     return getVarintSlow(p, end, v);
 }
 
-inline uint64_t zigzag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
-inline int64_t unzigzag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
+inline uint64_t zigzag(int64_t v)
+{
+    return (uint64_t(v) << 1) ^ uint64_t(v >> 63);
+}
+inline int64_t unzigzag(uint64_t v)
+{
+    return int64_t(v >> 1) ^ -int64_t(v & 1);
+}
 // Object deltas are taken modulo 2^48 and sign-extended, so a step down is as short as a step up.
 inline int64_t objDelta(uint64_t obj, uint64_t pred)
 {
     return int64_t((obj - pred) << (64 - RAVEL_OBJ_BITS)) >> (64 - RAVEL_OBJ_BITS);
 }
 
-void putU32(std::vector<uint8_t>& out, size_t at, uint32_t v) { std::memcpy(out.data() + at, &v, 4); }
+void putU32(std::vector<uint8_t>& out, size_t at, uint32_t v)
+{
+    std::memcpy(out.data() + at, &v, 4);
+}
 
 } // namespace
 
@@ -272,8 +281,8 @@ uint64_t compactTrace(const std::string& in, const std::string& out)
             continue;
         std::span<const uint8_t> plain = payload;
         if (chunk.hdr.type == RAVEL_CHUNK_EVENTS) {
-            std::span<const RavelEvent> events(reinterpret_cast<const RavelEvent*>(payload.data()),
-                                               payload.size() / sizeof(RavelEvent));
+            std::span<const RavelEvent> events(
+                reinterpret_cast<const RavelEvent*>(payload.data()), payload.size() / sizeof(RavelEvent));
             columns.clear();
             detail::encodeEventColumns(events, columns);
             plain = columns;

@@ -20,7 +20,10 @@ namespace {
 constexpr uint32_t MinChunkSize = 4096;
 constexpr uint32_t MaxChunkSize = 16u << 20;
 
-bool knownChunkType(unsigned type) { return type >= RAVEL_CHUNK_EVENTS && type <= RAVEL_CHUNK_MODULES; }
+bool knownChunkType(unsigned type)
+{
+    return type >= RAVEL_CHUNK_EVENTS && type <= RAVEL_CHUNK_MODULES;
+}
 
 bool allZero(const uint8_t* p, size_t n)
 {
@@ -39,7 +42,7 @@ MappedTrace::MappedTrace(const std::string& path)
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         throw fail(std::strerror(errno));
-    struct stat st {};
+    struct stat st { };
     if (::fstat(fd, &st) != 0) {
         int err = errno;
         ::close(fd);
@@ -74,8 +77,8 @@ MappedTrace::MappedTrace(const std::string& path)
         uint32_t version;
         std::memcpy(&version, m_data + 8, 4);
         if (version != RAVEL_TRACE_VERSION)
-            throw fail(fmt::format("trace format version {}, this ravel reads version {}", version,
-                                   RAVEL_TRACE_VERSION));
+            throw fail(
+                fmt::format("trace format version {}, this ravel reads version {}", version, RAVEL_TRACE_VERSION));
         if (m_size < sizeof(RavelFileHeader))
             throw fail(fmt::format("truncated trace header ({} of {} bytes)", m_size, sizeof(RavelFileHeader)));
         std::memcpy(&m_header, m_data, sizeof m_header);
@@ -87,8 +90,8 @@ MappedTrace::MappedTrace(const std::string& path)
         // next_chunk is where the writer would have put its next chunk (raw: reserved space never
         // shrinks the file; compacted: the exact end), so a shorter file lost its tail.
         if (m_header.next_chunk > m_size)
-            warn(fmt::format("the file ends at {} bytes, its header says {}: the end of the trace is missing",
-                             m_size, m_header.next_chunk));
+            warn(fmt::format("the file ends at {} bytes, its header says {}: the end of the trace is missing", m_size,
+                m_header.next_chunk));
         if (compacted())
             indexCompacted();
         else
@@ -112,7 +115,10 @@ void MappedTrace::warnChunk(uint64_t offset, std::string_view what)
     m_warnings.push_back(fmt::format("{}: chunk at offset {:#x}: {}, skipped", m_path, offset, what));
 }
 
-void MappedTrace::warn(std::string_view what) { m_warnings.push_back(fmt::format("{}: {}", m_path, what)); }
+void MappedTrace::warn(std::string_view what)
+{
+    m_warnings.push_back(fmt::format("{}: {}", m_path, what));
+}
 
 // Validates the header at `offset` with `room` bytes of file from there on. Fills `out` and
 // returns true, or says why not.
@@ -282,8 +288,8 @@ std::span<const uint8_t> MappedTrace::decompress(const ChunkRef& chunk, size_t l
         return {};
     }
     plain.resize(limit);
-    size_t got = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(m_zstd), plain.data(), plain.size(), chunk.payload,
-                                     chunk.avail);
+    size_t got
+        = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(m_zstd), plain.data(), plain.size(), chunk.payload, chunk.avail);
     if (ZSTD_isError(got)) {
         warnChunk(chunk.offset, fmt::format("zstd: {}", ZSTD_getErrorName(got)));
         return {};
@@ -314,8 +320,7 @@ size_t MappedTrace::appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>&
     out.resize(at + count);
     size_t n = decodeEventColumns(plain, out.data() + at, count);
     if (n != count)
-        warn(fmt::format("chunk at offset {:#x}: event columns damaged, {} of {} events kept", chunk.offset, n,
-                         count));
+        warn(fmt::format("chunk at offset {:#x}: event columns damaged, {} of {} events kept", chunk.offset, n, count));
     out.resize(at + n);
     return n;
 }

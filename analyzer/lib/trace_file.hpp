@@ -15,10 +15,10 @@
 namespace ravel::detail {
 
 struct ChunkRef {
-    uint64_t offset = 0;    // of the chunk header in the file
+    uint64_t offset = 0; // of the chunk header in the file
     RavelChunkHeader hdr {};
     const uint8_t* payload = nullptr;
-    uint32_t avail = 0;     // payload bytes present: raw = min(used, what the file holds); zstd = stored
+    uint32_t avail = 0; // payload bytes present: raw = used (events: the capacity) cut at the file end; zstd = stored
     bool truncated = false; // the file ends inside this chunk (raw payload only: the rest is kept)
 };
 
@@ -78,6 +78,9 @@ void encodeEventColumns(std::span<const RavelEvent> events, std::vector<uint8_t>
 size_t decodeEventColumns(std::span<const uint8_t> in, RavelEvent* out, size_t count);
 // Upper bound of the encoded size of `count` records: bounds what a corrupt chunk can make us
 // allocate.
-inline size_t maxEncodedColumnsSize(size_t count) { return 16 + count * 20; }
+inline size_t maxEncodedColumnsSize(size_t count)
+{
+    return 16 + count * 20;
+}
 
 } // namespace ravel::detail

@@ -3,6 +3,7 @@
 // in global order with a k-way merge. Times are computed on the fly from the anchors, so the
 // decoded trace costs 16 bytes per event.
 #include "trace_reader.hpp"
+#include "event_merge.hpp"
 #include "trace_file.hpp"
 
 #include <fmt/format.h>
@@ -14,177 +15,19 @@ namespace ravel {
 
 namespace {
 
+using detail::Anchor;
 using detail::ChunkRef;
+using detail::Cursor;
+using detail::isSequenced;
 using detail::MappedTrace;
-
-// A clock reading attached to the event at `idx` of a thread (idx == event count: after the last).
-struct Anchor {
-    uint64_t idx;
-    uint64_t time;
-    bool stamped; // read from the clock for event idx (a TIME record), not inferred
-};
-
-struct ThreadStream {
-    uint32_t tid = 0;
-    std::vector<RavelEvent> events;
-    std::vector<Anchor> anchors; // anchors[0].idx == 0, anchors.back().idx == events.size()
-};
+using detail::ObjectIndex;
+using detail::ObjectSeqs;
+using detail::ThreadStream;
 
 bool knownEventKind(unsigned kind)
 {
     return (kind >= RAVEL_EV_TIME && kind <= RAVEL_EV_EXEC) || (kind >= RAVEL_EV_INIT && kind < RAVEL_EV_KIND_COUNT);
 }
-
-// Events whose aux is the object's sequence number (one counter per object, shared by all these
-// kinds: a signal's number precedes the wake-up it causes).
-bool isSequenced(unsigned kind)
-{
-    return kind == RAVEL_EV_ACQUIRED || kind == RAVEL_EV_WOKEN || kind == RAVEL_EV_SIGNAL
-        || kind == RAVEL_EV_BROADCAST || kind == RAVEL_EV_PASS;
-}
-
-// Events the causal merge looks at: sequenced ones, and releases (an exclusive acquisition comes
-// after the release by the previous holder).
-bool isOrdered(unsigned kind) { return isSequenced(kind) || kind == RAVEL_EV_RELEASE; }
-
-// Walks one thread's events in program order, interpolating times between its anchors.
-struct Cursor {
-    const RavelEvent* ev = nullptr;
-    const Anchor* anchor = nullptr;
-    uint64_t i = 0, n = 0;
-    uint64_t i0 = 0, iNext = 0, t0 = 0;
-    double slope = 0;
-    uint64_t time = 0;
-    uint32_t tid = 0;
-    uint32_t cachedIndex = 0;    // ObjectIndex entry of cachedObj: a release finds its acquisition's
-    uint64_t cachedObj = ~0ull; // object without hashing
-
-    void start(const ThreadStream& s)
-    {
-        ev = s.events.data();
-        n = s.events.size();
-        anchor = s.anchors.data();
-        tid = s.tid;
-        i = 0;
-        enterSegment();
-        time = t0;
-    }
-    void enterSegment()
-    {
-        i0 = anchor[0].idx;
-        t0 = anchor[0].time;
-        iNext = anchor[1].idx;
-        slope = double(anchor[1].time - t0) / double(iNext - i0);
-    }
-    void advance()
-    {
-        if (++i >= iNext && i < n) {
-            do
-                ++anchor;
-            while (anchor[1].idx <= i);
-            enterSegment();
-        }
-        time = t0 + uint64_t(int64_t(double(int64_t(i - i0)) * slope)); // signed conversions are single instructions
-    }
-    bool stamped() const { return i == i0 && anchor[0].stamped; }
-    Event event() const
-    {
-        const RavelEvent& r = ev[i];
-        Event e;
-        e.time_ns = time;
-        e.obj = r.word & RAVEL_OBJ_MASK;
-        e.thread = tid;
-        e.aux = r.aux;
-        e.stack = r.stack;
-        e.kind = uint8_t(r.word >> 48);
-        e.flags = uint8_t(r.word >> 56);
-        e.stamped = stamped();
-        return e;
-    }
-};
-
-// For the causal merge: which per-object sequence numbers exist in the trace. Sequence numbers of
-// one object are nearly always a dense range; only then (or when a bitmap of the range is cheap)
-// can the merge know that a predecessor exists and wait for it.
-struct ObjectSeqs {
-    uint64_t obj = 0;
-    uint32_t base = 0; // first sequence number seen; others are kept as signed offsets from it
-    int64_t lo = 0, hi = 0;
-    uint64_t count = 0;
-    enum Mode : uint8_t { Dense, Bitmap, Unknown } mode = Dense;
-    size_t bits = 0; // index of the first word in ObjectIndex::bitmap
-
-    bool exists(uint32_t seq, const std::vector<uint64_t>& bitmap) const
-    {
-        int64_t off = int32_t(seq - base);
-        if (off < lo || off > hi || mode == Unknown)
-            return false;
-        if (mode == Dense)
-            return true;
-        uint64_t b = uint64_t(off - lo);
-        return bitmap[bits + b / 64] >> (b % 64) & 1;
-    }
-};
-
-class ObjectIndex {
-public:
-    // Returns the index of obj's entry, creating it.
-    uint32_t insert(uint64_t obj)
-    {
-        if ((m_used + 1) * 2 > m_keys.size())
-            grow();
-        size_t mask = m_keys.size() - 1;
-        for (size_t h = hash(obj) & mask;; h = (h + 1) & mask) {
-            if (m_keys[h] == obj + 1)
-                return m_vals[h];
-            if (m_keys[h] == 0) {
-                m_keys[h] = obj + 1;
-                m_vals[h] = uint32_t(objects.size());
-                ++m_used;
-                objects.push_back(ObjectSeqs { obj });
-                return m_vals[h];
-            }
-        }
-    }
-    uint32_t find(uint64_t obj) const
-    {
-        if (m_keys.empty())
-            return NotFound;
-        size_t mask = m_keys.size() - 1;
-        for (size_t h = hash(obj) & mask;; h = (h + 1) & mask) {
-            if (m_keys[h] == obj + 1)
-                return m_vals[h];
-            if (m_keys[h] == 0)
-                return NotFound;
-        }
-    }
-    static constexpr uint32_t NotFound = ~0u;
-    std::vector<ObjectSeqs> objects;
-    std::vector<uint64_t> bitmap;
-
-private:
-    static size_t hash(uint64_t k) { return size_t((k * 0x9E3779B97F4A7C15ull) >> 20); }
-    void grow()
-    {
-        std::vector<uint64_t> keys(std::max<size_t>(64, m_keys.size() * 2));
-        std::vector<uint32_t> vals(keys.size());
-        size_t mask = keys.size() - 1;
-        for (size_t j = 0; j < m_keys.size(); ++j) {
-            if (!m_keys[j])
-                continue;
-            size_t h = hash(m_keys[j] - 1) & mask;
-            while (keys[h])
-                h = (h + 1) & mask;
-            keys[h] = m_keys[j];
-            vals[h] = m_vals[j];
-        }
-        m_keys.swap(keys);
-        m_vals.swap(vals);
-    }
-    std::vector<uint64_t> m_keys; // obj + 1; 0 = empty
-    std::vector<uint32_t> m_vals;
-    size_t m_used = 0;
-};
 
 struct ThreadIdLess {
     bool operator()(const ThreadInfo& a, uint32_t b) const { return a.id < b; }
@@ -222,17 +65,13 @@ struct TraceReader::Impl {
 
     void calibrate(MappedTrace& t);
     void readThreads(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p);
-    void readStacks(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p,
-                    std::vector<StackTrace>& found);
+    void readStacks(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p, std::vector<StackTrace>& found);
     void readModules(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p);
     void readEvents(MappedTrace& t, std::vector<const ChunkRef*>& chunks);
     void finishAnchors(ThreadStream& s, bool fromStart);
     void noteSequence(uint64_t obj, uint32_t seq);
     void indexSequences();
     void fillSummary(MappedTrace& t);
-
-    template <class F>
-    void merge(F&& fn) const;
 };
 
 void TraceReader::Impl::calibrate(MappedTrace& t)
@@ -276,8 +115,8 @@ void TraceReader::Impl::readThreads(MappedTrace& t, const ChunkRef& c, std::span
         t.warn(fmt::format("chunk at offset {:#x}: thread table ends inside an entry", c.offset));
 }
 
-void TraceReader::Impl::readStacks(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p,
-                                   std::vector<StackTrace>& found)
+void TraceReader::Impl::readStacks(
+    MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p, std::vector<StackTrace>& found)
 {
     size_t off = 0;
     while (off + 8 <= p.size()) {
@@ -291,7 +130,7 @@ void TraceReader::Impl::readStacks(MappedTrace& t, const ChunkRef& c, std::span<
         if (id == 0 || uint64_t(depth) * 8 > p.size() - off - 8) {
             t.warn(fmt::format("chunk at offset {:#x}: stack record at payload offset {} is damaged, rest of "
                                "the stack table chunk skipped",
-                               c.offset, off));
+                c.offset, off));
             return;
         }
         StackTrace s;
@@ -313,11 +152,11 @@ void TraceReader::Impl::readModules(MappedTrace& t, const ChunkRef& c, std::span
         std::memcpy(&m, p.data() + off, sizeof m);
         if (m.size == 0)
             break;
-        if (m.size % 8 || m.size > p.size() - off || m.path_len == 0
-            || sizeof(RavelModuleRecord) + m.path_len > m.size || m.build_id_len > sizeof m.build_id) {
+        if (m.size % 8 || m.size > p.size() - off || m.path_len == 0 || sizeof(RavelModuleRecord) + m.path_len > m.size
+            || m.build_id_len > sizeof m.build_id) {
             t.warn(fmt::format("chunk at offset {:#x}: module record at payload offset {} is damaged, rest of "
                                "the module table chunk skipped",
-                               c.offset, off));
+                c.offset, off));
             return;
         }
         const char* path = reinterpret_cast<const char*>(p.data() + off + sizeof(RavelModuleRecord));
@@ -350,8 +189,8 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
         const uint32_t firstSeq = chunks[g]->hdr.seq;
         if (firstSeq > 0) {
             if (flight)
-                t.warn(fmt::format("thread {}: older events were dropped by the flight recorder ({} chunks)", tid,
-                                   firstSeq));
+                t.warn(fmt::format(
+                    "thread {}: older events were dropped by the flight recorder ({} chunks)", tid, firstSeq));
             else
                 t.warn(fmt::format("thread {}: the first {} event chunks are missing", tid, firstSeq));
         }
@@ -371,8 +210,7 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
             }
             if (accepted && c.hdr.seq != lastSeq + 1) {
                 t.warn(fmt::format("thread {}: {} event chunks missing (seq {}..{}){}", tid, c.hdr.seq - lastSeq - 1,
-                                   lastSeq + 1, c.hdr.seq - 1,
-                                   flight ? "; older events were dropped by the flight recorder" : ""));
+                    lastSeq + 1, c.hdr.seq - 1, flight ? "; older events were dropped by the flight recorder" : ""));
             }
             uint64_t claimed = (c.hdr.flags & RAVEL_CHUNK_ZSTD) ? c.hdr.used : c.avail;
             if (decoded + claimed > decodeLimit) {
@@ -402,7 +240,7 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
                 if (!knownEventKind(kind)) {
                     t.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk "
                                        "skipped",
-                                       c.offset, i, kind));
+                        c.offset, i, kind));
                     break;
                 }
                 if (isSequenced(kind))
@@ -436,8 +274,8 @@ void TraceReader::Impl::finishAnchors(ThreadStream& s, bool fromStart)
             out.push_back(b);
     }
     const ThreadInfo* info = nullptr;
-    auto it = std::lower_bound(threads.begin(), threads.end(), s.tid,
-                               [](const ThreadInfo& ti, uint32_t id) { return ti.id < id; });
+    auto it = std::lower_bound(
+        threads.begin(), threads.end(), s.tid, [](const ThreadInfo& ti, uint32_t id) { return ti.id < id; });
     if (it != threads.end() && it->id == s.tid)
         info = &*it;
     if (out.empty() || out.front().idx > 0) {
@@ -532,197 +370,6 @@ void TraceReader::Impl::fillSummary(MappedTrace& t)
     summary.duration_ns = duration;
 }
 
-// The k-way merge. The current thread stays outside the heap and keeps the floor while its next
-// event is not later than the heap's earliest; a switch swaps it with the heap's top (one sift
-// down), so a busy interleaving of threads costs a few comparisons per switch.
-template <class F>
-void TraceReader::Impl::merge(F&& fn) const
-{
-    struct Delivered {
-        uint32_t last = 0;    // highest sequence number delivered
-        bool any = false;
-        uint32_t holder = 0;  // cursor + 1 of the exclusive holder, 0 = free
-        uint32_t depth = 0;   // recursive acquisitions by the holder
-        uint32_t waiters = 0; // held-back cursors waiting on this object
-    };
-    std::vector<Delivered> state(objects.objects.size());
-    std::vector<Cursor> cur;
-    cur.reserve(streams.size());
-    for (const ThreadStream& s : streams) {
-        if (s.events.empty())
-            continue;
-        cur.emplace_back();
-        cur.back().start(s);
-    }
-    // Heap entries carry their key, so ordering them touches no cursor.
-    struct Entry {
-        uint64_t time;
-        uint32_t tid;
-        uint32_t cursor;
-    };
-    auto later = [](const Entry& a, const Entry& b) { return a.time > b.time || (a.time == b.time && a.tid > b.tid); };
-    auto entry = [&](uint32_t c) { return Entry { cur[c].time, cur[c].tid, c }; };
-    std::vector<Entry> heap;
-    heap.reserve(cur.size());
-    for (uint32_t i = 0; i < cur.size(); ++i)
-        heap.push_back(entry(i));
-    std::make_heap(heap.begin(), heap.end(), later);
-    auto siftDown = [&](Entry e) {
-        const size_t n = heap.size();
-        size_t i = 0;
-        for (;;) {
-            size_t m = 2 * i + 1;
-            if (m >= n)
-                break;
-            if (m + 1 < n && later(heap[m], heap[m + 1]))
-                ++m;
-            if (!later(e, heap[m]))
-                break;
-            heap[i] = heap[m];
-            i = m;
-        }
-        heap[i] = e;
-    };
-    auto push = [&](uint32_t c) {
-        heap.push_back(entry(c));
-        std::push_heap(heap.begin(), heap.end(), later);
-    };
-    std::vector<uint32_t> held; // cursors whose next event must wait for another thread's
-
-    auto objectOf = [&](Cursor& c) {
-        const uint64_t obj = c.ev[c.i].word & RAVEL_OBJ_MASK;
-        if (obj != c.cachedObj) {
-            c.cachedObj = obj;
-            c.cachedIndex = objects.find(obj);
-        }
-        return c.cachedIndex;
-    };
-    // Times as delivered never decrease: an event held back for causality takes the time of the
-    // event it waited for when its own (interpolated) time is earlier.
-    uint64_t now = 0;
-    auto deliver = [&](const Cursor& k) {
-        Event e = k.event();
-        if (e.time_ns < now)
-            e.time_ns = now;
-        now = e.time_ns;
-        return fn(e);
-    };
-    auto exclusive = [](const RavelEvent& e) {
-        return (unsigned(e.word >> 48) & 0xff) == RAVEL_EV_ACQUIRED && !((e.word >> 56) & RAVEL_F_SHARED);
-    };
-    auto mustWait = [&](uint32_t c, uint32_t o) {
-        const RavelEvent& e = cur[c].ev[cur[c].i];
-        const Delivered& d = state[o];
-        // Another thread holds it exclusively: its release comes first, unless that thread has no
-        // events left to release it with (it died holding it, or the trace ends).
-        if ((unsigned(e.word >> 48) & 0xff) == RAVEL_EV_ACQUIRED && d.holder && d.holder != c + 1 && cur[d.holder - 1].i < cur[d.holder - 1].n)
-            return true;
-        if (!isSequenced(unsigned(e.word >> 48) & 0xff))
-            return false;
-        const uint32_t pred = e.aux - 1;
-        if (!objects.objects[o].exists(pred, objects.bitmap))
-            return false;
-        return !d.any || int32_t(pred - d.last) > 0;
-    };
-    auto wake = [&](uint32_t o) {
-        for (size_t j = 0; j < held.size() && state[o].waiters;) {
-            uint32_t h = held[j];
-            if (objectOf(cur[h]) == o && !mustWait(h, o)) {
-                --state[o].waiters;
-                held[j] = held.back();
-                held.pop_back();
-                push(h);
-            } else {
-                ++j;
-            }
-        }
-    };
-    auto delivered = [&](uint32_t c, uint32_t o) {
-        const RavelEvent& e = cur[c].ev[cur[c].i];
-        Delivered& d = state[o];
-        const unsigned kind = unsigned(e.word >> 48) & 0xff;
-        if (kind == RAVEL_EV_RELEASE) {
-            if (d.holder == c + 1 && --d.depth == 0)
-                d.holder = 0;
-        } else {
-            if (!d.any || int32_t(e.aux - d.last) > 0)
-                d.last = e.aux;
-            d.any = true;
-            if (exclusive(e)) {
-                if (d.holder == c + 1) {
-                    ++d.depth;
-                } else {
-                    d.holder = c + 1;
-                    d.depth = 1;
-                }
-            }
-        }
-        if (d.waiters)
-            wake(o);
-    };
-
-    for (;;) {
-        uint32_t c;
-        bool force = false;
-        if (!heap.empty()) {
-            c = heap.front().cursor;
-            Entry last = heap.back();
-            heap.pop_back();
-            if (!heap.empty())
-                siftDown(last);
-        } else if (!held.empty()) {
-            // Every remaining thread waits for something that will not come (a cycle, which only
-            // a damaged trace has): release the earliest rather than stall.
-            auto it = std::min_element(held.begin(), held.end(),
-                                       [&](uint32_t a, uint32_t b) { return later(entry(b), entry(a)); });
-            c = *it;
-            held.erase(it);
-            --state[objectOf(cur[c])].waiters;
-            force = true;
-        } else {
-            break;
-        }
-        for (;;) {
-            Cursor& k = cur[c];
-            const unsigned kind = unsigned(k.ev[k.i].word >> 48) & 0xff;
-            if (isOrdered(kind)) {
-                const uint32_t o = objectOf(k);
-                if (o == ObjectIndex::NotFound) {
-                    if (!deliver(k))
-                        return;
-                } else {
-                    if (!force && mustWait(c, o)) {
-                        ++state[o].waiters;
-                        held.push_back(c);
-                        break;
-                    }
-                    if (!deliver(k))
-                        return;
-                    delivered(c, o);
-                }
-            } else if (!deliver(k)) {
-                return;
-            }
-            force = false;
-            k.advance();
-            if (k.i == k.n) {
-                // A thread that ends holding a lock will never release it: whoever waits for
-                // that release may go now.
-                if (!held.empty())
-                    for (uint32_t o = 0; o < state.size(); ++o)
-                        if (state[o].holder == c + 1 && state[o].waiters)
-                            wake(o);
-                break;
-            }
-            if (!heap.empty() && later(entry(c), heap.front())) {
-                const uint32_t next = heap.front().cursor;
-                siftDown(entry(c));
-                c = next;
-            }
-        }
-    }
-}
-
 TraceReader::TraceReader(const std::string& path)
     : m_impl(new Impl)
 {
@@ -749,10 +396,10 @@ TraceReader::TraceReader(const std::string& path)
                 break;
             }
         }
-        std::stable_sort(d.threads.begin(), d.threads.end(),
-                         [](const ThreadInfo& a, const ThreadInfo& b) { return a.id < b.id; });
-        auto dup = std::unique(d.threads.begin(), d.threads.end(),
-                               [](const ThreadInfo& a, const ThreadInfo& b) { return a.id == b.id; });
+        std::stable_sort(
+            d.threads.begin(), d.threads.end(), [](const ThreadInfo& a, const ThreadInfo& b) { return a.id < b.id; });
+        auto dup = std::unique(
+            d.threads.begin(), d.threads.end(), [](const ThreadInfo& a, const ThreadInfo& b) { return a.id == b.id; });
         if (dup != d.threads.end()) {
             t.warn(fmt::format("{} duplicate thread table entries ignored", d.threads.end() - dup));
             d.threads.erase(dup, d.threads.end());
@@ -789,8 +436,8 @@ TraceReader::TraceReader(const std::string& path)
                 d.threads.push_back(std::move(ti));
             }
         }
-        std::sort(d.threads.begin(), d.threads.end(),
-                  [](const ThreadInfo& a, const ThreadInfo& b) { return a.id < b.id; });
+        std::sort(
+            d.threads.begin(), d.threads.end(), [](const ThreadInfo& a, const ThreadInfo& b) { return a.id < b.id; });
         d.indexSequences();
         d.fillSummary(t);
         d.warnings = std::move(t.warnings());
@@ -800,14 +447,35 @@ TraceReader::TraceReader(const std::string& path)
     }
 }
 
-TraceReader::~TraceReader() { delete m_impl; }
+TraceReader::~TraceReader()
+{
+    delete m_impl;
+}
 
-const TraceSummary& TraceReader::summary() const { return m_impl->summary; }
-const std::vector<ThreadInfo>& TraceReader::threads() const { return m_impl->threads; }
-const std::vector<StackTrace>& TraceReader::stacks() const { return m_impl->stacks; }
-const std::vector<Module>& TraceReader::modules() const { return m_impl->modules; }
-const std::vector<std::string>& TraceReader::warnings() const { return m_impl->warnings; }
-uint64_t TraceReader::eventCount() const { return m_impl->eventCount; }
+const TraceSummary& TraceReader::summary() const
+{
+    return m_impl->summary;
+}
+const std::vector<ThreadInfo>& TraceReader::threads() const
+{
+    return m_impl->threads;
+}
+const std::vector<StackTrace>& TraceReader::stacks() const
+{
+    return m_impl->stacks;
+}
+const std::vector<Module>& TraceReader::modules() const
+{
+    return m_impl->modules;
+}
+const std::vector<std::string>& TraceReader::warnings() const
+{
+    return m_impl->warnings;
+}
+uint64_t TraceReader::eventCount() const
+{
+    return m_impl->eventCount;
+}
 
 const StackTrace* TraceReader::stack(uint32_t id) const
 {
@@ -825,14 +493,14 @@ const ThreadInfo* TraceReader::thread(uint32_t id) const
 
 void TraceReader::forEachEvent(const std::function<bool(const Event&)>& fn) const
 {
-    m_impl->merge([&](const Event& e) { return fn(e); });
+    detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Event& e) { return fn(e); });
 }
 
 void TraceReader::forEachThreadEvent(uint32_t thread, const std::function<bool(const Event&)>& fn) const
 {
     auto& v = m_impl->streams;
-    auto it = std::lower_bound(v.begin(), v.end(), thread,
-                               [](const ThreadStream& s, uint32_t id) { return s.tid < id; });
+    auto it
+        = std::lower_bound(v.begin(), v.end(), thread, [](const ThreadStream& s, uint32_t id) { return s.tid < id; });
     if (it == v.end() || it->tid != thread || it->events.empty())
         return;
     Cursor c;

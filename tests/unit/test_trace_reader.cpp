@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iterator>
 #include <random>
@@ -39,7 +39,10 @@ protected:
 
 // What identifies an event apart from its time, which depends on the anchors that survive.
 using Key = std::tuple<uint32_t, uint8_t, uint64_t, uint32_t, uint32_t, uint8_t>;
-Key key(const Event& e) { return { e.thread, e.kind, e.obj, e.aux, e.stack, e.flags }; }
+Key key(const Event& e)
+{
+    return { e.thread, e.kind, e.obj, e.aux, e.stack, e.flags };
+}
 
 std::vector<Event> allEvents(const TraceReader& r)
 {
@@ -165,7 +168,7 @@ TEST_F(TraceReaderTest, InterpolatesTimesBetweenStampsAndUpToThreadExit)
     TraceBuilder b;
     RavelThreadEntry& t = b.thread(1);
     t.exit_tsc = TraceBuilder::StartTsc + 10'000; // 5000 ns
-    b.time(1, 1000);                              // 500 ns
+    b.time(1, 1000); // 500 ns
     b.event(1, RAVEL_EV_INIT, 1);
     b.event(1, RAVEL_EV_INIT, 2);
     b.event(1, RAVEL_EV_INIT, 3);
@@ -236,7 +239,7 @@ TEST_F(TraceReaderTest, MergeOrdersAcquisitionsOfAnObjectBySequenceWhenClocksDis
     }
     EXPECT_EQ(seqs, (std::vector<uint32_t> { 1, 2, 3, 4 }));
     std::vector<uint8_t> program { RAVEL_EV_ACQUIRED, RAVEL_EV_RELEASE, RAVEL_EV_ACQUIRED, RAVEL_EV_RELEASE,
-                                   RAVEL_EV_MARK };
+        RAVEL_EV_MARK };
     EXPECT_EQ(kinds[1], program);
     EXPECT_EQ(kinds[2], program);
 }
@@ -265,8 +268,9 @@ TEST_F(TraceReaderTest, MergePutsAnAcquisitionAfterThePreviousHoldersRelease)
         if (e.obj == 0x10)
             order.emplace_back(e.thread, e.kind);
     using P = std::pair<uint32_t, uint8_t>;
-    EXPECT_EQ(order, (std::vector<P> { P(1, RAVEL_EV_ACQUIRED), P(1, RAVEL_EV_RELEASE), P(2, RAVEL_EV_ACQUIRED),
-                                       P(2, RAVEL_EV_RELEASE) }));
+    EXPECT_EQ(order,
+        (std::vector<P> {
+            P(1, RAVEL_EV_ACQUIRED), P(1, RAVEL_EV_RELEASE), P(2, RAVEL_EV_ACQUIRED), P(2, RAVEL_EV_RELEASE) }));
     EXPECT_EQ(r.eventCount(), allEvents(r).size());
 }
 
@@ -335,8 +339,8 @@ TEST_F(TraceReaderTest, CompactedLockHeavyTraceStaysWithinEightBytesPerEvent)
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double perEvent = double(bytes) / double(events);
     std::printf("lock-heavy: %llu events, %.2f bytes/event compacted (raw %.2f), compaction %.0f Mevents/s\n",
-                (unsigned long long)events, perEvent, double(fs::file_size(path("raw.ravel"))) / double(events),
-                double(events) / secs / 1e6);
+        (unsigned long long)events, perEvent, double(fs::file_size(path("raw.ravel"))) / double(events),
+        double(events) / secs / 1e6);
     EXPECT_LT(perEvent, 8.0);
     EXPECT_EQ(TraceReader(path("small.ravel")).eventCount(), events);
 }
@@ -557,8 +561,8 @@ TEST_F(TraceReaderTest, DISABLED_DecodeSpeed)
         double t3 = cpu();
         std::printf("%s: %llu events, open %.3f s, forEachEvent %.3f s (%.1f Mevents/s), total %.1f Mevents/s; "
                     "per thread without merge %.1f Mevents/s (CPU time)\n",
-                    name, (unsigned long long)n, t1 - t0, t2 - t1, double(n) / (t2 - t1) / 1e6,
-                    double(n) / (t2 - t0) / 1e6, double(n) / (t3 - t2) / 1e6);
+            name, (unsigned long long)n, t1 - t0, t2 - t1, double(n) / (t2 - t1) / 1e6, double(n) / (t2 - t0) / 1e6,
+            double(n) / (t3 - t2) / 1e6);
         EXPECT_NE(sum, 0u);
     }
 }

@@ -66,8 +66,8 @@ public:
         std::memcpy(e.name, name, std::min(std::strlen(name), sizeof e.name));
         size_t at = tableChunk(RAVEL_CHUNK_THREADS, sizeof e);
         append(at, &e, sizeof e);
-        return *reinterpret_cast<RavelThreadEntry*>(m_chunks[at].payload.data() + m_chunks[at].payload.size()
-                                                    - sizeof e);
+        return *reinterpret_cast<RavelThreadEntry*>(
+            m_chunks[at].payload.data() + m_chunks[at].payload.size() - sizeof e);
     }
     void stack(uint32_t id, const std::vector<uint64_t>& frames, bool siteOnly = false)
     {
@@ -88,7 +88,8 @@ public:
         m.base = base;
         m.lo = lo;
         m.hi = hi;
-        std::memcpy(m.build_id, buildId.data(), buildId.size());
+        if (!buildId.empty())
+            std::memcpy(m.build_id, buildId.data(), buildId.size());
         std::vector<uint8_t> rec(m.size);
         std::memcpy(rec.data(), &m, sizeof m);
         std::memcpy(rec.data() + sizeof m, path.c_str(), path.size() + 1);
@@ -182,7 +183,7 @@ private:
     RavelFileHeader m_header {};
     std::vector<Chunk> m_chunks;
     std::map<uint32_t, size_t> m_current; // thread -> its open events chunk
-    std::map<uint32_t, size_t> m_tables;  // type -> its open table chunk
+    std::map<uint32_t, size_t> m_tables; // type -> its open table chunk
     std::map<uint32_t, uint32_t> m_nextSeq;
     std::vector<size_t> m_open;
 };
@@ -190,8 +191,8 @@ private:
 // The lock-heavy micro of the budget: `threads` threads sharing `mutexes` mutexes, each lock
 // operation an ACQUIRED/RELEASE pair with per-object sequence numbers, a few stacks per site, a
 // contended acquisition now and then and a clock stamp about every millisecond.
-inline uint64_t buildLockHeavy(TraceBuilder& b, unsigned threads, unsigned mutexes, uint64_t pairsPerThread,
-                               uint32_t firstTid = 1)
+inline uint64_t buildLockHeavy(
+    TraceBuilder& b, unsigned threads, unsigned mutexes, uint64_t pairsPerThread, uint32_t firstTid = 1)
 {
     uint64_t rng = 0x2545F4914F6CDD1Dull;
     auto next = [&] {
@@ -212,8 +213,8 @@ inline uint64_t buildLockHeavy(TraceBuilder& b, unsigned threads, unsigned mutex
     for (uint64_t left = uint64_t(threads) * pairsPerThread; left > 0; --left) {
         unsigned t = unsigned(next() % threads);
         if (done[t] == pairsPerThread)
-            t = unsigned(std::find_if(done.begin(), done.end(), [&](uint64_t d) { return d < pairsPerThread; })
-                         - done.begin());
+            t = unsigned(
+                std::find_if(done.begin(), done.end(), [&](uint64_t d) { return d < pairsPerThread; }) - done.begin());
         const uint32_t tid = firstTid + t;
         unsigned m = unsigned(next() % mutexes);
         uint64_t obj = 0x55555555a040ull + 40 * m;
