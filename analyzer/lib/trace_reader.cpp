@@ -440,6 +440,15 @@ TraceReader::TraceReader(const std::string& path)
             d.threads.begin(), d.threads.end(), [](const ThreadInfo& a, const ThreadInfo& b) { return a.id < b.id; });
         d.indexSequences();
         d.fillSummary(t);
+        // What the runtime itself knows it missed: said once, so a report never looks complete
+        // when it is not.
+        const RavelFileHeader& h = t.header();
+        if (h.flags & RAVEL_FILE_TRUNCATED_DISK)
+            t.warn("recording stopped early: the disk was full");
+        if (h.flags & RAVEL_FILE_OVERFLOW)
+            t.warn("a runtime table was full: some threads or stacks were not recorded");
+        if (h.lost_events)
+            t.warn(fmt::format("{} events were not recorded", h.lost_events));
         d.warnings = std::move(t.warnings());
     } catch (...) {
         delete m_impl;

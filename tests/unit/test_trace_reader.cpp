@@ -473,6 +473,20 @@ TEST_F(TraceReaderTest, UnknownEventKindEndsItsChunk)
     EXPECT_TRUE(hasWarning(r, "event 1 has unknown kind 200")) << ::testing::PrintToString(r.warnings());
 }
 
+TEST_F(TraceReaderTest, WhatTheRuntimeMissedIsAWarning)
+{
+    TraceBuilder b;
+    b.event(1, RAVEL_EV_INIT, 1);
+    b.header().flags |= RAVEL_FILE_TRUNCATED_DISK | RAVEL_FILE_OVERFLOW;
+    b.header().lost_events = 12;
+    b.write(path("t.ravel"));
+    TraceReader r(path("t.ravel"));
+    EXPECT_TRUE(hasWarning(r, "recording stopped early: the disk was full"));
+    EXPECT_TRUE(hasWarning(r, "a runtime table was full"));
+    EXPECT_TRUE(hasWarning(r, "12 events were not recorded"));
+    EXPECT_EQ(r.summary().lost_events, 12u);
+}
+
 TEST_F(TraceReaderTest, MissingCalibrationAssumesOneTickPerNanosecond)
 {
     TraceBuilder b;
