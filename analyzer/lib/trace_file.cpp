@@ -242,6 +242,10 @@ void MappedTrace::indexCompacted()
         // at least 8 bytes per step, so a corrupt file cannot make this loop forever.
         uint64_t next = off + 8;
         for (; next + RAVEL_CHUNK_HEADER_SIZE <= m_size; next += 8) {
+            uint32_t magic;
+            std::memcpy(&magic, m_data + next, 4);
+            if (magic != RAVEL_CHUNK_MAGIC)
+                continue;
             ChunkRef probe;
             std::string ignored;
             if (checkChunk(next, m_size - next, probe, ignored))

@@ -197,7 +197,9 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
         size_t records = 0;
         for (size_t k = g; k < end; ++k)
             records += (chunks[k]->hdr.flags & RAVEL_CHUNK_ZSTD) ? chunks[k]->hdr.used / 16 : chunks[k]->avail / 16;
-        s.events.reserve(std::min<uint64_t>(records, (decodeLimit - decoded) / 16));
+        // What the headers claim, within what a file this size can plausibly hold (an event
+        // compacts to no less than a tenth of a byte): a forged `used` must not reserve gigabytes.
+        s.events.reserve(std::min<uint64_t>({ records, (decodeLimit - decoded) / 16, t.size() * 16 }));
         // The last chunk whose events were taken: a damaged chunk does not hide an intact copy
         // with the same seq, and gaps are counted between intact chunks.
         bool accepted = false;

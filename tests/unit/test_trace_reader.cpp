@@ -439,6 +439,39 @@ TEST_F(TraceReaderTest, CorruptChunkIsSkippedWithOneWarningAndTheRestIsRead)
     EXPECT_EQ(r.eventCount(), 600u - b.capacity() / 16);
 }
 
+TEST_F(TraceReaderTest, RandomBytesAfterAValidHeaderNeverCrash)
+{
+    std::mt19937 rng(11);
+    for (int round = 0; round < 200; ++round) {
+        TraceBuilder b;
+        if (round % 2)
+            b.header().flags |= RAVEL_FILE_COMPACTED;
+        std::vector<uint8_t> bytes = b.bytes();
+        bytes.resize(RAVEL_HEADER_SIZE + 64 + rng() % 9000);
+        for (size_t i = RAVEL_HEADER_SIZE; i < bytes.size(); ++i)
+            bytes[i] = uint8_t(rng());
+        // Plausible chunk headers here and there, so the checks behind the magic get exercised.
+        for (size_t at = RAVEL_HEADER_SIZE; at + 64 <= bytes.size(); at += 8 * (1 + rng() % 64)) {
+            RavelChunkHeader h {};
+            h.magic = RAVEL_CHUNK_MAGIC;
+            h.type = uint16_t(1 + rng() % 4);
+            h.flags = uint16_t(rng() % 2);
+            h.owner = 1 + rng() % 3;
+            h.seq = rng() % 4;
+            h.size = round % 2 ? 64 + 8 * (rng() % 200) : 4096;
+            h.used = rng() % 5000;
+            h.stored = rng() % 2000;
+            std::memcpy(bytes.data() + at, &h, sizeof h);
+        }
+        TraceBuilder::writeFile(path("t.ravel"), bytes);
+        TraceReader r(path("t.ravel"));
+        size_t n = allEvents(r).size();
+        EXPECT_EQ(n, r.eventCount());
+        compactTrace(path("t.ravel"), path("c.ravel"));
+        EXPECT_EQ(TraceReader(path("c.ravel")).eventCount(), r.eventCount()) << "round " << round;
+    }
+}
+
 TEST_F(TraceReaderTest, CompactedReaderResyncsAfterGarbage)
 {
     TraceBuilder b;
