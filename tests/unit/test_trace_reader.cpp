@@ -163,6 +163,21 @@ TEST_F(TraceReaderTest, RoundTripsEventsThreadsStacksAndModules)
     }
 }
 
+TEST_F(TraceReaderTest, CallbackReturningFalseStopsTheStream)
+{
+    smallTrace().write(path("t.ravel"));
+    TraceReader r(path("t.ravel"));
+    int seen = 0;
+    r.forEachEvent([&](const Event&) { return ++seen < 5; });
+    EXPECT_EQ(seen, 5);
+    seen = 0;
+    r.forEachThreadEvent(2, [&](const Event&) { return ++seen < 2; });
+    EXPECT_EQ(seen, 2);
+    seen = 0;
+    r.forEachThreadEvent(77, [&](const Event&) { return ++seen > 0; });
+    EXPECT_EQ(seen, 0);
+}
+
 TEST_F(TraceReaderTest, InterpolatesTimesBetweenStampsAndUpToThreadExit)
 {
     TraceBuilder b;
