@@ -10,8 +10,10 @@
 #include "symbolizer.hpp"
 #include "trace_reader.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -67,6 +69,8 @@ public:
     {
         for (const ThreadInfo& t : reader.threads())
             m_threadWidth = std::max(m_threadWidth, threadLabel(t.id).size());
+        for (unsigned k = 0; k < m_kinds.size(); ++k)
+            m_kinds[k] = fmt::format("  {:<13}", eventKindName(k));
     }
 
     ~Dumper() { flush(); }
@@ -78,7 +82,7 @@ public:
         // Name every object when it first appears, filtered out or not, so "#2" numbering is the
         // same as in `ravel info`.
         if (object != kNoObject && object >= known)
-            m_namer.name(object, m_tracker.objects()[object]);
+            objectText(object);
         if (m_options.thread && e.thread != *m_options.thread)
             return true;
         if (m_options.limit && m_printed >= *m_options.limit)
@@ -103,6 +107,16 @@ private:
         return t && !t->name.empty() ? fmt::format("T{} {}", id, t->name) : fmt::format("T{}", id);
     }
 
+    // Per-line pieces are formatted once per thread, object and site and then only copied: dumps
+    // run to millions of lines.
+    const std::string& threadColumn(uint32_t id)
+    {
+        auto [it, fresh] = m_threadColumns.try_emplace(id);
+        if (fresh)
+            it->second = fmt::format("  {:<{}}", threadLabel(id), m_threadWidth);
+        return it->second;
+    }
+
     const std::string& threadLabelCached(uint32_t id)
     {
         auto [it, fresh] = m_threadLabels.try_emplace(id);
@@ -111,11 +125,24 @@ private:
         return it->second;
     }
 
+    // " mutex account_a (0x55d0c0de4040)"
     const std::string& objectText(uint32_t object)
     {
-        const ObjectRecord& r = m_tracker.objects()[object];
-        return m_namer.name(object, r);
+        if (object >= m_objectTexts.size())
+            m_objectTexts.resize(object + 1);
+        std::string& text = m_objectTexts[object];
+        if (text.empty()) {
+            const ObjectRecord& r = m_tracker.objects()[object];
+            const std::string& name = m_namer.name(object, r);
+            std::string_view kind = objectKindName(r.kind);
+            // "mutex at bank.c:42" already says its kind; "mutex mutex at ..." would stutter.
+            bool named = name.find(" at ") == std::string::npos && name.rfind(std::string(kind) + " ", 0) != 0;
+            text = named ? fmt::format(" {} {} (0x{:x})", kind, name, r.address) : fmt::format(" {} (0x{:x})", name, r.address);
+        }
+        return text;
     }
+
+    void append(const std::string& s) { m_out.append(s.data(), s.data() + s.size()); }
 
     // " at function file:line" of the first frame that is the program's own.
     const std::string& siteText(uint32_t stack)
@@ -143,7 +170,7 @@ private:
         if (!s)
             return;
         if (s->site_only || reused)
-            m_out += fmt::format("        ({})\n", s->site_only ? "call site only" : "stack of an earlier event at this site");
+            fmt::format_to(std::back_inserter(m_out), "        ({})\n", s->site_only ? "call site only" : "stack of an earlier event at this site");
         unsigned n = 0;
         for (const Frame& f : m_symbolizer.symbolizeStack(s->frames)) {
             std::string where = Symbolizer::site(f);
@@ -159,18 +186,17 @@ private:
     void print(const Event& e, uint32_t object)
     {
         auto out = std::back_inserter(m_out);
-        fmt::format_to(out, "{:4}.{:06}s  {:<{}}  {:<13}", e.time_ns / 1000000000, (e.time_ns % 1000000000) / 1000,
-            threadLabelCached(e.thread), m_threadWidth, eventKindName(e.kind));
-        if (object != kNoObject) {
-            const ObjectRecord& r = m_tracker.objects()[object];
-            fmt::format_to(out, " {} {} (0x{:x})", objectKindName(r.kind), objectText(object), e.obj);
-        }
+        fmt::format_to(out, FMT_COMPILE("{:4}.{:06}s"), e.time_ns / 1000000000, (e.time_ns % 1000000000) / 1000);
+        append(threadColumn(e.thread));
+        append(m_kinds[e.kind]);
+        if (object != kNoObject)
+            append(objectText(object));
         switch (e.kind) {
         case RAVEL_EV_ACQUIRED:
         case RAVEL_EV_WOKEN:
         case RAVEL_EV_SIGNAL:
         case RAVEL_EV_BROADCAST:
-            fmt::format_to(out, "  seq={}", e.aux);
+            fmt::format_to(out, FMT_COMPILE("  seq={}"), e.aux);
             break;
         case RAVEL_EV_ACQ_FAIL:
         case RAVEL_EV_WAIT_FAIL:
@@ -214,10 +240,10 @@ private:
             fmt::format_to(out, "  [{}]", m);
         uint32_t stack = stackIdOf(e.stack);
         if (stack)
-            m_out += siteText(stack);
-        while (m_out.back() == ' ')
-            m_out.pop_back();
-        m_out += '\n';
+            append(siteText(stack));
+        while (m_out.size() && m_out.data()[m_out.size() - 1] == ' ')
+            m_out.resize(m_out.size() - 1);
+        m_out.push_back('\n');
         if (m_options.stacks && stack)
             printStack(stack, stack != e.stack);
     }
@@ -227,8 +253,11 @@ private:
     Symbolizer m_symbolizer;
     ObjectTracker m_tracker;
     ObjectNamer m_namer;
-    std::string m_out;
+    fmt::memory_buffer m_out;
     size_t m_threadWidth = 2;
+    std::array<std::string, 256> m_kinds; // by event kind, padded
+    std::vector<std::string> m_objectTexts;
+    std::unordered_map<uint32_t, std::string> m_threadColumns;
     uint64_t m_printed = 0;
     std::unordered_map<uint32_t, std::string> m_sites;
     std::unordered_map<uint32_t, std::string> m_threadLabels;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <numeric>
 
@@ -71,31 +72,41 @@ std::vector<uint32_t> hotOrder(const TraceStats& stats)
     return order;
 }
 
+// (pid, thread count), by pid. One process per trace today; followed forks will add more.
+std::vector<std::pair<uint32_t, unsigned>> processes(const TraceStats& stats)
+{
+    std::map<uint32_t, unsigned> byPid;
+    for (const ThreadStats& t : stats.threads)
+        if (t.pid)
+            ++byPid[t.pid];
+    return {byPid.begin(), byPid.end()};
+}
+
 std::string objectId(uint32_t index) { return fmt::format("o{}", index + 1); }
 
-// What the counts column cannot say for objects that are not locks.
+// What the counts columns cannot say: failures, condition-variable and semaphore traffic, and
+// who was still stuck when the trace ended.
 std::string notes(const ObjectStats& o)
 {
     std::string out;
-    auto add = [&](uint64_t n, std::string_view what) {
+    auto add = [&](uint64_t n, std::string_view one, std::string_view many) {
         if (n == 0)
             return;
         if (!out.empty())
             out += ", ";
-        out += fmt::format("{} {}", n, what);
+        out += fmt::format("{} {}", n, n == 1 ? one : many);
     };
-    add(o.sharedAcquisitions, "shared");
-    add(o.failed, "failed");
-    add(o.waits, "waits");
-    add(o.waitTimeouts, "timeouts");
-    switch (o.object.kind) {
-    case RAVEL_OBJ_SEM: add(o.signals, "posts"); break;
-    default: add(o.signals, "signals"); break;
-    }
-    add(o.broadcasts, "broadcasts");
-    add(o.passes, "passes");
-    if (o.blockedAtEnd)
-        out += fmt::format("{}{} still waiting at end", out.empty() ? "" : ", ", o.blockedAtEnd);
+    add(o.sharedAcquisitions, "shared", "shared");
+    add(o.failed, "failed", "failed");
+    add(o.waits, "wait", "waits");
+    add(o.waitTimeouts, "timeout", "timeouts");
+    if (o.object.kind == RAVEL_OBJ_SEM)
+        add(o.signals, "post", "posts");
+    else
+        add(o.signals, "signal", "signals");
+    add(o.broadcasts, "broadcast", "broadcasts");
+    add(o.passes, "pass", "passes");
+    add(o.blockedAtEnd, "still waiting at end", "still waiting at end");
     if (o.heldAtEnd)
         out += fmt::format("{}held at end", out.empty() ? "" : ", ");
     return out;
@@ -143,6 +154,13 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
         out += fmt::format("exit:      status {}\n", s.exit_status);
     else
         out += "exit:      did not exit normally: crashed or killed\n";
+    std::vector<std::pair<uint32_t, unsigned>> procs = processes(stats);
+    if (procs.size() > 1) {
+        out += fmt::format("processes: {}:", procs.size());
+        for (auto [pid, threads] : procs)
+            out += fmt::format(" {} ({} threads)", pid, threads);
+        out += '\n';
+    }
     out += fmt::format("duration:  {}\n", formatDuration(s.duration_ns));
     out += fmt::format("events:    {}\n", stats.events);
     if (s.lost_events)
@@ -197,9 +215,9 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
     return out;
 }
 
-nlohmann::json jsonReport(const TraceReader& reader, const TraceStats& stats, const ObjectLabels& labels)
+nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& stats, const ObjectLabels& labels)
 {
-    using nlohmann::json;
+    using json = nlohmann::ordered_json; // fields in the documented order, not sorted
     const TraceSummary& s = reader.summary();
     json j;
     j["trace"] = s.path;
@@ -213,6 +231,10 @@ nlohmann::json jsonReport(const TraceReader& reader, const TraceStats& stats, co
     j["duration_ns"] = s.duration_ns;
     j["start_real_ns"] = s.start_real_ns;
     j["lost_events"] = s.lost_events;
+    json procs = json::array();
+    for (auto [pid, threads] : processes(stats))
+        procs.push_back({{"pid", pid}, {"threads", threads}});
+    j["processes"] = std::move(procs);
     j["events"] = stats.events;
     json byKind = json::object();
     for (unsigned k = 0; k < stats.eventsByKind.size(); ++k)

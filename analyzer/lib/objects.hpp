@@ -103,6 +103,7 @@ private:
 class ObjectNamer {
 public:
     ObjectNamer(Symbolizer& symbolizer, const TraceReader& reader);
+    // Call for index 0, 1, 2, ... in order of first use. The reference is valid until the next call.
     const std::string& name(uint32_t index, const ObjectRecord& object);
 
 private:

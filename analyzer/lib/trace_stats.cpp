@@ -111,6 +111,11 @@ void StatsCollector::onEvent(const Event& e)
     }
     ThreadStats& ts = m_stats.threads[ti];
     ++ts.events;
+    if (e.kind == RAVEL_EV_THREAD_EXIT && !ts.exited) {
+        // The table's state can lag behind the events (a process killed right after the exit).
+        ts.exited = true;
+        ts.exitNs = e.time_ns;
+    }
 
     uint32_t object = m_tracker.onEvent(e);
     if (object == kNoObject)

@@ -1,38 +1,35 @@
-// The symbolizer against real code and data: this test process itself, with symbolizer_fixture.c
-// compiled in at -g -O0. The module map is built the way the runtime builds it (dl_iterate_phdr),
-// so what passes here is what `ravel info` sees for a recorded program.
+// The symbolizer against real code and data. symbolizer_fixture.c is compiled at test time with
+// -g -O0 into a shared library and loaded into this process; the C++ parts (static locals,
+// demangling) are this test binary itself. The module map is built the way the runtime builds it
+// (dl_iterate_phdr), so what passes here is what `ravel info` sees for a recorded program: a PIE
+// main program and a library loaded at some bias.
 #include "objects.hpp"
 #include "symbolizer.hpp"
 
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <string>
 
 extern "C" {
-extern pthread_mutex_t account_a;
-extern pthread_mutex_t forks[5];
 struct bank {
     long balance;
     pthread_mutex_t lock;
 };
-extern struct bank the_bank;
-extern pthread_rwlock_t tables[3];
 struct ledger {
     int id;
     pthread_mutex_t lock;
     long entries[3];
 };
-extern struct ledger ledgers[4];
-extern pthread_spinlock_t grid[3][4];
-extern int fixture_call_line;
-pthread_mutex_t* fixture_static_local(void);
-uintptr_t fixture_caller(void);
 }
 
 namespace {
@@ -40,6 +37,63 @@ namespace {
 using ravel::Frame;
 using ravel::Module;
 using ravel::Symbolizer;
+
+// The fixture library's symbols, resolved once.
+struct Fixture {
+    pthread_mutex_t* account_a = nullptr;
+    pthread_mutex_t* forks = nullptr; // [5]
+    struct bank* the_bank = nullptr;
+    pthread_rwlock_t* tables = nullptr; // [3]
+    struct ledger* ledgers = nullptr;    // [4]
+    pthread_spinlock_t (*grid)[4] = nullptr; // [3][4]
+    int call_line = 0;
+    pthread_mutex_t* (*static_local)() = nullptr;
+    uintptr_t (*caller)() = nullptr;
+    std::string error;
+};
+
+const Fixture& fixture()
+{
+    static Fixture f = [] {
+        Fixture f;
+        std::filesystem::path source = std::filesystem::path(__FILE__).parent_path() / "symbolizer_fixture.c";
+        std::string dir = (std::filesystem::temp_directory_path() / "ravel-symbolizer-XXXXXX").string();
+        if (!mkdtemp(dir.data())) {
+            f.error = "mkdtemp failed";
+            return f;
+        }
+        std::string so = dir + "/libfixture.so";
+        std::string cmd = "cc -g -O0 -shared -fPIC -o '" + so + "' '" + source.string() + "'";
+        if (std::system(cmd.c_str()) != 0) {
+            f.error = "cannot compile the fixture: " + cmd;
+            return f;
+        }
+        // The library stays on disk until the process exits (the symbolizer reads it by path).
+        static std::string cleanup = dir;
+        std::atexit([] { std::filesystem::remove_all(cleanup); });
+        void* h = dlopen(so.c_str(), RTLD_NOW);
+        if (!h) {
+            f.error = dlerror();
+            return f;
+        }
+        auto sym = [&](const char* name) { return dlsym(h, name); };
+        f.account_a = static_cast<pthread_mutex_t*>(sym("account_a"));
+        f.forks = static_cast<pthread_mutex_t*>(sym("forks"));
+        f.the_bank = static_cast<struct bank*>(sym("the_bank"));
+        f.tables = static_cast<pthread_rwlock_t*>(sym("tables"));
+        f.ledgers = static_cast<struct ledger*>(sym("ledgers"));
+        f.grid = static_cast<pthread_spinlock_t(*)[4]>(sym("grid"));
+        f.call_line = *static_cast<int*>(sym("fixture_call_line"));
+        f.static_local = reinterpret_cast<pthread_mutex_t* (*)()>(sym("fixture_static_local"));
+        f.caller = reinterpret_cast<uintptr_t (*)()>(sym("fixture_caller"));
+        return f;
+    }();
+    return f;
+}
+
+#define REQUIRE_FIXTURE()                                                                                            \
+    const Fixture& fx = fixture();                                                                                 \
+    ASSERT_TRUE(fx.error.empty()) << fx.error
 
 std::mutex& cacheLock()
 {
@@ -85,64 +139,70 @@ uint64_t addr(const volatile void* p) { return reinterpret_cast<uint64_t>(p); }
 
 TEST(Symbolizer, NamesGlobalVariable)
 {
+    REQUIRE_FIXTURE();
     Symbolizer s(ownModules());
-    auto d = s.symbolizeData(addr(&account_a));
+    auto d = s.symbolizeData(addr(fx.account_a));
     ASSERT_TRUE(d);
     EXPECT_EQ(d->name, "account_a");
-    EXPECT_EQ(d->start, addr(&account_a));
+    EXPECT_EQ(d->start, addr(fx.account_a));
     EXPECT_EQ(d->size, sizeof(pthread_mutex_t));
-    EXPECT_EQ(s.objectName(addr(&account_a), RAVEL_OBJ_MUTEX, {}), "account_a");
+    EXPECT_EQ(s.objectName(addr(fx.account_a), RAVEL_OBJ_MUTEX, {}), "account_a");
 }
 
 TEST(Symbolizer, NamesArrayElementsByPrimitiveSize)
 {
+    REQUIRE_FIXTURE();
     Symbolizer s(ownModules());
-    EXPECT_EQ(s.objectName(addr(&forks[0]), RAVEL_OBJ_MUTEX, {}), "forks[0]");
-    EXPECT_EQ(s.objectName(addr(&forks[3]), RAVEL_OBJ_MUTEX, {}), "forks[3]");
-    EXPECT_EQ(s.objectName(addr(&tables[2]), RAVEL_OBJ_RWLOCK, {}), "tables[2]");
-    auto d = s.symbolizeData(addr(&forks[4]));
+    EXPECT_EQ(s.objectName(addr(&fx.forks[0]), RAVEL_OBJ_MUTEX, {}), "forks[0]");
+    EXPECT_EQ(s.objectName(addr(&fx.forks[3]), RAVEL_OBJ_MUTEX, {}), "forks[3]");
+    EXPECT_EQ(s.objectName(addr(&fx.tables[2]), RAVEL_OBJ_RWLOCK, {}), "tables[2]");
+    auto d = s.symbolizeData(addr(&fx.forks[4]));
     ASSERT_TRUE(d);
-    EXPECT_EQ(d->start, addr(&forks[0]));
-    EXPECT_EQ(d->size, sizeof forks);
+    EXPECT_EQ(d->start, addr(&fx.forks[0]));
+    EXPECT_EQ(d->size, 5 * sizeof(pthread_mutex_t));
 }
 
 TEST(Symbolizer, NamesMembersAndElementsFromDebugInfo)
 {
+    REQUIRE_FIXTURE();
     Symbolizer s(ownModules());
-    EXPECT_EQ(s.objectName(addr(&the_bank.lock), RAVEL_OBJ_MUTEX, {}), "the_bank.lock");
-    EXPECT_EQ(s.objectName(addr(&ledgers[2].lock), RAVEL_OBJ_MUTEX, {}), "ledgers[2].lock");
-    EXPECT_EQ(s.objectName(addr(&grid[1][2]), RAVEL_OBJ_SPIN, {}), "grid[1][2]");
+    EXPECT_EQ(s.objectName(addr(&fx.the_bank->lock), RAVEL_OBJ_MUTEX, {}), "the_bank.lock");
+    EXPECT_EQ(s.objectName(addr(&fx.ledgers[2].lock), RAVEL_OBJ_MUTEX, {}), "ledgers[2].lock");
+    EXPECT_EQ(s.objectName(addr(&fx.grid[1][2]), RAVEL_OBJ_SPIN, {}), "grid[1][2]");
 }
 
 TEST(Symbolizer, NamesStaticLocals)
 {
+    REQUIRE_FIXTURE();
     Symbolizer s(ownModules());
     // GCC names a C static local "local_lock.0" in the symbol table; the number is noise, the
     // function (from the debug info) is what lets a reader find it.
-    EXPECT_EQ(s.objectName(addr(fixture_static_local()), RAVEL_OBJ_MUTEX, {}), "fixture_static_local::local_lock");
+    EXPECT_EQ(s.objectName(addr(fx.static_local()), RAVEL_OBJ_MUTEX, {}), "fixture_static_local::local_lock");
     EXPECT_EQ(s.objectName(addr(&cacheLock()), RAVEL_OBJ_MUTEX, {}), "cacheLock()::lock");
 }
 
 TEST(Symbolizer, SymbolizesFunctionAndLine)
 {
+    REQUIRE_FIXTURE();
     Symbolizer s(ownModules());
-    const std::vector<Frame>& frames = s.symbolizeCode(addr(reinterpret_cast<void*>(&fixture_caller)));
+    const std::vector<Frame>& frames = s.symbolizeCode(addr(reinterpret_cast<void*>(fx.caller)));
     ASSERT_FALSE(frames.empty());
     EXPECT_EQ(frames[0].function, "fixture_caller");
     EXPECT_TRUE(endsWith(frames[0].file, "symbolizer_fixture.c")) << frames[0].file;
     // The entry is on the declarator's line or on its brace, depending on the compiler.
-    EXPECT_GE(frames[0].line, unsigned(fixture_call_line - 2));
-    EXPECT_LE(frames[0].line, unsigned(fixture_call_line - 1));
+    EXPECT_GE(frames[0].line, unsigned(fx.call_line - 2));
+    EXPECT_LE(frames[0].line, unsigned(fx.call_line - 1));
 }
 
 TEST(Symbolizer, ReturnAddressResolvesToTheCallLine)
 {
+    REQUIRE_FIXTURE();
     Symbolizer s(ownModules());
-    uint64_t ra = fixture_caller();
+    uint64_t ra = fx.caller();
     std::vector<Frame> frames = s.symbolizeStack({ra});
     ASSERT_EQ(frames.size(), 1u);
     EXPECT_EQ(frames[0].function, "fixture_caller");
-    EXPECT_EQ(frames[0].line, unsigned(fixture_call_line));
+    EXPECT_EQ(frames[0].line, unsigned(fx.call_line));
     EXPECT_EQ(frames[0].address, ra);
     EXPECT_FALSE(frames[0].module.empty());
 }
@@ -157,10 +217,15 @@ TEST(Symbolizer, DemanglesCxxFunctions)
 
 TEST(Symbolizer, UnnamedObjectIsNamedByFirstUserFrame)
 {
-    Symbolizer s(ownModules());
-    // A libc frame first (the lock call itself), then the program's call site.
-    uint64_t inLibc = addr(reinterpret_cast<void*>(&pthread_mutex_lock)) + 1;
-    std::vector<Frame> frames = s.symbolizeStack({inLibc, fixture_caller()});
+    REQUIRE_FIXTURE();
+    std::vector<Module> modules = ownModules();
+    Symbolizer s(modules);
+    // A libc frame first (the lock call itself), then the program's call site. Any code address
+    // inside libc will do (&pthread_mutex_lock would be a sanitizer's interceptor under ASan).
+    auto libc = std::find_if(modules.begin(), modules.end(), [](const Module& m) { return m.path.find("/libc.so") != std::string::npos; });
+    ASSERT_NE(libc, modules.end());
+    uint64_t inLibc = libc->lo + 0x30000;
+    std::vector<Frame> frames = s.symbolizeStack({inLibc, fx.caller()});
     ASSERT_GE(frames.size(), 2u);
     const Frame* user = Symbolizer::userFrame(frames);
     ASSERT_NE(user, nullptr);
@@ -169,7 +234,7 @@ TEST(Symbolizer, UnnamedObjectIsNamedByFirstUserFrame)
     pthread_mutex_t heap;
     std::string name = s.objectName(addr(&heap), RAVEL_OBJ_MUTEX, frames);
     EXPECT_EQ(name.rfind("mutex at ", 0), 0u) << name;
-    EXPECT_TRUE(endsWith(name, "symbolizer_fixture.c:" + std::to_string(fixture_call_line))) << name;
+    EXPECT_TRUE(endsWith(name, "symbolizer_fixture.c:" + std::to_string(fx.call_line))) << name;
     EXPECT_EQ(s.objectName(0x1234, RAVEL_OBJ_COND, {}), "condvar 0x1234");
 }
 

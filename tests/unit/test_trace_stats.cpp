@@ -1,13 +1,18 @@
 // TraceStats on synthetic event streams: the exact counts and times `ravel info` prints, and the
 // object identity rules (address + generation) of docs/CONTRACT-runtime.md.
 #include "objects.hpp"
+#include "trace_builder.hpp"
+#include "trace_reader.hpp"
 #include "trace_stats.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <unistd.h>
 
 namespace {
 
@@ -112,7 +117,8 @@ TEST(TraceStats, RecursiveHoldEndsAtOutermostRelease)
         .add(10, 1, RAVEL_EV_ACQUIRED, kA, M)
         .add(20, 1, RAVEL_EV_RELEASE, kA, M)
         .add(50, 1, RAVEL_EV_RELEASE, kA, M);
-    const ObjectStats& o = s.run().objects.at(0);
+    TraceStats st = s.run();
+    const ObjectStats& o = st.objects.at(0);
     EXPECT_EQ(o.acquisitions, 2u);
     EXPECT_EQ(o.holdNsTotal, 50u);
     EXPECT_EQ(o.holdNsMax, 50u);
@@ -129,7 +135,8 @@ TEST(TraceStats, SharedHoldsAreCountedPerThread)
         .add(70, 2, RAVEL_EV_RELEASE, kA, R)
         .add(75, 3, RAVEL_EV_ACQUIRED, kA, R | RAVEL_F_CONTENDED)
         .add(80, 3, RAVEL_EV_RELEASE, kA, R);
-    const ObjectStats& o = s.run().objects.at(0);
+    TraceStats st = s.run();
+    const ObjectStats& o = st.objects.at(0);
     EXPECT_EQ(o.acquisitions, 3u);
     EXPECT_EQ(o.sharedAcquisitions, 2u);
     EXPECT_EQ(o.holdNsTotal, 40u + 60u + 5u);
@@ -147,7 +154,8 @@ TEST(TraceStats, CountsFailedTriesAndTimedOutLocks)
         .add(70, 1, RAVEL_EV_RELEASE, kA, M)
         .add(80, 2, RAVEL_EV_ACQUIRED, kA, M | RAVEL_F_TRY)
         .add(90, 2, RAVEL_EV_RELEASE, kA, M);
-    const ObjectStats& o = s.run().objects.at(0);
+    TraceStats st = s.run();
+    const ObjectStats& o = st.objects.at(0);
     EXPECT_EQ(o.failed, 2u);
     EXPECT_EQ(o.acquisitions, 2u);
     EXPECT_EQ(o.tryAcquisitions, 1u);
@@ -191,7 +199,8 @@ TEST(TraceStats, SemaphorePostsWaitsAndTimeouts)
         .add(130, 2, RAVEL_EV_PASS, kSem, S | RAVEL_F_TRY)
         .add(140, 2, RAVEL_EV_WAIT_REQ, kSem, S | RAVEL_F_TIMED)
         .add(200, 2, RAVEL_EV_WAIT_FAIL, kSem, S | RAVEL_F_TIMED, ETIMEDOUT);
-    const ObjectStats& o = s.run().objects.at(0);
+    TraceStats st = s.run();
+    const ObjectStats& o = st.objects.at(0);
     EXPECT_EQ(o.signals, 1u);
     EXPECT_EQ(o.waits, 2u);
     EXPECT_EQ(o.passes, 1u);
@@ -401,6 +410,47 @@ TEST(TraceStats, ThroughputOnALockHeavyStream)
     EXPECT_EQ(st.objects.size(), kLocks);
     EXPECT_EQ(st.events, s.events.size());
     std::printf("stats: %.1fM events/s\n", double(st.events) / sec / 1e6);
+}
+
+// Through a real trace file and TraceReader: the counts survive the reader's merge exactly.
+TEST(TraceStats, LockHeavyTraceFileGivesExactCounts)
+{
+    test::TraceBuilder b(64 * 1024);
+    constexpr unsigned kThreads = 4, kMutexes = 4;
+    constexpr uint64_t kPairs = 50000;
+    uint64_t events = test::buildLockHeavy(b, kThreads, kMutexes, kPairs);
+    b.header().flags |= RAVEL_FILE_ENDED;
+    std::string path = (std::filesystem::temp_directory_path() / fmt::format("ravel-stats-{}.ravel", getpid())).string();
+    b.write(path);
+
+    TraceReader reader(path);
+    auto t0 = std::chrono::steady_clock::now();
+    TraceStats st = computeStats(reader);
+    double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::filesystem::remove(path);
+
+    EXPECT_EQ(st.events, events);
+    ASSERT_EQ(st.objects.size(), kMutexes);
+    uint64_t acquisitions = 0, contended = 0;
+    for (const ObjectStats& o : st.objects) {
+        EXPECT_EQ(o.object.kind, RAVEL_OBJ_MUTEX);
+        EXPECT_EQ(o.object.generation, 0u);
+        EXPECT_EQ(o.heldAtEnd, 0u);
+        EXPECT_EQ(o.blockedAtEnd, 0u);
+        EXPECT_GT(o.holdNsTotal, 0u);
+        acquisitions += o.acquisitions;
+        contended += o.contended;
+    }
+    EXPECT_EQ(acquisitions, kThreads * kPairs);
+    EXPECT_EQ(contended, st.eventsByKind[RAVEL_EV_ACQ_REQ]);
+    EXPECT_GT(contended, 0u);
+    ASSERT_EQ(st.threads.size(), kThreads);
+    for (const ThreadStats& t : st.threads) {
+        EXPECT_TRUE(t.exited);
+        EXPECT_GE(t.events, 2 * kPairs + 2); // its pairs, start and exit, and some requests
+        EXPECT_EQ(t.blockedOn, kNoObject);
+    }
+    std::printf("reader+stats: %.1fM events/s\n", double(st.events) / sec / 1e6);
 }
 
 } // namespace
