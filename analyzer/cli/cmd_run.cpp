@@ -254,6 +254,10 @@ void RunCommand::prepareTracePath()
 {
     std::string cwd = currentDirectory();
     if (m_opts.output.empty()) {
+        // Said now, in one line, rather than by the runtime inside the program and again at exit.
+        if (access(cwd.c_str(), W_OK | X_OK) != 0)
+            throw CLI::ValidationError(
+                fmt::format("cannot write the trace into {}: {}; choose a file with -o", cwd, errorText(errno)));
         m_spec.traceDir = cwd;
         m_spec.traceName = fs::path(m_command[0]).filename().string();
         if (m_spec.traceName.empty() || m_spec.traceName == "." || m_spec.traceName == "..")
