@@ -5,7 +5,10 @@
 #include "launcher.hpp"
 #include "watchdog.hpp"
 
+#include "report_text.hpp"
+#include "symbolizer.hpp"
 #include "trace_reader.hpp"
+#include "trace_time.hpp"
 
 #include <fmt/format.h>
 
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -40,6 +44,10 @@ struct RunOptions {
     unsigned stackDepth = 0; // 0 = not given
     bool quiet = false;
     bool verbose = false;
+    std::string onDeadlock = "kill"; // kill | stop | wait
+    int errorExitCode = 66;
+    std::string stallTimeout = "3s";
+    bool noWatchdog = false;
 };
 
 // "4M", "512K", "65536", "1GiB": bytes. Throws a usage error naming the option.
@@ -239,6 +247,7 @@ private:
     bool clearOldTrace();
     std::vector<std::string> childEnvironment(const std::string& runtime, Injection injection) const;
     void finish(const TraceFile& main, bool recordable, double ranMs);
+    void onDeadlock(const Finding& f, uint64_t verdictNs, const std::string& trace, pid_t target);
 
     RunOptions m_opts;
     std::vector<std::string> m_command;
@@ -248,7 +257,46 @@ private:
     LaunchSpec m_spec;
     TraceFile m_fixedTrace; // with -o
     timespec m_startReal {};
+    std::atomic<bool> m_deadlock { false };   // the watchdog found one: the exit status says so
+    std::atomic<bool> m_reportDone { false }; // its report is on stderr and the target dealt with
 };
+
+// On the watchdog thread, the moment a deadlock is confirmed: freeze the target so the report
+// describes what is (a killed target cannot change the trace under the reader), print the
+// report, then end it, leave it stopped for a debugger, or leave it hanging, as asked.
+void RunCommand::onDeadlock(const Finding& found, uint64_t verdictNs, const std::string& trace, pid_t target)
+{
+    m_deadlock.store(true);
+    if (m_opts.onDeadlock != "wait")
+        kill(target, SIGSTOP);
+    std::string text;
+    try {
+        TraceReader reader(trace);
+        Symbolizer sym(reader.modules());
+        Finding f = found;
+        nameFindingObjects(f, reader, sym);
+        TextReportOptions opt;
+        opt.color = isatty(STDERR_FILENO);
+        text = renderFindingText(f, 1, reader, sym, opt);
+        std::string latency = verdictNs >= f.timeNs ? formatTraceTime(verdictNs - f.timeNs) : "0ns";
+        text += fmt::format("==ravel== found at {} into the run, {} after the last thread of it blocked\n",
+                            formatTraceTime(verdictNs), latency);
+    } catch (const std::exception& e) {
+        text = fmt::format("==ravel== ERROR: deadlock ({}): {} (the trace could not be read for details: {})\n",
+                           verdictName(found.certainty), found.title, e.what());
+    }
+    say("{}", text);
+    if (m_opts.onDeadlock == "kill") {
+        say("==ravel== ending the target (pid {}); --on-deadlock=stop keeps it for a debugger\n", target);
+        kill(target, SIGKILL);
+    } else if (m_opts.onDeadlock == "stop") {
+        say("==ravel== stopped pid {} for a debugger: gdb -p {}\n", target, target);
+    } else {
+        say("==ravel== the target (pid {}) is left hanging: --on-deadlock=wait\n", target);
+    }
+    std::fflush(stderr);
+    m_reportDone.store(true);
+}
 
 void RunCommand::prepareTracePath()
 {
@@ -403,8 +451,23 @@ int RunCommand::execute()
         main = { target.traceFile(), fs::path(target.traceFile()).filename().string() };
 
     Watchdog watchdog;
-    watchdog.start(main.path);
-    int status = target.wait();
+    DeadlockWatch watch;
+    watch.enabled = !m_opts.noWatchdog && recordable;
+    watch.stallTimeoutNs = *parseTraceTime(m_opts.stallTimeout);
+    pid_t targetPid = target.pid();
+    std::string tracePath = main.path;
+    watch.onDeadlock = [this, tracePath, targetPid](const Finding& f, uint64_t verdictNs) {
+        onDeadlock(f, verdictNs, tracePath, targetPid);
+    };
+    watchdog.start(main.path, std::move(watch));
+    // With --on-deadlock=stop the target never exits: stop waiting once it is stopped for good.
+    int status = target.wait([this] {
+        if (m_opts.onDeadlock != "stop" || !m_deadlock.load())
+            return false;
+        while (!m_reportDone.load())
+            usleep(1000);
+        return true;
+    });
     // From here on ravel only reports: a reader that went away (`ravel run ... 2>&1 | head`) must
     // not turn the program's status into a death by SIGPIPE. Not earlier: the target inherits
     // the disposition.
@@ -415,7 +478,7 @@ int RunCommand::execute()
     finish(main, recordable, ranMs);
     if (m_opts.verbose)
         say("==ravel== after exit: {:.1f} ms; exit status {}\n", millisSince(exited), status);
-    return status;
+    return m_deadlock.load() ? m_opts.errorExitCode : status;
 }
 
 void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
@@ -532,6 +595,22 @@ void addRunCommand(CLI::App& app, int& status)
     run->add_option("--stack-depth", opts->stackDepth, "Frames captured per stack (default 32)")
         ->type_name("N")
         ->check(CLI::Range(1u, 128u).description(""));
+    run->add_option("--on-deadlock", opts->onDeadlock,
+           "What to do with the target when a deadlock forms: kill (default), stop (SIGSTOP, for a "
+           "debugger) or wait")
+        ->type_name("ACTION")
+        ->check(CLI::IsMember({ "kill", "stop", "wait" }));
+    run->add_option("--error-exitcode", opts->errorExitCode, "Exit status when ravel finds a deadlock (default 66)")
+        ->type_name("N")
+        ->check(CLI::Range(0, 255).description(""));
+    run->add_option("--stall-timeout", opts->stallTimeout,
+           "How long a likely deadlock (condition variables, semaphores) must last before it is "
+           "reported (default 3s)")
+        ->type_name("TIME")
+        ->check([](const std::string& v) {
+            return parseTraceTime(v) ? std::string() : "'" + v + "' is not a time such as 3s or 500ms";
+        });
+    run->add_flag("--no-watchdog", opts->noWatchdog, "Record only: no live deadlock detection");
     auto* quiet = run->add_flag("-q,--quiet", opts->quiet, "No summary line at exit");
     run->add_flag("-v,--verbose", opts->verbose, "Say what ravel does and how long the work after exit takes")
         ->excludes(quiet);

@@ -409,11 +409,19 @@ int TargetProcess::start(const LaunchSpec& spec)
     return 0;
 }
 
-int TargetProcess::wait()
+int TargetProcess::wait(const std::function<bool()>& stopWaiting)
 {
     int status = 0;
     for (;;) {
-        pid_t got = waitpid(m_pid, &status, 0);
+        pid_t got = waitpid(m_pid, &status, WUNTRACED);
+        if (got == m_pid && WIFSTOPPED(status)) {
+            if (stopWaiting && stopWaiting()) {
+                m_pid = 0;
+                restoreSignalHandling();
+                return 128 + SIGSTOP;
+            }
+            continue; // stopped by someone else (job control): it will go on
+        }
         if (got == m_pid)
             break;
         if (got < 0 && errno != EINTR) {

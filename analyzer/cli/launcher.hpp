@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <csignal>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -69,7 +70,9 @@ public:
 
     // Waits for the target to end (retrying on EINTR) and restores ravel's own signal handling.
     // Returns the status as a shell reports it: the exit code, or 128+N for death by signal N.
-    int wait();
+    // When the target stops and stopWaiting() says so, returns 128+SIGSTOP with the target left
+    // stopped (ravel stopped it for a debugger).
+    int wait(const std::function<bool()>& stopWaiting = {});
 
 private:
     void installSignalHandling();

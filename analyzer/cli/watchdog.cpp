@@ -10,6 +10,10 @@
 #include <x86intrin.h>
 #endif
 
+#include <dirent.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace ravel::cli {
@@ -18,6 +22,37 @@ namespace {
 
 constexpr long kTickNs = 1'000'000; // the runtime's clock-stamp cadence
 constexpr unsigned kTicksPerCalib = 100; // a calibration pair every 100 ms
+constexpr unsigned kTicksPerSample = 100; // the state boards are sampled every 100 ms
+
+// What the kernel knows of the target that the boards cannot say: how many threads it has (one
+// that never called into the runtime is invisible on the boards) and whether any signal has a
+// handler (a handler could post a semaphore or signal a condition variable).
+ProcessView processView(uint32_t pid)
+{
+    ProcessView v;
+    v.pid = pid;
+    std::string dir = "/proc/" + std::to_string(pid);
+    if (DIR* d = opendir((dir + "/task").c_str())) {
+        while (dirent* e = readdir(d))
+            if (e->d_name[0] != '.')
+                v.kernelThreads++;
+        closedir(d);
+    }
+    if (FILE* f = std::fopen((dir + "/status").c_str(), "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f)) {
+            if (std::strncmp(line, "SigCgt:", 7) == 0) {
+                // Signals 32 and 33 are glibc's own (thread cancellation, setxid broadcast): their
+                // handlers never post or signal anything of the program's.
+                uint64_t caught = std::strtoull(line + 7, nullptr, 16) & ~((1ull << 31) | (1ull << 32));
+                v.signalHandlers = caught != 0;
+                break;
+            }
+        }
+        std::fclose(f);
+    }
+    return v;
+}
 
 uint64_t monotonicNs()
 {
@@ -59,10 +94,13 @@ Watchdog::~Watchdog()
     stop();
 }
 
-void Watchdog::start(const std::string& path)
+void Watchdog::start(const std::string& path, DeadlockWatch watch)
 {
     stop();
     m_path = path;
+    m_watch = std::move(watch);
+    m_detector = LiveDeadlockDetector(m_watch.stallTimeoutNs);
+    m_reported = false;
     m_stop.store(false);
     m_attached.store(false);
     m_ticks.store(0);
@@ -117,6 +155,25 @@ void Watchdog::calibrate()
     __atomic_store_n(&m_header->calib_mono_ns, before + (after - before) / 2, __ATOMIC_RELEASE);
 }
 
+void Watchdog::checkDeadlock()
+{
+    if (!m_live.isOpen() && !m_live.open(m_path))
+        return;
+    std::vector<ThreadSnapshot> sample = m_live.sample();
+    const RavelFileHeader& h = *m_live.header();
+    uint64_t now = tscToTraceNs(h, readTsc());
+    std::optional<Finding> found = m_detector.observe(sample, processView(h.pid), now);
+    if (!found)
+        return;
+    m_reported = true;
+    // The mark in the trace: when and what the watchdog decided, for the latency and for readers.
+    uint64_t tsc = readTsc();
+    __atomic_store_n(&m_live.header()->verdict, uint32_t(found->certainty), __ATOMIC_RELAXED);
+    __atomic_store_n(&m_live.header()->verdict_tsc, tsc, __ATOMIC_RELEASE);
+    if (m_watch.onDeadlock)
+        m_watch.onDeadlock(*found, tscToTraceNs(h, tsc));
+}
+
 void Watchdog::run()
 {
     timespec next;
@@ -132,6 +189,8 @@ void Watchdog::run()
             __atomic_store_n(&m_header->tick, ++tick, __ATOMIC_RELAXED);
             if (tick % kTicksPerCalib == 1)
                 calibrate();
+            if (tick % kTicksPerSample == kTicksPerSample / 2 && m_watch.enabled && !m_reported)
+                checkDeadlock();
             m_ticks.store(tick, std::memory_order_relaxed);
         }
 

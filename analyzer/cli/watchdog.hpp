@@ -3,11 +3,18 @@
 // writes `tick` every millisecond (the runtime stamps a clock reading on the next event of each
 // thread when it sees the tick change, so the fast path never reads the clock itself) and a
 // (tsc, CLOCK_MONOTONIC) calibration pair every 100 ms (so a trace cut short by SIGKILL still
-// converts tsc to time). The live deadlock detector will grow here: it samples the state boards
-// in the same mapping.
+// converts tsc to time). Every 100 ms it also samples the state boards in the same mapping and
+// runs the live deadlock detector; a confirmed deadlock is marked in the trace header and handed
+// to the owner's callback, on the watchdog thread.
 #pragma once
 
+#include "finding.hpp"
+#include "live_detector.hpp"
+#include "live_trace.hpp"
+
 #include <ravel/trace_format.h>
+
+#include <functional>
 
 #include <atomic>
 #include <cstdint>
@@ -15,6 +22,14 @@
 #include <thread>
 
 namespace ravel::cli {
+
+struct DeadlockWatch {
+    bool enabled = true;
+    uint64_t stallTimeoutNs = 3'000'000'000ull; // a likely deadlock is reported once it lasts this long
+    // Called once, on the watchdog thread, when a deadlock is confirmed; verdictNs is the trace time
+    // of the verdict mark.
+    std::function<void(const Finding&, uint64_t verdictNs)> onDeadlock;
+};
 
 class Watchdog {
 public:
@@ -25,7 +40,7 @@ public:
 
     // Starts watching the trace at `path`, which may not exist yet. The thread blocks every
     // signal, so signals sent to ravel reach the thread that forwards them.
-    void start(const std::string& path);
+    void start(const std::string& path, DeadlockWatch watch = {});
     // Writes a last calibration pair, unmaps and joins. Idempotent.
     void stop();
 
@@ -37,6 +52,7 @@ private:
     void run();
     bool tryAttach();
     void calibrate();
+    void checkDeadlock();
 
     std::string m_path;
     std::thread m_thread;
@@ -44,6 +60,10 @@ private:
     std::atomic<bool> m_attached { false };
     std::atomic<uint64_t> m_ticks { 0 };
     RavelFileHeader* m_header = nullptr;
+    DeadlockWatch m_watch;
+    LiveTrace m_live;
+    LiveDeadlockDetector m_detector;
+    bool m_reported = false;
 };
 
 } // namespace ravel::cli

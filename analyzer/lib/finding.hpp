@@ -1,0 +1,56 @@
+// Finding: one thing ravel reports (a deadlock, a potential deadlock, a lock-order inversion, API
+// misuse, later races), in a form every output shares: the text report, JSON, SARIF, the graphs
+// and the GUI's findings list. Stacks stay ids into the trace's stack table until rendered.
+#pragma once
+
+#include "wait_for.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ravel {
+
+struct FindingObject {
+    std::string id;         // stable within a report: "o<address hex>.<generation>"
+    uint64_t address = 0;
+    uint32_t generation = 0;
+    unsigned kind = 0;      // RAVEL_OBJ_*
+    std::string name;       // display name ("account_a", "forks[3]", "mutex at bank.c:42")
+};
+
+struct FindingHold {
+    size_t object = 0;      // index into Finding::objects
+    bool shared = false;
+    uint32_t stack = 0;     // where it was acquired (stack id, 0 unknown)
+    bool stackReused = false; // captured at an earlier acquisition from the same site
+    uint64_t sinceNs = 0;
+};
+
+struct FindingThread {
+    uint32_t id = 0;        // ravel thread id
+    uint32_t osTid = 0;
+    uint32_t pid = 0;
+    std::string name;
+    // What the thread waits for (deadlocks): an object index, or -1.
+    long waitsFor = -1;
+    bool waitShared = false;
+    uint64_t waitSinceNs = 0;
+    uint32_t waitStack = 0;
+    std::vector<uint32_t> wakers;   // the threads it waits for (ravel ids)
+    std::vector<FindingHold> holds; // what it holds that matters to this finding
+};
+
+struct Finding {
+    std::string kind;       // "deadlock", "potential-deadlock", "lock-order-inversion", "misuse", ...
+    Verdict certainty = Verdict::None; // deadlocks: certain or likely
+    std::string title;      // one line: "deadlock: 2 threads wait for each other's mutexes"
+    uint64_t timeNs = 0;    // when it formed (or was seen), from the trace start
+    std::vector<FindingThread> threads;
+    std::vector<FindingObject> objects;
+    std::vector<std::string> notes; // what was assumed, what could not be seen
+};
+
+const char* verdictName(Verdict v); // "certain", "likely", ""
+
+} // namespace ravel

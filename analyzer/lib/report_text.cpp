@@ -1,0 +1,192 @@
+#include "report_text.hpp"
+
+#include "objects.hpp"
+#include "symbolizer.hpp"
+#include "trace_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace ravel {
+
+const char* verdictName(Verdict v)
+{
+    switch (v) {
+    case Verdict::Certain:
+        return "certain";
+    case Verdict::Likely:
+        return "likely";
+    default:
+        return "";
+    }
+}
+
+namespace {
+
+struct Style {
+    bool on;
+    std::string bold(const std::string& s) const { return on ? "\x1b[1m" + s + "\x1b[0m" : s; }
+    std::string red(const std::string& s) const { return on ? "\x1b[1;31m" + s + "\x1b[0m" : s; }
+    std::string blue(const std::string& s) const { return on ? "\x1b[34m" + s + "\x1b[0m" : s; }
+};
+
+std::string threadLabel(const FindingThread& t)
+{
+    std::string s = fmt::format("T{}", t.id);
+    if (!t.name.empty())
+        s += fmt::format(" \"{}\"", t.name);
+    return s;
+}
+
+const FindingThread* findThread(const Finding& f, uint32_t id)
+{
+    for (const FindingThread& t : f.threads)
+        if (t.id == id)
+            return &t;
+    return nullptr;
+}
+
+void appendStack(std::string& out, uint32_t stackId, bool reused, const TraceReader& trace, Symbolizer& sym,
+                 const TextReportOptions& opt, const Style& st)
+{
+    const StackTrace* s = stackId ? trace.stack(stackIdOf(stackId)) : nullptr;
+    if (!s || s->frames.empty()) {
+        out += "      (no stack recorded)\n";
+        return;
+    }
+    std::vector<Frame> frames = sym.symbolizeStack(s->frames);
+    // What lies below main or a thread's start routine is the C library starting things: noise.
+    for (size_t i = 0; i < frames.size(); i++) {
+        const std::string& fn = frames[i].function;
+        if (fn == "main") {
+            frames.resize(i + 1);
+            break;
+        }
+        if (i > 0 && (fn == "start_thread" || fn == "clone3" || fn == "clone" || fn == "__libc_start_main")) {
+            frames.resize(i);
+            break;
+        }
+    }
+    size_t shown = std::min<size_t>(frames.size(), opt.maxFrames);
+    for (size_t i = 0; i < shown; i++) {
+        const Frame& fr = frames[i];
+        std::string where = Symbolizer::site(fr);
+        if (where.empty())
+            where = fr.module.empty() ? fmt::format("0x{:x}", fr.address) : fr.module.substr(fr.module.rfind('/') + 1);
+        out += fmt::format("      #{:<2} {:<32} {}\n", i, st.bold(fr.function), st.blue(where));
+    }
+    if (frames.size() > shown)
+        out += fmt::format("      ... {} more frames\n", frames.size() - shown);
+    if (s->site_only)
+        out += "      (only the call site was recorded)\n";
+    else if (reused)
+        out += "      (stack first seen at this call site in this thread; the callers may differ)\n";
+}
+
+} // namespace
+
+void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym)
+{
+    for (size_t i = 0; i < f.objects.size(); i++) {
+        FindingObject& o = f.objects[i];
+        if (!o.name.empty())
+            continue;
+        if (o.kind == RAVEL_OBJ_THREAD) {
+            for (const ThreadInfo& t : trace.threads()) {
+                if (t.pthread == o.address) {
+                    o.name = t.name.empty() ? fmt::format("T{}", t.id) : fmt::format("T{} \"{}\"", t.id, t.name);
+                    break;
+                }
+            }
+            if (o.name.empty())
+                o.name = fmt::format("thread 0x{:x}", o.address);
+            continue;
+        }
+        // A stack that touched the object in this finding gives the site for unnamed objects.
+        uint32_t stack = 0;
+        for (const FindingThread& t : f.threads) {
+            for (const FindingHold& h : t.holds)
+                if (h.object == i && h.stack && !stack)
+                    stack = h.stack;
+            if (t.waitsFor == long(i) && t.waitStack && !stack)
+                stack = t.waitStack;
+        }
+        std::vector<Frame> frames;
+        if (const StackTrace* s = stack ? trace.stack(stackIdOf(stack)) : nullptr)
+            frames = sym.symbolizeStack(s->frames);
+        o.name = sym.objectName(o.address, o.kind, frames);
+    }
+}
+
+std::string renderFindingText(const Finding& f, size_t number, const TraceReader& trace, Symbolizer& sym,
+                              const TextReportOptions& opt)
+{
+    Style st { opt.color };
+    std::string out;
+    std::string head = f.kind;
+    if (f.certainty != Verdict::None)
+        head += fmt::format(" ({})", verdictName(f.certainty));
+    out += fmt::format("==ravel== {} #{}: {}\n", st.red("ERROR"), number, st.bold(head + ": " + f.title));
+
+    auto objName = [&](size_t i) {
+        const FindingObject& o = f.objects[i];
+        return fmt::format("{} {}", objectKindName(o.kind), st.bold(o.name));
+    };
+    for (const FindingThread& t : f.threads) {
+        std::string pidPart = t.osTid ? fmt::format(" (tid {})", t.osTid) : "";
+        if (t.waitsFor >= 0) {
+            std::string by;
+            for (uint32_t w : t.wakers) {
+                const FindingThread* wt = findThread(f, w);
+                by += (by.empty() ? "" : ", ") + (wt ? threadLabel(*wt) : fmt::format("T{}", w));
+            }
+            const FindingObject& o = f.objects[size_t(t.waitsFor)];
+            bool isThread = o.kind == RAVEL_OBJ_THREAD;
+            std::string what = isThread ? "waits to join" : t.waitShared ? "waits to read-lock" : "waits for";
+            out += fmt::format("\n  {}{} {} {} since {}", st.bold(threadLabel(t)), pidPart, what,
+                               isThread ? st.bold(o.name) : objName(size_t(t.waitsFor)),
+                               formatTraceTime(t.waitSinceNs));
+            bool isLock = o.kind == RAVEL_OBJ_MUTEX || o.kind == RAVEL_OBJ_RWLOCK || o.kind == RAVEL_OBJ_SPIN
+                || o.kind == RAVEL_OBJ_ONCE || o.kind == RAVEL_OBJ_GUARD;
+            const char* verb = o.kind == RAVEL_OBJ_SEM ? "post it"
+                : o.kind == RAVEL_OBJ_BARRIER          ? "arrive at it"
+                                                       : "signal it";
+            if (isThread)
+                ;
+            else if (isLock)
+                out += by.empty() ? ", which no running thread can release" : fmt::format(", held by {}", by);
+            else
+                out += by.empty() ? fmt::format(", and no other thread is left to {}", verb)
+                                  : fmt::format(", and every thread that could {} is blocked: {}", verb, by);
+            out += ":\n";
+            appendStack(out, t.waitStack, false, trace, sym, opt, st);
+        } else {
+            out += fmt::format("\n  {}{}:\n", st.bold(threadLabel(t)), pidPart);
+        }
+        for (const FindingHold& h : t.holds) {
+            out += fmt::format("    {} holds {}{}, acquired at:\n", threadLabel(t), objName(h.object),
+                               h.shared ? " (shared)" : "");
+            appendStack(out, h.stack, h.stackReused, trace, sym, opt, st);
+        }
+    }
+    for (const std::string& n : f.notes)
+        out += fmt::format("\n  note: {}\n", n);
+
+    // The summary line names the first user frame of the first waiting thread, like sanitizers.
+    std::string where;
+    for (const FindingThread& t : f.threads) {
+        const StackTrace* s = t.waitStack ? trace.stack(stackIdOf(t.waitStack)) : nullptr;
+        if (!s)
+            continue;
+        std::vector<Frame> frames = sym.symbolizeStack(s->frames);
+        if (const Frame* u = Symbolizer::userFrame(frames)) {
+            where = fmt::format(" in {} {}", u->function, Symbolizer::site(*u));
+            break;
+        }
+    }
+    out += fmt::format("\n==ravel== SUMMARY: {}{}\n", head, where);
+    return out;
+}
+
+} // namespace ravel
