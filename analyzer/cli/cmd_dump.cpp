@@ -94,6 +94,8 @@ public:
         return true;
     }
 
+    const std::vector<std::string>& symbolizerWarnings() const { return m_symbolizer.warnings(); }
+
     void flush()
     {
         std::fwrite(m_out.data(), 1, m_out.size(), stdout);
@@ -274,6 +276,8 @@ int runDump(const DumpOptions& options)
         // At the end, where a user reading a long dump sees them; the reader also warns while
         // streaming.
         for (const std::string& w : reader.warnings())
+            fmt::print(stderr, "ravel: warning: {}\n", w);
+        for (const std::string& w : dumper.symbolizerWarnings())
             fmt::print(stderr, "ravel: warning: {}\n", w);
         return 0;
     } catch (const TraceError& e) {

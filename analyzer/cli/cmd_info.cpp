@@ -215,7 +215,8 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
     return out;
 }
 
-nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& stats, const ObjectLabels& labels)
+nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& stats, const ObjectLabels& labels,
+    const std::vector<std::string>& warnings)
 {
     using json = nlohmann::ordered_json; // fields in the documented order, not sorted
     const TraceSummary& s = reader.summary();
@@ -296,7 +297,7 @@ nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& s
         });
     }
     j["objects"] = std::move(objects);
-    j["warnings"] = reader.warnings();
+    j["warnings"] = warnings;
     return j;
 }
 
@@ -305,12 +306,16 @@ int runInfo(const InfoOptions& options)
     try {
         TraceReader reader(options.trace);
         TraceStats stats = computeStats(reader);
-        // After the pass: the reader also warns about what it meets while streaming.
-        for (const std::string& w : reader.warnings())
-            fmt::print(stderr, "ravel: warning: {}\n", w);
         Symbolizer symbolizer(reader.modules());
         ObjectLabels labels = labelObjects(reader, stats, symbolizer);
-        std::string out = options.json ? jsonReport(reader, stats, labels).dump(2) + "\n" : textReport(reader, stats, labels);
+        // After the pass: the reader also warns about what it meets while streaming, the
+        // symbolizer about modules as it first needs them.
+        std::vector<std::string> warnings = reader.warnings();
+        warnings.insert(warnings.end(), symbolizer.warnings().begin(), symbolizer.warnings().end());
+        for (const std::string& w : warnings)
+            fmt::print(stderr, "ravel: warning: {}\n", w);
+        std::string out = options.json ? jsonReport(reader, stats, labels, warnings).dump(2) + "\n"
+                                       : textReport(reader, stats, labels);
         std::fwrite(out.data(), 1, out.size(), stdout);
         std::fflush(stdout);
         return 0;

@@ -9,6 +9,7 @@
 #include <llvm/DebugInfo/DWARF/DWARFCompileUnit.h>
 #include <llvm/DebugInfo/DWARF/DWARFUnit.h>
 #include <llvm/DebugInfo/Symbolize/Symbolize.h>
+#include <llvm/Object/BuildID.h>
 #include <llvm/Object/ObjectFile.h>
 #include <llvm/Support/Error.h>
 
@@ -17,7 +18,6 @@
 #include <filesystem>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace ravel {
 
@@ -220,14 +220,17 @@ struct Symbolizer::Impl {
     llvm::symbolize::LLVMSymbolizer llvm;
     std::unordered_map<uint64_t, std::vector<Frame>> code;
     std::unordered_map<uint64_t, std::optional<DataSymbol>> data;
-    std::unordered_set<std::string> brokenModules; // reported once, then only the fallback is used
-    // Our own DWARF view of modules that hold named objects: LLVMSymbolizer answers with a symbol
-    // and its extent, not with the member or element at an offset.
-    struct Dwarf {
+    // Each module file is opened (and checked against the recorded build id) once; a module that
+    // cannot be read or has changed since the run is never asked again and shows as module+offset.
+    std::unordered_map<std::string, bool> usableModules;
+    std::vector<std::string> warnings;
+    // Our own view of module files: LLVMSymbolizer answers with a symbol and its extent, not with
+    // the member or element at an offset, so data names need the DWARF context too.
+    struct ModuleFile {
         llvm::object::OwningBinary<llvm::object::ObjectFile> binary;
-        std::unique_ptr<llvm::DWARFContext> context;
+        std::unique_ptr<llvm::DWARFContext> context; // created at first use
     };
-    std::unordered_map<std::string, std::unique_ptr<Dwarf>> dwarf; // nullptr: none to be had
+    std::unordered_map<std::string, std::unique_ptr<ModuleFile>> files; // nullptr: unreadable
     std::string cwd;
 
     static llvm::symbolize::LLVMSymbolizer::Options options()
@@ -250,23 +253,59 @@ struct Symbolizer::Impl {
             cwd = p.string();
     }
 
-    llvm::DWARFContext* dwarfFor(const Module& module)
+    ModuleFile* file(const Module& module)
     {
-        auto [it, fresh] = dwarf.try_emplace(module.path);
+        auto [it, fresh] = files.try_emplace(module.path);
         if (fresh) {
             auto binary = llvm::object::ObjectFile::createObjectFile(module.path);
             if (!binary) {
-                llvm::consumeError(binary.takeError());
+                warnings.push_back(fmt::format("cannot read {}: {}; its addresses are shown as module+offset",
+                    module.path, llvm::toString(binary.takeError())));
                 return nullptr;
             }
-            auto d = std::make_unique<Dwarf>();
-            d->binary = std::move(*binary);
-            auto quiet = [](llvm::Error e) { llvm::consumeError(std::move(e)); };
-            d->context = llvm::DWARFContext::create(*d->binary.getBinary(),
-                llvm::DWARFContext::ProcessDebugRelocations::Process, nullptr, "", quiet, quiet);
-            it->second = std::move(d);
+            it->second = std::make_unique<ModuleFile>();
+            it->second->binary = std::move(*binary);
         }
-        return it->second ? it->second->context.get() : nullptr;
+        return it->second.get();
+    }
+
+    bool usable(const Module& module)
+    {
+        auto [it, fresh] = usableModules.try_emplace(module.path, false);
+        if (!fresh)
+            return it->second;
+        ModuleFile* f = file(module);
+        if (!f)
+            return false;
+        if (!module.build_id.empty()) {
+            // A program rebuilt since the run would otherwise be symbolized with the new code's
+            // lines, silently wrong.
+            std::string id;
+            for (uint8_t b : llvm::object::getBuildID(f->binary.getBinary()))
+                id += fmt::format("{:02x}", b);
+            bool same = id.empty() || startsWith(id, module.build_id) || startsWith(module.build_id, id);
+            if (!same) {
+                warnings.push_back(fmt::format("{} has changed since the trace was recorded (build id {}, "
+                                               "recorded {}); its addresses are shown as module+offset",
+                    module.path, id, module.build_id));
+                return false;
+            }
+        }
+        it->second = true;
+        return true;
+    }
+
+    llvm::DWARFContext* dwarfFor(const Module& module)
+    {
+        if (!usable(module))
+            return nullptr;
+        ModuleFile* f = file(module);
+        if (!f->context) {
+            auto quiet = [](llvm::Error e) { llvm::consumeError(std::move(e)); };
+            f->context = llvm::DWARFContext::create(*f->binary.getBinary(),
+                llvm::DWARFContext::ProcessDebugRelocations::Process, nullptr, "", quiet, quiet);
+        }
+        return f->context.get();
     }
 
     // The variable's DIE, by the file address of its start.
@@ -285,8 +324,8 @@ struct Symbolizer::Impl {
     {
         if (value)
             return std::move(*value);
-        llvm::consumeError(value.takeError());
-        brokenModules.insert(module.path);
+        warnings.push_back(fmt::format("cannot symbolize {}: {}", module.path, llvm::toString(value.takeError())));
+        usableModules[module.path] = false;
         return std::nullopt;
     }
 };
@@ -297,6 +336,8 @@ Symbolizer::Symbolizer(std::vector<Module> modules)
 }
 
 Symbolizer::~Symbolizer() = default;
+
+const std::vector<std::string>& Symbolizer::warnings() const { return m_impl->warnings; }
 
 const Module* Symbolizer::moduleFor(uint64_t addr) const
 {
@@ -310,9 +351,12 @@ const Module* Symbolizer::moduleFor(uint64_t addr) const
 
 std::string Symbolizer::displayPath(const std::string& path) const
 {
-    if (path.empty() || path[0] != '/')
+    if (path.empty())
         return path;
+    // "./csu/../sysdeps/x.h" (glibc's debug info) reads better as "sysdeps/x.h".
     std::string normal = std::filesystem::path(path).lexically_normal().string();
+    if (path[0] != '/')
+        return normal;
     const std::string& cwd = m_impl->cwd;
     if (!cwd.empty() && cwd != "/" && normal.size() > cwd.size() + 1 && startsWith(normal, cwd) && normal[cwd.size()] == '/')
         return normal.substr(cwd.size() + 1);
@@ -335,7 +379,7 @@ const std::vector<Frame>& Symbolizer::symbolizeCode(uint64_t pc)
         return out;
     }
     uint64_t offset = pc - module->base;
-    if (!m_impl->brokenModules.count(module->path)) {
+    if (m_impl->usable(*module)) {
         llvm::object::SectionedAddress where {offset, llvm::object::SectionedAddress::UndefSection};
         if (auto info = m_impl->take(*module, m_impl->llvm.symbolizeInlinedCode(module->path, where))) {
             unsigned n = info->getNumberOfFrames();
@@ -393,7 +437,7 @@ std::optional<DataSymbol> Symbolizer::symbolizeData(uint64_t addr)
     if (!fresh)
         return it->second;
     const Module* module = moduleFor(addr);
-    if (!module || m_impl->brokenModules.count(module->path))
+    if (!module || !m_impl->usable(*module))
         return std::nullopt;
     llvm::object::SectionedAddress where {addr - module->base, llvm::object::SectionedAddress::UndefSection};
     auto global = m_impl->take(*module, m_impl->llvm.symbolizeData(module->path, where));

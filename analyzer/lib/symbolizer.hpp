@@ -60,6 +60,9 @@ public:
     static std::string site(const Frame& frame);
 
     const Module* moduleFor(uint64_t addr) const;
+    // One line per module that could not be used (missing, unreadable, rebuilt since the run),
+    // for "ravel: warning: ..." lines; filled as modules are first needed.
+    const std::vector<std::string>& warnings() const;
     // A path relative to the current directory when it is under it, else unchanged.
     std::string displayPath(const std::string& path) const;
 

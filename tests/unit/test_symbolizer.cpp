@@ -6,6 +6,7 @@
 #include "objects.hpp"
 #include "symbolizer.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
@@ -254,6 +255,26 @@ TEST(Symbolizer, MissingModuleFallsBackToModuleOffset)
     EXPECT_EQ(s.objectName(0x7f0000002000, RAVEL_OBJ_MUTEX, {}), "mutex 0x7f0000002000");
     // An address in no module at all.
     EXPECT_EQ(s.symbolizeCode(0x1000)[0].function, "0x1000");
+    ASSERT_EQ(s.warnings().size(), 1u); // once per module, not per address
+    EXPECT_NE(s.warnings()[0].find("/nonexistent/libghost.so"), std::string::npos) << s.warnings()[0];
+}
+
+TEST(Symbolizer, RebuiltModuleIsNotSymbolizedWithTheNewCode)
+{
+    std::vector<Module> modules = ownModules();
+    auto self = std::find_if(modules.begin(), modules.end(), [](const Module& m) {
+        return m.lo <= addr(reinterpret_cast<void*>(&ownModules)) && addr(reinterpret_cast<void*>(&ownModules)) < m.hi;
+    });
+    ASSERT_NE(self, modules.end());
+    self->build_id = "0123456789abcdef0123456789abcdef01234567"; // not this binary's
+    Symbolizer s(modules);
+    uint64_t pc = addr(reinterpret_cast<void*>(&ownModules));
+    const std::vector<Frame>& frames = s.symbolizeCode(pc);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0].function,
+        fmt::format("{}+0x{:x}", std::filesystem::path(self->path).filename().string(), pc - self->base));
+    ASSERT_EQ(s.warnings().size(), 1u);
+    EXPECT_NE(s.warnings()[0].find("changed since the trace was recorded"), std::string::npos) << s.warnings()[0];
 }
 
 TEST(Symbolizer, ShortensPathsUnderTheCurrentDirectory)
