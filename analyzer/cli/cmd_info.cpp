@@ -211,7 +211,8 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
             formatDuration(o.waitNsTotal), formatDuration(o.waitNsMax), lock ? formatDuration(o.holdNsTotal) : "-",
             lock ? formatDuration(o.holdNsMax) : "-", notes(o)});
     }
-    printTable(out, rows, 3, 10);
+    if (!stats.objects.empty())
+        printTable(out, rows, 3, 10);
     return out;
 }
 

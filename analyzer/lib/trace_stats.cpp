@@ -11,8 +11,7 @@ StatsCollector::StatsCollector(const std::vector<ThreadInfo>& threads)
 {
     m_stats.threads.reserve(threads.size());
     for (const ThreadInfo& t : threads) {
-        ThreadStats s;
-        s.id = t.id;
+        ThreadStats& s = m_stats.threads[slot(t.id)];
         s.osTid = t.os_tid;
         s.pid = t.pid;
         s.parent = t.parent;
@@ -20,22 +19,31 @@ StatsCollector::StatsCollector(const std::vector<ThreadInfo>& threads)
         s.startNs = t.start_ns;
         s.exitNs = t.exit_ns;
         s.exited = t.exited;
-        if (t.id >= m_threadIndex.size())
-            m_threadIndex.resize(t.id + 1, UINT32_MAX);
-        m_threadIndex[t.id] = uint32_t(m_stats.threads.size());
-        m_stats.threads.push_back(std::move(s));
     }
 }
 
 StatsCollector::~StatsCollector() = default;
 
-StatsCollector::ThreadState& StatsCollector::state(uint32_t thread)
+uint32_t StatsCollector::slot(uint32_t thread)
 {
-    if (thread >= m_threadState.size())
-        m_threadState.resize(thread + 1);
-    if (thread >= m_threadIndex.size())
-        m_threadIndex.resize(thread + 1, UINT32_MAX);
-    return m_threadState[thread];
+    if (thread < m_slotOf.size() && m_slotOf[thread] != UINT32_MAX)
+        return m_slotOf[thread];
+    // Ravel thread ids are small and dense; a huge one (a damaged trace) must not size a vector.
+    constexpr uint32_t kDirect = 1u << 16;
+    if (thread >= kDirect) {
+        auto [it, fresh] = m_bigSlots.try_emplace(thread, uint32_t(m_stats.threads.size()));
+        if (!fresh)
+            return it->second;
+    } else {
+        if (thread >= m_slotOf.size())
+            m_slotOf.resize(thread + 1, UINT32_MAX);
+        m_slotOf[thread] = uint32_t(m_stats.threads.size());
+    }
+    ThreadStats s;
+    s.id = thread;
+    m_stats.threads.push_back(std::move(s));
+    m_threadState.emplace_back();
+    return uint32_t(m_stats.threads.size() - 1);
 }
 
 void StatsCollector::beginWait(ThreadState& t, uint32_t object, uint64_t now)
@@ -99,17 +107,13 @@ void StatsCollector::onEvent(const Event& e)
     ++m_stats.eventsByKind[e.kind];
     m_lastNs = std::max(m_lastNs, e.time_ns);
 
-    ThreadState& t = state(e.thread);
-    uint32_t ti = m_threadIndex[e.thread];
-    if (ti == UINT32_MAX) {
-        // A thread the threads table does not know (its slot was lost): still count it.
-        ti = m_threadIndex[e.thread] = uint32_t(m_stats.threads.size());
-        ThreadStats s;
-        s.id = e.thread;
-        s.startNs = e.time_ns;
-        m_stats.threads.push_back(std::move(s));
-    }
-    ThreadStats& ts = m_stats.threads[ti];
+    // A thread the threads table does not know (its slot was lost) is still counted.
+    size_t known = m_stats.threads.size();
+    uint32_t si = slot(e.thread);
+    ThreadState& t = m_threadState[si];
+    ThreadStats& ts = m_stats.threads[si];
+    if (si >= known)
+        ts.startNs = e.time_ns;
     ++ts.events;
     if (e.kind == RAVEL_EV_THREAD_EXIT && !ts.exited) {
         // The table's state can lag behind the events (a process killed right after the exit).
@@ -184,22 +188,18 @@ TraceStats StatsCollector::finish(uint64_t endNs)
     for (size_t i = 0; i < m_stats.objects.size(); ++i)
         m_stats.objects[i].object = m_tracker.objects()[i];
 
-    for (uint32_t tid = 0; tid < m_threadState.size(); ++tid) {
-        ThreadState& t = m_threadState[tid];
-        uint32_t ti = m_threadIndex[tid];
-        ThreadStats* ts = ti == UINT32_MAX ? nullptr : &m_stats.threads[ti];
+    for (size_t si = 0; si < m_threadState.size(); ++si) {
+        ThreadState& t = m_threadState[si];
+        ThreadStats& ts = m_stats.threads[si];
         if (t.waitObject != kNoObject) {
             uint32_t object = t.waitObject;
             ++m_stats.objects[object].blockedAtEnd;
             m_waitedNs = 0;
             endWait(t, object, endNs);
-            if (ts) {
-                ts->blockedOn = object;
-                ts->waitNsTotal += m_waitedNs;
-            }
+            ts.blockedOn = object;
+            ts.waitNsTotal += m_waitedNs;
         }
-        if (ts)
-            ts->holdingAtEnd = uint32_t(t.held.size());
+        ts.holdingAtEnd = uint32_t(t.held.size());
         while (!t.held.empty()) {
             Held& h = t.held.back();
             ++m_stats.objects[h.object].heldAtEnd;

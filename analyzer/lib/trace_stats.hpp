@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace ravel {
@@ -82,7 +83,7 @@ private:
         std::vector<Held> held; // few entries: a thread holds a handful of locks at a time
     };
 
-    ThreadState& state(uint32_t thread);
+    uint32_t slot(uint32_t thread); // index into m_threadState and m_stats.threads
     void beginWait(ThreadState& t, uint32_t object, uint64_t now);
     void endWait(ThreadState& t, uint32_t object, uint64_t now);
     void acquired(ThreadState& t, uint32_t object, uint64_t now);
@@ -90,8 +91,9 @@ private:
 
     ObjectTracker m_tracker;
     TraceStats m_stats;
-    std::vector<ThreadState> m_threadState; // by ravel tid
-    std::vector<uint32_t> m_threadIndex;    // ravel tid -> index in m_stats.threads
+    std::vector<ThreadState> m_threadState; // parallel to m_stats.threads
+    std::vector<uint32_t> m_slotOf;         // ravel tid -> slot, for the usual small ids
+    std::unordered_map<uint32_t, uint32_t> m_bigSlots;
     uint64_t m_lastNs = 0;
     uint64_t m_waitedNs = 0; // the wait the current event ended, for the thread's total
 };

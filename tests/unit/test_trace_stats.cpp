@@ -380,6 +380,17 @@ TEST(TraceStats, CountsThreadsTheTableDoesNotKnow)
     EXPECT_EQ(st.threads[3].events, 1u);
 }
 
+TEST(TraceStats, HugeThreadIdFromADamagedTraceDoesNotExplode)
+{
+    Stream s;
+    s.add(0, 0xfffffff0u, RAVEL_EV_ACQUIRED, kA, M).add(10, 0xfffffff0u, RAVEL_EV_RELEASE, kA, M);
+    TraceStats st = s.run();
+    ASSERT_EQ(st.threads.size(), 4u);
+    EXPECT_EQ(st.threads[3].id, 0xfffffff0u);
+    EXPECT_EQ(st.threads[3].events, 2u);
+    EXPECT_EQ(st.objects.at(0).holdNsTotal, 10u);
+}
+
 TEST(TraceStats, FormatsDurationsWithThreeDigits)
 {
     EXPECT_EQ(formatDuration(0), "0ns");
