@@ -9,5 +9,8 @@ namespace ravel::cli {
 void addRunCommand(CLI::App& app, int& status);
 void addInfoCommand(CLI::App& app, int& status);
 void addDumpCommand(CLI::App& app, int& status);
+void addReportCommand(CLI::App& app, int& status);
+void addGraphCommand(CLI::App& app, int& status);
+void addImportCommand(CLI::App& app, int& status);
 
 } // namespace ravel::cli

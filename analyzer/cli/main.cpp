@@ -59,6 +59,9 @@ int main(int argc, char** argv)
     ravel::cli::addRunCommand(app, status);
     ravel::cli::addInfoCommand(app, status);
     ravel::cli::addDumpCommand(app, status);
+    ravel::cli::addReportCommand(app, status);
+    ravel::cli::addGraphCommand(app, status);
+    ravel::cli::addImportCommand(app, status);
 
     // In `ravel run [options] -- PROGRAM ARGS`, CLI11 hands the words after "--" back to this
     // app; prefix_command() keeps them verbatim (no option parsing, no "[a,b]" list splitting)

@@ -41,6 +41,17 @@ struct FindingThread {
     std::vector<FindingHold> holds; // what it holds that matters to this finding
 };
 
+// One edge of a lock-order cycle: `thread` requested `to` while holding `from` (and `held`).
+struct FindingEdge {
+    size_t from = 0;         // object indices into Finding::objects
+    size_t to = 0;
+    uint32_t thread = 0;     // ravel thread id
+    uint32_t fromStack = 0;  // where `from` was acquired
+    uint32_t toStack = 0;    // where `to` was requested
+    uint64_t timeNs = 0;     // when `to` was requested
+    std::vector<size_t> held; // every object the thread held then (includes `from`)
+};
+
 struct Finding {
     std::string kind;       // "deadlock", "potential-deadlock", "lock-order-inversion", "misuse", ...
     Verdict certainty = Verdict::None; // deadlocks: certain or likely
@@ -49,6 +60,14 @@ struct Finding {
     std::vector<FindingThread> threads;
     std::vector<FindingObject> objects;
     std::vector<std::string> notes; // what was assumed, what could not be seen
+    // Potential deadlocks and inversions: the cycle's edges (one example cycle), how many cycles
+    // of this pattern (distinct cycle of acquire sites) the run had, and more example cycles.
+    std::vector<FindingEdge> edges;
+    uint64_t instances = 0;
+    std::vector<std::vector<FindingEdge>> moreExamples;
+    // A stable identity across runs (hash of kind and the sites involved), for SARIF
+    // partialFingerprints and suppressions.
+    std::string fingerprint;
 };
 
 const char* verdictName(Verdict v); // "certain", "likely", ""
