@@ -5,6 +5,8 @@
 #include "launcher.hpp"
 #include "watchdog.hpp"
 
+#include "analysis.hpp"
+#include "replay_model.hpp"
 #include "report_text.hpp"
 #include "symbolizer.hpp"
 #include "trace_reader.hpp"
@@ -248,6 +250,7 @@ private:
     std::vector<std::string> childEnvironment(const std::string& runtime, Injection injection) const;
     void finish(const TraceFile& main, bool recordable, double ranMs);
     void onDeadlock(const Finding& f, uint64_t verdictNs, const std::string& trace, pid_t target);
+    void reportAtExit(const TraceReader& reader);
 
     RunOptions m_opts;
     std::vector<std::string> m_command;
@@ -259,7 +262,24 @@ private:
     timespec m_startReal {};
     std::atomic<bool> m_deadlock { false };   // the watchdog found one: the exit status says so
     std::atomic<bool> m_reportDone { false }; // its report is on stderr and the target dealt with
+    size_t m_errorsAtExit = 0;                // findings at exit that set the error exit code
 };
+
+void RunCommand::reportAtExit(const TraceReader& reader)
+{
+    ReplayModel model(reader);
+    Symbolizer sym(reader.modules());
+    std::vector<Finding> findings = analyzeTrace(model, sym);
+    TextReportOptions opt;
+    opt.color = isatty(STDERR_FILENO);
+    size_t number = 0;
+    for (const Finding& f : findings) {
+        say("{}\n", renderFindingText(f, ++number, reader, sym, opt));
+        if (isError(f))
+            m_errorsAtExit++;
+    }
+    std::fflush(stderr);
+}
 
 // On the watchdog thread, the moment a deadlock is confirmed: freeze the target so the report
 // describes what is (a killed target cannot change the trace under the reader), print the
@@ -478,7 +498,7 @@ int RunCommand::execute()
     finish(main, recordable, ranMs);
     if (m_opts.verbose)
         say("==ravel== after exit: {:.1f} ms; exit status {}\n", millisSince(exited), status);
-    return m_deadlock.load() ? m_opts.errorExitCode : status;
+    return m_deadlock.load() || m_errorsAtExit ? m_opts.errorExitCode : status;
 }
 
 void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
@@ -538,6 +558,10 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
                 for (const auto& warning : reader.warnings())
                     say("==ravel== {}: {}\n", traces[i].display, warning);
             }
+            // The report at exit, as a sanitizer's: what the run could have done (potential
+            // deadlocks), misuse, notes. After a live deadlock report the headline is given.
+            if (i == 0 && !m_deadlock.load())
+                reportAtExit(reader);
         } catch (const std::exception& e) {
             summaries[i].problem = fmt::format("unreadable: {}", e.what());
         }
@@ -564,7 +588,7 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
         say("{}\n", line);
     }
     if (m_opts.verbose)
-        say("==ravel== program ran {:.1f} ms; compaction {:.1f} ms, summary {:.1f} ms ({} trace{})\n", ranMs, compactMs,
+        say("==ravel== program ran {:.1f} ms; compaction {:.1f} ms, analysis {:.1f} ms ({} trace{})\n", ranMs, compactMs,
             readMs, traces.size(), traces.size() == 1 ? "" : "s");
 }
 
