@@ -257,6 +257,17 @@ struct Symbolizer::Impl {
     {
         auto [it, fresh] = files.try_emplace(module.path);
         if (fresh) {
+            // The path comes from an untrusted trace: a device or a FIFO would be read forever.
+            std::error_code ec;
+            auto type = std::filesystem::status(module.path, ec).type();
+            if (type != std::filesystem::file_type::regular) {
+                std::string why = type == std::filesystem::file_type::not_found ? "no such file"
+                    : ec                                                      ? ec.message()
+                                                                              : "not a regular file";
+                warnings.push_back(fmt::format("cannot read {}: {}; its addresses are shown as module+offset",
+                    module.path, why));
+                return nullptr;
+            }
             auto binary = llvm::object::ObjectFile::createObjectFile(module.path);
             if (!binary) {
                 warnings.push_back(fmt::format("cannot read {}: {}; its addresses are shown as module+offset",

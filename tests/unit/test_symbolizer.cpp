@@ -259,6 +259,19 @@ TEST(Symbolizer, MissingModuleFallsBackToModuleOffset)
     EXPECT_NE(s.warnings()[0].find("/nonexistent/libghost.so"), std::string::npos) << s.warnings()[0];
 }
 
+TEST(Symbolizer, ModulePathOfADeviceIsNotRead)
+{
+    // A damaged or hostile trace may name anything as a module; /dev/zero would never end.
+    Module dev;
+    dev.base = dev.lo = 0x10000;
+    dev.hi = 0x20000;
+    dev.path = "/dev/zero";
+    Symbolizer s({dev});
+    EXPECT_EQ(s.symbolizeCode(0x10010)[0].function, "zero+0x10");
+    EXPECT_FALSE(s.symbolizeData(0x10020));
+    EXPECT_EQ(s.warnings().size(), 1u);
+}
+
 TEST(Symbolizer, RebuiltModuleIsNotSymbolizedWithTheNewCode)
 {
     std::vector<Module> modules = ownModules();
