@@ -346,6 +346,30 @@ TEST_F(RunCli, MissingRuntimeIsOneLineAndStatus2)
     EXPECT_EQ(r.err, "ravel: RAVEL_RUNTIME=/nonexistent/libravel_rt.so: No such file or directory\n");
 }
 
+TEST_F(RunCli, InstalledRavelFindsItsRuntimeBesideItself)
+{
+    // The layout `cmake --install` makes: PREFIX/bin/ravel and PREFIX/LIBDIR/libravel_rt.so.
+    fs::path prefix = dir.path() / "prefix";
+    fs::create_directories(prefix / "bin");
+    fs::create_directories(prefix / RAVEL_INSTALL_LIBDIR);
+    fs::copy_file(ravelBinary(), prefix / "bin" / "ravel");
+    std::vector<std::string> program { "sh", "-c", "echo \"$LD_PRELOAD\"" };
+    std::vector<std::string> argv { (prefix / "bin" / "ravel").string(), "run", "-q", "-o", dir.file("i.ravel"), "--" };
+    argv.insert(argv.end(), program.begin(), program.end());
+
+    RunResult r = run(argv);
+    EXPECT_EQ(r.status, 2) << "no runtime installed yet: " << r.err;
+    EXPECT_EQ(r.err.rfind("ravel: cannot find the runtime libravel_rt.so (looked in ", 0), 0u) << r.err;
+    EXPECT_EQ(countLines(r.err), 1u) << r.err;
+
+    fs::path runtime = prefix / RAVEL_INSTALL_LIBDIR / "libravel_rt.so";
+    fs::copy_file(runtimeLibrary(), runtime);
+    r = run(argv);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, fs::canonical(runtime).string() + "\n");
+    EXPECT_TRUE(fs::exists(dir.file("i.ravel")));
+}
+
 TEST_F(RunCli, WatchdogTicksTheTraceClockWhileTheProgramRuns)
 {
     RunResult r = ravelRun(dir.file("tick.ravel"), { helper("e2e_tick_probe") });
