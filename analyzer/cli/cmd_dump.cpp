@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -296,7 +297,19 @@ void addDumpCommand(CLI::App& app, int& status)
     auto options = std::make_shared<DumpOptions>();
     CLI::App* cmd = app.add_subcommand("dump", "Print every event of a trace, one per line, symbolized");
     cmd->add_option("TRACE", options->trace, "trace file (.ravel)")->required();
-    cmd->add_option("--thread", options->thread, "only the events of ravel thread N (T<N> in the output)");
+    // "3" or "T3", as the output writes it.
+    cmd->add_option_function<std::string>(
+           "--thread",
+           [options](const std::string& value) {
+               std::string digits = !value.empty() && (value[0] == 'T' || value[0] == 't') ? value.substr(1) : value;
+               uint32_t id = 0;
+               auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+               if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+                   throw CLI::ValidationError("--thread", "expected a thread id like 3 or T3, got '" + value + "'");
+               options->thread = id;
+           },
+           "only the events of thread N (T<N> in the output; N or TN)")
+        ->type_name("N");
     cmd->add_option("--limit", options->limit, "stop after N events");
     cmd->add_flag("--stacks", options->stacks, "print the symbolized stack under each event");
     cmd->callback([options, &status] { status = runDump(*options); });

@@ -175,10 +175,10 @@ uint32_t ObjectTracker::lookup(const Event& e, unsigned kind)
     // object even when no event said the old one was gone.
     if (r.retired || (kind != RAVEL_OBJ_NONE && r.kind != RAVEL_OBJ_NONE && r.kind != kind))
         return create(e, kind);
+    // firstStack stays the creating event's: a command that names objects as they appear (dump)
+    // and one that names them at the end (info) must agree.
     if (r.kind == RAVEL_OBJ_NONE)
         r.kind = uint8_t(kind);
-    if (r.firstStack == 0)
-        r.firstStack = stackIdOf(e.stack);
     return index;
 }
 

@@ -41,7 +41,7 @@ struct ObjectRecord {
     uint64_t address = 0;
     uint32_t generation = 0;  // 0 for the first object seen at this address
     uint8_t kind = 0;         // RAVEL_OBJ_*
-    uint32_t firstStack = 0;  // stack of the first event that had one
+    uint32_t firstStack = 0;  // stack of its first event (0: none recorded)
     uint32_t firstThread = 0;
     uint64_t firstNs = 0;
     uint32_t threadId = 0;    // kind thread: the ravel tid of the thread (from JOIN_REQ), 0 unknown
