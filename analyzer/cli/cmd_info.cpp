@@ -161,7 +161,7 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
             out += fmt::format(" {} ({} threads)", pid, threads);
         out += '\n';
     }
-    out += fmt::format("duration:  {}\n", formatDuration(s.duration_ns));
+    out += fmt::format("duration:  {}\n", formatDuration(stats.endNs));
     out += fmt::format("events:    {}\n", stats.events);
     if (s.lost_events)
         out += fmt::format("lost:      {} events were not recorded\n", s.lost_events);
@@ -230,7 +230,7 @@ nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& s
     j["ppid"] = s.ppid;
     j["ended"] = s.ended;
     j["exit_status"] = s.ended ? json(s.exit_status) : json(nullptr);
-    j["duration_ns"] = s.duration_ns;
+    j["duration_ns"] = stats.endNs;
     j["start_real_ns"] = s.start_real_ns;
     j["lost_events"] = s.lost_events;
     json procs = json::array();

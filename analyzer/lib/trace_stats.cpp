@@ -217,7 +217,10 @@ TraceStats computeStats(const TraceReader& reader)
         collector.onEvent(e);
         return true;
     });
-    return collector.finish(reader.summary().duration_ns);
+    // A hang ends at the watchdog's verdict, which can be long after the last event: the waits
+    // of a deadlock last until then.
+    const TraceSummary& summary = reader.summary();
+    return collector.finish(std::max(summary.duration_ns, summary.verdict_ns));
 }
 
 std::string formatDuration(uint64_t ns)
