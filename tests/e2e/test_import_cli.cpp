@@ -1,0 +1,77 @@
+// `ravel import --from std` as a user meets it: a published-benchmark style trace becomes a ravel
+// trace that `ravel info` reads with the exact acquisition counts of its locks (reentrant
+// re-entries folded), and a bad file gets one error line, exit 1 and no output file.
+#include "e2e_util.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace ravel::e2e;
+
+namespace {
+
+std::string stdData(const std::string& name)
+{
+    return (fs::path(__FILE__).parent_path().parent_path() / "data" / "std" / name).string();
+}
+
+} // namespace
+
+TEST(ImportCli, JavaAbbaImportsWithExactAcquisitionCounts)
+{
+    TempDir dir("import");
+    std::string trace = dir.file("T.ravel");
+    RunResult r = run({ravelBinary(), "import", "--from", "std", stdData("abba.std"), "-o", trace});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("imported"), std::string::npos) << r.err;
+
+    RunResult infoRun;
+    std::optional<nlohmann::json> info = infoJson(trace, &infoRun);
+    ASSERT_TRUE(info) << infoRun.err;
+    EXPECT_EQ((*info)["threads"].size(), 3u);
+    EXPECT_EQ((*info)["warnings"].size(), 0u) << (*info)["warnings"].dump();
+    // A1 and B2 keep their digits in their synthetic addresses.
+    const nlohmann::json* a = findObject(*info, "mutex 0x100000000001", "mutex");
+    const nlohmann::json* b = findObject(*info, "mutex 0x100000000002", "mutex");
+    ASSERT_NE(a, nullptr) << info->dump(2);
+    ASSERT_NE(b, nullptr) << info->dump(2);
+    EXPECT_EQ(count(a, "acquisitions"), 2);
+    EXPECT_EQ(count(b, "acquisitions"), 2);
+    EXPECT_EQ((*info)["events_by_kind"].value("ACQUIRED", 0), 4);
+    EXPECT_EQ((*info)["events_by_kind"].value("ACQ_REQ", 0), 2);
+    for (const auto& t : (*info)["threads"])
+        EXPECT_TRUE(t.value("exited", false)) << t.dump();
+}
+
+TEST(ImportCli, MemoryAccessesAreCountedInOneWarningLine)
+{
+    TempDir dir("import-mem");
+    std::string trace = dir.file("W.ravel");
+    RunResult r = run({ravelBinary(), "import", "--from", "std", stdData("waitnotify.std"), "-o", trace});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("warning: " + stdData("waitnotify.std") + ": 2 memory accesses (r/w) and 0 atomic-block"),
+        std::string::npos)
+        << r.err;
+    EXPECT_TRUE(fs::exists(trace));
+}
+
+TEST(ImportCli, BadFileIsOneLineExitOneAndNoOutput)
+{
+    TempDir dir("import-bad");
+    std::string trace = dir.file("T.ravel");
+    std::string bad = stdData("bad_op.std");
+    RunResult r = run({ravelBinary(), "import", "--from", "std", bad, "-o", trace});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(r.err, "ravel: " + bad + ":3: unknown operation 'lock(L1)'\n");
+    EXPECT_FALSE(fs::exists(trace));
+    // Nothing else either: no raw or temporary file beside it.
+    EXPECT_TRUE(fs::is_empty(dir.path()));
+
+    r = run({ravelBinary(), "import", "--from", "std", dir.file("missing.std"), "-o", trace});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_EQ(countLines(r.err), 1u) << r.err;
+    EXPECT_FALSE(fs::exists(trace));
+
+    r = run({ravelBinary(), "import", "--from", "csv", bad, "-o", trace});
+    EXPECT_NE(r.status, 0);
+    EXPECT_FALSE(fs::exists(trace));
+}
