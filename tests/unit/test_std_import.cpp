@@ -258,3 +258,50 @@ TEST_F(StdImportTest, ManyInterleavedEventsSpanChunksAndKeepTheirOrder)
     ReplayModel model(reader);
     EXPECT_TRUE(model.findings().empty());
 }
+
+TEST_F(StdImportTest, EveryEventKeepsItsLinesTimeThoughOnlyRunEndsAreStamped)
+{
+    // Runs of random length by three threads; each line's loc is its line number, so every event
+    // says which line it came from (its one frame is BCD(loc) + 1) and must be at line * 1 us,
+    // wherever the writer left out clock stamps.
+    std::string text = "T0|fork(T1)|1\nT0|fork(T2)|2\n";
+    uint64_t line = 2, rng = 12345;
+    bool held[3] = {};
+    while (line < 30000) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned t = unsigned(rng >> 60) % 3, run = 1 + unsigned(rng >> 40) % 40;
+        for (unsigned i = 0; i < run; ++i) {
+            ++line;
+            text += "T" + std::to_string(t) + (held[t] ? "|rel(L" : "|acq(L") + std::to_string(t) + ")|"
+                + std::to_string(line) + "\n";
+            held[t] = !held[t];
+        }
+    }
+    importStd(write("runs.std", text), out(), "runs.std");
+    TraceReader reader(out());
+    auto lineOf = [&](const Event& e) {
+        const StackTrace* s = reader.stack(e.stack);
+        uint64_t code = s && !s->frames.empty() ? s->frames[0] - 1 : 0, n = 0, scale = 1;
+        for (; code; code >>= 4, scale *= 10)
+            n += (code & 15) * scale;
+        return n;
+    };
+    uint64_t checked = 0, wrong = 0;
+    reader.forEachEvent([&](const Event& e) {
+        if (e.kind == RAVEL_EV_ACQUIRED || e.kind == RAVEL_EV_RELEASE) {
+            ++checked;
+            // A thread's first line also carries its THREAD_START, 1 ns earlier.
+            wrong += e.time_ns / 1000 != lineOf(e);
+        }
+        return true;
+    });
+    EXPECT_EQ(checked, line - 2);
+    EXPECT_EQ(wrong, 0u);
+    for (uint32_t tid = 1; tid <= 3; ++tid)
+        reader.forEachThreadEvent(tid, [&](const Event& e) {
+            if (e.kind == RAVEL_EV_ACQUIRED || e.kind == RAVEL_EV_RELEASE)
+                wrong += e.time_ns / 1000 != lineOf(e);
+            return true;
+        });
+    EXPECT_EQ(wrong, 0u);
+}
