@@ -272,12 +272,22 @@ void RunCommand::reportAtExit(const TraceReader& reader)
     std::vector<Finding> findings = analyzeTrace(model, sym);
     TextReportOptions opt;
     opt.color = isatty(STDERR_FILENO);
-    size_t number = 0;
+    // Errors are printed; notes (threads blocked at exit, inversions within one thread) are
+    // normal in many healthy programs (idle pool workers at exit): counted, for `ravel report`.
+    size_t number = 0, notes = 0;
     for (const Finding& f : findings) {
-        say("{}\n", renderFindingText(f, ++number, reader, sym, opt));
-        if (isError(f))
-            m_errorsAtExit++;
+        ++number;
+        if (!isError(f)) {
+            notes++;
+            continue;
+        }
+        say("{}\n", renderFindingText(f, number, reader, sym, opt));
+        m_errorsAtExit++;
     }
+    if (notes && !m_opts.quiet)
+        say("==ravel== {} note{} (threads blocked at exit, lock-order inversions within one thread): "
+            "'ravel report' shows {}\n",
+            notes, notes == 1 ? "" : "s", notes == 1 ? "it" : "them");
     std::fflush(stderr);
 }
 

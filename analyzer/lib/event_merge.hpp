@@ -263,7 +263,7 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
         if ((unsigned(e.word >> 48) & 0xff) == RAVEL_EV_ACQUIRED && d.holder && d.holder != c + 1
             && cur[d.holder - 1].i < cur[d.holder - 1].n)
             return true;
-        if (!isSequenced(unsigned(e.word >> 48) & 0xff))
+        if (!isSequenced(unsigned(e.word >> 48) & 0xff) || e.aux == 0) // aux 0: not sequenced
             return false;
         const uint32_t pred = e.aux - 1;
         if (!objects.objects[o].exists(pred, objects.bitmap))
@@ -291,9 +291,11 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
             if (d.holder == c + 1 && --d.depth == 0)
                 d.holder = 0;
         } else {
-            if (!d.any || int32_t(e.aux - d.last) > 0)
-                d.last = e.aux;
-            d.any = true;
+            if (e.aux != 0) {
+                if (!d.any || int32_t(e.aux - d.last) > 0)
+                    d.last = e.aux;
+                d.any = true;
+            }
             if (exclusive(e)) {
                 if (d.holder == c + 1) {
                     ++d.depth;

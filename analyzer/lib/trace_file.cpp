@@ -142,9 +142,11 @@ bool MappedTrace::checkChunk(uint64_t offset, uint64_t room, ChunkRef& out, std:
         why = "events chunk without an owner thread";
         return false;
     }
-    // Payloads never exceed a raw chunk's capacity: this bounds every allocation a corrupt length
-    // could ask for.
-    if (h.used > capacity) {
+    // Payloads never exceed a raw chunk's capacity, decoded: a raw events chunk holds at most one
+    // event per byte (short records), 16 bytes each once decoded. This bounds every allocation a
+    // corrupt length could ask for.
+    const uint64_t limit = h.type == RAVEL_CHUNK_EVENTS ? uint64_t(capacity) * 16 : capacity;
+    if (h.used > limit) {
         why = fmt::format("payload size {} exceeds the chunk capacity {}", h.used, capacity);
         return false;
     }
@@ -301,19 +303,76 @@ std::span<const uint8_t> MappedTrace::decompress(const ChunkRef& chunk, size_t l
     return { plain.data(), got };
 }
 
+// The runtime's byte stream (trace_format.h, "Raw EVENTS chunk payloads"): records up to the
+// first zero marker, which is where the writer stopped (sealed or not: a crash or SIGKILL leaves
+// the chunk being written unsealed, and its records count). Each chunk decodes on its own.
+size_t MappedTrace::decodeRawEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out)
+{
+    const uint8_t* p = chunk.payload;
+    const uint8_t* end = p + chunk.avail;
+    uint64_t slotObj[RAVEL_SLOTS] = {};
+    uint8_t slotKind[RAVEL_SLOTS] = {};
+    uint32_t lastStack[2] = { 0, 0 };
+    const size_t start = out.size();
+    auto damaged = [&](const char* what) {
+        warnChunk(chunk.offset,
+            fmt::format("{} at payload byte {}, rest of the chunk skipped", what, p - chunk.payload));
+    };
+    while (p < end && *p != RAVEL_REC_END) {
+        const uint8_t marker = *p;
+        if (marker & RAVEL_REC_SHORT) {
+            const unsigned op = (marker >> 4) & 7, slot = marker & 15;
+            if (op > 3 || slotObj[slot] == 0) {
+                damaged(op > 3 ? "unknown short event" : "short event on an undefined slot");
+                break;
+            }
+            const unsigned kind = (op & 1) ? RAVEL_EV_RELEASE : RAVEL_EV_ACQUIRED;
+            const unsigned flags = slotKind[slot] | ((op & 2) ? unsigned(RAVEL_F_SHARED) : 0u);
+            out.push_back(RavelEvent { ravel_event_word(slotObj[slot], kind, flags), 0, lastStack[op & 1] });
+            p += 1;
+        } else if (marker == RAVEL_REC_FULL) {
+            if (end - p < 17) {
+                damaged("truncated event");
+                break;
+            }
+            RavelEvent e;
+            std::memcpy(&e, p + 1, sizeof e);
+            const unsigned kind = ravel_event_kind(&e);
+            if (kind == RAVEL_EV_ACQUIRED)
+                lastStack[0] = e.stack;
+            else if (kind == RAVEL_EV_RELEASE)
+                lastStack[1] = e.stack;
+            out.push_back(e);
+            p += 17;
+        } else if (marker == RAVEL_REC_SLOT || marker == RAVEL_REC_TIME) {
+            if (end - p < 8) {
+                damaged("truncated record");
+                break;
+            }
+            uint64_t v = 0;
+            std::memcpy(reinterpret_cast<uint8_t*>(&v) + 1, p + 1, 7);
+            if (marker == RAVEL_REC_SLOT) {
+                const unsigned slot = (v >> 8) & 15;
+                slotKind[slot] = uint8_t((v >> 12) & 15);
+                slotObj[slot] = v >> 16;
+            } else {
+                const uint64_t rel = v >> 8;
+                out.push_back(RavelEvent {
+                    ravel_event_word(rel & RAVEL_OBJ_MASK, RAVEL_EV_TIME, 0), uint32_t(rel >> 48), 0 });
+            }
+            p += 8;
+        } else {
+            damaged("unknown record marker");
+            break;
+        }
+    }
+    return out.size() - start;
+}
+
 size_t MappedTrace::appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out)
 {
-    if (!(chunk.hdr.flags & RAVEL_CHUNK_ZSTD)) {
-        // Records below `used` are committed; past it, the ones written since the last seal run
-        // up to the first zero kind.
-        const RavelEvent* p = reinterpret_cast<const RavelEvent*>(chunk.payload);
-        const size_t avail = chunk.avail / 16;
-        size_t n = std::min<size_t>(chunk.hdr.used / 16, avail);
-        while (n < avail && ravel_event_kind(&p[n]) != RAVEL_EV_END)
-            ++n;
-        out.insert(out.end(), p, p + n);
-        return n;
-    }
+    if (!(chunk.hdr.flags & RAVEL_CHUNK_ZSTD))
+        return decodeRawEvents(chunk, out);
     const size_t count = chunk.hdr.used / 16;
     // The column encoding of `count` records has a known bound: a corrupt frame header cannot
     // make us allocate more.

@@ -45,6 +45,7 @@ public:
     // Appends an events chunk's records to `out` (the hot path of reading: no intermediate copy);
     // returns how many.
     size_t appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out);
+    size_t decodeRawEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out);
 
     // The clock pair farthest from the start (header end/calib pairs, every chunk's first pair)
     // that gives a plausible rate; false if there is none.

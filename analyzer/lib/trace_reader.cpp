@@ -245,7 +245,7 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
                         c.offset, i, kind));
                     break;
                 }
-                if (isSequenced(kind))
+                if (isSequenced(kind) && rec[i].aux != 0) // aux 0: no sequence number taken
                     noteSequence(rec[i].word & RAVEL_OBJ_MASK, rec[i].aux);
                 s.events[w++] = rec[i];
             }
@@ -331,7 +331,7 @@ void TraceReader::Impl::indexSequences()
         return;
     for (const ThreadStream& s : streams) {
         for (const RavelEvent& e : s.events) {
-            if (!isSequenced(unsigned(e.word >> 48) & 0xff))
+            if (!isSequenced(unsigned(e.word >> 48) & 0xff) || e.aux == 0)
                 continue;
             ObjectSeqs& o = objects.objects[objects.find(e.word & RAVEL_OBJ_MASK)];
             if (o.mode != ObjectSeqs::Bitmap)

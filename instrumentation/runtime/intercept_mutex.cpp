@@ -38,16 +38,17 @@ RAVEL_DECLARE_REAL(int, pthread_spin_destroy, pthread_spinlock_t*)
 
 namespace {
 
-// After the real lock succeeded: the per-object sequence number is taken while the lock is held,
-// so it orders this acquisition after the previous holder's.
-inline void acquired(ThreadState* t, const void* obj, unsigned flags, uint32_t stack, bool stamped)
+// After the real lock succeeded. An acquisition that did not wait is the hot path: one byte
+// most of the time, no clock read, no sequence number (DESIGN.md: stamp what blocks). One that
+// waited is stamped and takes the object's sequence number, which is taken while the lock is held
+// and so orders it after the previous holder's.
+inline void acquired(ThreadState* t, const void* obj, unsigned flags, uint32_t stack, bool waited)
 {
     markPage(obj);
-    uint32_t seq = nextSeq(obj);
-    if (stamped)
-        emitStamped(t, obj, RAVEL_EV_ACQUIRED, flags, seq, stack);
+    if (waited)
+        emitStamped(t, obj, RAVEL_EV_ACQUIRED, flags, nextSeq(obj), stack);
     else
-        emit(t, obj, RAVEL_EV_ACQUIRED, flags, seq, stack);
+        emitFast(t, obj, false, flags, stack);
     boardHold(t, obj, flags, stack);
 }
 
@@ -56,7 +57,7 @@ inline void released(ThreadState* t, const void* obj, unsigned objKind, uint64_t
     unsigned held = boardRelease(t, obj);
     unsigned flags = objKind | (held & RAVEL_F_SHARED);
     // Written before the real unlock: the release is in the trace before anyone can acquire.
-    emit(t, obj, RAVEL_EV_RELEASE, flags, 0, siteStack(t, pc));
+    emitFast(t, obj, true, flags, siteStack(t, pc));
 }
 
 // The slow path of every blocking acquisition: request, block in `block`, then acquired or failed.

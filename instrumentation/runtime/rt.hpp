@@ -24,8 +24,8 @@ constexpr int kMaxFlightChunks = 256;
 constexpr uint32_t kStampEvery = 64; // clock stamp at least every N events of a thread
 
 struct ThreadState {
-    RavelEvent* cur; // next free record in the current events chunk
-    RavelEvent* end;
+    uint8_t* cur; // next free byte in the current events chunk
+    uint8_t* end; // chunk end less room for the largest record sequence (slot + full record)
     RavelChunkHeader* chunk;
     RavelThreadEntry* entry; // this thread's slot in the thread table (its state board)
     uint64_t last_tick;
@@ -43,6 +43,9 @@ struct ThreadState {
     uint64_t once_obj;
     uint64_t site_pc[kSiteCacheSize];
     uint32_t site_stack[kSiteCacheSize];
+    // Compact encoding state, reset at each chunk (docs/trace-format.md, raw payloads).
+    uint64_t slotObj[RAVEL_SLOTS];
+    uint32_t lastStack[2]; // of the last full ACQUIRED [0] and RELEASE [1] record in the chunk
 };
 
 struct Options {
@@ -128,9 +131,12 @@ inline uint32_t hashSlot(uint64_t x, int bits)
 {
     return static_cast<uint32_t>((x * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
+// Per-object sequence numbers start at 1: aux 0 means "no sequence number".
 inline uint32_t nextSeq(const void* obj)
 {
-    return __atomic_fetch_add(&g_objSeq[hashSlot(reinterpret_cast<uint64_t>(obj) >> 3, 18)], 1, __ATOMIC_RELAXED);
+    uint32_t* c = &g_objSeq[hashSlot(reinterpret_cast<uint64_t>(obj) >> 3, 18)];
+    uint32_t s = __atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+    return s ? s : __atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 inline void markPage(const void* obj)
 {
@@ -166,29 +172,85 @@ inline ThreadState* enter()
     return t;
 }
 
+constexpr uint32_t kNoStack = 0xffffffffu;
+
+// A full record: the 16 bytes first, the marker last, so a crash mid-write leaves a zero marker.
 inline void put(ThreadState* t, uint64_t obj, unsigned kind, unsigned flags, uint32_t aux, uint32_t stack)
 {
-    if (RAVEL_UNLIKELY(t->cur == t->end) && !openEventsChunk(t))
+    if (RAVEL_UNLIKELY(t->cur >= t->end) && !openEventsChunk(t))
         return;
-    RavelEvent* e = t->cur;
-    e->aux = aux;
-    e->stack = stack;
-    // The word (with the non-zero kind) is stored last: a reader stops at the first zero kind, so
-    // a record cut by a crash mid-write is never read half-written.
-    __atomic_store_n(&e->word, ravel_event_word(obj, kind, flags), __ATOMIC_RELEASE);
-    t->cur = e + 1;
+    uint8_t* p = t->cur;
+    RavelEvent e { ravel_event_word(obj, kind, flags), aux, stack };
+    __builtin_memcpy(p + 1, &e, sizeof e);
+    __atomic_store_n(p, uint8_t(RAVEL_REC_FULL), __ATOMIC_RELEASE);
+    t->cur = p + 1 + sizeof e;
+    if (kind == RAVEL_EV_ACQUIRED)
+        t->lastStack[0] = stack;
+    else if (kind == RAVEL_EV_RELEASE)
+        t->lastStack[1] = stack;
 }
 
-// Record an event, stamping the clock first when the watchdog's tick moved or enough events
-// went unstamped.
-inline void emit(ThreadState* t, const void* obj, unsigned kind, unsigned flags, uint32_t aux, uint32_t stack)
+inline void putTime(ThreadState* t, uint64_t rel)
+{
+    if (RAVEL_UNLIKELY(t->cur >= t->end) && !openEventsChunk(t))
+        return;
+    uint8_t* p = t->cur;
+    uint64_t v = rel << 8;
+    __builtin_memcpy(p + 1, reinterpret_cast<uint8_t*>(&v) + 1, 7);
+    __atomic_store_n(p, uint8_t(RAVEL_REC_TIME), __ATOMIC_RELEASE);
+    t->cur = p + 8;
+}
+
+// The hot path: an uncontended acquisition or a release at a call site whose stack is the one
+// last recorded for that operation, on an object already in a slot, is one byte.
+inline void putFast(ThreadState* t, const void* objp, bool release, unsigned flags, uint32_t stack)
+{
+    if (RAVEL_UNLIKELY(t->cur >= t->end) && !openEventsChunk(t))
+        return;
+    uint64_t obj = reinterpret_cast<uint64_t>(objp);
+    // Short records carry no modifier but "shared": a trylock or timed lock is a full record.
+    if (RAVEL_UNLIKELY(stack != t->lastStack[release] || (flags & (RAVEL_F_TRY | RAVEL_F_TIMED | RAVEL_F_CONTENDED)))) {
+        put(t, obj, release ? RAVEL_EV_RELEASE : RAVEL_EV_ACQUIRED, flags, 0, stack);
+        return;
+    }
+    unsigned objKind = flags & 0x0f;
+    unsigned slot = static_cast<unsigned>((obj * 0x9E3779B97F4A7C15ull) >> 60);
+    uint64_t key = obj | (uint64_t(objKind) << 48);
+    uint8_t* p = t->cur;
+    if (RAVEL_UNLIKELY(t->slotObj[slot] != key)) {
+        uint64_t v = (obj << 16) | (uint64_t(slot | (objKind << 4)) << 8);
+        __builtin_memcpy(p + 1, reinterpret_cast<uint8_t*>(&v) + 1, 7);
+        __atomic_store_n(p, uint8_t(RAVEL_REC_SLOT), __ATOMIC_RELEASE);
+        p += 8;
+        t->slotObj[slot] = key;
+    }
+    unsigned op = (release ? 1u : 0u) | ((flags & RAVEL_F_SHARED) ? 2u : 0u);
+    __atomic_store_n(p, uint8_t(RAVEL_REC_SHORT | (op << 4) | slot), __ATOMIC_RELEASE);
+    t->cur = p + 1;
+}
+
+inline void maybeStamp(ThreadState* t)
 {
     uint64_t tick = __atomic_load_n(&g.hdr->tick, __ATOMIC_RELAXED);
     if (RAVEL_UNLIKELY(tick != t->last_tick || ++t->since_stamp >= kStampEvery)) {
         t->last_tick = tick;
         stampClock(t);
     }
+}
+
+// Record an event, stamping the clock first when the watchdog's tick moved or enough events
+// went unstamped.
+inline void emit(ThreadState* t, const void* obj, unsigned kind, unsigned flags, uint32_t aux, uint32_t stack)
+{
+    maybeStamp(t);
     put(t, reinterpret_cast<uint64_t>(obj), kind, flags, aux, stack);
+}
+
+// The fast path's emit: an uncontended acquisition (no sequence number) or a release.
+inline void emitFast(ThreadState* t, const void* obj, bool release, unsigned flags, uint32_t stack)
+{
+    maybeStamp(t);
+    putFast(t, obj, release, flags, stack);
 }
 
 // Record an event that starts or ends a wait: always stamped.

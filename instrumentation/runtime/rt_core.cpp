@@ -307,7 +307,7 @@ bool openEventsChunk(ThreadState* t)
         return false;
     if (t->chunk) // seal the full one
         __atomic_store_n(&t->chunk->used,
-                         static_cast<uint32_t>(reinterpret_cast<uint8_t*>(t->cur) - reinterpret_cast<uint8_t*>(t->chunk)
+                         static_cast<uint32_t>(t->cur - reinterpret_cast<uint8_t*>(t->chunk)
                                                - RAVEL_CHUNK_HEADER_SIZE),
                          __ATOMIC_RELEASE);
     RavelChunkHeader* c;
@@ -348,20 +348,23 @@ bool openEventsChunk(ThreadState* t)
         t->wantSpare = !flight || t->flight_count < flight;
     }
     t->chunk = c;
-    t->cur = reinterpret_cast<RavelEvent*>(reinterpret_cast<uint8_t*>(c) + RAVEL_CHUNK_HEADER_SIZE);
-    t->end = reinterpret_cast<RavelEvent*>(reinterpret_cast<uint8_t*>(c) + g.opt.chunk_size);
+    t->cur = reinterpret_cast<uint8_t*>(c) + RAVEL_CHUNK_HEADER_SIZE;
+    // Room is checked once per record sequence: the longest is a slot definition and a full record.
+    t->end = reinterpret_cast<uint8_t*>(c) + g.opt.chunk_size - 32;
+    // Each chunk decodes on its own: no slot and no "last stack" carry over from the previous one.
+    for (uint64_t& slot : t->slotObj)
+        slot = 0;
+    t->lastStack[0] = t->lastStack[1] = kNoStack;
     // Every chunk starts with a clock stamp, so each one can be placed in time on its own.
-    uint64_t d = c->first_tsc - g.hdr->start_tsc;
-    put(t, d & RAVEL_OBJ_MASK, RAVEL_EV_TIME, 0, static_cast<uint32_t>(d >> 48), 0);
+    putTime(t, c->first_tsc - g.hdr->start_tsc);
     t->since_stamp = 0;
     return true;
 }
 
 void stampClock(ThreadState* t)
 {
-    uint64_t d = __rdtsc() - g.hdr->start_tsc;
     t->since_stamp = 0;
-    put(t, d & RAVEL_OBJ_MASK, RAVEL_EV_TIME, 0, static_cast<uint32_t>(d >> 48), 0);
+    putTime(t, __rdtsc() - g.hdr->start_tsc);
 }
 
 RavelThreadEntry* allocThreadEntry()
@@ -450,7 +453,7 @@ void unregisterThread(ThreadState* t)
         return;
     if (t->chunk && g.enabled)
         __atomic_store_n(&t->chunk->used,
-                         static_cast<uint32_t>(reinterpret_cast<uint8_t*>(t->cur) - reinterpret_cast<uint8_t*>(t->chunk)
+                         static_cast<uint32_t>(t->cur - reinterpret_cast<uint8_t*>(t->chunk)
                                                - RAVEL_CHUNK_HEADER_SIZE),
                          __ATOMIC_RELEASE);
     t->entry->exit_tsc = __rdtsc();
@@ -464,7 +467,7 @@ void finalizeProcess(int status)
     ThreadState* t = &t_state;
     if (t->entry && t->chunk)
         __atomic_store_n(&t->chunk->used,
-                         static_cast<uint32_t>(reinterpret_cast<uint8_t*>(t->cur) - reinterpret_cast<uint8_t*>(t->chunk)
+                         static_cast<uint32_t>(t->cur - reinterpret_cast<uint8_t*>(t->chunk)
                                                - RAVEL_CHUNK_HEADER_SIZE),
                          __ATOMIC_RELEASE);
     // Other threads may still be running (exit() while workers lock): the mapping stays, they keep

@@ -388,7 +388,7 @@ TEST_F(TraceReaderTest, FlightRecorderGapIsReportedAsDroppedEvents)
         << ::testing::PrintToString(r.warnings());
     std::vector<Event> ev = allEvents(r);
     ASSERT_FALSE(ev.empty());
-    EXPECT_EQ(ev.front().aux, 2 * (b.capacity() / 16) + 1);
+    EXPECT_EQ(ev.front().aux, 2 * (b.capacity() / 17) + 1);
     EXPECT_EQ(ev.back().aux, 1000u);
 }
 
@@ -401,7 +401,7 @@ TEST_F(TraceReaderTest, MissingChunkInTheMiddleIsReported)
     b.write(path("t.ravel"));
     TraceReader r(path("t.ravel"));
     EXPECT_TRUE(hasWarning(r, "thread 3: 1 event chunks missing (seq 1..1)")) << ::testing::PrintToString(r.warnings());
-    EXPECT_EQ(r.eventCount(), 1000u - b.capacity() / 16);
+    EXPECT_EQ(r.eventCount(), 1000u - b.capacity() / 17);
 }
 
 TEST_F(TraceReaderTest, UnreadableFilesThrowOneLineWithThePath)
@@ -451,7 +451,7 @@ TEST_F(TraceReaderTest, CorruptChunkIsSkippedWithOneWarningAndTheRestIsRead)
     TraceReader r(path("t.ravel"));
     ASSERT_EQ(r.warnings().size(), 2u) << ::testing::PrintToString(r.warnings()); // bad chunk, then the gap
     EXPECT_EQ(r.warnings()[0], path("t.ravel") + ": chunk at offset 0x2000: bad magic, skipped");
-    EXPECT_EQ(r.eventCount(), 600u - b.capacity() / 16);
+    EXPECT_EQ(r.eventCount(), 600u - b.capacity() / 17);
 }
 
 TEST_F(TraceReaderTest, RandomBytesAfterAValidHeaderNeverCrash)

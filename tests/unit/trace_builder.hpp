@@ -45,8 +45,11 @@ public:
 
     void event(uint32_t tid, unsigned kind, uint64_t obj, uint32_t aux = 0, uint32_t stack = 0, unsigned flags = 0)
     {
+        // Raw payloads are the runtime's byte stream: a full record is a marker and 16 bytes.
+        uint8_t rec[17] = { RAVEL_REC_FULL };
         RavelEvent e { ravel_event_word(obj, kind, flags), aux, stack };
-        append(eventsChunk(tid, sizeof e), &e, sizeof e);
+        std::memcpy(rec + 1, &e, sizeof e);
+        append(eventsChunk(tid, sizeof rec), rec, sizeof rec);
     }
     // A TIME record: the thread's next event happened `relTsc` ticks after start_tsc.
     void time(uint32_t tid, uint64_t relTsc)

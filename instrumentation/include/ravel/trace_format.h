@@ -158,7 +158,27 @@ enum {
 #define RAVEL_STACK_REUSED 0x80000000u
 #define RAVEL_STACK_ID_MASK 0x7fffffffu
 
-/* One event on the hot path: 16 bytes. word = obj (low 48 bits) | kind << 48 | flags << 56. */
+/* Raw EVENTS chunk payloads (as the runtime writes them) are a byte stream of records, each
+ * starting with a marker byte; the marker is written last, and a zero byte ends the chunk:
+ *   0x00                     end (unwritten space)
+ *   0x01 + RavelEvent         a full event (17 bytes)
+ *   0x02 + slot byte + 6 bytes object address: define slot (slot byte: slot in bits 0-3, object
+ *                             kind in bits 4-7); 8 bytes
+ *   0x03 + 7 bytes            TIME: tsc - start_tsc (56 bits); 8 bytes
+ *   0x80 | op << 4 | slot     a short event on the object of that slot (1 byte); op 0 ACQUIRED,
+ *                             1 RELEASE, 2 ACQUIRED shared, 3 RELEASE shared; aux 0; its stack is
+ *                             that of the chunk's last full ACQUIRED (ops 0, 2) or RELEASE (1, 3)
+ * Slots and "last stack" start empty in every chunk: each chunk decodes on its own.
+ * Compacted (zstd) chunks hold columns of decoded RavelEvent records (docs/trace-format.md). */
+#define RAVEL_REC_END 0x00
+#define RAVEL_REC_FULL 0x01
+#define RAVEL_REC_SLOT 0x02
+#define RAVEL_REC_TIME 0x03
+#define RAVEL_REC_SHORT 0x80
+#define RAVEL_SLOTS 16
+
+/* One decoded event: 16 bytes. word = obj (low 48 bits) | kind << 48 | flags << 56. An ACQUIRED
+ * with aux 0 carries no per-object sequence number (uncontended acquisitions do not take one). */
 typedef struct RavelEvent {
     uint64_t word;
     uint32_t aux;
