@@ -100,7 +100,7 @@ void TraceWriter::put(const Pending& p, bool stamp)
         flushEvents(p.tid, true);
     if (c.payload.empty()) {
         // Every events chunk begins with a TIME record, so each chunk can be placed on its own.
-        c.payload.reserve(capacity);
+        // (No reserve: a trace of many short-lived threads would hold a whole chunk per thread.)
         c.firstNs = p.timeNs;
         stamp = true;
     }
