@@ -76,17 +76,11 @@ void TraceWriter::event(uint32_t tid, uint64_t timeNs, unsigned kind, uint64_t o
         m_maxStack = stack;
 }
 
-// How a raw events chunk stores records. Version 1 as first published stores bare 16-byte
-// RavelEvent records; the runtime's byte stream (trace_format.h, RAVEL_REC_*) prefixes each with a
-// marker and stores TIME in 8 bytes. Written as the header in use says, so imports stay readable
-// across that change.
-#ifdef RAVEL_REC_FULL
+// A raw events chunk is the runtime's byte stream (trace_format.h, RAVEL_REC_*). Only full records
+// are written: the one-byte short forms carry no sequence number, and imported acquisitions all
+// have one.
 constexpr size_t kRawEventSize = 1 + sizeof(RavelEvent);
 constexpr size_t kRawTimeSize = 8;
-#else
-constexpr size_t kRawEventSize = sizeof(RavelEvent);
-constexpr size_t kRawTimeSize = sizeof(RavelEvent);
-#endif
 
 void TraceWriter::put(const Pending& p, bool stamp)
 {
@@ -109,19 +103,12 @@ void TraceWriter::put(const Pending& p, bool stamp)
         c.payload.insert(c.payload.end(), bytes, bytes + len);
     };
     if (stamp) {
-#ifdef RAVEL_REC_FULL
-        uint64_t v = uint64_t(RAVEL_REC_TIME) | p.timeNs << 8; // 56 bits of ns: 2 years
+        uint64_t v = uint64_t(RAVEL_REC_TIME) | p.timeNs << 8; // 56 bits of ns: two years
         append(&v, sizeof v);
-#else
-        RavelEvent t { ravel_event_word(p.timeNs & RAVEL_OBJ_MASK, RAVEL_EV_TIME, 0), uint32_t(p.timeNs >> 48), 0 };
-        append(&t, sizeof t);
-#endif
         ++m_stamps;
     }
-#ifdef RAVEL_REC_FULL
     const uint8_t marker = RAVEL_REC_FULL;
     append(&marker, 1);
-#endif
     append(&p.event, sizeof p.event);
 }
 
