@@ -286,10 +286,13 @@ void StdImporter::line(std::string_view text, uint64_t lineNo)
     Op op = parseOp(opField.substr(0, paren));
     if (op == Op::Unknown)
         fail(fmt::format("unknown operation {}", quote(opField)));
-    if (paren == std::string_view::npos || opField.back() != ')')
+    // Transaction markers are written with and without an argument; both are only counted.
+    const bool marker = op == Op::Begin || op == Op::End;
+    if (!marker && (paren == std::string_view::npos || opField.back() != ')'))
         fail(fmt::format("malformed operation {}: expected {}(arg)", quote(opField), opField.substr(0, paren)));
-    std::string_view arg = opField.substr(paren + 1, opField.size() - paren - 2);
-    if (arg.empty())
+    std::string_view arg
+        = paren == std::string_view::npos ? std::string_view() : opField.substr(paren + 1, opField.size() - paren - 2);
+    if (arg.empty() && !marker)
         fail(fmt::format("operation {} has no argument", quote(opField)));
     if (arg.find_first_of("()") != std::string_view::npos)
         fail(fmt::format("malformed operation {}: expected one argument", quote(opField)));

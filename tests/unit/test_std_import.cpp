@@ -226,6 +226,25 @@ TEST_F(StdImportTest, EachMalformedLineIsOneErrorNamingItsLine)
     EXPECT_EQ(errorOf("T0|acq(\x01)|1\n").rfind("bad.std:1", 0), 0u);
 }
 
+TEST_F(StdImportTest, RapidSamplesImport)
+{
+    // The README sample of RAPID (T1 is never forked: it has no parent), variables with fields and
+    // indices, numeric lock ids (identityHashCode), and transaction markers with or without "()".
+    std::string in = write("rapid.std",
+        "T0|r(V123)|345\nT1|w(V234.23[0])|456\nT0|fork(T2)|123\nT2|acq(L34)|120\nT2|rel(L34)|130\n"
+        "T0|join(T2)|134\nT1|acq(1829164700)|7\nT1|begin|8\nT1|end()|9\nT1|rel(1829164700)|10\n");
+    StdImportStats s = importStd(in, out(), "rapid.std");
+    EXPECT_EQ(s.threads, 3u);
+    EXPECT_EQ(s.memoryAccesses, 2u);
+    EXPECT_EQ(s.atomicBlocks, 2u);
+    EXPECT_EQ(s.acquisitions, 2u);
+    TraceReader reader(out());
+    EXPECT_EQ(reader.thread(2)->parent, 0u);
+    EXPECT_EQ(reader.thread(3)->parent, 1u);
+    ReplayModel model(reader);
+    EXPECT_TRUE(model.findings().empty()) << model.findings().front().title;
+}
+
 TEST_F(StdImportTest, BlankLinesCarriageReturnsAndAMissingLastNewlineAreAccepted)
 {
     std::string in = write("crlf.std", "T0|acq(L1)|1\r\n\r\nT0|rel(L1)|2");
