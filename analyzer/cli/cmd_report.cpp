@@ -1,12 +1,278 @@
-// `ravel report`: placeholder until its implementation lands.
+// `ravel report TRACE [--format text|json|sarif]`: every finding of a recorded run, numbered from 1
+// in report order, with suppressions applied. Exits with the error exit code (66) when an error
+// finding remains, as `ravel run` does, so CI can gate on it. docs/cli.md is the user's
+// description; docs/report-format.md documents JSON and SARIF.
 #include "commands.hpp"
+
+#include "analysis.hpp"
+#include "replay_model.hpp"
+#include "report_json.hpp"
+#include "report_sarif.hpp"
+#include "report_text.hpp"
+#include "suppressions.hpp"
+#include "symbolizer.hpp"
+#include "trace_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#ifndef RAVEL_VERSION
+#define RAVEL_VERSION "0.1.0"
+#endif
 
 namespace ravel::cli {
 
+namespace {
+
+struct ReportOptions {
+    std::string trace;
+    std::string format = "text";
+    std::string output;
+    std::string suppressions;
+    bool noLockOrder = false;
+    int errorExitCode = 66;
+    bool suppressionsGiven = false; // on the command line, which beats RAVEL_OPTIONS
+    bool exitCodeGiven = false;
+};
+
+constexpr int kUsageError = 2;
+
+// The last value of `key` in RAVEL_OPTIONS ("key=value" separated by ':', ',' or spaces; later keys
+// win), the rule `ravel run` and the runtime follow.
+std::optional<std::string> optionValue(const std::string& options, const std::string& key)
+{
+    std::optional<std::string> value;
+    size_t at = 0;
+    while (at < options.size()) {
+        size_t end = options.find_first_of(":, ", at);
+        if (end == std::string::npos)
+            end = options.size();
+        std::string token = options.substr(at, end - at);
+        if (token.size() > key.size() && token.compare(0, key.size(), key) == 0 && token[key.size()] == '=')
+            value = token.substr(key.size() + 1);
+        at = end + 1;
+    }
+    return value;
+}
+
+// Fills what the command line left unset from RAVEL_OPTIONS. False (and the error said) when a
+// value there is unusable.
+bool applyEnvironment(ReportOptions& o)
+{
+    const char* env = std::getenv("RAVEL_OPTIONS");
+    if (!env)
+        return true;
+    if (!o.suppressionsGiven)
+        if (auto v = optionValue(env, "suppressions"))
+            o.suppressions = *v;
+    if (!o.exitCodeGiven) {
+        if (auto v = optionValue(env, "error_exitcode")) {
+            char* end = nullptr;
+            long n = std::strtol(v->c_str(), &end, 10);
+            if (v->empty() || *end || n < 0 || n > 255) {
+                fmt::print(stderr, "ravel: RAVEL_OPTIONS: error_exitcode={} is not a number from 0 to 255\n", *v);
+                return false;
+            }
+            o.errorExitCode = int(n);
+        }
+    }
+    return true;
+}
+
+// "1 deadlock, 2 potential deadlocks, 1 note": what a person scans for at the end.
+std::string summaryLine(const std::vector<NumberedFinding>& shown, size_t suppressed)
+{
+    struct Group {
+        const char* one;
+        const char* many;
+        size_t n = 0;
+    };
+    Group groups[] = { { "deadlock", "deadlocks" }, { "potential deadlock", "potential deadlocks" },
+                       { "data race", "data races" }, { "misuse", "misuses" }, { "note", "notes" } };
+    for (const NumberedFinding& n : shown) {
+        const std::string& k = n.finding->kind;
+        size_t g = k == "deadlock"       ? 0
+            : k == "potential-deadlock" ? 1
+            : k == "data-race"          ? 2
+            : k == "misuse"             ? 3
+                                        : 4;
+        groups[g].n++;
+    }
+    std::string line;
+    for (const Group& g : groups)
+        if (g.n)
+            line += fmt::format("{}{} {}", line.empty() ? "" : ", ", g.n, g.n == 1 ? g.one : g.many);
+    if (line.empty())
+        line = "no findings";
+    if (suppressed)
+        line += fmt::format(" ({} suppressed)", suppressed);
+    return "==ravel== " + line + "\n";
+}
+
+// A line that says how far the work is, rewritten in place; only on a terminal, and erased
+// before anything else is printed.
+class Progress {
+public:
+    Progress()
+        : m_on(isatty(STDERR_FILENO))
+    {
+    }
+    void say(const std::string& what)
+    {
+        if (m_on)
+            fmt::print(stderr, "\r\x1b[K==ravel== {}", what);
+    }
+    void done()
+    {
+        if (m_on)
+            fmt::print(stderr, "\r\x1b[K");
+        m_on = false;
+    }
+
+private:
+    bool m_on;
+};
+
+bool writeOutput(const std::string& path, const std::string& text)
+{
+    if (path.empty() || path == "-") {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        return std::fflush(stdout) == 0;
+    }
+    FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) {
+        fmt::print(stderr, "ravel: cannot write {}: {}\n", path, std::strerror(errno));
+        return false;
+    }
+    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    int err = errno;
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok)
+        fmt::print(stderr, "ravel: cannot write {}: {}\n", path, std::strerror(err ? err : errno));
+    return ok;
+}
+
+int runReport(ReportOptions o)
+{
+    if (!applyEnvironment(o))
+        return kUsageError;
+    // The suppressions first: a typo in them must not cost a long analysis.
+    Suppressions suppressions;
+    if (!o.suppressions.empty()) {
+        try {
+            suppressions = Suppressions::load(o.suppressions);
+        } catch (const SuppressionError& e) {
+            fmt::print(stderr, "ravel: {}\n", e.what());
+            return kUsageError;
+        }
+    }
+    Progress progress;
+    try {
+        progress.say("reading the trace");
+        TraceReader reader(o.trace);
+        progress.say("replaying the events");
+        ReplayModel model(reader);
+        progress.say("analyzing");
+        Symbolizer sym(reader.modules());
+        AnalysisOptions analysis;
+        analysis.lockOrder = !o.noLockOrder;
+        std::vector<Finding> findings = analyzeTrace(model, sym, analysis);
+
+        std::vector<NumberedFinding> shown;
+        size_t suppressed = 0;
+        for (size_t i = 0; i < findings.size(); i++) {
+            if (!suppressions.empty()
+                && suppressions.match(findings[i].kind, suppressionCandidates(findings[i], reader, sym))) {
+                suppressed++;
+                continue;
+            }
+            shown.push_back({ i + 1, &findings[i] });
+        }
+
+        ReportContext ctx;
+        ctx.tracePath = o.trace;
+        ctx.toolVersion = RAVEL_VERSION;
+        ctx.suppressed = suppressed;
+        // The reader repeats a damaged chunk's warning on every pass over the events: say it once.
+        for (const std::string& w : reader.warnings())
+            if (std::find(ctx.warnings.begin(), ctx.warnings.end(), w) == ctx.warnings.end())
+                ctx.warnings.push_back(w);
+        std::string out;
+        if (o.format == "json") {
+            out = renderReportJson(shown, reader, model.eventCount(), sym, ctx).dump(2) + "\n";
+        } else if (o.format == "sarif") {
+            std::string cwd = std::filesystem::current_path().string();
+            out = renderReportSarif(shown, reader, sym, ctx, sarifSourceRoot(cwd), cwd).dump(2) + "\n";
+        } else {
+            TextReportOptions text;
+            text.color = o.output.empty() && isatty(STDOUT_FILENO);
+            for (const NumberedFinding& n : shown)
+                out += renderFindingText(*n.finding, n.number, reader, sym, text) + "\n";
+            out += summaryLine(shown, suppressed);
+        }
+        progress.done();
+        // Said once on stderr whatever the format; JSON and SARIF also carry them.
+        for (const std::string& w : ctx.warnings)
+            fmt::print(stderr, "ravel: warning: {}\n", w);
+        for (const std::string& w : sym.warnings())
+            fmt::print(stderr, "ravel: warning: {}\n", w);
+        if (!suppressions.empty() && suppressed)
+            for (const SuppressionRule& r : suppressions.rules())
+                if (r.hits)
+                    fmt::print(stderr, "==ravel== suppressed {} finding{} by {}:{}: {}:{}\n", r.hits,
+                               r.hits == 1 ? "" : "s", o.suppressions, r.line, r.kind, r.pattern);
+        if (!writeOutput(o.output, out))
+            return 1;
+        for (const NumberedFinding& n : shown)
+            if (isError(*n.finding))
+                return o.errorExitCode;
+        return 0;
+    } catch (const TraceError& e) {
+        progress.done();
+        fmt::print(stderr, "ravel: {}\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        progress.done();
+        fmt::print(stderr, "ravel: report: {}\n", e.what());
+        return 1;
+    }
+}
+
+} // namespace
+
 void addReportCommand(CLI::App& app, int& status)
 {
-    CLI::App* cmd = app.add_subcommand("report", "Report the findings of a recorded trace (not implemented yet)");
-    cmd->callback([&status] { status = 2; });
+    auto o = std::make_shared<ReportOptions>();
+    CLI::App* cmd = app.add_subcommand("report", "Report the deadlocks, potential deadlocks and misuse found in a "
+                                                 "trace, as text, JSON or SARIF");
+    cmd->footer("Exit status: the error exit code (66) when a deadlock, potential deadlock or misuse remains after "
+                "suppressions, else 0. Options can also come from RAVEL_OPTIONS (docs/cli.md).\n");
+    cmd->add_option("TRACE", o->trace, "trace file (.ravel)")->required();
+    cmd->add_option("--format", o->format, "text (default), json or sarif (docs/report-format.md)")
+        ->type_name("FORMAT")
+        ->check(CLI::IsMember({ "text", "json", "sarif" }));
+    cmd->add_option("-o,--output", o->output, "Write the report to FILE instead of stdout")->type_name("FILE");
+    auto* supp = cmd->add_option("--suppressions", o->suppressions, "Silence findings matching the rules in FILE")
+                     ->type_name("FILE");
+    cmd->add_flag("--no-lock-order", o->noLockOrder, "Skip the lock-order analysis (potential deadlocks)");
+    auto* code = cmd->add_option("--error-exitcode", o->errorExitCode,
+                                 "Exit status when an error finding remains (default 66)")
+                     ->type_name("N")
+                     ->check(CLI::Range(0, 255).description(""));
+    cmd->callback([o, supp, code, &status] {
+        o->suppressionsGiven = supp->count() > 0;
+        o->exitCodeGiven = code->count() > 0;
+        status = runReport(*o);
+    });
 }
 
 } // namespace ravel::cli

@@ -84,6 +84,46 @@ void appendStack(std::string& out, uint32_t stackId, bool reused, const TraceRea
         out += "      (stack first seen at this call site in this thread; the callers may differ)\n";
 }
 
+// A lock-order cycle, edge by edge, each with where the held lock was taken and where the next
+// was requested: both stacks are needed to fix the order in the code.
+void appendCycle(std::string& out, const Finding& f, const TraceReader& trace, Symbolizer& sym,
+                 const TextReportOptions& opt, const Style& st)
+{
+    if (f.edges.empty())
+        return;
+    auto name = [&](size_t i) {
+        if (i >= f.objects.size())
+            return std::string("?");
+        return fmt::format("{} {}", objectKindName(f.objects[i].kind), st.bold(f.objects[i].name));
+    };
+    auto label = [&](uint32_t id) {
+        const FindingThread* t = findThread(f, id);
+        return t ? threadLabel(*t) : fmt::format("T{}", id);
+    };
+    out += fmt::format("\n  Cycle of lock acquisitions ({} edge{}):\n", f.edges.size(), f.edges.size() == 1 ? "" : "s");
+    for (const FindingEdge& e : f.edges) {
+        out += fmt::format("\n    {} takes {}, acquired at:\n", st.bold(label(e.thread)), name(e.from));
+        appendStack(out, e.fromStack, false, trace, sym, opt, st);
+        out += fmt::format("    then requests {} at {}:\n", name(e.to), formatTraceTime(e.timeNs));
+        appendStack(out, e.toStack, false, trace, sym, opt, st);
+        std::string others;
+        for (size_t h : e.held)
+            if (h != e.from)
+                others += (others.empty() ? "" : ", ") + name(h);
+        if (!others.empty())
+            out += fmt::format("    (also holding {})\n", others);
+    }
+    if (f.instances > 1)
+        out += fmt::format("\n  {} instances of this pattern in this run\n", f.instances);
+    for (const auto& cycle : f.moreExamples) {
+        std::string line;
+        for (const FindingEdge& e : cycle)
+            line += fmt::format("{}{} takes {} then {}", line.empty() ? "" : "; ", label(e.thread), name(e.from),
+                                name(e.to));
+        out += fmt::format("  another: {}\n", line);
+    }
+}
+
 } // namespace
 
 void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym)
@@ -127,7 +167,11 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
     std::string head = f.kind;
     if (f.certainty != Verdict::None)
         head += fmt::format(" ({})", verdictName(f.certainty));
-    out += fmt::format("==ravel== {} #{}: {}\n", st.red("ERROR"), number, st.bold(head + ": " + f.title));
+    // Notes (an inversion within one thread, threads blocked at exit) are real but not bugs of this
+    // run: they must not read like the errors above them.
+    bool note = f.kind == "lock-order-inversion" || f.kind == "blocked-at-exit";
+    out += fmt::format("==ravel== {} #{}: {}\n", note ? st.blue("NOTE") : st.red("ERROR"), number,
+                       st.bold(head + ": " + f.title));
 
     auto objName = [&](size_t i) {
         const FindingObject& o = f.objects[i];
@@ -161,7 +205,13 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
                                   : fmt::format(", and every thread that could {} is blocked: {}", verb, by);
             out += ":\n";
             appendStack(out, t.waitStack, false, trace, sym, opt, st);
-        } else {
+        } else if (t.waitStack) {
+            // Misuse: the stack is where it happened, the object the one it happened to.
+            std::string on = f.objects.empty() ? "" : fmt::format(", on {}", objName(0));
+            out += fmt::format("\n  {}{}{}, at:\n", st.bold(threadLabel(t)), pidPart, on);
+            appendStack(out, t.waitStack, false, trace, sym, opt, st);
+        } else if (!t.holds.empty() || f.edges.empty()) {
+            // With a lock-order cycle the edges below say everything a bare thread line would.
             out += fmt::format("\n  {}{}:\n", st.bold(threadLabel(t)), pidPart);
         }
         for (const FindingHold& h : t.holds) {
@@ -170,13 +220,19 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
             appendStack(out, h.stack, h.stackReused, trace, sym, opt, st);
         }
     }
+    appendCycle(out, f, trace, sym, opt, st);
     for (const std::string& n : f.notes)
         out += fmt::format("\n  note: {}\n", n);
 
     // The summary line names the first user frame of the first waiting thread, like sanitizers.
     std::string where;
-    for (const FindingThread& t : f.threads) {
-        const StackTrace* s = t.waitStack ? trace.stack(stackIdOf(t.waitStack)) : nullptr;
+    std::vector<uint32_t> summaryStacks;
+    for (const FindingThread& t : f.threads)
+        summaryStacks.push_back(t.waitStack);
+    for (const FindingEdge& e : f.edges)
+        summaryStacks.push_back(e.toStack);
+    for (uint32_t stack : summaryStacks) {
+        const StackTrace* s = stack ? trace.stack(stackIdOf(stack)) : nullptr;
         if (!s)
             continue;
         std::vector<Frame> frames = sym.symbolizeStack(s->frames);

@@ -1,0 +1,465 @@
+// The structured reports (JSON, SARIF), the text report's lock-order and misuse sections, and
+// suppressions, on synthetic traces built byte for byte (trace_builder.hpp) and run through the
+// real pipeline: TraceReader -> ReplayModel -> analyzeTrace -> render. The stacks and objects are
+// this test binary's own functions and globals, recorded with its real module map, so names,
+// files and lines come out of the real symbolizer. JSON is checked against docs/report.schema.json.
+#include "analysis.hpp"
+#include "replay_model.hpp"
+#include "report_json.hpp"
+#include "report_sarif.hpp"
+#include "report_text.hpp"
+#include "suppressions.hpp"
+#include "symbolizer.hpp"
+#include "trace_builder.hpp"
+#include "trace_reader.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <link.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+extern "C" {
+// The objects of the synthetic runs: real globals, so the symbolizer names them.
+pthread_mutex_t report_account_a = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t report_account_b = PTHREAD_MUTEX_INITIALIZER;
+
+// The "call sites" of the synthetic runs. noinline and distinct, so each address has its own line.
+__attribute__((noinline)) void report_transfer_first() { asm volatile(""); }
+__attribute__((noinline)) void report_transfer_second() { asm volatile(""); }
+__attribute__((noinline)) void report_bad_unlock() { asm volatile(""); }
+}
+
+namespace {
+
+using namespace ravel;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+// A frame "inside" fn: the symbolizer looks return addresses up at addr-1, the function's entry.
+uint64_t site(void (*fn)()) { return reinterpret_cast<uint64_t>(fn) + 1; }
+uint64_t addr(pthread_mutex_t* m) { return reinterpret_cast<uint64_t>(m); }
+
+// The main program's mapping, as the runtime records it.
+void addOwnModule(test::TraceBuilder& b)
+{
+    dl_iterate_phdr(
+        [](dl_phdr_info* info, size_t, void* data) {
+            if (info->dlpi_name && info->dlpi_name[0])
+                return 0;
+            uint64_t lo = UINT64_MAX, hi = 0;
+            for (int i = 0; i < info->dlpi_phnum; ++i) {
+                const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+                if (ph.p_type != PT_LOAD)
+                    continue;
+                lo = std::min<uint64_t>(lo, info->dlpi_addr + ph.p_vaddr);
+                hi = std::max<uint64_t>(hi, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+            }
+            char exe[PATH_MAX];
+            ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+            if (n > 0)
+                static_cast<test::TraceBuilder*>(data)->module(info->dlpi_addr, lo, hi, std::string(exe, size_t(n)));
+            return 1;
+        },
+        &b);
+}
+
+class ReportFormats : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        std::string dir = (fs::temp_directory_path() / "ravel-report-XXXXXX").string();
+        ASSERT_NE(mkdtemp(dir.data()), nullptr);
+        m_dir = dir;
+    }
+    void TearDown() override { fs::remove_all(m_dir); }
+
+    // ABBA, killed while hung: T2 "teller-ab" holds a, waits for b; T3 "teller-ba" the reverse.
+    std::string abbaTrace()
+    {
+        test::TraceBuilder b;
+        addOwnModule(b);
+        b.stack(1, { site(report_transfer_first) });
+        b.stack(2, { site(report_transfer_second) });
+        b.thread(1, "main").pthread = 0x7f0000000100;
+        b.thread(2, "teller-ab").pthread = 0x7f0000000200;
+        b.thread(3, "teller-ba").pthread = 0x7f0000000300;
+        b.time(1, 100);
+        b.event(1, RAVEL_EV_THREAD_START, 0x7f0000000100, 0);
+        b.time(2, 200);
+        b.event(2, RAVEL_EV_THREAD_START, 0x7f0000000200, 1);
+        b.event(2, RAVEL_EV_ACQUIRED, addr(&report_account_a), 1, 1, RAVEL_OBJ_MUTEX);
+        b.time(3, 300);
+        b.event(3, RAVEL_EV_THREAD_START, 0x7f0000000300, 1);
+        b.event(3, RAVEL_EV_ACQUIRED, addr(&report_account_b), 1, 1, RAVEL_OBJ_MUTEX);
+        b.time(2, 400);
+        b.event(2, RAVEL_EV_ACQ_REQ, addr(&report_account_b), 0, 2, RAVEL_OBJ_MUTEX);
+        b.time(3, 500);
+        b.event(3, RAVEL_EV_ACQ_REQ, addr(&report_account_a), 0, 2, RAVEL_OBJ_MUTEX);
+        std::string path = (m_dir / "abba.ravel").string();
+        b.write(path);
+        return path;
+    }
+
+    // A program that unlocks a mutex it does not hold, then exits normally.
+    std::string misuseTrace()
+    {
+        test::TraceBuilder b;
+        addOwnModule(b);
+        b.stack(1, { site(report_bad_unlock) });
+        b.header().flags |= RAVEL_FILE_ENDED;
+        b.thread(1, "main").pthread = 0x7f0000000100;
+        b.time(1, 100);
+        b.event(1, RAVEL_EV_THREAD_START, 0x7f0000000100, 0);
+        b.event(1, RAVEL_EV_RELEASE, addr(&report_account_a), 0, 1, RAVEL_OBJ_MUTEX);
+        std::string path = (m_dir / "misuse.ravel").string();
+        b.write(path);
+        return path;
+    }
+
+    struct Analyzed {
+        std::unique_ptr<TraceReader> reader;
+        std::unique_ptr<ReplayModel> model;
+        std::unique_ptr<Symbolizer> sym;
+        std::vector<Finding> findings;
+        std::vector<NumberedFinding> numbered() const
+        {
+            std::vector<NumberedFinding> out;
+            for (size_t i = 0; i < findings.size(); i++)
+                out.push_back({ i + 1, &findings[i] });
+            return out;
+        }
+    };
+
+    static Analyzed analyze(const std::string& path)
+    {
+        Analyzed a;
+        a.reader = std::make_unique<TraceReader>(path);
+        a.model = std::make_unique<ReplayModel>(*a.reader);
+        a.sym = std::make_unique<Symbolizer>(a.reader->modules());
+        a.findings = analyzeTrace(*a.model, *a.sym);
+        return a;
+    }
+
+    static json toJson(const Analyzed& a)
+    {
+        ReportContext ctx;
+        ctx.tracePath = "t.ravel";
+        ctx.toolVersion = "test";
+        return json::parse(renderReportJson(a.numbered(), *a.reader, a.model->eventCount(), *a.sym, ctx).dump());
+    }
+
+    fs::path m_dir;
+};
+
+// ---- a small JSON Schema checker: the subset docs/report.schema.json uses ----
+// (Debian packages no C++ JSON Schema validator.) Returns the first violation, "" when valid.
+
+const json& schema()
+{
+    static const json s = [] {
+        std::ifstream in(fs::path(__FILE__).parent_path() / "../../docs/report.schema.json");
+        return json::parse(in);
+    }();
+    return s;
+}
+
+bool hasType(const json& v, const std::string& type)
+{
+    if (type == "null")
+        return v.is_null();
+    if (type == "integer")
+        return v.is_number_integer();
+    if (type == "number")
+        return v.is_number();
+    if (type == "string")
+        return v.is_string();
+    if (type == "boolean")
+        return v.is_boolean();
+    if (type == "array")
+        return v.is_array();
+    if (type == "object")
+        return v.is_object();
+    return false;
+}
+
+std::string check(const json& v, const json& s, const std::string& at)
+{
+    if (s.contains("$ref")) {
+        std::string ref = s["$ref"];
+        return check(v, schema()["$defs"][ref.substr(ref.rfind('/') + 1)], at);
+    }
+    if (s.contains("const") && v != s["const"])
+        return at + ": not " + s["const"].dump();
+    if (s.contains("enum") && std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end())
+        return at + ": " + v.dump() + " not in the enum";
+    if (s.contains("type")) {
+        bool ok = false;
+        if (s["type"].is_string())
+            ok = hasType(v, s["type"]);
+        else
+            for (const auto& t : s["type"])
+                ok = ok || hasType(v, t);
+        if (!ok)
+            return at + ": " + v.dump() + " is not of type " + s["type"].dump();
+    }
+    if (s.contains("oneOf")) {
+        int passed = 0;
+        for (const auto& alt : s["oneOf"])
+            passed += check(v, alt, at).empty() ? 1 : 0;
+        if (passed != 1)
+            return at + ": matches " + std::to_string(passed) + " of oneOf";
+    }
+    if (s.contains("minimum") && v.is_number() && v.get<double>() < s["minimum"].get<double>())
+        return at + ": below the minimum";
+    if (s.contains("pattern") && v.is_string() && !std::regex_search(v.get<std::string>(), std::regex(s["pattern"].get<std::string>())))
+        return at + ": " + v.dump() + " does not match " + s["pattern"].get<std::string>();
+    if (v.is_object()) {
+        // Bound to locals: a range-for over a temporary's items() would dangle.
+        const json required = s.value("required", json::array());
+        const json properties = s.value("properties", json::object());
+        for (const auto& r : required)
+            if (!v.contains(r.get<std::string>()))
+                return at + ": missing " + r.get<std::string>();
+        for (const auto& [key, sub] : properties.items())
+            if (v.contains(key))
+                if (std::string e = check(v[key], sub, at + "." + key); !e.empty())
+                    return e;
+        if (s.contains("additionalProperties") && s["additionalProperties"].is_object())
+            for (const auto& [key, sub] : v.items())
+                if (std::string e = check(sub, s["additionalProperties"], at + "." + key); !e.empty())
+                    return e;
+    }
+    if (v.is_array() && s.contains("items"))
+        for (size_t i = 0; i < v.size(); i++)
+            if (std::string e = check(v[i], s["items"], at + "[" + std::to_string(i) + "]"); !e.empty())
+                return e;
+    return {};
+}
+
+std::string validate(const json& report) { return check(report, schema(), "$"); }
+
+const json* objectNamed(const json& finding, const std::string& name)
+{
+    for (const auto& o : finding["objects"])
+        if (o["name"] == name)
+            return &o;
+    return nullptr;
+}
+
+// ---- tests ----
+
+TEST_F(ReportFormats, SchemaCheckerRejectsWhatTheSchemaForbids)
+{
+    json bad = { { "schema_version", 2 } };
+    EXPECT_NE(validate(bad), "");
+    Analyzed a = analyze(abbaTrace());
+    json j = toJson(a);
+    j["findings"][0]["objects"][0]["address"] = 1234;
+    EXPECT_NE(validate(j), "");
+    j = toJson(a);
+    j["findings"][0]["kind"] = "oops";
+    EXPECT_NE(validate(j), "");
+}
+
+TEST_F(ReportFormats, JsonOfADeadlockNamesThreadsObjectsAndStacks)
+{
+    Analyzed a = analyze(abbaTrace());
+    json j = toJson(a);
+    EXPECT_EQ(validate(j), "") << j.dump(2);
+    EXPECT_EQ(j["schema_version"], 1);
+    EXPECT_EQ(j["trace"]["ended"], false);
+    EXPECT_EQ(j["trace"]["exit_status"], nullptr);
+    ASSERT_GE(j["findings"].size(), 1u);
+    const json& f = j["findings"][0];
+    EXPECT_EQ(f["number"], 1);
+    EXPECT_EQ(f["kind"], "deadlock");
+    EXPECT_EQ(f["certainty"], "certain");
+    EXPECT_EQ(f["error"], true);
+    const json* a1 = objectNamed(f, "report_account_a");
+    const json* b1 = objectNamed(f, "report_account_b");
+    ASSERT_TRUE(a1 && b1) << f["objects"].dump(2);
+    EXPECT_EQ((*a1)["address"], fmt::format("0x{:x}", addr(&report_account_a)));
+    EXPECT_EQ((*a1)["kind"], "mutex");
+
+    bool sawTeller = false;
+    for (const auto& t : f["threads"]) {
+        if (t["name"] != "teller-ab")
+            continue;
+        sawTeller = true;
+        EXPECT_EQ(t["id"], 2);
+        EXPECT_EQ(t["os_tid"], 1002);
+        ASSERT_TRUE(t["waits_for"].is_object());
+        EXPECT_EQ(t["waits_for"]["object"], (*b1)["id"]);
+        EXPECT_EQ(t["waits_for"]["wakers"], json::array({ 3 }));
+        const json& frame = t["waits_for"]["stack"].at(0);
+        EXPECT_EQ(frame["function"], "report_transfer_second");
+        EXPECT_TRUE(frame["file"].get<std::string>().ends_with("test_report_formats.cpp")) << frame;
+        EXPECT_TRUE(frame["line"].is_number_integer());
+        ASSERT_EQ(t["holds"].size(), 1u);
+        EXPECT_EQ(t["holds"][0]["object"], (*a1)["id"]);
+        EXPECT_EQ(t["holds"][0]["stack"].at(0)["function"], "report_transfer_first");
+    }
+    EXPECT_TRUE(sawTeller) << f.dump(2);
+    EXPECT_EQ(j["summary"]["errors"], j["findings"].size());
+}
+
+TEST_F(ReportFormats, SarifHasRulesRepositoryRelativeLocationsAndFingerprints)
+{
+    Analyzed a = analyze(abbaTrace());
+    ReportContext ctx;
+    ctx.toolVersion = "test";
+    std::string root = sarifSourceRoot(fs::path(__FILE__).parent_path().string());
+    std::string cwd = fs::current_path().string(); // what the symbolizer made files relative to
+    json s = json::parse(renderReportSarif(a.numbered(), *a.reader, *a.sym, ctx, root, cwd).dump());
+    EXPECT_EQ(s["version"], "2.1.0");
+    EXPECT_TRUE(s.contains("$schema"));
+    const json& run = s["runs"][0];
+    EXPECT_EQ(run["tool"]["driver"]["name"], "ravel");
+    std::vector<std::string> ruleIds;
+    for (const auto& r : run["tool"]["driver"]["rules"]) {
+        ruleIds.push_back(r["id"]);
+        EXPECT_TRUE(r["shortDescription"].contains("text"));
+        EXPECT_TRUE(r["fullDescription"].contains("text"));
+        EXPECT_TRUE(r["defaultConfiguration"].contains("level"));
+    }
+    EXPECT_NE(std::find(ruleIds.begin(), ruleIds.end(), "ravel/deadlock"), ruleIds.end());
+    const json& r = run["results"].at(0);
+    EXPECT_EQ(r["ruleId"], "ravel/deadlock");
+    EXPECT_EQ(r["level"], "error");
+    EXPECT_EQ(r["partialFingerprints"]["ravelFingerprint/v1"], a.findings[0].fingerprint);
+    const json& phys = r["locations"].at(0)["physicalLocation"];
+    std::string expected = fs::path(__FILE__).lexically_relative(root).generic_string();
+    EXPECT_EQ(phys["artifactLocation"]["uri"], expected);
+    EXPECT_EQ(phys["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    EXPECT_GE(phys["region"]["startLine"].get<int>(), 1);
+    EXPECT_FALSE(r["relatedLocations"].empty());
+    EXPECT_FALSE(r["codeFlows"][0]["threadFlows"].empty());
+    EXPECT_NE(r["message"]["text"].get<std::string>().find("report_account_a"), std::string::npos);
+}
+
+TEST_F(ReportFormats, SarifSkipsFilesOutsideTheRoot)
+{
+    std::string root = m_dir.string();
+    EXPECT_EQ(sarifRelativeUri("/usr/include/pthread.h", root, root), "");
+    EXPECT_EQ(sarifRelativeUri((m_dir / "missing.c").string(), root, root), "");
+    std::ofstream((m_dir / "a b.c").string()) << "x";
+    EXPECT_EQ(sarifRelativeUri("a b.c", root, root), "a%20b.c");
+}
+
+TEST_F(ReportFormats, MisuseNamesWhatAndWhere)
+{
+    Analyzed a = analyze(misuseTrace());
+    ASSERT_FALSE(a.findings.empty());
+    const Finding& f = a.findings[0];
+    ASSERT_EQ(f.kind, "misuse");
+    EXPECT_TRUE(isError(f));
+    std::string text = renderFindingText(f, 1, *a.reader, *a.sym);
+    EXPECT_NE(text.find("report_account_a"), std::string::npos) << text;
+    EXPECT_NE(text.find("report_bad_unlock"), std::string::npos) << text;
+    EXPECT_NE(text.find("does not hold"), std::string::npos) << text;
+    json j = toJson(a);
+    EXPECT_EQ(validate(j), "") << j.dump(2);
+    EXPECT_EQ(j["findings"][0]["threads"][0]["stack"][0]["function"], "report_bad_unlock");
+    json s = renderReportSarif(a.numbered(), *a.reader, *a.sym, {}, "/nonexistent-root", "/");
+    EXPECT_EQ(s["runs"][0]["results"][0]["level"], "warning");
+}
+
+// The lock-order analysis may not produce findings yet; its Finding shape is rendered by hand.
+TEST_F(ReportFormats, PotentialDeadlockShowsEveryEdgeWithBothStacks)
+{
+    Analyzed a = analyze(abbaTrace());
+    Finding f;
+    f.kind = "potential-deadlock";
+    f.title = "lock-order cycle between 2 threads over 2 mutexes";
+    f.objects = a.findings[0].objects;
+    size_t ia = 0, ib = 1;
+    if (f.objects[0].name != "report_account_a")
+        std::swap(ia, ib);
+    f.edges.push_back({ ia, ib, 2, 1, 2, 400, { ia } });
+    f.edges.push_back({ ib, ia, 3, 1, 2, 500, { ib } });
+    f.instances = 3;
+    f.fingerprint = "0123456789abcdef";
+    std::string text = renderFindingText(f, 2, *a.reader, *a.sym);
+    EXPECT_NE(text.find("T2 takes mutex report_account_a"), std::string::npos) << text;
+    EXPECT_NE(text.find("then requests mutex report_account_b"), std::string::npos) << text;
+    EXPECT_NE(text.find("T3 takes mutex report_account_b"), std::string::npos) << text;
+    EXPECT_NE(text.find("3 instances of this pattern"), std::string::npos) << text;
+    EXPECT_NE(text.find("report_transfer_first"), std::string::npos) << text;
+    EXPECT_NE(text.find("report_transfer_second"), std::string::npos) << text;
+
+    ReportContext ctx;
+    std::vector<NumberedFinding> list { { 2, &f } };
+    json j = json::parse(renderReportJson(list, *a.reader, 0, *a.sym, ctx).dump());
+    EXPECT_EQ(validate(j), "") << j.dump(2);
+    const json& e = j["findings"][0]["edges"][0];
+    const json* ja = objectNamed(j["findings"][0], "report_account_a");
+    const json* jb = objectNamed(j["findings"][0], "report_account_b");
+    ASSERT_TRUE(ja && jb);
+    EXPECT_EQ((*ja)["id"], fmt::format("o{:x}.0", addr(&report_account_a)));
+    EXPECT_EQ(e["from"], (*ja)["id"]);
+    EXPECT_EQ(e["to"], (*jb)["id"]);
+    EXPECT_EQ(e["held"], json::array({ (*ja)["id"] }));
+    EXPECT_EQ(e["to_stack"][0]["function"], "report_transfer_second");
+    EXPECT_EQ(j["findings"][0]["instances"], 3);
+    EXPECT_EQ(j["findings"][0]["number"], 2);
+}
+
+TEST(Suppressions, ParsesRulesAndComments)
+{
+    Suppressions s = Suppressions::parse("# known\n\ndeadlock:transfer\n  potential-deadlock : bank.c  # why\n"
+                                         "*:legacy_cache_lock\n",
+                                         "s.txt");
+    ASSERT_EQ(s.rules().size(), 3u);
+    EXPECT_EQ(s.rules()[1].kind, "potential-deadlock");
+    EXPECT_EQ(s.rules()[1].pattern, "bank.c");
+    EXPECT_EQ(s.rules()[1].line, 4u);
+}
+
+TEST(Suppressions, MalformedLineIsNamedByFileAndLine)
+{
+    auto error = [](const std::string& text) {
+        try {
+            Suppressions::parse(text, "supp.txt");
+        } catch (const SuppressionError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_EQ(error("deadlock:x\nnonsense\n").rfind("supp.txt:2: ", 0), 0u) << error("deadlock:x\nnonsense\n");
+    EXPECT_NE(error("deadlok:x\n").find("unknown kind 'deadlok'"), std::string::npos);
+    EXPECT_NE(error("misuse:\n").find("supp.txt:1: no pattern"), std::string::npos);
+    EXPECT_EQ(error("deadlock:x\nnonsense\n").find('\n'), std::string::npos);
+}
+
+TEST(Suppressions, MatchesKindAndGlobAgainstFunctionsFilesAndObjects)
+{
+    Suppressions s = Suppressions::parse("deadlock:transfer\nmisuse:account_*\n*:legacy_cache_lock\n", "s");
+    EXPECT_NE(s.match("deadlock", { "worker", "transfer" }), nullptr);
+    EXPECT_EQ(s.match("potential-deadlock", { "transfer" }), nullptr); // wrong kind
+    EXPECT_EQ(s.match("deadlock", { "transfer_all" }), nullptr);        // a glob, not a substring
+    EXPECT_NE(s.match("misuse", { "account_b" }), nullptr);
+    EXPECT_NE(s.match("blocked-at-exit", { "legacy_cache_lock" }), nullptr);
+    EXPECT_EQ(s.rules()[0].hits, 1u);
+}
+
+TEST_F(ReportFormats, SuppressionCandidatesCoverFramesFilesAndObjects)
+{
+    Analyzed a = analyze(abbaTrace());
+    std::vector<std::string> names = suppressionCandidates(a.findings[0], *a.reader, *a.sym);
+    auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+    EXPECT_TRUE(has("report_transfer_first"));
+    EXPECT_TRUE(has("test_report_formats.cpp"));
+    EXPECT_TRUE(has("report_account_b"));
+    Suppressions s = Suppressions::parse("deadlock:*_formats.cpp\n", "s");
+    EXPECT_NE(s.match("deadlock", names), nullptr);
+}
+
+} // namespace
