@@ -1,12 +1,171 @@
-// `ravel graph`: placeholder until its implementation lands.
+// `ravel graph TRACE --kind wait-for [--at TIME | --finding N] -o FILE` and
+// `ravel graph TRACE --kind lock-order [--finding N] -o FILE`: the wait-for graph at an instant
+// (by default the end of the trace, where a hung program's deadlock is), or of a finding, or the
+// lock-order graph of the whole run, drawn through Graphviz's library in the format FILE's
+// extension names (.dot .gv .svg .png .pdf).
 #include "commands.hpp"
+
+#include "analysis.hpp"
+#include "graph_model.hpp"
+#include "graphviz_export.hpp"
+#include "lock_order.hpp"
+#include "replay_model.hpp"
+#include "symbolizer.hpp"
+#include "trace_reader.hpp"
+#include "trace_time.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdio>
+#include <memory>
+#include <optional>
 
 namespace ravel::cli {
 
+namespace {
+
+constexpr int kUsageError = 2;
+
+struct GraphOptions {
+    std::string trace;
+    std::string kind = "wait-for";
+    std::optional<uint64_t> atNs;
+    std::string atText;
+    std::optional<size_t> finding;
+    std::string output;
+    GraphFormat format = GraphFormat::Svg;
+    std::string engine;
+};
+
+void warn(const std::vector<std::string>& lines)
+{
+    for (const std::string& w : lines)
+        fmt::print(stderr, "ravel: warning: {}\n", w);
+}
+
+GraphModel build(const GraphOptions& o, const ReplayModel& model, Symbolizer& sym, int& status)
+{
+    SymbolizedNaming naming(model, sym);
+    if (o.finding) {
+        // Numbered as every report numbers them: analyzeTrace's order, from 1.
+        std::vector<Finding> findings = analyzeTrace(model, sym);
+        if (*o.finding == 0 || *o.finding > findings.size()) {
+            if (findings.empty())
+                fmt::print(stderr, "ravel: graph: --finding {}: the trace has no findings\n", *o.finding);
+            else
+                fmt::print(stderr, "ravel: graph: --finding {}: the trace has {} finding{} (1 to {})\n", *o.finding,
+                           findings.size(), findings.size() == 1 ? "" : "s", findings.size());
+            status = kUsageError;
+            return {};
+        }
+        const Finding& f = findings[*o.finding - 1];
+        bool cycle = f.kind == "potential-deadlock" || f.kind == "lock-order-inversion";
+        if (o.kind == "lock-order" && !cycle) {
+            fmt::print(stderr, "ravel: graph: finding {} is a {}, not a lock-order cycle: draw it with --kind wait-for\n",
+                       *o.finding, f.kind);
+            status = kUsageError;
+            return {};
+        }
+        GraphModel g = findingGraph(model, f, naming);
+        g.title = fmt::format("finding {}: {}", *o.finding, g.title);
+        return g;
+    }
+    if (o.kind == "lock-order") {
+        LockOrderGraph lo(model);
+        return lockOrderGraph(model, lo.edges(), lo.cycleEdges(), naming);
+    }
+    uint64_t at = model.endNs();
+    if (o.atNs) {
+        if (*o.atNs > model.endNs()) {
+            fmt::print(stderr, "ravel: graph: --at {} is past the end of the trace ({})\n", o.atText,
+                       formatTraceTime(model.endNs()));
+            status = kUsageError;
+            return {};
+        }
+        at = *o.atNs;
+    }
+    return waitForGraphAt(model, at, naming);
+}
+
+int runGraph(const GraphOptions& o)
+{
+    try {
+        TraceReader reader(o.trace);
+        ReplayModel model(reader);
+        Symbolizer sym(reader.modules());
+        int status = 0;
+        GraphModel g = build(o, model, sym, status);
+        warn(reader.warnings());
+        warn(sym.warnings());
+        if (status != 0)
+            return status;
+        GraphStyle style;
+        style.engine = o.engine;
+        writeGraph(g, o.output, o.format, style);
+        return 0;
+    } catch (const TraceError& e) {
+        fmt::print(stderr, "ravel: {}\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "ravel: graph: {}\n", e.what());
+        return 1;
+    }
+}
+
+} // namespace
+
 void addGraphCommand(CLI::App& app, int& status)
 {
-    CLI::App* cmd = app.add_subcommand("graph", "Draw the wait-for or lock-order graph of a trace (not implemented yet)");
-    cmd->callback([&status] { status = 2; });
+    auto options = std::make_shared<GraphOptions>();
+    CLI::App* cmd = app.add_subcommand("graph", "Draw the wait-for graph at an instant or of a finding, or the "
+                                                "lock-order graph of the run, as DOT, SVG, PNG or PDF");
+    cmd->add_option("TRACE", options->trace, "trace file (.ravel)")->required();
+    cmd->add_option("--kind", options->kind, "wait-for (who holds and waits for what) or lock-order")
+        ->check(CLI::IsMember({ "wait-for", "lock-order" }))
+        ->default_str("wait-for");
+    CLI::Option* at = cmd->add_option_function<std::string>(
+        "--at",
+        [options](const std::string& value) {
+            std::optional<uint64_t> ns = parseTraceTime(value);
+            if (!ns)
+                throw CLI::ValidationError("--at", "expected a time from the trace's start with a unit, like 1.25s, "
+                                                   "1250ms or 40us, got '" + value + "'");
+            options->atNs = ns;
+            options->atText = value;
+        },
+        "wait-for graph at TIME from the trace's start (1.25s, 1250ms, 40us); default: the end of the trace");
+    CLI::Option* finding = cmd->add_option_function<std::string>(
+        "--finding",
+        [options](const std::string& value) {
+            size_t n = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (value.empty() || ec != std::errc() || end != value.data() + value.size() || n == 0)
+                throw CLI::ValidationError("--finding", "expected a finding number from 1 (as `ravel report` numbers "
+                                                        "them), got '" + value + "'");
+            options->finding = n;
+        },
+        "the graph of finding N (from 1, in report order): a deadlock's wait-for graph, a potential deadlock's cycle");
+    at->excludes(finding);
+    cmd->add_option_function<std::string>(
+           "-o,--output",
+           [options](const std::string& value) {
+               std::optional<GraphFormat> f = graphFormatForPath(value);
+               if (!f)
+                   throw CLI::ValidationError("-o", "cannot tell the format of '" + value
+                                                        + "': name it .dot, .gv, .svg, .png or .pdf");
+               options->output = value;
+               options->format = *f;
+           },
+           "output file; its extension chooses the format: .dot .gv .svg .png .pdf")
+        ->required();
+    cmd->add_option("--layout", options->engine, "Graphviz layout engine (default: dot, circo for long cycles)")
+        ->check(CLI::IsMember({ "dot", "circo", "neato", "fdp", "twopi" }));
+    cmd->callback([options, &status] {
+        if (options->kind == "lock-order" && options->atNs)
+            throw CLI::ValidationError("--at", "the lock-order graph covers the whole run: --at applies to --kind wait-for");
+        status = runGraph(*options);
+    });
 }
 
 } // namespace ravel::cli
