@@ -84,7 +84,10 @@ std::string SymbolizedNaming::site(uint32_t stack)
     if (const StackTrace* s = m_impl->model.trace().stack(stackIdOf(stack))) {
         std::vector<Frame> frames = m_impl->sym.symbolizeStack(s->frames);
         if (const Frame* u = Symbolizer::userFrame(frames)) {
+            // The file's base name: a graph label has no room for the path, and a report has it.
             std::string where = Symbolizer::site(*u);
+            if (size_t slash = where.rfind('/'); slash != std::string::npos)
+                where = where.substr(slash + 1);
             out = where.empty() ? u->function : u->function + " " + where;
         }
     }

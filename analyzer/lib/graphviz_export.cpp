@@ -214,25 +214,30 @@ public:
         // Node sizes come from a first layout: they depend on the font and the labels.
         if (gvLayout(s.gvc(), m_g, "dot") != 0)
             s.fail("layout with dot failed");
-        double cellW = 0, cellH = 0;
+        double cellW = 0, cellH = 0, labelW = 0;
         for (size_t i : cycle) {
             cellW = std::max(cellW, ND_width(m_nodes[i]));
             cellH = std::max(cellH, ND_height(m_nodes[i]));
         }
+        for (size_t i = 0; i < m.edges.size(); i++)
+            if (textlabel_t* l = ED_label(m_edges[i]); l && m.nodes[m.edges[i].from].onCycle)
+                labelW = std::max(labelW, l->dimen.x / 72.0);
         gvFreeLayout(s.gvc(), m_g);
         graphAttr("layout", "neato");
         constexpr size_t kSerpentineFrom = 25;
         const size_t n = cycle.size();
         if (n < kSerpentineFrom) {
             constexpr double kPi = 3.14159265358979;
-            double radius = double(n) * (cellW + 0.5) / (2 * kPi);
+            // Neighbours a node and a label apart: the label sits between them.
+            double radius = std::max(double(n) * (cellW + labelW + 0.4) / (2 * kPi), cellW);
             for (size_t k = 0; k < n; k++) {
                 double a = kPi / 2 - 2 * kPi * double(k) / double(n);
                 pin(cycle[k], radius * std::cos(a), radius * std::sin(a));
             }
             // The few nodes off the ring (main joining) find their place inside or beside it.
+            // Overlap removal is only for them: with every node pinned it shrinks the ring.
             graphAttr("splines", "true");
-            graphAttr("overlap", "false");
+            graphAttr("overlap", n < m.nodes.size() ? "false" : "true");
             graphAttr("sep", "+6");
             return "neato";
         }
@@ -365,14 +370,15 @@ std::optional<GraphFormat> graphFormatForPath(const std::string& path)
 namespace {
 
 // A cycle of this many nodes or more is drawn as the ring it is: dot would stretch it into a
-// ladder of ranks with one long back edge. Below that, dot's ranks read left to right.
-constexpr size_t kRingFrom = 10;
+// line with one long back edge. Below that, dot's ranks read left to right. A wait-for cycle
+// alternates threads and objects, so ten nodes are five threads; a lock-order cycle is locks only.
+size_t ringFrom(const GraphModel& g) { return g.kind == GraphKind::LockOrder ? 4 : 10; }
 
 // The cycle's nodes in the order its edges go, when they form one simple cycle (dining
 // philosophers, ABBA): only then can they be pinned along a ring or rows. Empty otherwise.
 std::vector<size_t> pinnedCycle(const GraphModel& g)
 {
-    if (g.cycleNodes() < kRingFrom)
+    if (g.cycleNodes() < ringFrom(g))
         return {};
     std::vector<size_t> next(g.nodes.size(), SIZE_MAX), in(g.nodes.size(), 0);
     for (const GraphEdge& e : g.edges) {
@@ -384,9 +390,14 @@ std::vector<size_t> pinnedCycle(const GraphModel& g)
         if (++in[e.to] > 1)
             return {};
     }
+    // A wait-for cycle starts at a thread (that is how a person tells it), a lock-order one at
+    // its first lock.
     size_t first = SIZE_MAX;
     for (size_t i = 0; i < g.nodes.size() && first == SIZE_MAX; i++)
         if (g.nodes[i].onCycle && g.nodes[i].kind == GraphNodeKind::Thread)
+            first = i;
+    for (size_t i = 0; i < g.nodes.size() && first == SIZE_MAX; i++)
+        if (g.nodes[i].onCycle)
             first = i;
     if (first == SIZE_MAX)
         return {};
@@ -411,7 +422,7 @@ Plan planOf(const GraphModel& m, const GraphStyle& style)
     std::vector<size_t> cycle = pinnedCycle(m);
     if (!cycle.empty())
         return { "neato", std::move(cycle) };
-    return { m.cycleNodes() >= kRingFrom ? "circo" : "dot", {} };
+    return { m.cycleNodes() >= ringFrom(m) ? "circo" : "dot", {} };
 }
 
 } // namespace
