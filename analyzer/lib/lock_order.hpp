@@ -48,8 +48,41 @@ public:
     std::vector<size_t> cycleEdges() const;
 
 private:
+    // Per distinct edge, beside the public LockOrderEdge: what the filters need.
+    struct EdgeState {
+        static constexpr size_t kSegments = 6;
+        // The fields every occurrence touches come first: one cache line per repeat.
+        uint64_t count = 0;         // occurrences folded into this edge
+        bool fromShared = true;     // every occurrence held `from` shared / requested `to` shared
+        bool toShared = true;
+        bool onlyFromGate = false;  // gates == { from }: always held when exclusive, nothing to intersect
+        uint32_t threadIndex = 0;   // index into ReplayModel::threads()
+        uint32_t fromSite = 0;      // stack ids without the reused bit: the dedup and pattern key
+        uint32_t toSite = 0;
+        uint32_t lastSegment = UINT32_MAX; // the thread's segment of the latest occurrence
+        uint32_t replacedAt = 0;    // segment that last took the final slot (geometric spacing)
+        uint8_t segmentCount = 0;
+        uint32_t snapshots[kSegments] = {}; // vector-clock snapshots of the segments it occurred in
+        // Locks held exclusively at every occurrence (the intersection), including `from`: two
+        // edges sharing one cannot be waiting at the same time.
+        std::vector<uint32_t> gates;
+    };
+    struct Pattern;
+    class CycleSearch;
+
+    void collectEdges();
+    void findCycles();
+    bool happensBefore(uint32_t a, uint32_t b) const;
+    bool mayOverlap(const EdgeState& a, const EdgeState& b) const;
+    Finding makeFinding(const Pattern& p) const;
+
     const ReplayModel& m_model;
     std::vector<LockOrderEdge> m_edges;
+    std::vector<EdgeState> m_state;       // parallel to m_edges
+    uint32_t m_threadCount = 0;
+    std::vector<uint32_t> m_snapshotPool; // m_threadCount clock entries per snapshot
+    std::vector<uint32_t> m_snapshotThread; // thread index of each snapshot
+    bool m_searchCapped = false;          // cycle enumeration hit its bound: counts are lower bounds
     std::vector<Finding> m_findings;
     std::vector<size_t> m_cycleEdges;
 };
