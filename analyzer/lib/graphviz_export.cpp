@@ -230,14 +230,34 @@ public:
             constexpr double kPi = 3.14159265358979;
             // Neighbours a node and a label apart: the label sits between them.
             double radius = std::max(double(n) * (cellW + labelW + 0.4) / (2 * kPi), cellW);
+            std::vector<double> angle(m.nodes.size(), 0);
+            std::vector<bool> onRing(m.nodes.size(), false);
             for (size_t k = 0; k < n; k++) {
-                double a = kPi / 2 - 2 * kPi * double(k) / double(n);
-                pin(cycle[k], radius * std::cos(a), radius * std::sin(a));
+                onRing[cycle[k]] = true;
+                angle[cycle[k]] = kPi / 2 - 2 * kPi * double(k) / double(n);
+                pin(cycle[k], radius * std::cos(angle[cycle[k]]), radius * std::sin(angle[cycle[k]]));
             }
-            // The few nodes off the ring (main joining) find their place inside or beside it.
-            // Overlap removal is only for them: with every node pinned it shrinks the ring.
+            // Nodes off the ring (main joining a philosopher) go inside it, toward their neighbour
+            // on it, each further in than the last: all pinned, so neato only routes the edges
+            // (its overlap removal would shrink the ring). Past three such nodes, neato places them.
+            double inner = 0.55;
+            const bool pinInner = m.nodes.size() - n <= 3;
+            for (size_t i = 0; i < m.nodes.size() && pinInner; i++) {
+                if (onRing[i])
+                    continue;
+                double a = kPi / 2;
+                for (const GraphEdge& e : m.edges) {
+                    size_t other = e.from == i ? e.to : e.to == i ? e.from : SIZE_MAX;
+                    if (other != SIZE_MAX && onRing[other]) {
+                        a = angle[other];
+                        break;
+                    }
+                }
+                pin(i, radius * inner * std::cos(a), radius * inner * std::sin(a));
+                inner = std::max(0.15, inner - 0.2);
+            }
             graphAttr("splines", "true");
-            graphAttr("overlap", n < m.nodes.size() ? "false" : "true");
+            graphAttr("overlap", pinInner ? "true" : "false");
             graphAttr("sep", "+6");
             return "neato";
         }
