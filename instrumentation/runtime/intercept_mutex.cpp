@@ -42,17 +42,19 @@ namespace {
 // most of the time, no clock read, no sequence number (DESIGN.md: stamp what blocks). One that
 // waited is stamped and takes the object's sequence number, which is taken while the lock is held
 // and so orders it after the previous holder's.
-inline void acquired(ThreadState* t, const void* obj, unsigned flags, uint32_t stack, bool waited)
+__attribute__((always_inline)) inline void acquired(ThreadState* t, const void* obj, unsigned flags, uint32_t stack,
+                                                    bool waited)
 {
-    markPage(obj);
-    if (waited)
+    if (waited) {
+        markPage(obj);
         emitStamped(t, obj, RAVEL_EV_ACQUIRED, flags, nextSeq(obj), stack);
-    else
-        emitFast(t, obj, false, flags, stack);
+    } else {
+        emitFast(t, obj, false, flags, stack); // marks the page when it defines the object's slot
+    }
     boardHold(t, obj, flags, stack);
 }
 
-inline void released(ThreadState* t, const void* obj, unsigned objKind, uint64_t pc)
+__attribute__((always_inline)) inline void released(ThreadState* t, const void* obj, unsigned objKind, uint64_t pc)
 {
     unsigned held = boardRelease(t, obj);
     unsigned flags = objKind | (held & RAVEL_F_SHARED);
@@ -82,7 +84,7 @@ int blockingAcquire(ThreadState* t, const void* obj, unsigned flags, Block block
 
 // lock(): try first; block only when the try says busy.
 template <typename Try, typename Block>
-int lockCall(ThreadState* t, const void* obj, unsigned flags, uint64_t pc, Try tryFn, Block block)
+__attribute__((always_inline)) inline int lockCall(ThreadState* t, const void* obj, unsigned flags, uint64_t pc, Try tryFn, Block block)
 {
     int rc = tryFn();
     if (RAVEL_LIKELY(rc == 0 || rc == EOWNERDEAD)) {

@@ -116,7 +116,16 @@ void* resolveReal(const char* name, const char* version = nullptr);
 
 // --- stacks (rt_stack.cpp) ---
 uint32_t captureStack(); // the whole call path of the current interceptor's caller
-uint32_t siteStack(ThreadState* t, uint64_t pc); // cached per call site, flagged when reused
+uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot);
+inline uint32_t hashSlot(uint64_t x, int bits);
+// The stack of the caller at pc: captured once per call site and thread, then reused and flagged.
+__attribute__((always_inline)) inline uint32_t siteStack(ThreadState* t, uint64_t pc)
+{
+    uint32_t slot = hashSlot(pc, 9);
+    if (RAVEL_LIKELY(t->site_pc[slot] == pc))
+        return t->site_stack[slot] | RAVEL_STACK_REUSED;
+    return siteStackSlow(t, pc, slot);
+}
 uint32_t stackOfFrames(const uint64_t* frames, int depth, uint16_t flags);
 
 // --- modules (rt_modules.cpp) ---
@@ -203,7 +212,7 @@ inline void putTime(ThreadState* t, uint64_t rel)
 
 // The hot path: an uncontended acquisition or a release at a call site whose stack is the one
 // last recorded for that operation, on an object already in a slot, is one byte.
-inline void putFast(ThreadState* t, const void* objp, bool release, unsigned flags, uint32_t stack)
+__attribute__((always_inline)) inline void putFast(ThreadState* t, const void* objp, bool release, unsigned flags, uint32_t stack)
 {
     if (RAVEL_UNLIKELY(t->cur >= t->end) && !openEventsChunk(t))
         return;
@@ -218,6 +227,7 @@ inline void putFast(ThreadState* t, const void* objp, bool release, unsigned fla
     uint64_t key = obj | (uint64_t(objKind) << 48);
     uint8_t* p = t->cur;
     if (RAVEL_UNLIKELY(t->slotObj[slot] != key)) {
+        markPage(objp); // once per object and chunk is enough: page bits are never cleared
         uint64_t v = (obj << 16) | (uint64_t(slot | (objKind << 4)) << 8);
         __builtin_memcpy(p + 1, reinterpret_cast<uint8_t*>(&v) + 1, 7);
         __atomic_store_n(p, uint8_t(RAVEL_REC_SLOT), __ATOMIC_RELEASE);
@@ -247,7 +257,7 @@ inline void emit(ThreadState* t, const void* obj, unsigned kind, unsigned flags,
 }
 
 // The fast path's emit: an uncontended acquisition (no sequence number) or a release.
-inline void emitFast(ThreadState* t, const void* obj, bool release, unsigned flags, uint32_t stack)
+__attribute__((always_inline)) inline void emitFast(ThreadState* t, const void* obj, bool release, unsigned flags, uint32_t stack)
 {
     maybeStamp(t);
     putFast(t, obj, release, flags, stack);

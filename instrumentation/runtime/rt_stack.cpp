@@ -121,11 +121,8 @@ uint32_t captureStack()
     return stackOfFrames(frames, depth, 0);
 }
 
-uint32_t siteStack(ThreadState* t, uint64_t pc)
+uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot)
 {
-    uint32_t slot = hashSlot(pc, 9);
-    if (RAVEL_LIKELY(t->site_pc[slot] == pc))
-        return t->site_stack[slot] | RAVEL_STACK_REUSED;
     uint32_t id;
     {
         InRuntime guard(t);
