@@ -62,7 +62,8 @@ GraphModel build(const GraphOptions& o, const ReplayModel& model, Symbolizer& sy
         const Finding& f = findings[*o.finding - 1];
         bool cycle = f.kind == "potential-deadlock" || f.kind == "lock-order-inversion";
         if (o.kind == "lock-order" && !cycle) {
-            fmt::print(stderr, "ravel: graph: finding {} is a {}, not a lock-order cycle: draw it with --kind wait-for\n",
+            fmt::print(stderr,
+                       "ravel: graph: finding {} is a {}, not a lock-order cycle: draw it with --kind wait-for\n",
                        *o.finding, f.kind);
             status = kUsageError;
             return {};
@@ -163,7 +164,8 @@ void addGraphCommand(CLI::App& app, int& status)
         ->check(CLI::IsMember({ "dot", "circo", "neato", "fdp", "twopi" }));
     cmd->callback([options, &status] {
         if (options->kind == "lock-order" && options->atNs)
-            throw CLI::ValidationError("--at", "the lock-order graph covers the whole run: --at applies to --kind wait-for");
+            throw CLI::ValidationError("--at",
+                                       "the lock-order graph covers the whole run: --at applies to --kind wait-for");
         status = runGraph(*options);
     });
 }

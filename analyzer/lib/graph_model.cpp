@@ -288,7 +288,7 @@ GraphModel waitForGraphAt(const ReplayModel& model, uint64_t t, GraphNaming& nam
     // when a thread of the cycle waits on them. Edges are red when both ends are.
     for (const GraphEdge& e : g.edges)
         if (e.kind == GraphEdgeKind::Waits && g.nodes[e.from].deadlocked && g.nodes[e.to].kind == GraphNodeKind::Object
-            && !(e.label.find("timed") != std::string::npos)) {
+            && e.label.find("timed") == std::string::npos) {
             g.nodes[e.to].deadlocked = true;
             g.nodes[e.to].onCycle = g.nodes[e.to].onCycle || g.nodes[e.from].onCycle;
         }
@@ -440,7 +440,8 @@ GraphModel findingGraph(const ReplayModel& model, const Finding& f, GraphNaming&
                     if (modelObject(model, o) == n.object)
                         n.label = objectLabel(o.kind, o.name);
         std::string what = f.kind == "potential-deadlock" ? "potential deadlock" : "lock-order inversion";
-        g.title = fmt::format("{}: lock-order cycle of {} lock{}", what, g.nodes.size(), g.nodes.size() == 1 ? "" : "s");
+        g.title = fmt::format("{}: lock-order cycle of {} lock{}", what, g.nodes.size(),
+                              g.nodes.size() == 1 ? "" : "s");
         if (f.instances > 1)
             g.title += fmt::format(" ({} instances of this pattern)", f.instances);
         return g;

@@ -1,7 +1,9 @@
 // Graphviz export of a GraphModel through Graphviz's C library (libgvc, libcgraph), never by
-// running `dot`: layout with dot, or circo for long cycles (64 dining philosophers as a ring, not
-// a 128-rank ladder, nor circo's two-meter ring), rendered to DOT, SVG, PNG or PDF; and the laid-out geometry (node boxes,
-// edge splines, label positions) for the GUI to draw with its own items.
+// running `dot`. Small graphs are laid out by dot; a long deadlock cycle is pinned on a ring, or
+// in rows past two dozen nodes (64 dining philosophers fit a screen instead of dot's 128-rank
+// ladder or circo's two-meter ring), edges routed by neato. Rendered to DOT, SVG, PNG or PDF, or
+// returned as laid-out geometry (node boxes, edge splines, label positions) for the GUI to draw
+// with its own items.
 //
 // Graphviz is not thread-safe: every call into it goes through one process-wide context behind a
 // mutex, so the CLI and a GUI layout worker can both use these functions.
