@@ -457,6 +457,14 @@ GraphModel findingGraph(const ReplayModel& model, const Finding& f, GraphNaming&
         }
         if (!all)
             g = waitForGraphAt(model, model.endNs(), naming);
+        // The finding's certainty is the report's (the watchdog may have known that nobody was left
+        // to signal); the picture must not say less than the report it illustrates.
+        if (f.certainty != Verdict::None && f.certainty != g.verdict && g.verdict != Verdict::None) {
+            std::string was = fmt::format("deadlock ({})", verdictName(g.verdict));
+            if (size_t at = g.title.find(was); at != std::string::npos)
+                g.title.replace(at, was.size(), fmt::format("deadlock ({})", verdictName(f.certainty)));
+            g.verdict = f.certainty;
+        }
     }
     if (f.kind != "deadlock" && !f.threads.empty()) {
         // Threads blocked at exit and misuse: the threads the finding names stand out.

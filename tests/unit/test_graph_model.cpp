@@ -226,6 +226,13 @@ TEST(GraphModel, DeadlockFindingIsDrawnWhenItFormed)
     EXPECT_GE(g.atNs, formed - 1000);
     EXPECT_TRUE(node(g, "t2").deadlocked);
     EXPECT_TRUE(node(g, "t3").deadlocked);
+
+    // The picture says what the report says, even where the report knew more.
+    Finding likely = findings[0];
+    likely.certainty = Verdict::Likely;
+    GraphModel l = findingGraph(m, likely, naming);
+    EXPECT_EQ(l.verdict, Verdict::Likely);
+    EXPECT_NE(l.title.find("deadlock (likely)"), std::string::npos) << l.title;
 }
 
 TEST(GraphModel, LockOrderPairsAreMergedAndCycleEdgesMarked)
