@@ -610,6 +610,21 @@ void LockOrderGraph::findCycles()
         }
     }
 
+    // A pattern's site is the call of the lock function (the innermost frame), not the whole path:
+    // transfer() called from two places is one bug, reported once with both as examples.
+    std::vector<uint32_t> siteCode(2 * m_edges.size());
+    {
+        std::map<uint64_t, uint32_t> codes; // innermost pc, or the stack id where none is known
+        auto codeOf = [&](uint32_t stack) {
+            const StackTrace* st = stack ? m_model.trace().stack(stack) : nullptr;
+            uint64_t key = st && !st->frames.empty() ? st->frames[0] : (uint64_t(1) << 63 | stack);
+            return codes.try_emplace(key, uint32_t(codes.size())).first->second;
+        };
+        for (size_t e = 0; e < m_edges.size(); e++) {
+            siteCode[2 * e] = codeOf(m_state[e].fromSite);
+            siteCode[2 * e + 1] = codeOf(m_state[e].toSite);
+        }
+    }
     std::map<std::pair<bool, std::vector<uint64_t>>, size_t> patternIndex;
     std::vector<Pattern> patterns;
     std::set<std::vector<uint32_t>> deadlockCycles; // object sets of multi-thread cycles
@@ -627,8 +642,8 @@ void LockOrderGraph::findCycles()
         // instance of the locks does not matter.
         size_t n = path.size(), best = 0;
         auto site = [&](size_t i) {
-            const EdgeState& s = m_state[path[i % n]];
-            return (uint64_t(s.fromSite) << 32) | s.toSite;
+            const uint32_t e = path[i % n];
+            return (uint64_t(siteCode[2 * e]) << 32) | siteCode[2 * e + 1];
         };
         for (size_t r = 1; r < n; r++)
             for (size_t i = 0; i < n; i++)

@@ -291,6 +291,49 @@ TEST(LockOrder, BarrierOrdersPhases)
     EXPECT_TRUE(s.findings().empty());
 }
 
+TEST(LockOrder, SemaphorePostToWaitOrdersSegments)
+{
+    constexpr uint64_t Sem = 0x555555558400;
+    Script s;
+    twoTellers(s, [&] {
+        s.pair(2, A, 11, B, 12);
+        s.ev(2, RAVEL_EV_SIGNAL, Sem, RAVEL_OBJ_SEM, 6, 1);
+        s.ev(3, RAVEL_EV_PASS, Sem, RAVEL_OBJ_SEM, 5, 2); // sem_wait that did not block
+        s.pair(3, B, 21, A, 22);
+    });
+    s.analyze();
+    EXPECT_TRUE(s.findings().empty());
+}
+
+TEST(LockOrder, OneOrderedOccurrenceDoesNotHideAnUnorderedOne)
+{
+    // T3's B->A is ordered after T2's first A->B by a signal, but T2 takes A->B again afterwards.
+    Script s;
+    twoTellers(s, [&] {
+        s.pair(2, A, 11, B, 12);
+        s.ev(2, RAVEL_EV_SIGNAL, Cond, RAVEL_OBJ_COND, 6, 1);
+        s.ev(3, RAVEL_EV_WOKEN, Cond, RAVEL_OBJ_COND, 5, 2);
+        s.pair(3, B, 21, A, 22);
+        s.pair(2, A, 11, B, 12);
+    });
+    s.analyze();
+    EXPECT_EQ(countKind(s.findings(), "potential-deadlock"), 1u);
+}
+
+TEST(LockOrder, OneThreadInversionUnderAGateIsNoNote)
+{
+    Script s;
+    s.spawn(1, 2, "bank");
+    s.lock(2, Gate, 10);
+    s.pair(2, A, 11, B, 12);
+    s.unlock(2, Gate);
+    s.lock(2, Gate, 20);
+    s.pair(2, B, 21, A, 22);
+    s.unlock(2, Gate);
+    s.analyze();
+    EXPECT_TRUE(s.findings().empty());
+}
+
 TEST(LockOrder, LocksOwnReleaseAcquireOrdersNothing)
 {
     Script s;
@@ -455,6 +498,26 @@ TEST(LockOrder, SameSitesOnOtherLocksAreMoreInstancesOfOnePattern)
     EXPECT_EQ(f.instances, 2u);
     EXPECT_EQ(f.moreExamples.size(), 1u);
     EXPECT_EQ(f.objects.size(), 4u);
+}
+
+TEST(LockOrder, OneLockCallReachedFromTwoCallersIsOnePattern)
+{
+    Script s;
+    // transfer() locks at 0x1000 and 0x1010; callers x (0x2000) and y (0x3000) make distinct stacks.
+    s.b.stack(11, { 0x1000, 0x2000 });
+    s.b.stack(12, { 0x1010, 0x2000 });
+    s.b.stack(21, { 0x1000, 0x3000 });
+    s.b.stack(22, { 0x1010, 0x3000 });
+    for (uint32_t i = 0; i < 4; i++)
+        s.spawn(1, 2 + i, "teller");
+    s.pair(2, A, 11, B, 12);
+    s.pair(3, B, 21, A, 22);
+    s.pair(4, C, 11, D, 12);
+    s.pair(5, D, 11, C, 12);
+    s.analyze();
+    ASSERT_EQ(s.findings().size(), 1u);
+    EXPECT_EQ(s.findings()[0].instances, 2u);
+    ASSERT_EQ(s.findings()[0].moreExamples.size(), 1u);
 }
 
 TEST(LockOrder, ThreadHoldingThreeHundredLocks)
