@@ -11,7 +11,7 @@ EXAMPLES   := $(BUILD)/bin/examples
 
 # The demo grows with the product (issue 2: record and inspect; issue 3: catch a deadlock).
 # Switching it is this one line: DEMO := deadlock
-DEMO := record
+DEMO := deadlock
 
 .PHONY: demo test asan setup configure build clean demo-record demo-deadlock
 

@@ -74,9 +74,22 @@ std::vector<Finding> analyzeTrace(const ReplayModel& model, Symbolizer& sym, con
     // The watchdog's verdict, when the run was ended for a deadlock, is the deadlock in force at
     // the end of the trace: model.findings() finds it again from the trace alone.
     if (opt.lockOrder) {
+        // A cycle that did deadlock this run is reported as the deadlock, not again as a
+        // prediction: drop potential deadlocks whose locks are all locks of a deadlock found.
+        std::set<uint64_t> deadlocked;
+        for (const Finding& f : out)
+            if (f.kind == "deadlock")
+                for (const FindingObject& o : f.objects)
+                    deadlocked.insert(o.address);
         LockOrderGraph graph(model);
-        for (Finding& f : graph.findings())
-            out.push_back(std::move(f));
+        for (Finding& f : graph.findings()) {
+            bool happened = f.kind == "potential-deadlock" && !f.edges.empty();
+            for (const FindingEdge& e : f.edges)
+                happened = happened && deadlocked.count(f.objects[e.from].address)
+                    && deadlocked.count(f.objects[e.to].address);
+            if (!happened)
+                out.push_back(std::move(f));
+        }
     }
     std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) { return rank(a) < rank(b); });
     for (Finding& f : out) {
