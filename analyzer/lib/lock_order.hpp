@@ -5,9 +5,10 @@
 // pattern (a distinct cycle of acquire sites) with a few example cycles and the count of instances.
 // Filtered: a common gate lock held across every edge of the cycle; edges whose segments cannot
 // overlap because they are ordered by thread create/join, fork/waitpid, barriers, or messages
-// (cond signal -> wake, sem post -> wait); read-read rwlock edges; edges into a lock taken by
-// trylock. A cycle whose edges all come from one thread is a lock-order-inversion note, never a
-// deadlock.
+// (cond signal -> wake, sem post -> wait); read-read rwlock hops (a cycle passing an rwlock that one
+// edge requests shared while the next holds it shared: readers do not wait for readers); edges into
+// a lock taken by trylock. A cycle whose edges all come from one thread is a lock-order-inversion
+// note, never a deadlock. Patterns are keyed by the lock calls' sites (innermost frames).
 #pragma once
 
 #include "finding.hpp"
