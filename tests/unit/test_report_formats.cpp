@@ -124,6 +124,27 @@ protected:
         return path;
     }
 
+    // A worker still waiting on a semaphore nobody posts when main exits normally: a note.
+    std::string blockedAtExitTrace()
+    {
+        test::TraceBuilder b;
+        addOwnModule(b);
+        b.stack(1, { site(report_transfer_second) });
+        b.header().flags |= RAVEL_FILE_ENDED;
+        b.thread(1, "main").pthread = 0x7f0000000100;
+        b.thread(2, "idle-worker").pthread = 0x7f0000000200;
+        b.time(1, 100);
+        b.event(1, RAVEL_EV_THREAD_START, 0x7f0000000100, 0);
+        b.time(2, 200);
+        b.event(2, RAVEL_EV_THREAD_START, 0x7f0000000200, 1);
+        b.event(2, RAVEL_EV_WAIT_REQ, addr(&report_account_b), 0, 1, RAVEL_OBJ_SEM);
+        b.time(1, 300);
+        b.event(1, RAVEL_EV_THREAD_EXIT, 0x7f0000000100);
+        std::string path = (m_dir / "idle.ravel").string();
+        b.write(path);
+        return path;
+    }
+
     struct Analyzed {
         std::unique_ptr<TraceReader> reader;
         std::unique_ptr<ReplayModel> model;
@@ -370,6 +391,27 @@ TEST_F(ReportFormats, MisuseNamesWhatAndWhere)
     EXPECT_EQ(j["findings"][0]["threads"][0]["stack"][0]["function"], "report_bad_unlock");
     json s = renderReportSarif(a.numbered(), *a.reader, *a.sym, {}, "/nonexistent-root", "/");
     EXPECT_EQ(s["runs"][0]["results"][0]["level"], "warning");
+}
+
+TEST_F(ReportFormats, BlockedAtExitIsANoteNotAnError)
+{
+    Analyzed a = analyze(blockedAtExitTrace());
+    ASSERT_EQ(a.findings.size(), 1u);
+    const Finding& f = a.findings[0];
+    EXPECT_EQ(f.kind, "blocked-at-exit");
+    EXPECT_FALSE(isError(f));
+    std::string text = renderFindingText(f, 1, *a.reader, *a.sym);
+    EXPECT_EQ(text.rfind("==ravel== NOTE #1: blocked-at-exit", 0), 0u) << text;
+    EXPECT_NE(text.find("idle-worker"), std::string::npos) << text;
+    EXPECT_NE(text.find("report_transfer_second"), std::string::npos) << text;
+    json j = toJson(a);
+    EXPECT_EQ(validate(j), "") << j.dump(2);
+    EXPECT_EQ(j["findings"][0]["error"], false);
+    EXPECT_EQ(j["findings"][0]["certainty"], nullptr);
+    EXPECT_EQ(j["summary"]["errors"], 0);
+    json s = renderReportSarif(a.numbered(), *a.reader, *a.sym, {}, "/nonexistent-root", "/");
+    EXPECT_EQ(s["runs"][0]["results"][0]["level"], "note");
+    EXPECT_EQ(s["runs"][0]["results"][0]["ruleId"], "ravel/blocked-at-exit");
 }
 
 // The lock-order analysis may not produce findings yet; its Finding shape is rendered by hand.
