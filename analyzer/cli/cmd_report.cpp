@@ -3,6 +3,7 @@
 // finding remains, as `ravel run` does, so CI can gate on it. docs/cli.md is the user's
 // description; docs/report-format.md documents JSON and SARIF.
 #include "commands.hpp"
+#include "ravel_options.hpp"
 
 #include "analysis.hpp"
 #include "replay_model.hpp"
@@ -45,24 +46,6 @@ struct ReportOptions {
 };
 
 constexpr int kUsageError = 2;
-
-// The last value of `key` in RAVEL_OPTIONS ("key=value" separated by ':', ',' or spaces; later keys
-// win), the rule `ravel run` and the runtime follow.
-std::optional<std::string> optionValue(const std::string& options, const std::string& key)
-{
-    std::optional<std::string> value;
-    size_t at = 0;
-    while (at < options.size()) {
-        size_t end = options.find_first_of(":, ", at);
-        if (end == std::string::npos)
-            end = options.size();
-        std::string token = options.substr(at, end - at);
-        if (token.size() > key.size() && token.compare(0, key.size(), key) == 0 && token[key.size()] == '=')
-            value = token.substr(key.size() + 1);
-        at = end + 1;
-    }
-    return value;
-}
 
 // Fills what the command line left unset from RAVEL_OPTIONS. False (and the error said) when a
 // value there is unusable.

@@ -2,6 +2,7 @@
 // stdin, stdout, stderr, signals and exit status through unchanged, then compacts the trace and
 // prints one summary line on stderr. docs/cli.md is the user's description.
 #include "commands.hpp"
+#include "ravel_options.hpp"
 #include "launcher.hpp"
 #include "watchdog.hpp"
 
@@ -85,24 +86,6 @@ uint64_t parseSize(const std::string& text, const std::string& option)
     if (value > (UINT64_MAX >> shift))
         throw bad();
     return value << shift;
-}
-
-// RAVEL_OPTIONS is shared with the runtime: "key=value" separated by ':', ',' or spaces, later
-// keys winning (the runtime's rule). ravel run reads its own keys and passes the string on.
-std::optional<std::string> optionValue(const std::string& options, const std::string& key)
-{
-    std::optional<std::string> value;
-    size_t at = 0;
-    while (at < options.size()) {
-        size_t end = options.find_first_of(":, ", at);
-        if (end == std::string::npos)
-            end = options.size();
-        std::string token = options.substr(at, end - at);
-        if (token.size() > key.size() && token.compare(0, key.size(), key) == 0 && token[key.size()] == '=')
-            value = token.substr(key.size() + 1);
-        at = end + 1;
-    }
-    return value;
 }
 
 bool truthy(const std::optional<std::string>& value)

@@ -1,6 +1,7 @@
 #include "report_text.hpp"
 
 #include "objects.hpp"
+#include "report_json.hpp"
 #include "symbolizer.hpp"
 #include "trace_reader.hpp"
 
@@ -55,19 +56,8 @@ void appendStack(std::string& out, uint32_t stackId, bool reused, const TraceRea
         out += "      (no stack recorded)\n";
         return;
     }
-    std::vector<Frame> frames = sym.symbolizeStack(s->frames);
-    // What lies below main or a thread's start routine is the C library starting things: noise.
-    for (size_t i = 0; i < frames.size(); i++) {
-        const std::string& fn = frames[i].function;
-        if (fn == "main") {
-            frames.resize(i + 1);
-            break;
-        }
-        if (i > 0 && (fn == "start_thread" || fn == "clone3" || fn == "clone" || fn == "__libc_start_main")) {
-            frames.resize(i);
-            break;
-        }
-    }
+    // Below main or a thread's start routine is the C library starting things: left out.
+    std::vector<Frame> frames = reportFrames(stackId, trace, sym);
     size_t shown = std::min<size_t>(frames.size(), opt.maxFrames);
     for (size_t i = 0; i < shown; i++) {
         const Frame& fr = frames[i];
