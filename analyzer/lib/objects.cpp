@@ -156,7 +156,11 @@ void ObjectTracker::retireRange(uint64_t lo, uint64_t hi, unsigned keepKind)
 {
     auto it = m_live.lower_bound(lo);
     while (it != m_live.end() && it->first < hi) {
-        if (keepKind != RAVEL_OBJ_NONE && m_objects[it->second].kind == keepKind) {
+        // A held lock's memory cannot be released (that would be a use after free in the
+        // program): a FREE that seems to cover one comes from the previous block at that address,
+        // placed after the new lock's acquisition because uncontended events are ordered only by
+        // interpolated times. Its identity stays.
+        if ((keepKind != RAVEL_OBJ_NONE && m_objects[it->second].kind == keepKind) || m_objects[it->second].holders) {
             ++it;
             continue;
         }
@@ -185,11 +189,21 @@ uint32_t ObjectTracker::lookup(const Event& e, unsigned kind)
 uint32_t ObjectTracker::onEvent(const Event& e)
 {
     switch (e.kind) {
-    case RAVEL_EV_INIT:
+    case RAVEL_EV_INIT: {
+        // Initializing a lock that some thread holds cannot happen in a correct program; in a
+        // trace it means the INIT is placed too late (uncontended acquisitions are ordered across
+        // threads only by interpolated times). Keep the held object rather than split its holds
+        // across two generations.
+        uint32_t index = m_current.find(e.obj);
+        if (index != kNoObject && !m_objects[index].retired && m_objects[index].holders
+            && m_objects[index].kind == e.objKind())
+            return index;
         return create(e, e.objKind());
+    }
     case RAVEL_EV_DESTROY: {
         uint32_t index = lookup(e, e.objKind());
-        retire(index);
+        if (!m_objects[index].holders) // destroying a held lock is misuse, reported as such
+            retire(index);
         return index;
     }
     case RAVEL_EV_FREE:
@@ -243,10 +257,19 @@ uint32_t ObjectTracker::onEvent(const Event& e)
         }
         return index;
     }
+    case RAVEL_EV_ACQUIRED: {
+        uint32_t index = lookup(e, e.objKind());
+        m_objects[index].holders++;
+        return index;
+    }
+    case RAVEL_EV_RELEASE: {
+        uint32_t index = lookup(e, e.objKind());
+        if (m_objects[index].holders)
+            m_objects[index].holders--;
+        return index;
+    }
     case RAVEL_EV_ACQ_REQ:
-    case RAVEL_EV_ACQUIRED:
     case RAVEL_EV_ACQ_FAIL:
-    case RAVEL_EV_RELEASE:
     case RAVEL_EV_WAIT_REQ:
     case RAVEL_EV_WOKEN:
     case RAVEL_EV_WAIT_FAIL:

@@ -46,6 +46,7 @@ struct ObjectRecord {
     uint64_t firstNs = 0;
     uint32_t threadId = 0;    // kind thread: the ravel tid of the thread (from JOIN_REQ), 0 unknown
     bool retired = false;     // destroyed or its memory released: the next use is a new object
+    uint32_t holders = 0;     // acquisitions not yet released (all threads)
 };
 
 // Open-addressing map address -> object index. The per-event lookup is the hot path of every
