@@ -510,12 +510,13 @@ std::string Symbolizer::objectName(uint64_t addr, unsigned objKind, const std::v
                     return name + memberPath(type, offset, size);
             }
         }
+        // Without type information: an offset that is a whole number of objects into a global
+        // made of several such objects is an array element (element 0 included: `locks[0]`, not
+        // `locks`); anything else is a member we cannot name.
+        if (size != 0 && offset % size == 0 && d->size % size == 0 && d->size > size)
+            return fmt::format("{}[{}]", name, offset / size);
         if (offset == 0)
             return name;
-        // Without type information: an offset that is a whole number of objects into a global
-        // made of such objects is an array element; anything else is a member we cannot name.
-        if (size != 0 && offset % size == 0 && d->size % size == 0)
-            return fmt::format("{}[{}]", name, offset / size);
         return fmt::format("{}+0x{:x}", name, offset);
     }
 
