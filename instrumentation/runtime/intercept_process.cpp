@@ -31,13 +31,6 @@ namespace {
 
 MainFn g_main;
 
-int mainWrapper(int argc, char** argv, char** envp)
-{
-    int status = g_main(argc, argv, envp);
-    finalizeProcess(status);
-    return status;
-}
-
 void recordExit(int status)
 {
     ThreadState* t = enter();
@@ -45,6 +38,14 @@ void recordExit(int status)
         emitStamped(t, reinterpret_cast<void*>(pthread_self()), RAVEL_EV_THREAD_EXIT, RAVEL_OBJ_THREAD, 0, 0);
         finalizeProcess(status);
     }
+}
+
+// Returning from main ends the main thread too: recorded like exit().
+int mainWrapper(int argc, char** argv, char** envp)
+{
+    int status = g_main(argc, argv, envp);
+    recordExit(status);
+    return status;
 }
 
 // Memory [p, p+size) is gone: objects in it end. Only pages that ever held a recorded object
