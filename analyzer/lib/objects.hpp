@@ -71,9 +71,9 @@ private:
     unsigned m_shift = 0;
 };
 
-// Maps each event to the object it acts on, applying the generation rules of
-// docs/CONTRACT-runtime.md: a new generation at INIT, after DESTROY, when a FREE range covers the
-// object, when the thread whose stack holds it exits, when a new thread starts at a pthread_t, and
+// Maps each event to the object it acts on, applying the generation rules of docs/trace-format.md
+// ("Object identity"): a new generation at INIT, after DESTROY, when a FREE range covers the
+// object (never while it is held), when the thread whose stack holds it exits, when a new thread starts at a pthread_t, and
 // (defensively) when an address is used as a different kind of object without any of those.
 class ObjectTracker {
 public:

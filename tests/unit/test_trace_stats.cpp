@@ -1,5 +1,5 @@
 // TraceStats on synthetic event streams: the exact counts and times `ravel info` prints, and the
-// object identity rules (address + generation) of docs/CONTRACT-runtime.md.
+// object identity rules (address + generation) of docs/trace-format.md ("Object identity").
 #include "objects.hpp"
 #include "trace_builder.hpp"
 #include "trace_reader.hpp"
@@ -23,7 +23,7 @@ constexpr uint64_t kB = 0x55d0c0de4080;
 constexpr uint64_t kCond = 0x55d0c0de4100;
 constexpr uint64_t kSem = 0x55d0c0de4200;
 
-// Builds an event stream the way the runtime writes it (see CONTRACT-runtime.md).
+// Builds an event stream the way the runtime writes it (see docs/trace-format.md).
 struct Stream {
     std::vector<ThreadInfo> threads;
     std::vector<Event> events;
