@@ -52,7 +52,8 @@ test: build
 asan: setup
 	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAVEL_SANITIZE=ON -DRAVEL_BUILD_GUI=OFF
 	cmake --build $(BUILD_ASAN)
-	ctest --test-dir $(BUILD_ASAN) --output-on-failure -j2
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j2
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(OUT)
