@@ -83,12 +83,12 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
     auto inCycle = [&](uint32_t t) { return std::find(d.cycle.begin(), d.cycle.end(), t) != d.cycle.end(); };
     // Start where the story starts: at a thread waiting on a lock or a signal rather than in a join.
     uint32_t start = d.cycle.empty() ? 0 : d.cycle.front();
-    for (uint32_t t : d.cycle)
-        for (const WaitNode& n : nodes)
-            if (n.thread == t && n.objectKind != RAVEL_OBJ_THREAD && start == d.cycle.front()) {
-                start = t;
-                break;
-            }
+    auto notJoin = [&](uint32_t t) {
+        return std::any_of(nodes.begin(), nodes.end(),
+                           [&](const WaitNode& n) { return n.thread == t && n.objectKind != RAVEL_OBJ_THREAD; });
+    };
+    if (auto it = std::find_if(d.cycle.begin(), d.cycle.end(), notJoin); it != d.cycle.end())
+        start = *it;
     for (uint32_t next = start; next && order.size() < d.cycle.size();) {
         order.push_back(next);
         uint32_t after = 0;
