@@ -76,9 +76,10 @@ MappedTrace::MappedTrace(const std::string& path)
             throw fail("truncated trace header");
         uint32_t version;
         std::memcpy(&version, m_data + 8, 4);
-        if (version != RAVEL_TRACE_VERSION)
-            throw fail(
-                fmt::format("trace format version {}, this ravel reads version {}", version, RAVEL_TRACE_VERSION));
+        // Version 2 only added events and a table, so version 1 traces read as they are.
+        if (version < 1 || version > RAVEL_TRACE_VERSION)
+            throw fail(fmt::format(
+                "trace format version {}, this ravel reads versions 1 to {}", version, RAVEL_TRACE_VERSION));
         if (m_size < sizeof(RavelFileHeader))
             throw fail(fmt::format("truncated trace header ({} of {} bytes)", m_size, sizeof(RavelFileHeader)));
         std::memcpy(&m_header, m_data, sizeof m_header);

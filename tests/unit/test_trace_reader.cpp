@@ -427,7 +427,7 @@ TEST_F(TraceReaderTest, UnreadableFilesThrowOneLineWithThePath)
     TraceBuilder b;
     b.header().version = 7;
     b.write(path("v7.ravel"));
-    EXPECT_EQ(message(path("v7.ravel")), path("v7.ravel") + ": trace format version 7, this ravel reads version 1");
+    EXPECT_EQ(message(path("v7.ravel")), path("v7.ravel") + ": trace format version 7, this ravel reads versions 1 to " + std::to_string(RAVEL_TRACE_VERSION));
 
     TraceBuilder odd;
     odd.header().chunk_size = 5000;

@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define RAVEL_TRACE_MAGIC "RAVELTRC" /* 8 bytes, no terminator in the file */
-#define RAVEL_TRACE_VERSION 1u
+#define RAVEL_TRACE_VERSION 2u /* 2: channels, annotations, the names table */
 #define RAVEL_HEADER_SIZE 4096u
 #define RAVEL_CHUNK_MAGIC 0x4b4e4843u /* "CHNK" */
 #define RAVEL_CHUNK_HEADER_SIZE 64u
@@ -73,6 +73,7 @@ enum {
     RAVEL_CHUNK_THREADS = 2, /* RavelThreadEntry slots */
     RAVEL_CHUNK_STACKS = 3,  /* RavelStackRecord entries */
     RAVEL_CHUNK_MODULES = 4, /* RavelModuleRecord entries */
+    RAVEL_CHUNK_NAMES = 5,   /* RavelNameRecord entries (channel and annotated object names) */
 };
 
 /* ChunkHeader.flags */
@@ -150,8 +151,29 @@ enum {
     RAVEL_EV_FREE = 28,        /* memory [obj, obj+aux) released (free/munmap/exit stack) */
     RAVEL_EV_LOST = 29,        /* aux events of this thread were not recorded */
     RAVEL_EV_MARK = 30,        /* watchdog verdict or user mark; aux = verdict */
-    RAVEL_EV_KIND_COUNT = 31
+    /* Channels (ravel/chan.hpp, annotated queues; object kind RAVEL_OBJ_CHAN). A message id is the
+     * channel's own sequence number of the message, from 1, taken under the channel's lock, so a
+     * RECEIVED names the SENT it took. Blocking operations are pairs (REQ, then done or FAIL). */
+    RAVEL_EV_CHAN_CREATE = 31, /* obj = channel, aux = capacity (0 unbuffered, UINT32_MAX unbounded);
+                                  its name, if any, is in the names table */
+    RAVEL_EV_SEND_REQ = 32,    /* about to send (may block); flags TRY / TIMED */
+    RAVEL_EV_SENT = 33,        /* the message is in the channel (or handed over); aux = message id */
+    RAVEL_EV_RECV_REQ = 34,    /* about to receive (may block); flags TRY / TIMED */
+    RAVEL_EV_RECEIVED = 35,    /* aux = message id received; 0: the channel is closed and drained */
+    RAVEL_EV_CHAN_CLOSE = 36,  /* aux = 0, or an errno when the close failed (EPIPE: already closed) */
+    RAVEL_EV_CHAN_FAIL = 37,   /* send/recv/select gave up or failed: aux = errno (EAGAIN: try found
+                                  it full/empty; ETIMEDOUT; EPIPE: send on a closed channel) */
+    RAVEL_EV_SELECT_REQ = 38,  /* obj = 0, aux = number of cases; flags TRY (default case) / TIMED;
+                                  followed at once by aux SELECT_CASE events */
+    RAVEL_EV_SELECT_CASE = 39, /* obj = channel, aux = case index | RAVEL_SELECT_SEND for a send */
+    RAVEL_EV_SELECT_DONE = 40, /* obj = channel chosen (0 for timeout / default), aux = case index or
+                                  RAVEL_SELECT_NONE; then the chosen SENT / RECEIVED follows */
+    RAVEL_EV_OBJ_NAME = 41,    /* obj named (annotation API); the name is in the names table */
+    RAVEL_EV_KIND_COUNT = 42
 };
+
+#define RAVEL_SELECT_SEND 0x80000000u
+#define RAVEL_SELECT_NONE 0xffffffffu
 
 /* RavelEvent.stack: the high bit says the stack was captured at an earlier event from the same
  * call site in the same thread (the call path above the site may differ); the rest is the id. */
@@ -199,12 +221,14 @@ static inline unsigned ravel_flags_objkind(unsigned flags) { return flags & 0x0f
 
 #define RAVEL_MAX_HELD 32
 #define RAVEL_THREAD_NAME_LEN 32
+#define RAVEL_MAX_WAIT_SET 16
+#define RAVEL_WAIT_SET_SEND (UINT64_C(1) << 63)
 
 /* The state board of one thread (DESIGN.md): read live by the watchdog. */
 typedef struct RavelBoard {
     uint64_t blocked_on;  /* atomic: object address, 0 when running */
     uint32_t blocked_kind;/* event flags of the blocking request (object kind and modifiers) */
-    uint32_t blocked_aux; /* reserved */
+    uint32_t blocked_aux; /* the request's event kind (RAVEL_EV_SEND_REQ, _RECV_REQ, _SELECT_REQ...), or 0 */
     uint64_t blocked_mutex; /* cond wait: the mutex it will reacquire */
     uint64_t blocked_since_tsc;
     uint32_t blocked_stack;
@@ -230,7 +254,12 @@ typedef struct RavelThreadEntry {
     uint32_t create_stack;
     char name[RAVEL_THREAD_NAME_LEN];
     RavelBoard board;
-    uint8_t reserved[1024 - 96 - sizeof(RavelBoard)];
+    /* A blocked select (board.blocked_aux == RAVEL_EV_SELECT_REQ): its cases, written before the
+     * board's blocked_on under the same seqlock. Entry: channel (low 48 bits), bit 63 = send case. */
+    uint32_t wait_set_count; /* may exceed RAVEL_MAX_WAIT_SET: only the first are listed */
+    uint32_t reserved3;
+    uint64_t wait_set[RAVEL_MAX_WAIT_SET];
+    uint8_t reserved[1024 - 96 - sizeof(RavelBoard) - 8 - 8 * RAVEL_MAX_WAIT_SET];
 } RavelThreadEntry;
 
 /* A stack: id, depth, then depth return addresses. Records are 8-byte aligned. */
@@ -240,6 +269,18 @@ typedef struct RavelStackRecord {
     uint16_t flags;       /* 1 = site only (caller address, not the whole call path) */
     uint64_t frames[];    /* innermost first */
 } RavelStackRecord;
+
+/* A name given to an object (a channel's name, ravel_name): appended to RAVEL_CHUNK_NAMES chunks,
+ * 8-byte aligned. The latest record for an address names it from its `tsc` on. */
+typedef struct RavelNameRecord {
+    uint32_t size;        /* bytes of this record, 8-byte aligned; 0 ends the chunk's records */
+    uint16_t name_len;    /* including the NUL */
+    uint8_t obj_kind;     /* RAVEL_OBJ_* */
+    uint8_t reserved;
+    uint64_t obj;
+    uint64_t tsc;
+    char name[];
+} RavelNameRecord;
 
 /* A loaded module: base (load bias) and path, for offline symbolization. */
 typedef struct RavelModuleRecord {
