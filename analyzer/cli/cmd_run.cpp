@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 
 extern char** environ;
@@ -244,6 +245,10 @@ private:
     TraceFile m_fixedTrace; // with -o
     timespec m_startReal {};
     std::atomic<bool> m_deadlock { false };   // the watchdog found one: the exit status says so
+    // A likely deadlock reported live but left running (DESIGN.md's verdict table): its threads.
+    // It sets the exit status only if they are still blocked when the program exits.
+    std::mutex m_likelyMutex;
+    std::vector<uint32_t> m_likelyThreads;
     std::atomic<bool> m_reportDone { false }; // its report is on stderr and the target dealt with
     size_t m_errorsAtExit = 0;                // findings at exit that set the error exit code
 };
@@ -267,6 +272,27 @@ void RunCommand::reportAtExit(const TraceReader& reader)
         say("{}\n", renderFindingText(f, number, reader, sym, opt));
         m_errorsAtExit++;
     }
+    std::vector<uint32_t> likely;
+    {
+        std::lock_guard<std::mutex> lock(m_likelyMutex);
+        likely = m_likelyThreads;
+    }
+    if (!likely.empty()) {
+        // The likely deadlock reported while the program ran still held when it exited: its threads
+        // never woke up, so it was one.
+        std::vector<uint32_t> stuck;
+        for (const Finding& f : findings)
+            if (f.kind == "blocked-at-exit" || f.kind == "deadlock")
+                for (const FindingThread& t : f.threads)
+                    stuck.push_back(t.id);
+        bool holds = std::all_of(likely.begin(), likely.end(), [&](uint32_t id) {
+            return std::find(stuck.begin(), stuck.end(), id) != stuck.end();
+        });
+        if (holds) {
+            say("==ravel== the likely deadlock reported while the program ran still held when it exited\n");
+            m_errorsAtExit++;
+        }
+    }
     if (notes && !m_opts.quiet)
         say("==ravel== {} note{} (threads blocked at exit, lock-order inversions within one thread): "
             "'ravel report' shows {}\n",
@@ -279,8 +305,17 @@ void RunCommand::reportAtExit(const TraceReader& reader)
 // report, then end it, leave it stopped for a debugger, or leave it hanging, as asked.
 void RunCommand::onDeadlock(const Finding& found, uint64_t verdictNs, const std::string& trace, pid_t target)
 {
-    m_deadlock.store(true);
-    if (m_opts.onDeadlock != "wait")
+    // A likely deadlock is a warning: some waker is only presumed stuck (a thread that never used the
+    // channel, a signal handler, another process), so the program is not ended for it.
+    bool likely = found.certainty == Verdict::Likely;
+    if (likely) {
+        std::lock_guard<std::mutex> lock(m_likelyMutex);
+        for (const FindingThread& t : found.threads)
+            m_likelyThreads.push_back(t.id);
+    } else {
+        m_deadlock.store(true);
+    }
+    if (m_opts.onDeadlock != "wait" && !likely)
         kill(target, SIGSTOP);
     std::string text;
     try {
@@ -299,6 +334,13 @@ void RunCommand::onDeadlock(const Finding& found, uint64_t verdictNs, const std:
                            verdictName(found.certainty), found.title, e.what());
     }
     say("{}", text);
+    if (likely) {
+        say("==ravel== the program keeps running: a likely deadlock is not ended; if these threads are still "
+            "blocked when it exits, ravel exits with {}\n",
+            m_opts.errorExitCode);
+        std::fflush(stderr);
+        return;
+    }
     if (m_opts.onDeadlock == "kill") {
         say("==ravel== ending the target (pid {}); --on-deadlock=stop keeps it for a debugger\n", target);
         kill(target, SIGKILL);

@@ -12,6 +12,10 @@
 
 #include <dirent.h>
 
+#include "trace_reader.hpp"
+
+#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -155,17 +159,51 @@ void Watchdog::calibrate()
     __atomic_store_n(&m_header->calib_mono_ns, before + (after - before) / 2, __ATOMIC_RELEASE);
 }
 
+const ChannelTable* Watchdog::channelsFor(const std::vector<ThreadSnapshot>& sample)
+{
+    // Channel waits that did not move since the previous sample (100 ms): a stall worth a look.
+    std::vector<std::pair<uint32_t, uint64_t>> waits, stalled;
+    for (const ThreadSnapshot& t : sample)
+        if (!t.exited && t.blockedOn && (t.blockedFlags & 0x0f) == RAVEL_OBJ_CHAN
+            && !(t.blockedFlags & (RAVEL_F_TIMED | RAVEL_F_TRY)))
+            waits.emplace_back(t.tid, t.blockedSinceRaw);
+    for (const auto& w : waits)
+        if (std::find(m_previousWaits.begin(), m_previousWaits.end(), w) != m_previousWaits.end())
+            stalled.push_back(w);
+    m_previousWaits = waits;
+    if (stalled.empty())
+        return nullptr;
+    if (m_channels && stalled == m_channelsKey)
+        return m_channels.get();
+    // Re-read at most every 250 ms while the stalled set keeps changing (a busy program whose
+    // workers idle on channels now and then).
+    uint64_t now = monotonicNs();
+    if (m_channels && now - m_channelsReadNs < 250'000'000ull)
+        return m_channels.get();
+    try {
+        TraceReader reader(m_path);
+        m_channels = std::make_unique<ChannelTable>(channelTableOf(reader));
+        m_channelsKey = stalled;
+        m_channelsReadNs = now;
+    } catch (const std::exception&) {
+        m_channels.reset(); // unreadable right now: presume, as for a condition variable
+    }
+    return m_channels.get();
+}
+
 void Watchdog::checkDeadlock()
 {
     if (!m_live.isOpen() && !m_live.open(m_path))
         return;
     std::vector<ThreadSnapshot> sample = m_live.sample();
+    const ChannelTable* channels = channelsFor(sample);
     const RavelFileHeader& h = *m_live.header();
     uint64_t now = tscToTraceNs(h, readTsc());
-    std::optional<Finding> found = m_detector.observe(sample, processView(h.pid), now);
+    std::optional<Finding> found = m_detector.observe(sample, processView(h.pid), now, channels);
     if (!found)
         return;
-    m_reported = true;
+    // A likely deadlock is a warning: the program runs on, and a certain one found later still counts.
+    m_reported = found->certainty == Verdict::Certain;
     // The mark in the trace: when and what the watchdog decided, for the latency and for readers.
     uint64_t tsc = readTsc();
     __atomic_store_n(&m_live.header()->verdict, uint32_t(found->certainty), __ATOMIC_RELAXED);

@@ -15,6 +15,7 @@
 #include <ravel/trace_format.h>
 
 #include <functional>
+#include <memory>
 
 #include <atomic>
 #include <cstdint>
@@ -53,6 +54,7 @@ private:
     bool tryAttach();
     void calibrate();
     void checkDeadlock();
+    const ChannelTable* channelsFor(const std::vector<ThreadSnapshot>& sample);
 
     std::string m_path;
     std::thread m_thread;
@@ -63,7 +65,13 @@ private:
     DeadlockWatch m_watch;
     LiveTrace m_live;
     LiveDeadlockDetector m_detector;
-    bool m_reported = false;
+    bool m_reported = false; // a certain deadlock was reported: the target is dealt with
+    // Who used which channel in which role, read from the trace's events when threads stall on
+    // channels (not every sample: decoding the trace costs what the boards were made to avoid).
+    std::unique_ptr<ChannelTable> m_channels;
+    std::vector<std::pair<uint32_t, uint64_t>> m_channelsKey; // the stalled channel waits it was read for
+    std::vector<std::pair<uint32_t, uint64_t>> m_previousWaits; // channel waits of the previous sample
+    uint64_t m_channelsReadNs = 0;
 };
 
 } // namespace ravel::cli

@@ -28,6 +28,10 @@ int rank(const Finding& f)
         return 4;
     if (f.kind == "lock-order-inversion")
         return 5;
+    // A thread blocked at exit is a note (idle workers are normal), unless what it waits for could
+    // never have come (a channel whose receivers had all exited): then it is an error.
+    if (f.kind == "blocked-at-exit" && f.certainty == Verdict::Certain)
+        return 1;
     return 6; // blocked-at-exit and other notes
 }
 

@@ -38,6 +38,15 @@ struct FindingThread {
     uint64_t waitSinceNs = 0;
     uint32_t waitStack = 0;
     std::vector<uint32_t> wakers;   // the threads it waits for (ravel ids)
+    // Channel waits: the operation ("send", "receive", "select"; "" for other waits), a select's
+    // cases (object indices, with whether each is a send case), and whether the wakers are
+    // presumed (threads that used the channel in the other role, or created it) rather than known.
+    std::string waitOp;
+    std::vector<size_t> waitCases;
+    std::vector<bool> waitCaseSend;
+    bool wakersPresumed = false;
+    // The channel's other side is gone for good: every thread that received from it has exited.
+    bool otherSideGone = false;
     std::vector<FindingHold> holds; // what it holds that matters to this finding
 };
 

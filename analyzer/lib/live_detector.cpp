@@ -8,9 +8,10 @@
 namespace ravel {
 
 std::optional<Finding> LiveDeadlockDetector::observe(const std::vector<ThreadSnapshot>& sample,
-                                                     const ProcessView& proc, uint64_t nowNs)
+                                                     const ProcessView& proc, uint64_t nowNs,
+                                                     const ChannelTable* channels)
 {
-    std::vector<WaitNode> nodes = waitGraphOf(sample);
+    std::vector<WaitNode> nodes = waitGraphOf(sample, channels);
     Deadlock d = reduceWaitFor(nodes);
 
     bool upgraded = false;
@@ -49,14 +50,15 @@ std::optional<Finding> LiveDeadlockDetector::observe(const std::vector<ThreadSna
     if (d.verdict == Verdict::Likely && nowNs - m_firstSeenNs < m_stallNs)
         return std::nullopt;
     m_reported = true;
-    Finding f = deadlockFinding(d, sample);
+    Finding f = deadlockFinding(d, sample, channels);
     if (upgraded)
         f.notes.push_back("every thread of the program is blocked, none in a timed wait, and no signal handler is "
                           "installed: nobody is left to wake them");
     return f;
 }
 
-Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sample)
+Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sample, const ChannelTable* channels,
+                        uint64_t at)
 {
     Finding f;
     f.kind = "deadlock";
@@ -74,7 +76,7 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
         objIndex[addr] = f.objects.size() - 1;
         return f.objects.size() - 1;
     };
-    std::vector<WaitNode> nodes = waitGraphOf(sample);
+    std::vector<WaitNode> nodes = waitGraphOf(sample, channels, at);
     uint64_t formed = 0;
     std::map<unsigned, unsigned> kinds;
     // The cycle first, in the order its threads wait for each other, then the threads that are
@@ -126,8 +128,23 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
         formed = std::max(formed, ft.waitSinceNs);
         ft.waitStack = t->blockedStack;
         for (const WaitNode& n : nodes)
-            if (n.thread == tid)
+            if (n.thread == tid) {
                 ft.wakers = n.wakers;
+                if (kind == RAVEL_OBJ_CHAN) {
+                    ft.wakersPresumed = channels && !n.exact;
+                    ft.otherSideGone = n.exact && n.wakers.empty();
+                }
+            }
+        if (kind == RAVEL_OBJ_CHAN) {
+            ChanOp op = chanOpOf(t->blockedAux);
+            ft.waitOp = chanOpName(op == ChanOp::None ? ChanOp::Recv : op);
+            if (op == ChanOp::None)
+                ft.waitOp = "channel operation";
+            for (const SelectCase& c : t->waitSet) {
+                ft.waitCases.push_back(object(c.channel, RAVEL_OBJ_CHAN));
+                ft.waitCaseSend.push_back(c.send);
+            }
+        }
         for (size_t k = 0; k < t->held.size(); k++) {
             FindingHold h;
             h.object = object(t->held[k], t->heldFlags[k] & 0x0f);
@@ -145,21 +162,38 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
 
     size_t n = d.cycle.size();
     size_t more = f.threads.size() - n;
-    bool locksOnly = true;
-    for (auto [kind, count] : kinds)
+    bool locksOnly = true, channelsOnly = true;
+    bool anyChannel = false;
+    for (auto [kind, count] : kinds) {
         locksOnly = locksOnly && (kind == RAVEL_OBJ_MUTEX || kind == RAVEL_OBJ_RWLOCK || kind == RAVEL_OBJ_SPIN);
+        channelsOnly = channelsOnly && kind == RAVEL_OBJ_CHAN;
+        anyChannel = anyChannel || kind == RAVEL_OBJ_CHAN;
+    }
     const FindingThread& first = f.threads[0];
     if (n == 1 && first.wakers.size() == 1 && first.wakers[0] == first.id)
         f.title = fmt::format("T{} waits for a lock it holds itself", first.id);
     else if (locksOnly)
         f.title = fmt::format("{} threads wait for each other's locks", n);
+    else if (n == 1 && anyChannel && first.wakers.empty())
+        f.title = fmt::format("T{} waits to {} on a channel nobody is left to serve", first.id,
+                              first.waitOp == "select" ? "select" : first.waitOp);
+    else if (channelsOnly)
+        f.title = fmt::format("{} threads wait for each other on channels", n);
+    else if (anyChannel)
+        f.title = fmt::format("{} threads wait for each other through locks and channels", n);
     else
         f.title = fmt::format("{} threads wait for each other", n);
     if (more)
         f.title += fmt::format("; {} more thread{} blocked on them", more, more == 1 ? "" : "s");
-    if (d.verdict == Verdict::Likely)
+    bool otherOr = false;
+    for (auto [kind, count] : kinds)
+        otherOr = otherOr || kind == RAVEL_OBJ_COND || kind == RAVEL_OBJ_SEM || kind == RAVEL_OBJ_BARRIER
+            || kind == RAVEL_OBJ_CUSTOM;
+    if (d.verdict == Verdict::Likely && (otherOr || !anyChannel))
         f.notes.push_back("presumed: no other thread, signal handler or process will signal, post or arrive "
                           "on what these threads wait for");
+    if (anyChannel && !channels)
+        f.notes.push_back("presumed: any other thread of the program may still serve the channels waited on");
     return f;
 }
 

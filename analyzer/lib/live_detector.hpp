@@ -31,7 +31,10 @@ public:
     }
 
     // nowNs: trace time of the sample. Returns the finding once, when it is confirmed.
-    std::optional<Finding> observe(const std::vector<ThreadSnapshot>& sample, const ProcessView& proc, uint64_t nowNs);
+    // channels: who used which channel in which role so far (read from the trace when a channel
+    // stall is suspected), or nullptr: then a channel wait presumes any other thread may serve it.
+    std::optional<Finding> observe(const std::vector<ThreadSnapshot>& sample, const ProcessView& proc, uint64_t nowNs,
+                                   const ChannelTable* channels = nullptr);
 
     // The deadlock of the last sample, confirmed or not (for a report at exit).
     const Deadlock& current() const { return m_last; }
@@ -46,6 +49,8 @@ private:
 
 // A deadlock finding from a snapshot: each deadlocked thread with its wait and its holds.
 // Object names are left empty (see nameFindingObjects).
-Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& threads);
+// With a channel table, channel waits say their operation, cases and presumed wakers.
+Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& threads,
+                        const ChannelTable* channels = nullptr, uint64_t t = kNever);
 
 } // namespace ravel

@@ -121,6 +121,15 @@ std::vector<ThreadSnapshot> LiveTrace::sample()
             t.blockedSinceNs = tscToTraceNs(*m_header, b.blocked_since_tsc);
             t.blockedSinceRaw = b.blocked_since_tsc;
             t.blockedStack = b.blocked_stack;
+            t.blockedAux = b.blocked_aux;
+            if (b.blocked_on && b.blocked_aux == RAVEL_EV_SELECT_REQ) {
+                // Written before blocked_on under the board's seqlock: stable while it is blocked.
+                uint32_t n = std::min<uint32_t>(e.wait_set_count, RAVEL_MAX_WAIT_SET);
+                for (uint32_t k = 0; k < n; k++) {
+                    uint64_t w = e.wait_set[k];
+                    t.waitSet.push_back({ w & RAVEL_OBJ_MASK, (w & RAVEL_WAIT_SET_SEND) != 0 });
+                }
+            }
             t.heldCount = b.held_count;
             for (uint32_t k = 0; k < std::min<uint32_t>(b.held_count, RAVEL_MAX_HELD); k++) {
                 t.held.push_back(b.held[k] & RAVEL_OBJ_MASK);
@@ -146,7 +155,76 @@ uint64_t tscToTraceNs(const RavelFileHeader& h, uint64_t tsc)
     return uint64_t(double(tsc - h.start_tsc) / perNs);
 }
 
-std::vector<WaitNode> waitGraphOf(const std::vector<ThreadSnapshot>& threads)
+ChanOp chanOpOf(unsigned blockedAux)
+{
+    switch (blockedAux) {
+    case RAVEL_EV_SEND_REQ:
+        return ChanOp::Send;
+    case RAVEL_EV_RECV_REQ:
+        return ChanOp::Recv;
+    case RAVEL_EV_SELECT_REQ:
+        return ChanOp::Select;
+    default:
+        return ChanOp::None;
+    }
+}
+
+namespace {
+
+struct SnapshotLiveness : ThreadLiveness {
+    const std::vector<ThreadSnapshot>& threads;
+    explicit SnapshotLiveness(const std::vector<ThreadSnapshot>& t)
+        : threads(t)
+    {
+    }
+    bool alive(uint32_t id) const override
+    {
+        for (const ThreadSnapshot& s : threads)
+            if (s.tid == id)
+                return !s.exited;
+        return false;
+    }
+};
+
+// A thread blocked in send, recv or select: an OR wait on whoever may still serve one of its
+// cases. Returns false when it is not really stuck (a receive on a closed channel returns).
+bool channelWait(WaitNode& n, const ThreadSnapshot& t, const std::vector<ThreadSnapshot>& threads,
+                 const ChannelTable& channels, uint64_t at)
+{
+    std::vector<SelectCase> cases = t.waitSet;
+    ChanOp op = chanOpOf(t.blockedAux);
+    if (op == ChanOp::Send || op == ChanOp::Recv)
+        cases = { { t.blockedOn, op == ChanOp::Send } };
+    if (cases.empty())
+        cases = { { t.blockedOn, false } };
+    SnapshotLiveness live(threads);
+    n.mode = WaitMode::Or;
+    bool allGone = true;
+    for (const SelectCase& c : cases) {
+        const ChannelInfo* info = channels.find(c.channel);
+        if (!info) {
+            n.wakers.clear();
+            return false; // a channel the table does not know yet: the caller presumes
+        }
+        if (!c.send && info->closedAt(at)) {
+            n.blocked = false;
+            return true;
+        }
+        bool gone = false;
+        for (uint32_t w : channels.wakers(c.channel, c.send ? ChanOp::Send : ChanOp::Recv, t.tid, at, live, &gone))
+            if (std::find(n.wakers.begin(), n.wakers.end(), w) == n.wakers.end())
+                n.wakers.push_back(w);
+        allGone = allGone && gone;
+    }
+    // Certain only when every case's other side is gone for good; otherwise some thread nobody has
+    // seen use the channel yet might still come: a presumption.
+    n.exact = allGone;
+    return true;
+}
+
+} // namespace
+
+std::vector<WaitNode> waitGraphOf(const std::vector<ThreadSnapshot>& threads, const ChannelTable* channels, uint64_t at)
 {
     std::vector<WaitNode> nodes;
     for (const ThreadSnapshot& t : threads) {
@@ -159,7 +237,7 @@ std::vector<WaitNode> waitGraphOf(const std::vector<ThreadSnapshot>& threads)
         unsigned kind = flags & 0x0f;
         n.object = obj;
         n.objectKind = kind;
-        n.blocked = obj != 0 && !(flags & RAVEL_F_TIMED);
+        n.blocked = obj != 0 && !(flags & (RAVEL_F_TIMED | RAVEL_F_TRY));
         if (!n.blocked) {
             nodes.push_back(std::move(n));
             continue;
@@ -211,6 +289,10 @@ std::vector<WaitNode> waitGraphOf(const std::vector<ThreadSnapshot>& threads)
                 n.wakers.push_back(t.tid);
             break;
         }
+        case RAVEL_OBJ_CHAN:
+            if (channels && channelWait(n, t, threads, *channels, at))
+                break;
+            [[fallthrough]];
         default:
             // Condition variables, semaphores, barriers: anyone still running may signal, post or
             // arrive. That is a presumption, hence not exact.

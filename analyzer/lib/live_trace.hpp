@@ -5,6 +5,7 @@
 // event has to be decoded while the target runs.
 #pragma once
 
+#include "channels.hpp"
 #include "wait_for.hpp"
 
 #include <ravel/trace_format.h>
@@ -28,6 +29,8 @@ struct ThreadSnapshot {
     uint64_t blockedSinceNs = 0;  // from the trace start
     uint64_t blockedSinceRaw = 0; // the clock as recorded (tsc on a live board): identifies the wait
     uint32_t blockedStack = 0;
+    unsigned blockedAux = 0;      // the request's event kind (RAVEL_EV_SEND_REQ, _RECV_REQ, _SELECT_REQ...), 0 unknown
+    std::vector<SelectCase> waitSet; // a blocked select: every case (blockedOn is the first's channel)
     std::vector<uint64_t> held;         // addresses of held objects
     std::vector<unsigned> heldFlags;    // object kind and modifiers of each
     std::vector<uint32_t> heldStacks;   // where each was acquired (stack field, with the reused bit)
@@ -65,8 +68,14 @@ private:
 };
 
 // The wait-for graph of a snapshot (DESIGN.md's table of wakers). Timed waits count as running:
-// they end by themselves.
-std::vector<WaitNode> waitGraphOf(const std::vector<ThreadSnapshot>& threads);
+// they end by themselves. With a channel table, a thread blocked on a channel waits for the threads
+// that may still serve it (ChannelTable::wakers, as of instant t); without one (or for a channel
+// the table does not know), for any other thread of its process, as for a condition variable.
+std::vector<WaitNode> waitGraphOf(const std::vector<ThreadSnapshot>& threads, const ChannelTable* channels = nullptr,
+                                  uint64_t t = kNever);
+
+// The operation of a blocked thread, from its request's event kind.
+ChanOp chanOpOf(unsigned blockedAux);
 
 // Converts a runtime tsc to ns from the trace start with the header's calibration pairs.
 uint64_t tscToTraceNs(const RavelFileHeader& h, uint64_t tsc);

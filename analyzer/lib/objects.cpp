@@ -33,7 +33,8 @@ std::string_view eventKindName(unsigned evKind)
         "END", "TIME", "THREAD_START", "THREAD_EXIT", "THREAD_NAME", "THREAD_CREATE", "JOIN_REQ",
         "JOIN_DONE", "DETACH", "FORK", "FORK_CHILD", "EXEC", "EV_12", "EV_13", "EV_14", "EV_15", "INIT",
         "DESTROY", "ACQ_REQ", "ACQUIRED", "ACQ_FAIL", "RELEASE", "WAIT_REQ", "WOKEN", "WAIT_FAIL",
-        "SIGNAL", "BROADCAST", "PASS", "FREE", "LOST", "MARK",
+        "SIGNAL", "BROADCAST", "PASS", "FREE", "LOST", "MARK", "CHAN_CREATE", "SEND_REQ", "SENT", "RECV_REQ",
+        "RECEIVED", "CHAN_CLOSE", "CHAN_FAIL", "SELECT_REQ", "SELECT_CASE", "SELECT_DONE", "OBJ_NAME",
     };
     if (evKind < RAVEL_EV_KIND_COUNT)
         return names[evKind];
@@ -268,6 +269,20 @@ uint32_t ObjectTracker::onEvent(const Event& e)
             m_objects[index].holders--;
         return index;
     }
+    case RAVEL_EV_CHAN_CREATE:
+        return create(e, RAVEL_OBJ_CHAN);
+    case RAVEL_EV_SEND_REQ:
+    case RAVEL_EV_SENT:
+    case RAVEL_EV_RECV_REQ:
+    case RAVEL_EV_RECEIVED:
+    case RAVEL_EV_CHAN_CLOSE:
+    case RAVEL_EV_CHAN_FAIL:
+    case RAVEL_EV_SELECT_CASE:
+    case RAVEL_EV_SELECT_DONE:
+        // A select's timeout or default names no channel.
+        return e.obj ? lookup(e, RAVEL_OBJ_CHAN) : kNoObject;
+    case RAVEL_EV_OBJ_NAME:
+        return e.obj ? lookup(e, e.objKind()) : kNoObject;
     case RAVEL_EV_ACQ_REQ:
     case RAVEL_EV_ACQ_FAIL:
     case RAVEL_EV_WAIT_REQ:

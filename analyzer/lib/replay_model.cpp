@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <unordered_map>
 
 namespace ravel {
 
@@ -26,7 +27,11 @@ struct OpenHold {
 struct BuildThread {
     uint32_t openWait = kNone;
     std::vector<OpenHold> holds;
+    uint32_t selectLeft = 0;  // SELECT_CASE events still to come of the current select
+    uint8_t selectFlags = 0;  // the SELECT_REQ's modifiers (TRY: a default case; TIMED: a timeout)
 };
+
+uint64_t messageKey(uint32_t object, uint32_t id) { return uint64_t(object) << 32 | id; }
 
 } // namespace
 
@@ -85,6 +90,49 @@ void ReplayModel::build()
         m_misuse.push_back(std::move(f));
     };
 
+    struct PendingEnd {
+        uint32_t thread;
+        uint64_t ns;
+    };
+    std::unordered_map<uint64_t, PendingEnd> unreceived, unmatched; // sends / receives by (channel, id)
+    std::vector<int64_t> occupancy; // per m_channels entry; may dip below 0 where a receive is
+                                    // ordered before its rendezvous send
+    auto chanOf = [&](uint32_t object, uint64_t ns) -> ModelChannel& {
+        if (object >= m_channelIndex.size())
+            m_channelIndex.resize(std::max<size_t>(object + 1, m_channelIndex.size() * 2), kNone);
+        if (m_channelIndex[object] == kNone) {
+            m_channelIndex[object] = uint32_t(m_channels.size());
+            ModelChannel c;
+            c.object = object;
+            c.createdNs = ns;
+            m_channels.push_back(std::move(c));
+            occupancy.push_back(0);
+        }
+        return m_channels[m_channelIndex[object]];
+    };
+    auto setOccupancy = [&](ModelChannel& c, int64_t delta, uint64_t ns) {
+        int64_t& o = occupancy[m_channelIndex[c.object]];
+        o += delta;
+        uint32_t shown = uint32_t(std::clamp<int64_t>(o, 0, c.capacity ? int64_t(c.capacity) : 1));
+        if (!c.occupancy.empty() && c.occupancy.back() == shown)
+            return;
+        if (!c.times.empty() && c.times.back() == ns) {
+            c.occupancy.back() = shown;
+        } else {
+            c.times.push_back(ns);
+            c.occupancy.push_back(shown);
+        }
+        c.maxOccupancy = std::max(c.maxOccupancy, shown);
+    };
+    // Time blocked in channel operations, per channel and direction (select: its first case).
+    auto chanWaitEnded = [&](const WaitSpan& w) {
+        if (w.op == ChanOp::None || (w.flags & RAVEL_F_TRY) || w.object == kNoObject)
+            return;
+        ModelChannel& c = chanOf(w.object, w.start);
+        bool send = w.op == ChanOp::Send || (w.op == ChanOp::Select && w.caseCount && m_selectCases[w.cases].send);
+        (send ? c.sendBlockedNs : c.recvBlockedNs) += w.end - w.start;
+    };
+
     m_trace.forEachEvent([&](const Event& e) {
         m_events++;
         m_endNs = std::max(m_endNs, e.time_ns);
@@ -117,6 +165,12 @@ void ReplayModel::build()
             w.outcome = outcome;
             w.error = error;
             bt.openWait = kNone;
+            chanWaitEnded(w);
+        };
+        auto chanMisuse = [&](std::string title) {
+            Event at = e;
+            at.flags = uint8_t(RAVEL_OBJ_CHAN | (e.flags & 0xf0));
+            misuse(at, object, std::move(title));
         };
 
         switch (e.kind) {
@@ -193,6 +247,103 @@ void ReplayModel::build()
                     misuse(e, object, fmt::format("destroy of a {} that is locked", objectKindName(kind)));
             }
             break;
+        case RAVEL_EV_CHAN_CREATE:
+            if (object != kNoObject) {
+                ModelChannel& c = chanOf(object, e.time_ns);
+                c.capacity = e.aux;
+                c.createdNs = e.time_ns;
+            }
+            m_channelTable.onEvent(e);
+            break;
+        case RAVEL_EV_SEND_REQ:
+        case RAVEL_EV_RECV_REQ:
+            m_channelTable.onEvent(e);
+            if (object == kNoObject)
+                break;
+            chanOf(object, e.time_ns);
+            openWait(object);
+            m_waits[bt.openWait].flags = uint8_t(RAVEL_OBJ_CHAN | (e.flags & 0xf0));
+            m_waits[bt.openWait].op = e.kind == RAVEL_EV_SEND_REQ ? ChanOp::Send : ChanOp::Recv;
+            break;
+        case RAVEL_EV_SELECT_REQ:
+            bt.selectLeft = e.aux;
+            bt.selectFlags = uint8_t(e.flags & 0xf0);
+            // The span opens at the first case, which names the channel the select is shown on.
+            if (bt.openWait != kNone)
+                m_waits[bt.openWait].end = e.time_ns;
+            bt.openWait = kNone;
+            break;
+        case RAVEL_EV_SELECT_CASE:
+            m_channelTable.onEvent(e);
+            if (bt.selectLeft == 0 || object == kNoObject)
+                break;
+            chanOf(object, e.time_ns);
+            if (bt.openWait == kNone || m_waits[bt.openWait].op != ChanOp::Select) {
+                openWait(object);
+                WaitSpan& w = m_waits[bt.openWait];
+                w.flags = uint8_t(RAVEL_OBJ_CHAN | bt.selectFlags);
+                w.op = ChanOp::Select;
+                w.cases = uint32_t(m_selectCases.size());
+            }
+            m_selectCases.push_back({ object, (e.aux & RAVEL_SELECT_SEND) != 0 });
+            m_waits[bt.openWait].caseCount++;
+            bt.selectLeft--;
+            break;
+        case RAVEL_EV_SELECT_DONE:
+            bt.selectLeft = 0;
+            closeWait(e.aux == RAVEL_SELECT_NONE ? WaitOutcome::Failed : WaitOutcome::Woken,
+                      e.aux == RAVEL_SELECT_NONE ? uint16_t((bt.selectFlags & RAVEL_F_TRY) ? EAGAIN : ETIMEDOUT) : 0);
+            break;
+        case RAVEL_EV_SENT:
+        case RAVEL_EV_RECEIVED: {
+            m_channelTable.onEvent(e);
+            closeWait(WaitOutcome::Woken, 0);
+            if (object == kNoObject)
+                break;
+            ModelChannel& c = chanOf(object, e.time_ns);
+            if (e.kind == RAVEL_EV_RECEIVED && e.aux == 0)
+                break; // closed and drained: no message
+            bool sent = e.kind == RAVEL_EV_SENT;
+            setOccupancy(c, sent ? 1 : -1, e.time_ns);
+            if (sent)
+                c.messages++;
+            // Message ids are taken under the channel's lock: RECEIVED(id) took exactly SENT(id). Either
+            // may come first in the merged order (a rendezvous stamps both ends at once).
+            uint64_t key = messageKey(object, e.aux);
+            auto& mine = sent ? unreceived : unmatched;
+            auto& theirs = sent ? unmatched : unreceived;
+            auto it = theirs.find(key);
+            if (it == theirs.end()) {
+                mine[key] = { e.thread, e.time_ns };
+                break;
+            }
+            MessageLink m;
+            m.chan = object;
+            m.id = e.aux;
+            m.sender = sent ? e.thread : it->second.thread;
+            m.sendNs = sent ? e.time_ns : it->second.ns;
+            m.receiver = sent ? it->second.thread : e.thread;
+            m.recvNs = sent ? it->second.ns : e.time_ns;
+            m_messages.push_back(m);
+            theirs.erase(it);
+            break;
+        }
+        case RAVEL_EV_CHAN_FAIL:
+            closeWait(WaitOutcome::Failed, uint16_t(e.aux));
+            if (e.aux == EPIPE)
+                chanMisuse("send on a closed channel");
+            break;
+        case RAVEL_EV_CHAN_CLOSE:
+            m_channelTable.onEvent(e);
+            if (object == kNoObject)
+                break;
+            if (e.aux == EPIPE) {
+                chanMisuse("close of a channel that is already closed");
+            } else if (e.aux == 0) {
+                ModelChannel& c = chanOf(object, e.time_ns);
+                c.closedNs = std::min(c.closedNs, e.time_ns);
+            }
+            break;
         case RAVEL_EV_THREAD_EXIT:
             if (mt.exitNs == kOpenEnd || mt.exitNs > e.time_ns)
                 mt.exitNs = e.time_ns;
@@ -219,6 +370,18 @@ void ReplayModel::build()
     });
     m_objects = tracker.objects();
     m_endNs = std::max(m_endNs, m_trace.summary().duration_ns);
+    for (const WaitSpan& w : m_waits)
+        if (w.end == kOpenEnd && w.op != ChanOp::None && !(w.flags & RAVEL_F_TRY)) {
+            WaitSpan upToEnd = w;
+            upToEnd.end = std::max(m_endNs, w.start);
+            chanWaitEnded(upToEnd);
+        }
+    // Messages by the time they were received, so a view can binary-search them.
+    std::stable_sort(m_messages.begin(), m_messages.end(),
+                     [](const MessageLink& a, const MessageLink& b) { return a.recvNs < b.recvNs; });
+    for (ModelChannel& c : m_channels)
+        if (const ChannelInfo* info = m_channelTable.find(m_objects[c.object].address))
+            c.name = info->name;
 
     for (ModelThread& t : m_threads) {
         size_t blocks = (t.holds.size() + kHoldBlock - 1) / kHoldBlock;
@@ -288,6 +451,16 @@ std::vector<ThreadSnapshot> ReplayModel::snapshotAt(uint64_t t) const
                 s.blockedSinceNs = w->start;
                 s.blockedSinceRaw = w->start;
                 s.blockedStack = w->stack;
+                switch (w->op) {
+                case ChanOp::Send: s.blockedAux = RAVEL_EV_SEND_REQ; break;
+                case ChanOp::Recv: s.blockedAux = RAVEL_EV_RECV_REQ; break;
+                case ChanOp::Select: s.blockedAux = RAVEL_EV_SELECT_REQ; break;
+                default: break;
+                }
+                for (uint32_t k = 0; k < w->caseCount; k++) {
+                    const ModelSelectCase& c = m_selectCases[w->cases + k];
+                    s.waitSet.push_back({ m_objects[c.object].address, c.send });
+                }
             }
         }
         // An exited thread's holds stay: they are the abandoned locks.
@@ -302,15 +475,110 @@ std::vector<ThreadSnapshot> ReplayModel::snapshotAt(uint64_t t) const
     return out;
 }
 
+const ModelChannel* ReplayModel::channel(uint32_t object) const
+{
+    if (object >= m_channelIndex.size() || m_channelIndex[object] == kNone)
+        return nullptr;
+    return &m_channels[m_channelIndex[object]];
+}
+
+uint32_t ReplayModel::occupancyAt(uint32_t object, uint64_t t) const
+{
+    const ModelChannel* c = channel(object);
+    if (!c)
+        return 0;
+    auto it = std::upper_bound(c->times.begin(), c->times.end(), t);
+    if (it == c->times.begin())
+        return 0;
+    return c->occupancy[size_t(it - c->times.begin()) - 1];
+}
+
+bool ReplayModel::closedAt(uint32_t object, uint64_t t) const
+{
+    const ModelChannel* c = channel(object);
+    return c && c->closedNs <= t;
+}
+
+std::vector<WaitNode> ReplayModel::waitGraphAt(uint64_t t, const std::vector<ThreadSnapshot>& snapshot) const
+{
+    return waitGraphOf(snapshot, &m_channelTable, t);
+}
+
+namespace {
+
+// At a normal exit the main thread's exit is the process's end, not a thread that left: a channel
+// it served is not "gone for good" because the program ended.
+struct ExitLiveness : ThreadLiveness {
+    const ReplayModel& model;
+    uint64_t end;
+    ExitLiveness(const ReplayModel& m, uint64_t e)
+        : model(m)
+        , end(e)
+    {
+    }
+    bool alive(uint32_t id) const override
+    {
+        const ModelThread* t = model.thread(id);
+        return t && (t->exitNs > end || t->parent == 0);
+    }
+};
+
+} // namespace
+
+// Threads blocked on a channel whose other side is gone for good (everyone who ever received from it
+// exited before the program did): not idle workers but messages that can never be delivered.
+void ReplayModel::channelFindingsAtExit(const std::vector<ThreadSnapshot>& snap, const std::vector<uint32_t>& reported,
+                                        std::vector<Finding>& out, std::vector<uint32_t>& gone) const
+{
+    ExitLiveness live(*this, m_endNs);
+    for (const ThreadSnapshot& s : snap) {
+        if (s.exited || !s.blockedOn || (s.blockedFlags & 0x0f) != RAVEL_OBJ_CHAN
+            || (s.blockedFlags & (RAVEL_F_TIMED | RAVEL_F_TRY))
+            || std::find(reported.begin(), reported.end(), s.tid) != reported.end())
+            continue;
+        std::vector<SelectCase> cases = s.waitSet;
+        ChanOp op = chanOpOf(s.blockedAux);
+        if (op != ChanOp::Select)
+            cases = { { s.blockedOn, op == ChanOp::Send } };
+        bool allGone = !cases.empty();
+        for (const SelectCase& c : cases) {
+            bool g = false;
+            m_channelTable.wakers(c.channel, c.send ? ChanOp::Send : ChanOp::Recv, s.tid, m_endNs, live, &g);
+            allGone = allGone && g;
+        }
+        if (!allGone)
+            continue;
+        Deadlock one;
+        one.verdict = Verdict::Certain;
+        one.threads = one.cycle = { s.tid };
+        Finding f = deadlockFinding(one, { s }, &m_channelTable, m_endNs);
+        f.kind = "blocked-at-exit";
+        f.certainty = Verdict::Certain;
+        if (!f.threads.empty()) {
+            f.threads[0].wakers.clear();
+            f.threads[0].wakersPresumed = false;
+            f.threads[0].otherSideGone = true;
+        }
+        f.title = fmt::format("T{} was blocked forever sending on a channel whose receivers had all exited", s.tid);
+        f.notes = { "every thread that ever received from this channel exited before the program did, and the "
+                    "channel was not closed: the message could never be delivered" };
+        out.push_back(std::move(f));
+        gone.push_back(s.tid);
+    }
+}
+
 std::vector<Finding> ReplayModel::findings() const
 {
     std::vector<Finding> out;
     // The end of the trace: a program killed while hung (or cut short) still shows its deadlock.
     // Threads still running then are taken as able to proceed.
     std::vector<ThreadSnapshot> snap = snapshotAt(m_endNs);
-    std::vector<WaitNode> nodes = waitGraphOf(snap);
+    std::vector<WaitNode> nodes = waitGraphAt(m_endNs, snap);
     Deadlock d = reduceWaitFor(nodes);
     bool ended = m_trace.summary().ended;
+    // The watchdog saw more than the trace holds (/proc: no thread it could not see, no signal
+    // handler): when it called the deadlock certain, so does the trace.
+    bool watchdogCertain = !ended && m_trace.summary().verdict == uint32_t(Verdict::Certain);
     std::vector<uint32_t> reported;
     if (d.verdict != Verdict::None) {
         bool anyAnd = false;
@@ -320,19 +588,29 @@ std::vector<Finding> ReplayModel::findings() const
         // At a normal exit, waits on condition variables, semaphores or barriers that nobody served
         // are idle threads swept away by exit(), not a hang: they are noted below.
         if (!ended || anyAnd) {
-            out.push_back(deadlockFinding(d, snap));
+            bool upgraded = d.verdict == Verdict::Likely && watchdogCertain;
+            if (upgraded)
+                d.verdict = Verdict::Certain;
+            Finding f = deadlockFinding(d, snap, &m_channelTable, m_endNs);
+            if (upgraded)
+                f.notes.push_back("the watchdog saw every thread of the program blocked, none in a timed wait, and no "
+                                  "signal handler installed: nobody was left to wake them");
+            out.push_back(std::move(f));
             reported = d.threads;
         }
     }
     if (ended) {
+        std::vector<uint32_t> gone;
+        channelFindingsAtExit(snap, reported, out, gone);
+        reported.insert(reported.end(), gone.begin(), gone.end());
         Deadlock idle;
         for (const ThreadSnapshot& s : snap)
-            if (!s.exited && s.blockedOn && !(s.blockedFlags & RAVEL_F_TIMED)
+            if (!s.exited && s.blockedOn && !(s.blockedFlags & (RAVEL_F_TIMED | RAVEL_F_TRY))
                 && std::find(reported.begin(), reported.end(), s.tid) == reported.end())
                 idle.threads.push_back(s.tid);
         if (!idle.threads.empty()) {
             idle.cycle = idle.threads;
-            Finding f = deadlockFinding(idle, snap);
+            Finding f = deadlockFinding(idle, snap, &m_channelTable, m_endNs);
             f.kind = "blocked-at-exit";
             f.certainty = Verdict::None;
             f.title = fmt::format("{} thread{} still blocked when the program exited", f.threads.size(),

@@ -4,6 +4,7 @@
 // The CLI's reports, the graphs and the GUI's playhead all ask this one model.
 #pragma once
 
+#include "channels.hpp"
 #include "finding.hpp"
 #include "live_trace.hpp"
 #include "objects.hpp"
@@ -39,6 +40,40 @@ struct WaitSpan {
     uint8_t flags = 0;       // object kind | RAVEL_F_* of the request
     WaitOutcome outcome = WaitOutcome::Open;
     uint16_t error = 0;      // errno of a failed wait
+    // Channel waits: send, recv or select (object = the first case's channel; the cases are
+    // selectCases()[cases, cases + caseCount)). Every channel operation is a span, one that did not
+    // block a short one; try operations carry RAVEL_F_TRY and never block.
+    ChanOp op = ChanOp::None;
+    uint16_t caseCount = 0;
+    uint32_t cases = 0;
+};
+
+struct ModelSelectCase {
+    uint32_t object = 0; // index into objects()
+    bool send = false;
+};
+
+// A message: the send that put it into the channel and the receive that took it (by message id).
+struct MessageLink {
+    uint32_t chan = 0; // object index
+    uint32_t sender = 0, receiver = 0; // ravel thread ids
+    uint64_t sendNs = 0, recvNs = 0;
+    uint32_t id = 0;
+};
+
+// A channel over the run: capacity, close, and its buffered occupancy as a step function.
+struct ModelChannel {
+    uint32_t object = 0;       // index into objects()
+    uint32_t capacity = 0;     // 0 unbuffered, UINT32_MAX unbounded
+    uint64_t createdNs = 0;
+    uint64_t closedNs = kOpenEnd;
+    std::string name;          // from the names table
+    std::vector<uint64_t> times; // occupancy changes: occupancy[i] from times[i] on
+    std::vector<uint32_t> occupancy;
+    uint32_t maxOccupancy = 0;
+    uint64_t messages = 0;
+    uint64_t sendBlockedNs = 0; // total time threads spent blocked sending (incl. select send cases)
+    uint64_t recvBlockedNs = 0;
 };
 
 struct ModelThread {
@@ -77,6 +112,19 @@ public:
     // Every thread at t, in the form the wait-for graph is built from.
     std::vector<ThreadSnapshot> snapshotAt(uint64_t t) const;
 
+    // Channels: messages (send -> receive, in receive order), select cases, per-channel state.
+    const std::vector<MessageLink>& messages() const { return m_messages; }
+    const std::vector<ModelSelectCase>& selectCases() const { return m_selectCases; }
+    const std::vector<ModelChannel>& channels() const { return m_channels; }
+    const ModelChannel* channel(uint32_t object) const;
+    // Messages buffered in the channel at t (0 before its first send).
+    uint32_t occupancyAt(uint32_t object, uint64_t t) const;
+    bool closedAt(uint32_t object, uint64_t t) const;
+    // Who used which channel in which role when: what the wait-for graph asks of channel waits.
+    const ChannelTable& channelTable() const { return m_channelTable; }
+    // The wait-for graph at t (channel waits resolved with channelTable()).
+    std::vector<WaitNode> waitGraphAt(uint64_t t, const std::vector<ThreadSnapshot>& snapshot) const;
+
     // Findings the replay itself shows: the deadlock in force when the trace ends (a hung program
     // killed, or cut short), threads blocked forever at a normal exit, and API misuse.
     std::vector<Finding> findings() const;
@@ -91,6 +139,14 @@ private:
     std::vector<HoldSpan> m_holds;
     std::vector<WaitSpan> m_waits;
     std::vector<Finding> m_misuse;
+    std::vector<MessageLink> m_messages;
+    std::vector<ModelSelectCase> m_selectCases;
+    std::vector<ModelChannel> m_channels;
+    std::vector<uint32_t> m_channelIndex; // object index -> index in m_channels (UINT32_MAX none)
+    ChannelTable m_channelTable;
+
+    void channelFindingsAtExit(const std::vector<ThreadSnapshot>& snap, const std::vector<uint32_t>& reported,
+                               std::vector<Finding>& out, std::vector<uint32_t>& gone) const;
     uint64_t m_endNs = 0;
     uint64_t m_events = 0;
 };

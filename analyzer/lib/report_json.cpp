@@ -110,6 +110,18 @@ private:
                 { "stack", stack(t.waitStack) },
                 { "wakers", t.wakers },
             };
+            if (!t.waitOp.empty()) {
+                // Channel waits: the operation, a select's cases, and whether the wakers are presumed.
+                json& w = j["waits_for"];
+                w["op"] = t.waitOp;
+                json cases = json::array();
+                for (size_t k = 0; k < t.waitCases.size(); k++)
+                    cases.push_back({ { "object", objectId(t.waitCases[k]) },
+                                      { "op", k < t.waitCaseSend.size() && t.waitCaseSend[k] ? "send" : "receive" } });
+                w["cases"] = std::move(cases);
+                w["wakers_presumed"] = t.wakersPresumed;
+                w["other_side_gone"] = t.otherSideGone;
+            }
         } else {
             j["waits_for"] = nullptr;
             // Misuse findings keep where it happened in waitStack with no wait.

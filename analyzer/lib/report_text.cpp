@@ -114,6 +114,54 @@ void appendCycle(std::string& out, const Finding& f, const TraceReader& trace, S
     }
 }
 
+// "T3 "producer" (tid 12) waits to send on channel jobs since 1.2ms, and every thread that could
+// receive from it is blocked: T2" and, when the wakers are presumed, what was assumed.
+std::string channelWaitLine(const Finding& f, const FindingThread& t, const std::string& by, const Style& st)
+{
+    auto chan = [&](size_t i) { return i < f.objects.size() ? "channel " + st.bold(f.objects[i].name) : "?"; };
+    std::string pidPart = t.osTid ? fmt::format(" (tid {})", t.osTid) : "";
+    std::string out = fmt::format("\n  {}{} ", st.bold(threadLabel(t)), pidPart);
+    bool select = t.waitOp == "select";
+    size_t obj = size_t(t.waitsFor);
+    std::string serve; // what a waker would do
+    if (select) {
+        std::string cases;
+        for (size_t k = 0; k < t.waitCases.size(); k++)
+            cases += fmt::format("{}{} {}", k ? ", " : "", t.waitCaseSend[k] ? "send on" : "receive from",
+                                 chan(t.waitCases[k]));
+        if (cases.empty())
+            cases = chan(obj);
+        out += fmt::format("waits in a select ({}) since {}", cases, formatTraceTime(t.waitSinceNs));
+        serve = "serve any of its cases";
+    } else if (t.waitOp == "send") {
+        out += fmt::format("waits to send on {} since {}", chan(obj), formatTraceTime(t.waitSinceNs));
+        serve = "receive from it";
+    } else {
+        out += fmt::format("waits to receive from {} since {}", chan(obj), formatTraceTime(t.waitSinceNs));
+        serve = "send to it or close it";
+    }
+    if (t.otherSideGone)
+        out += select ? ", and every thread that received from its channels has exited"
+                      : ", and every thread that ever received from it has exited: its other side is gone for good";
+    else if (by.empty())
+        out += fmt::format(", and no thread that could {} is left", serve);
+    else
+        out += fmt::format(", and every thread that could {} is blocked: {}", serve, by);
+    if (t.wakersPresumed) {
+        std::string names;
+        std::vector<size_t> chans = select ? t.waitCases : std::vector<size_t> { obj };
+        if (chans.empty())
+            chans = { obj };
+        for (size_t k = 0; k < chans.size(); k++)
+            names += fmt::format("{}{}", k ? (k + 1 == chans.size() ? " or " : ", ") : "",
+                                 chans[k] < f.objects.size() ? "`" + f.objects[chans[k]].name + "`" : "?");
+        std::string role = select ? "serve" : t.waitOp == "send" ? "receive from" : "send to or close";
+        out += fmt::format("\n    (assuming only threads that used {} or created it may still {} it)", names,
+                           role);
+    }
+    return out;
+}
+
 } // namespace
 
 void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym)
@@ -159,7 +207,7 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
         head += fmt::format(" ({})", verdictName(f.certainty));
     // Notes (an inversion within one thread, threads blocked at exit) are real but not bugs of this
     // run: they must not read like the errors above them.
-    bool note = f.kind == "lock-order-inversion" || f.kind == "blocked-at-exit";
+    bool note = f.kind == "lock-order-inversion" || (f.kind == "blocked-at-exit" && f.certainty == Verdict::None);
     out += fmt::format("==ravel== {} #{}: {}\n", note ? st.blue("NOTE") : st.red("ERROR"), number,
                        st.bold(head + ": " + f.title));
 
@@ -176,6 +224,16 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
                 by += (by.empty() ? "" : ", ") + (wt ? threadLabel(*wt) : fmt::format("T{}", w));
             }
             const FindingObject& o = f.objects[size_t(t.waitsFor)];
+            if (o.kind == RAVEL_OBJ_CHAN) {
+                out += channelWaitLine(f, t, by, st) + ":\n";
+                appendStack(out, t.waitStack, false, trace, sym, opt, st);
+                for (const FindingHold& h : t.holds) {
+                    out += fmt::format("    {} holds {}{}, acquired at:\n", threadLabel(t), objName(h.object),
+                                       h.shared ? " (shared)" : "");
+                    appendStack(out, h.stack, h.stackReused, trace, sym, opt, st);
+                }
+                continue;
+            }
             bool isThread = o.kind == RAVEL_OBJ_THREAD;
             std::string what = isThread ? "waits to join" : t.waitShared ? "waits to read-lock" : "waits for";
             out += fmt::format("\n  {}{} {} {} since {}", st.bold(threadLabel(t)), pidPart, what,
