@@ -22,7 +22,7 @@ constexpr uint32_t MaxChunkSize = 16u << 20;
 
 bool knownChunkType(unsigned type)
 {
-    return type >= RAVEL_CHUNK_EVENTS && type <= RAVEL_CHUNK_MODULES;
+    return type >= RAVEL_CHUNK_EVENTS && type <= RAVEL_CHUNK_NAMES;
 }
 
 bool allZero(const uint8_t* p, size_t n)

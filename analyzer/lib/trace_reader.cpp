@@ -49,6 +49,7 @@ struct TraceReader::Impl {
     std::vector<ThreadInfo> threads;
     std::vector<StackTrace> stacks;
     std::vector<Module> modules;
+    std::vector<ObjectName> names;
     std::vector<std::string> warnings;
     std::vector<ThreadStream> streams; // sorted by tid
     ObjectIndex objects;
@@ -67,6 +68,7 @@ struct TraceReader::Impl {
     void readThreads(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p);
     void readStacks(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p, std::vector<StackTrace>& found);
     void readModules(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p);
+    void readNames(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p);
     void readEvents(MappedTrace& t, std::vector<const ChunkRef*>& chunks);
     void finishAnchors(ThreadStream& s, bool fromStart);
     void noteSequence(uint64_t obj, uint32_t seq);
@@ -168,6 +170,27 @@ void TraceReader::Impl::readModules(MappedTrace& t, const ChunkRef& c, std::span
         mod.build_id = hexBytes(m.build_id, m.build_id_len);
         modules.push_back(std::move(mod));
         off += m.size;
+    }
+}
+
+void TraceReader::Impl::readNames(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p)
+{
+    size_t off = 0;
+    while (off + sizeof(RavelNameRecord) <= p.size()) {
+        RavelNameRecord r;
+        std::memcpy(&r, p.data() + off, sizeof r);
+        if (r.size == 0)
+            break;
+        if (r.size % 8 || r.size > p.size() - off || r.name_len == 0 || sizeof(RavelNameRecord) + r.name_len > r.size) {
+            t.warn(fmt::format("chunk at offset {:#x}: name record at payload offset {} is damaged, rest of the "
+                               "names table chunk skipped",
+                c.offset, off));
+            return;
+        }
+        const char* name = reinterpret_cast<const char*>(p.data() + off + sizeof(RavelNameRecord));
+        names.push_back(
+            { r.obj & RAVEL_OBJ_MASK, r.obj_kind & 0x0fu, tscToNs(r.tsc), std::string(name, strnlen(name, r.name_len)) });
+        off += r.size;
     }
 }
 
@@ -396,8 +419,13 @@ TraceReader::TraceReader(const std::string& path)
             case RAVEL_CHUNK_MODULES:
                 d.readModules(t, c, t.payload(c, scratch));
                 break;
+            case RAVEL_CHUNK_NAMES:
+                d.readNames(t, c, t.payload(c, scratch));
+                break;
             }
         }
+        std::stable_sort(d.names.begin(), d.names.end(),
+            [](const ObjectName& a, const ObjectName& b) { return a.time_ns < b.time_ns; });
         std::stable_sort(
             d.threads.begin(), d.threads.end(), [](const ThreadInfo& a, const ThreadInfo& b) { return a.id < b.id; });
         auto dup = std::unique(
@@ -475,6 +503,8 @@ const std::vector<StackTrace>& TraceReader::stacks() const
 {
     return m_impl->stacks;
 }
+const std::vector<ObjectName>& TraceReader::names() const { return m_impl->names; }
+
 const std::vector<Module>& TraceReader::modules() const
 {
     return m_impl->modules;

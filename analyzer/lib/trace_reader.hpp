@@ -61,6 +61,14 @@ struct Module {
     std::string build_id; // hex
 };
 
+// A name given to an object: a channel's name, or ravel_name() (the names table).
+struct ObjectName {
+    uint64_t obj = 0;
+    unsigned kind = 0;    // RAVEL_OBJ_*, 0 when the namer did not say
+    uint64_t time_ns = 0; // the name holds from this time on (the latest one for an address wins)
+    std::string name;
+};
+
 struct TraceSummary {
     std::string path;
     uint32_t version = 0;
@@ -93,6 +101,7 @@ public:
     const std::vector<ThreadInfo>& threads() const;   // sorted by id
     const std::vector<StackTrace>& stacks() const;     // index = id - 1
     const std::vector<Module>& modules() const;
+    const std::vector<ObjectName>& names() const;      // sorted by time
     const StackTrace* stack(uint32_t id) const;         // nullptr when unknown
     const ThreadInfo* thread(uint32_t id) const;        // nullptr when unknown
     // One line each: what was skipped and where ("chunk at offset 0x30000: bad magic, skipped").
