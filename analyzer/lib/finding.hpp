@@ -59,6 +59,10 @@ struct FindingEdge {
     uint32_t toStack = 0;    // where `to` was requested
     uint64_t timeNs = 0;     // when `to` was requested
     std::vector<size_t> held; // every object the thread held then (includes `from`)
+    // Mixed cycles: `to` is a channel the thread sends on ("send") or receives from ("receive")
+    // while holding `from`; or `from` is a channel it serves by that operation after requesting `to`.
+    std::string toOp;
+    std::string fromOp;
 };
 
 struct Finding {

@@ -39,7 +39,22 @@ struct Held {
     bool shared;
 };
 
+// A lock a thread requested since its last channel operation: if it next serves a channel, the
+// channel's other side waits on the lock (channel -> lock), as of the segment of that request.
+struct Need {
+    uint32_t lock;
+    uint32_t stack;
+    uint64_t timeNs;
+    uint32_t segment;
+    uint32_t snapshot;
+    bool shared;
+    std::vector<uint32_t> gates; // locks held exclusively at the request
+    std::vector<uint32_t> held;
+};
+constexpr size_t kMaxNeeds = 16;
+
 struct ThreadState {
+    std::vector<Need> needs;
     std::vector<Held> held;
     uint32_t pendingRequest = kNone; // object whose ACQ_REQ already made the edges
     uint32_t segment = 0;            // bumped whenever the thread's clock changes
@@ -277,6 +292,79 @@ void LockOrderGraph::collectEdges()
         }
     };
 
+    // Mixed lock/channel cycles cost nothing in a program without channels.
+    const bool channels = !m_model.channels().empty();
+    auto need = [&](uint32_t t, const Event& e, uint32_t object) {
+        ThreadState& st = ts[t];
+        Need n { object, e.stack, e.time_ns, st.segment, snapshotOf(t), bool(e.flags & RAVEL_F_SHARED), {}, {} };
+        for (const Held& h : st.held) {
+            if (!h.shared && n.gates.size() < kMaxGates)
+                n.gates.push_back(h.object);
+            if (n.held.size() < kMaxHeldStored)
+                n.held.push_back(h.object);
+        }
+        auto same = std::find_if(st.needs.begin(), st.needs.end(), [&](const Need& x) {
+            return x.lock == object && stackIdOf(x.stack) == stackIdOf(e.stack);
+        });
+        if (same != st.needs.end())
+            st.needs.erase(same);
+        else if (st.needs.size() >= kMaxNeeds)
+            st.needs.erase(st.needs.begin());
+        st.needs.push_back(std::move(n));
+    };
+    // Thread t serves channel `chan` (role) after requesting the lock of `n`: channel -> lock.
+    auto serve = [&](uint32_t t, uint32_t chan, uint32_t chanStack, ChanRole role, const Need& n) {
+        const uint32_t fromSite = stackIdOf(chanStack), toSite = stackIdOf(n.stack);
+        const uint64_t objs = uint64_t(chan) << 32 | n.lock;
+        const uint64_t sites = (uint64_t(fromSite) << 32 | toSite) ^ (uint64_t(role) << 62);
+        size_t slot = slotOf(objs, sites, t);
+        uint32_t index = slots[slot].edge;
+        if (index == kNone) {
+            index = uint32_t(m_edges.size());
+            LockOrderEdge x;
+            x.from = chan;
+            x.to = n.lock;
+            x.thread = threads[t].id;
+            x.fromStack = chanStack;
+            x.toStack = n.stack;
+            x.timeNs = n.timeNs;
+            x.toShared = n.shared;
+            x.held = n.held;
+            x.fromRole = role;
+            EdgeState es;
+            es.fromShared = false;
+            es.toShared = n.shared;
+            es.threadIndex = t;
+            es.fromSite = fromSite;
+            es.toSite = toSite;
+            es.gates = n.gates;
+            m_edges.push_back(std::move(x));
+            m_state.push_back(std::move(es));
+            slots[slot] = { objs, sites, t, index };
+            if (m_edges.size() * 2 > slots.size())
+                growSlots();
+        }
+        EdgeState& es = m_state[index];
+        es.fromShared = false;
+        es.toShared = es.toShared && n.shared;
+        if (es.count > 0)
+            es.gates.erase(std::remove_if(es.gates.begin(), es.gates.end(),
+                                          [&](uint32_t g) {
+                                              return std::find(n.gates.begin(), n.gates.end(), g) == n.gates.end();
+                                          }),
+                           es.gates.end());
+        es.count++;
+        if (es.lastSegment == n.segment)
+            return;
+        es.lastSegment = n.segment;
+        if (es.segmentCount < EdgeState::kSegments) {
+            es.snapshots[es.segmentCount++] = n.snapshot;
+        } else if (n.segment >= 2 * es.replacedAt + 1) {
+            es.snapshots[EdgeState::kSegments - 1] = n.snapshot;
+            es.replacedAt = n.segment;
+        }
+    };
+
     m_model.trace().forEachEvent([&](const Event& e) {
         const uint32_t object = tracker.onEvent(e);
         const uint32_t t = indexOf(e.thread);
@@ -289,6 +377,8 @@ void LockOrderGraph::collectEdges()
             if (object != kNoObject && isOrderedResource(kind) && !(e.flags & RAVEL_F_TRY)) {
                 request(t, e, object);
                 st.pendingRequest = object;
+                if (channels)
+                    need(t, e, object);
             }
             break;
         case RAVEL_EV_ACQUIRED: {
@@ -299,8 +389,11 @@ void LockOrderGraph::collectEdges()
                 it->depth++;
             } else {
                 // A trylock cannot block, so it is no edge; it still counts as held afterwards.
-                if (!(e.flags & RAVEL_F_TRY) && st.pendingRequest != object)
+                if (!(e.flags & RAVEL_F_TRY) && st.pendingRequest != object) {
                     request(t, e, object);
+                    if (channels)
+                        need(t, e, object);
+                }
                 st.held.push_back({ object, e.stack, 0, bool(e.flags & RAVEL_F_SHARED) });
             }
             st.pendingRequest = kNone;
@@ -360,6 +453,42 @@ void LockOrderGraph::collectEdges()
                         acquireClock(t, s.done);
                 }
             }
+            break;
+        case RAVEL_EV_SEND_REQ:
+        case RAVEL_EV_RECV_REQ: {
+            if (object == kNoObject || (e.flags & RAVEL_F_TRY))
+                break;
+            const bool send = e.kind == RAVEL_EV_SEND_REQ;
+            // The locks it requested since its last channel operation are needed before it serves
+            // this channel: whoever waits on the other side waits on them too.
+            for (const Need& n : st.needs)
+                serve(t, object, e.stack, send ? ChanRole::Send : ChanRole::Recv, n);
+            st.needs.clear();
+            // The locks it holds while it may block here wait on the other side.
+            size_t before = m_edges.size();
+            request(t, e, object);
+            for (size_t i = before; i < m_edges.size(); i++)
+                m_edges[i].toRole = send ? ChanRole::Recv : ChanRole::Send;
+            // Send -> receive orders segments. From the request on: a rendezvous send completes (SENT)
+            // only after its receiver has taken the message, which may be recorded first.
+            if (send) {
+                joinClock(syncFor(object).clock, clockOf(t));
+                tick(t);
+            }
+            break;
+        }
+        case RAVEL_EV_SELECT_CASE:
+        case RAVEL_EV_CHAN_CLOSE:
+            // A select's send case may be the one taken; close -> receive of the closed channel.
+            if (object != kNoObject
+                && (e.kind == RAVEL_EV_CHAN_CLOSE ? e.aux == 0 : (e.aux & RAVEL_SELECT_SEND) != 0)) {
+                joinClock(syncFor(object).clock, clockOf(t));
+                tick(t);
+            }
+            break;
+        case RAVEL_EV_RECEIVED:
+            if (object != kNoObject)
+                acquireClock(t, syncFor(object).clock);
             break;
         case RAVEL_EV_THREAD_CREATE: {
             uint32_t child = indexOf(e.aux);
@@ -453,10 +582,15 @@ private:
     // Readers do not exclude each other: where one edge requests X shared and the next holds X
     // shared, nobody waits at X (a read-read hop), so no cycle passes there.
     bool readRead(uint32_t in, uint32_t out) const { return m_g.m_edges[in].toShared && m_g.m_edges[out].fromShared; }
+    // At a channel, the operation one edge blocks in must be the one the next edge's thread serves.
+    bool hopOk(uint32_t in, uint32_t out) const
+    {
+        return !readRead(in, out) && m_g.m_edges[in].toRole == m_g.m_edges[out].fromRole;
+    }
     bool fits(uint32_t e) const
     {
         const EdgeState& s = m_g.m_state[e];
-        if (!m_path.empty() && readRead(m_path.back(), e))
+        if (!m_path.empty() && !hopOk(m_path.back(), e))
             return false;
         for (uint32_t g : s.gates)
             if (m_gateCount[g])
@@ -506,7 +640,7 @@ private:
                     continue;
                 push(e);
                 if (v == m_root) {
-                    if (!readRead(e, m_path[0]))
+                    if (hopOk(e, m_path[0]))
                         found(m_path);
                 } else {
                     m_onPath[v] = 1;
@@ -731,6 +865,11 @@ Finding LockOrderGraph::makeFinding(const Pattern& p) const
             fe.timeNs = x.timeNs;
             for (uint32_t h : x.held)
                 fe.held.push_back(objectRef(h));
+            // A send blocks until a receiver comes (it needs a Recv); a receive until a sender does.
+            if (x.toRole != ChanRole::None)
+                fe.toOp = x.toRole == ChanRole::Recv ? "send" : "receive";
+            if (x.fromRole != ChanRole::None)
+                fe.fromOp = x.fromRole == ChanRole::Recv ? "receive" : "send";
             out.push_back(std::move(fe));
         }
         return out;
@@ -753,7 +892,13 @@ Finding LockOrderGraph::makeFinding(const Pattern& p) const
     }
 
     const size_t n = f.edges.size();
-    if (p.oneThread) {
+    bool mixed = std::any_of(f.edges.begin(), f.edges.end(), [](const FindingEdge& e) { return !e.toOp.empty(); });
+    if (mixed && !p.oneThread) {
+        f.title = "lock held across a blocking channel operation whose other side needs that lock (could deadlock)";
+        f.notes.push_back("this run did not deadlock, but the thread that would serve the channel requests the lock "
+                          "before it does, and nothing orders the two (no message, create/join or signal between "
+                          "them): another schedule leaves both waiting for good");
+    } else if (p.oneThread) {
         const FindingThread& t = f.threads[0];
         std::string who = t.name.empty() ? fmt::format("T{}", t.id) : fmt::format("T{} \"{}\"", t.id, t.name);
         f.title = n == 2 ? fmt::format("lock order inversion in one thread: {} takes 2 locks in both orders", who)

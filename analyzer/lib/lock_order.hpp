@@ -9,6 +9,9 @@
 // edge requests shared while the next holds it shared: readers do not wait for readers); edges into
 // a lock taken by trylock. A cycle whose edges all come from one thread is a lock-order-inversion
 // note, never a deadlock. Patterns are keyed by the lock calls' sites (innermost frames).
+// Channels join the graph for mixed cycles: a lock held across a blocking send or receive gives
+// lock -> channel; a thread that requests a lock and then serves the channel (the other operation)
+// gives channel -> lock. Message send -> receive orders segments like a semaphore post -> wait.
 #pragma once
 
 #include "finding.hpp"
@@ -20,6 +23,8 @@ namespace ravel {
 
 class ReplayModel;
 
+enum class ChanRole : uint8_t { None = 0, Recv = 1, Send = 2 };
+
 struct LockOrderEdge {
     uint32_t from = 0;        // object index (ReplayModel::objects())
     uint32_t to = 0;
@@ -30,6 +35,12 @@ struct LockOrderEdge {
     bool fromShared = false;  // `from` held in read mode
     bool toShared = false;    // `to` requested in read mode
     std::vector<uint32_t> held; // every object held at the request (object indices)
+    // Mixed lock/channel cycles (a channel is a node too). toRole: the edge ends at a channel
+    // operation that blocks until someone does the other one (a send needs a Recv, a receive a
+    // Send). fromRole: the edge starts at a channel the thread serves by doing that operation after
+    // it requested `to`. A cycle passes a channel only where the roles meet.
+    ChanRole toRole = ChanRole::None;
+    ChanRole fromRole = ChanRole::None;
 };
 
 class LockOrderGraph {

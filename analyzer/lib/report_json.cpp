@@ -159,6 +159,10 @@ private:
                 { "to_stack", stack(e.toStack) },
                 { "held", std::move(held) },
             });
+            if (!e.toOp.empty() || !e.fromOp.empty()) {
+                out.back()["to_op"] = e.toOp.empty() ? json(nullptr) : json(e.toOp);
+                out.back()["from_op"] = e.fromOp.empty() ? json(nullptr) : json(e.fromOp);
+            }
         }
         return out;
     }

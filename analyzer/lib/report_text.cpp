@@ -90,11 +90,28 @@ void appendCycle(std::string& out, const Finding& f, const TraceReader& trace, S
         const FindingThread* t = findThread(f, id);
         return t ? threadLabel(*t) : fmt::format("T{}", id);
     };
-    out += fmt::format("\n  Cycle of lock acquisitions ({} edge{}):\n", f.edges.size(), f.edges.size() == 1 ? "" : "s");
+    bool mixed = std::any_of(f.edges.begin(), f.edges.end(), [](const FindingEdge& e) { return !e.toOp.empty(); });
+    out += fmt::format("\n  Cycle of {} ({} edge{}):\n",
+                       mixed ? "lock acquisitions and channel operations" : "lock acquisitions", f.edges.size(),
+                       f.edges.size() == 1 ? "" : "s");
+    auto verb = [](const std::string& op) { return op == "send" ? "sends on" : "receives from"; };
     for (const FindingEdge& e : f.edges) {
+        if (!e.fromOp.empty()) {
+            // channel -> lock: the thread that would serve the channel needs the lock first.
+            out += fmt::format("\n    {} requests {} at {}:\n", st.bold(label(e.thread)), name(e.to),
+                               formatTraceTime(e.timeNs));
+            appendStack(out, e.toStack, false, trace, sym, opt, st);
+            out += fmt::format("    before it {} {}, at:\n", verb(e.fromOp), name(e.from));
+            appendStack(out, e.fromStack, false, trace, sym, opt, st);
+            continue;
+        }
         out += fmt::format("\n    {} takes {}, acquired at:\n", st.bold(label(e.thread)), name(e.from));
         appendStack(out, e.fromStack, false, trace, sym, opt, st);
-        out += fmt::format("    then requests {} at {}:\n", name(e.to), formatTraceTime(e.timeNs));
+        if (!e.toOp.empty())
+            out += fmt::format("    then {} {} at {}, which blocks until a {} comes:\n", verb(e.toOp), name(e.to),
+                               formatTraceTime(e.timeNs), e.toOp == "send" ? "receiver" : "sender");
+        else
+            out += fmt::format("    then requests {} at {}:\n", name(e.to), formatTraceTime(e.timeNs));
         appendStack(out, e.toStack, false, trace, sym, opt, st);
         std::string others;
         for (size_t h : e.held)

@@ -401,3 +401,54 @@ TEST(ChanAnalysis, LiveDetectorTakesChannelWaitsFromTheBoards)
     ASSERT_EQ(f->threads.size(), 2u);
     EXPECT_FALSE(f->threads[0].waitOp.empty());
 }
+
+TEST(ChanAnalysis, LockHeldAcrossASendWhoseReceiverNeedsTheLockIsAPotentialDeadlock)
+{
+    Script s(3, true);
+    s.create(1, JOBS, 0);
+    // The receiver takes the lock first this time, so the run is lucky.
+    s.ev(3, RAVEL_EV_ACQUIRED, M, 1, RAVEL_OBJ_MUTEX, 7);
+    s.ev(3, RAVEL_EV_RELEASE, M, 0, RAVEL_OBJ_MUTEX, 7);
+    s.ev(2, RAVEL_EV_ACQUIRED, M, 2, RAVEL_OBJ_MUTEX, 5);
+    s.ev(2, RAVEL_EV_SEND_REQ, JOBS, 0, CH, 6);
+    s.ev(3, RAVEL_EV_RECV_REQ, JOBS, 0, CH, 8);
+    s.ev(3, RAVEL_EV_RECEIVED, JOBS, 1);
+    s.ev(2, RAVEL_EV_SENT, JOBS, 1);
+    s.ev(2, RAVEL_EV_RELEASE, M, 0, RAVEL_OBJ_MUTEX, 5);
+    for (uint32_t t : { 2u, 3u, 1u })
+        s.exit(t);
+    std::vector<Finding> fs = s.analyze();
+    const Finding* p = findKind(fs, "potential-deadlock");
+    ASSERT_NE(p, nullptr);
+    EXPECT_TRUE(isError(*p));
+    EXPECT_NE(p->title.find("channel"), std::string::npos) << p->title;
+    ASSERT_EQ(p->edges.size(), 2u);
+    bool sendEdge = false, serveEdge = false;
+    for (const FindingEdge& e : p->edges) {
+        sendEdge = sendEdge || (e.toOp == "send" && e.thread == 2);
+        serveEdge = serveEdge || (e.fromOp == "receive" && e.thread == 3);
+    }
+    EXPECT_TRUE(sendEdge);
+    EXPECT_TRUE(serveEdge);
+}
+
+TEST(ChanAnalysis, LockNeededOnlyAfterAMessageFromTheHolderIsNoPotentialDeadlock)
+{
+    Script s(3, true);
+    s.create(1, JOBS, 0);
+    s.ev(2, RAVEL_EV_ACQUIRED, M, 1, RAVEL_OBJ_MUTEX, 5);
+    s.ev(2, RAVEL_EV_SEND_REQ, JOBS, 0, CH, 6);
+    s.ev(3, RAVEL_EV_RECV_REQ, JOBS, 0, CH, 8);
+    s.ev(3, RAVEL_EV_RECEIVED, JOBS, 1);
+    s.ev(2, RAVEL_EV_SENT, JOBS, 1);
+    s.ev(2, RAVEL_EV_RELEASE, M, 0, RAVEL_OBJ_MUTEX, 5);
+    s.send(2, JOBS, 2); // unlocked now
+    // The receiver takes the lock only after the first message: that send happened before.
+    s.ev(3, RAVEL_EV_ACQUIRED, M, 2, RAVEL_OBJ_MUTEX, 7);
+    s.ev(3, RAVEL_EV_RELEASE, M, 0, RAVEL_OBJ_MUTEX, 7);
+    s.recv(3, JOBS, 2);
+    for (uint32_t t : { 2u, 3u, 1u })
+        s.exit(t);
+    std::vector<Finding> fs = s.analyze();
+    EXPECT_EQ(findKind(fs, "potential-deadlock"), nullptr);
+}
