@@ -12,5 +12,7 @@ void addDumpCommand(CLI::App& app, int& status);
 void addReportCommand(CLI::App& app, int& status);
 void addGraphCommand(CLI::App& app, int& status);
 void addImportCommand(CLI::App& app, int& status);
+void addExportCommand(CLI::App& app, int& status);
+void addGuiCommand(CLI::App& app, int& status);
 
 } // namespace ravel::cli

@@ -62,6 +62,8 @@ int main(int argc, char** argv)
     ravel::cli::addReportCommand(app, status);
     ravel::cli::addGraphCommand(app, status);
     ravel::cli::addImportCommand(app, status);
+    ravel::cli::addExportCommand(app, status);
+    ravel::cli::addGuiCommand(app, status);
 
     // In `ravel run [options] -- PROGRAM ARGS`, CLI11 hands the words after "--" back to this
     // app; prefix_command() keeps them verbatim (no option parsing, no "[a,b]" list splitting)

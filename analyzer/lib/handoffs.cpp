@@ -42,7 +42,7 @@ std::vector<Handoff> computeHandoffs(const ReplayModel& model)
         if (w.outcome != WaitOutcome::Acquired || w.end == kOpenEnd)
             continue;
         auto it = std::upper_bound(released.begin(), released.end(), std::tuple(w.object, w.end, UINT32_MAX),
-                                   [&](const auto& k, uint32_t i) { return k < key(i); });
+            [&](const auto& k, uint32_t i) { return k < key(i); });
         // Walk back over the waiter's own holds (a reader already holding a shared lock); stop at
         // the object's boundary or before the request.
         while (it != released.begin()) {

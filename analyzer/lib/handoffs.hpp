@@ -13,13 +13,13 @@ namespace ravel {
 class ReplayModel;
 
 struct Handoff {
-    uint32_t object = 0;     // index into ReplayModel::objects()
+    uint32_t object = 0; // index into ReplayModel::objects()
     uint32_t fromThread = 0; // ravel thread id that released
-    uint32_t toThread = 0;   // ravel thread id that had waited and then acquired
-    uint64_t releaseNs = 0;  // end of the released hold
-    uint64_t acquireNs = 0;  // end of the wait (the acquisition)
-    uint32_t holdSpan = 0;   // index into ReplayModel::holdSpans(): the hold that was released
-    uint32_t waitSpan = 0;   // index into ReplayModel::waitSpans(): the wait it ended
+    uint32_t toThread = 0; // ravel thread id that had waited and then acquired
+    uint64_t releaseNs = 0; // end of the released hold
+    uint64_t acquireNs = 0; // end of the wait (the acquisition)
+    uint32_t holdSpan = 0; // index into ReplayModel::holdSpans(): the hold that was released
+    uint32_t waitSpan = 0; // index into ReplayModel::waitSpans(): the wait it ended
 };
 
 // One handoff per contended acquisition whose enabling release is in the trace: the latest hold of
