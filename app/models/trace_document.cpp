@@ -42,6 +42,40 @@ QStringList TraceDocument::warnings() const
     return out;
 }
 
+QString TraceDocument::objectName(quint32 objectIndex) const
+{
+    if (!m_data || objectIndex >= m_data->model->objects().size())
+        return QStringLiteral("?");
+    Data& d = *m_data;
+    if (!d.namer)
+        d.namer = std::make_unique<ravel::ObjectNamer>(*d.symbolizer, *d.reader);
+    const auto& objects = d.model->objects();
+    while (d.objectNames.size() <= objectIndex) {
+        const auto i = quint32(d.objectNames.size());
+        d.objectNames.push_back(QString::fromStdString(d.namer->name(i, objects[i])));
+    }
+    return d.objectNames[objectIndex];
+}
+
+QString TraceDocument::threadName(quint32 ravelTid) const
+{
+    if (m_data)
+        if (const ravel::ModelThread* t = m_data->model->thread(ravelTid); t && !t->name.empty())
+            return QString::fromStdString(t->name);
+    return QStringLiteral("T%1").arg(ravelTid);
+}
+
+int TraceDocument::objectIndex(quint64 address, quint32 generation) const
+{
+    if (!m_data)
+        return -1;
+    const auto& objects = m_data->model->objects();
+    for (size_t i = 0; i < objects.size(); i++)
+        if (objects[i].address == address && objects[i].generation == generation)
+            return int(i);
+    return -1;
+}
+
 void TraceDocument::load(QPromise<LoadResult>& promise, const QString& path)
 {
     LoadResult result;

@@ -7,6 +7,7 @@
 
 #include "analysis.hpp"
 #include "finding.hpp"
+#include "objects.hpp"
 #include "replay_model.hpp"
 #include "symbolizer.hpp"
 #include "trace_reader.hpp"
@@ -47,6 +48,11 @@ public:
     quint64 durationNs() const;
     // nullptr until statsReady() (a second background pass after loaded()).
     const ravel::TraceStats* stats() const { return m_data ? m_data->stats.get() : nullptr; }
+    // Display names, as the CLI's reports print them (GUI thread only; named lazily and cached).
+    QString objectName(quint32 objectIndex) const; // "forks[3]", "account_a", "mutex at bank.c:42 #2"
+    QString threadName(quint32 ravelTid) const;    // "philosopher-0", else "T3"
+    // The index into model().objects() of a finding's object (address, generation), or -1.
+    int objectIndex(quint64 address, quint32 generation) const;
     // One line each: what the reader skipped in a damaged trace (shown, never hidden).
     QStringList warnings() const;
 
@@ -64,12 +70,15 @@ private:
         std::unique_ptr<ravel::TraceReader> reader;
         std::unique_ptr<ravel::ReplayModel> model;
         std::unique_ptr<ravel::Symbolizer> symbolizer;
+        std::unique_ptr<ravel::ObjectNamer> namer; // names objects in index order, as it must
+        std::vector<QString> objectNames;
         std::vector<ravel::Finding> findings;
         std::shared_ptr<ravel::TraceStats> stats;
         ~Data()
         {
             stats.reset();
             findings.clear();
+            namer.reset();
             symbolizer.reset();
             model.reset();
             reader.reset();

@@ -1,0 +1,190 @@
+#include "details/details_panel.hpp"
+
+#include "details/source_view.hpp"
+#include "models/object_stats_model.hpp"
+#include "models/stack_model.hpp"
+#include "models/trace_document.hpp"
+#include "models/view_state.hpp"
+#include "trace_time.hpp"
+
+#include <QCheckBox>
+#include <QDir>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QLabel>
+#include <QRegularExpression>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTreeView>
+#include <QVBoxLayout>
+
+namespace ravel::gui {
+
+namespace {
+QString timeText(quint64 ns) { return QString::fromStdString(ravel::formatTraceTime(ns)); }
+} // namespace
+
+DetailsPanel::DetailsPanel(TraceDocument* document, ViewState* state, QWidget* parent)
+    : QWidget(parent)
+    , m_document(document)
+    , m_state(state)
+    , m_stack(new StackModel(document, this))
+    , m_objects(new ObjectStatsModel(document, this))
+    , m_objectProxy(new QSortFilterProxyModel(this))
+    , m_summary(new QLabel(this))
+    , m_tabs(new QTabWidget(this))
+    , m_stackView(new QTreeView(this))
+    , m_source(new SourceView(this))
+    , m_objectView(new QTableView(this))
+    , m_onlySelected(new QCheckBox(tr("Only the selected objects"), this))
+{
+    m_summary->setWordWrap(true);
+    m_summary->setTextFormat(Qt::RichText);
+    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_summary->setObjectName(QStringLiteral("detailsSummary"));
+    m_summary->setContentsMargins(4, 2, 4, 2);
+
+    m_stackView->setModel(m_stack);
+    m_stackView->setRootIsDecorated(false);
+    m_stackView->setUniformRowHeights(true);
+    m_stackView->setAllColumnsShowFocus(true);
+    m_stackView->header()->setSectionResizeMode(StackModel::FrameColumn, QHeaderView::ResizeToContents);
+    m_stackView->header()->setSectionResizeMode(StackModel::FunctionColumn, QHeaderView::Interactive);
+    m_stackView->header()->setStretchLastSection(true);
+    m_stackView->setObjectName(QStringLiteral("stackView"));
+    connect(m_stackView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex& current) { showFrame(current.row()); });
+
+    auto* split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(m_stackView);
+    split->addWidget(m_source);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 1);
+    split->setChildrenCollapsible(false);
+    m_tabs->addTab(split, tr("Stack and source"));
+
+    m_objectProxy->setSourceModel(m_objects);
+    m_objectProxy->setSortRole(ObjectStatsModel::SortRole);
+    m_objectProxy->setFilterRole(ObjectStatsModel::ObjectIndexRole);
+    m_objectView->setModel(m_objectProxy);
+    m_objectView->setSortingEnabled(true);
+    // Hot first, as `ravel info` orders them: the longest total wait on top.
+    m_objectView->sortByColumn(ObjectStatsModel::WaitTotalColumn, Qt::DescendingOrder);
+    m_objectView->verticalHeader()->hide();
+    m_objectView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_objectView->horizontalHeader()->setStretchLastSection(true);
+    m_objectView->setWordWrap(false);
+    m_objectView->setObjectName(QStringLiteral("objectStatsView"));
+    connect(m_objects, &QAbstractItemModel::modelReset, m_objectView, &QTableView::resizeColumnsToContents);
+    connect(m_onlySelected, &QCheckBox::toggled, this, &DetailsPanel::onSelectionChanged);
+    auto* objectsPage = new QWidget(this);
+    auto* objectsLayout = new QVBoxLayout(objectsPage);
+    objectsLayout->setContentsMargins(0, 0, 0, 0);
+    objectsLayout->addWidget(m_onlySelected);
+    objectsLayout->addWidget(m_objectView);
+    m_tabs->addTab(objectsPage, tr("Objects"));
+    m_tabs->setDocumentMode(true);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+    layout->addWidget(m_summary);
+    layout->addWidget(m_tabs, 1);
+
+    connect(state, &ViewState::eventSelected, this, &DetailsPanel::onEventSelected);
+    connect(state, &ViewState::selectionChanged, this, &DetailsPanel::onSelectionChanged);
+    connect(document, &TraceDocument::closed, this, &DetailsPanel::onEventSelected);
+    connect(document, &TraceDocument::loaded, this, &DetailsPanel::onEventSelected);
+    onEventSelected();
+}
+
+QString DetailsPanel::describe(const TraceDocument& document, quint32 thread, quint64 t)
+{
+    if (!document.isLoaded())
+        return {};
+    const ravel::ReplayModel& model = document.model();
+    QString text = QStringLiteral("<b>%1</b>").arg(document.threadName(thread).toHtmlEscaped());
+    if (const ravel::WaitSpan* w = model.blockedAt(thread, t)) {
+        text += tr(" waits for <b>%1</b> since %2")
+                    .arg(document.objectName(w->object).toHtmlEscaped(), timeText(w->start));
+        QStringList holders;
+        for (const ravel::ModelThread& other : model.threads()) {
+            if (other.id == thread)
+                continue;
+            for (const ravel::HoldSpan* h : model.heldAt(other.id, t))
+                if (h->object == w->object && !holders.contains(document.threadName(other.id)))
+                    holders << document.threadName(other.id);
+        }
+        if (!holders.isEmpty())
+            text += tr(" · held by %1").arg(holders.join(QStringLiteral(", ")).toHtmlEscaped());
+        if (w->end == ravel::kOpenEnd)
+            text += tr(" · <b>never woken</b> (still waiting when the trace ends)");
+        else
+            text += tr(" · waited %1").arg(timeText(w->end - w->start));
+    } else {
+        text += tr(" at %1").arg(timeText(t));
+    }
+    QStringList held;
+    for (const ravel::HoldSpan* h : model.heldAt(thread, t))
+        held << document.objectName(h->object);
+    if (!held.isEmpty())
+        text += tr(" · holds %1").arg(held.join(QStringLiteral(", ")).toHtmlEscaped());
+    return text;
+}
+
+void DetailsPanel::onEventSelected()
+{
+    if (!m_document->isLoaded()) {
+        m_summary->setText(tr("No trace open."));
+        m_stack->setStack(0);
+        m_source->showMessage({});
+        return;
+    }
+    if (!m_state->hasSelectedEvent()) {
+        m_summary->setText(tr("Select a finding, or a span on the timeline, to see its stack and source."));
+        m_stack->setStack(0);
+        m_source->showMessage({});
+        return;
+    }
+    QString text = describe(*m_document, m_state->selectedEventThread(), m_state->selectedEventTime());
+    m_stack->setStack(m_state->selectedEventStack());
+    if (!m_stack->caveat().isEmpty())
+        text += QStringLiteral("<br><i>%1</i>").arg(m_stack->caveat().toHtmlEscaped());
+    m_summary->setText(text);
+    m_stackView->resizeColumnToContents(StackModel::FunctionColumn);
+    const int row = m_stack->userFrameRow() >= 0 ? m_stack->userFrameRow() : 0;
+    if (m_stack->rowCount() > 0)
+        m_stackView->setCurrentIndex(m_stack->index(row, 0));
+    else
+        m_source->showMessage(tr("No stack was recorded for this event."));
+}
+
+void DetailsPanel::showFrame(int row)
+{
+    if (row < 0 || row >= m_stack->rowCount())
+        return;
+    const QModelIndex i = m_stack->index(row, 0);
+    QString file = i.data(StackModel::FileRole).toString();
+    // The symbolizer shows paths under the current directory relative to it.
+    if (!file.isEmpty() && QFileInfo(file).isRelative())
+        file = QDir::current().absoluteFilePath(file);
+    m_source->showFile(file, i.data(StackModel::LineRole).toInt());
+}
+
+void DetailsPanel::onSelectionChanged()
+{
+    const QList<quint32> objects = m_state->selectedObjects();
+    if (!m_onlySelected->isChecked() || objects.isEmpty()) {
+        m_objectProxy->setFilterRegularExpression(QRegularExpression());
+        return;
+    }
+    QStringList alternatives;
+    for (quint32 o : objects)
+        alternatives << QString::number(o);
+    m_objectProxy->setFilterRegularExpression(
+        QRegularExpression(QStringLiteral("^(%1)$").arg(alternatives.join(QLatin1Char('|')))));
+}
+
+} // namespace ravel::gui

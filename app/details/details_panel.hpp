@@ -1,0 +1,57 @@
+// DetailsPanel: the pane below the timeline. For the selected event or span: one line saying what
+// the thread is doing then (waits for what, since when, held by whom; what it holds), its stack
+// with function and file:line, and the source around the chosen frame when the file is on disk.
+// A second tab lists the objects with the statistics of `ravel info`, the selected ones first.
+#pragma once
+
+#include <QWidget>
+
+class QCheckBox;
+class QLabel;
+class QSortFilterProxyModel;
+class QTabWidget;
+class QTableView;
+class QTreeView;
+
+namespace ravel::gui {
+
+class ObjectStatsModel;
+class SourceView;
+class StackModel;
+class TraceDocument;
+class ViewState;
+
+class DetailsPanel : public QWidget {
+    Q_OBJECT
+public:
+    DetailsPanel(TraceDocument* document, ViewState* state, QWidget* parent = nullptr);
+
+    StackModel* stackModel() const { return m_stack; }
+    ObjectStatsModel* objectStats() const { return m_objects; }
+    QSortFilterProxyModel* objectProxy() const { return m_objectProxy; }
+    SourceView* sourceView() const { return m_source; }
+    QLabel* summaryLabel() const { return m_summary; }
+    QTabWidget* tabs() const { return m_tabs; }
+
+    // "philosopher-0 waits for forks[1] since 1.204s · held by philosopher-1 · holds forks[0]"
+    static QString describe(const TraceDocument& document, quint32 thread, quint64 timeNs);
+
+private:
+    void onEventSelected();
+    void onSelectionChanged();
+    void showFrame(int row);
+
+    TraceDocument* m_document;
+    ViewState* m_state;
+    StackModel* m_stack;
+    ObjectStatsModel* m_objects;
+    QSortFilterProxyModel* m_objectProxy;
+    QLabel* m_summary;
+    QTabWidget* m_tabs;
+    QTreeView* m_stackView;
+    SourceView* m_source;
+    QTableView* m_objectView;
+    QCheckBox* m_onlySelected;
+};
+
+} // namespace ravel::gui
