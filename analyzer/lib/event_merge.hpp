@@ -3,6 +3,7 @@
 // and the k-way merge with causal corrections that docs/trace-format.md ("Global order") specifies.
 #pragma once
 
+#include "trace_file.hpp"
 #include "trace_reader.hpp"
 
 #include <algorithm>
@@ -18,10 +19,24 @@ struct Anchor {
     bool stamped; // read from the clock for event idx (a TIME record), not inferred
 };
 
+// One events chunk of a thread as the first pass found it: decoding it again and dropping its
+// TIME records (and whatever follows an END or unknown kind within its first `records`) gives
+// exactly `count` events, the thread's events [first, first + count).
+struct StreamChunk {
+    const ChunkRef* chunk = nullptr;
+    uint64_t first = 0;
+    uint32_t count = 0;
+    uint32_t records = 0;
+};
+
+// A thread's events are not kept decoded: the reader indexes them once, then every pass decodes
+// chunk by chunk as its cursor gets there. A trace costs its compressed size in memory, not 16
+// bytes per event.
 struct ThreadStream {
     uint32_t tid = 0;
-    std::vector<RavelEvent> events;
-    std::vector<Anchor> anchors; // anchors[0].idx == 0, anchors.back().idx == events.size()
+    uint64_t n = 0;                  // events
+    std::vector<StreamChunk> chunks; // in program order, covering [0, n)
+    std::vector<Anchor> anchors;     // anchors[0].idx == 0, anchors.back().idx == n
 };
 
 // Events whose aux is the object's sequence number (one counter per object, shared by all these
@@ -39,9 +54,47 @@ inline bool isOrdered(unsigned kind)
     return isSequenced(kind) || kind == RAVEL_EV_RELEASE;
 }
 
-// Walks one thread's events in program order, interpolating times between its anchors.
+// Keeps the first `records` decoded records of `v` from `at` on that are events (TIME records
+// out, stop at an END or an unknown kind); calls onTime(index the next event will have, record)
+// for each TIME record. Returns the number kept. The one definition of a chunk's events, used by
+// the indexing pass and by every cursor.
+// `unknown` (when not null) receives the record index and kind of an unknown kind (index
+// SIZE_MAX when there is none).
+struct UnknownKind {
+    size_t at = SIZE_MAX;
+    unsigned kind = 0;
+};
+template <class OnTime>
+size_t keepEvents(std::vector<RavelEvent>& v, size_t at, size_t records, uint64_t firstIndex, OnTime&& onTime,
+    UnknownKind* unknown = nullptr)
+{
+    RavelEvent* rec = v.data() + at;
+    const size_t n = std::min(records, v.size() - at);
+    size_t w = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const unsigned kind = unsigned(rec[i].word >> 48) & 0xff;
+        if (kind == RAVEL_EV_TIME) {
+            onTime(firstIndex + w, rec[i]);
+            continue;
+        }
+        if (kind == RAVEL_EV_END)
+            break;
+        if (!((kind >= RAVEL_EV_TIME && kind <= RAVEL_EV_EXEC) || (kind >= RAVEL_EV_INIT && kind < RAVEL_EV_KIND_COUNT))) {
+            if (unknown)
+                *unknown = UnknownKind { i, kind };
+            break;
+        }
+        rec[w++] = rec[i];
+    }
+    v.resize(at + w);
+    return w;
+}
+
+// Walks one thread's events in program order, decoding chunk by chunk and interpolating times
+// between its anchors.
 struct Cursor {
-    const RavelEvent* ev = nullptr;
+    const RavelEvent* ev = nullptr; // the decoded chunk: events [base, end) of the thread
+    uint64_t base = 0, end = 0;
     const Anchor* anchor = nullptr;
     uint64_t i = 0, n = 0;
     uint64_t i0 = 0, iNext = 0, t0 = 0;
@@ -50,16 +103,46 @@ struct Cursor {
     uint32_t tid = 0;
     uint32_t cachedIndex = 0; // ObjectIndex entry of cachedObj: a release finds its acquisition's
     uint64_t cachedObj = ~0ull; // object without hashing
+    const ThreadStream* stream = nullptr;
+    ChunkDecoder* decoder = nullptr;
+    size_t nextChunk = 0;
+    std::vector<RavelEvent> buf;
 
-    void start(const ThreadStream& s)
+    void start(const ThreadStream& s, ChunkDecoder& d)
     {
-        ev = s.events.data();
-        n = s.events.size();
+        stream = &s;
+        decoder = &d;
+        n = s.n;
         anchor = s.anchors.data();
         tid = s.tid;
         i = 0;
+        nextChunk = 0;
+        base = end = 0;
+        load();
         enterSegment();
         time = t0;
+    }
+    const RavelEvent& rec() const { return ev[i - base]; }
+    // Decodes the chunk holding event i.
+    void load()
+    {
+        while (nextChunk < stream->chunks.size()) {
+            const StreamChunk& c = stream->chunks[nextChunk++];
+            if (c.count == 0)
+                continue;
+            buf.clear();
+            decoder->appendEvents(*c.chunk, buf, nullptr);
+            keepEvents(buf, 0, c.records, c.first, [](uint64_t, const RavelEvent&) {});
+            // The first pass decoded this chunk to `count` events; the same bytes decode the same
+            // way, but never index past what is really there.
+            buf.resize(std::min<size_t>(buf.size(), c.count));
+            if (buf.size() < c.count)
+                buf.resize(c.count, RavelEvent { ravel_event_word(0, RAVEL_EV_LOST, 0), 0, 0 });
+            ev = buf.data();
+            base = c.first;
+            end = c.first + c.count;
+            return;
+        }
     }
     void enterSegment()
     {
@@ -70,7 +153,10 @@ struct Cursor {
     }
     void advance()
     {
-        if (++i >= iNext && i < n) {
+        ++i;
+        if (i >= end && i < n)
+            load();
+        if (i >= iNext && i < n) {
             do
                 ++anchor;
             while (anchor[1].idx <= i);
@@ -81,7 +167,7 @@ struct Cursor {
     bool stamped() const { return i == i0 && anchor[0].stamped; }
     Event event() const
     {
-        const RavelEvent& r = ev[i];
+        const RavelEvent& r = rec();
         Event e;
         e.time_ns = time;
         e.obj = r.word & RAVEL_OBJ_MASK;
@@ -183,6 +269,7 @@ private:
 // down), so a busy interleaving of threads costs a few comparisons per switch.
 template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, const ObjectIndex& objects, F&& fn)
 {
+    ChunkDecoder decoder;
     struct Delivered {
         uint32_t last = 0; // highest sequence number delivered
         bool any = false;
@@ -194,10 +281,10 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
     std::vector<Cursor> cur;
     cur.reserve(streams.size());
     for (const ThreadStream& s : streams) {
-        if (s.events.empty())
+        if (s.n == 0)
             continue;
         cur.emplace_back();
-        cur.back().start(s);
+        cur.back().start(s, decoder);
     }
     // Heap entries carry their key, so ordering them touches no cursor.
     struct Entry {
@@ -235,7 +322,7 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
     std::vector<uint32_t> held; // cursors whose next event must wait for another thread's
 
     auto objectOf = [&](Cursor& c) {
-        const uint64_t obj = c.ev[c.i].word & RAVEL_OBJ_MASK;
+        const uint64_t obj = c.rec().word & RAVEL_OBJ_MASK;
         if (obj != c.cachedObj) {
             c.cachedObj = obj;
             c.cachedIndex = objects.find(obj);
@@ -256,7 +343,7 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
         return (unsigned(e.word >> 48) & 0xff) == RAVEL_EV_ACQUIRED && !((e.word >> 56) & RAVEL_F_SHARED);
     };
     auto mustWait = [&](uint32_t c, uint32_t o) {
-        const RavelEvent& e = cur[c].ev[cur[c].i];
+        const RavelEvent& e = cur[c].rec();
         const Delivered& d = state[o];
         // Another thread holds it exclusively: its release comes first, unless that thread has no
         // events left to release it with (it died holding it, or the trace ends).
@@ -284,7 +371,7 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
         }
     };
     auto delivered = [&](uint32_t c, uint32_t o) {
-        const RavelEvent& e = cur[c].ev[cur[c].i];
+        const RavelEvent& e = cur[c].rec();
         Delivered& d = state[o];
         const unsigned kind = unsigned(e.word >> 48) & 0xff;
         if (kind == RAVEL_EV_RELEASE) {
@@ -332,7 +419,7 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
         }
         for (;;) {
             Cursor& k = cur[c];
-            const unsigned kind = unsigned(k.ev[k.i].word >> 48) & 0xff;
+            const unsigned kind = unsigned(k.rec().word >> 48) & 0xff;
             if (isOrdered(kind)) {
                 const uint32_t o = objectOf(k);
                 if (o == ObjectIndex::NotFound) {

@@ -108,6 +108,10 @@ MappedTrace::~MappedTrace()
 {
     if (m_data)
         ::munmap(const_cast<uint8_t*>(m_data), m_size);
+}
+
+ChunkDecoder::~ChunkDecoder()
+{
     ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(m_zstd));
 }
 
@@ -286,19 +290,22 @@ bool MappedTrace::calibration(uint64_t& tsc, uint64_t& monoNs) const
 }
 
 // Decompresses a zstd payload into `plain` (at most `limit` bytes); empty on failure (warned).
-std::span<const uint8_t> MappedTrace::decompress(const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain)
+std::span<const uint8_t> ChunkDecoder::decompress(
+    const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain, MappedTrace* warnTo)
 {
     if (!m_zstd)
         m_zstd = ZSTD_createDCtx();
     if (!m_zstd) {
-        warnChunk(chunk.offset, "out of memory for decompression");
+        if (warnTo)
+            warnTo->warnChunk(chunk.offset, "out of memory for decompression");
         return {};
     }
     plain.resize(limit);
     size_t got
         = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(m_zstd), plain.data(), plain.size(), chunk.payload, chunk.avail);
     if (ZSTD_isError(got)) {
-        warnChunk(chunk.offset, fmt::format("zstd: {}", ZSTD_getErrorName(got)));
+        if (warnTo)
+            warnTo->warnChunk(chunk.offset, fmt::format("zstd: {}", ZSTD_getErrorName(got)));
         return {};
     }
     return { plain.data(), got };
@@ -307,7 +314,7 @@ std::span<const uint8_t> MappedTrace::decompress(const ChunkRef& chunk, size_t l
 // The runtime's byte stream (trace_format.h, "Raw EVENTS chunk payloads"): records up to the
 // first zero marker, which is where the writer stopped (sealed or not: a crash or SIGKILL leaves
 // the chunk being written unsealed, and its records count). Each chunk decodes on its own.
-size_t MappedTrace::decodeRawEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out)
+size_t ChunkDecoder::decodeRaw(const ChunkRef& chunk, std::vector<RavelEvent>& out, MappedTrace* warnTo)
 {
     const uint8_t* p = chunk.payload;
     const uint8_t* end = p + chunk.avail;
@@ -316,8 +323,9 @@ size_t MappedTrace::decodeRawEvents(const ChunkRef& chunk, std::vector<RavelEven
     uint32_t lastStack[2] = { 0, 0 };
     const size_t start = out.size();
     auto damaged = [&](const char* what) {
-        warnChunk(chunk.offset,
-            fmt::format("{} at payload byte {}, rest of the chunk skipped", what, p - chunk.payload));
+        if (warnTo)
+            warnTo->warnChunk(chunk.offset,
+                fmt::format("{} at payload byte {}, rest of the chunk skipped", what, p - chunk.payload));
     };
     while (p < end && *p != RAVEL_REC_END) {
         const uint8_t marker = *p;
@@ -370,21 +378,22 @@ size_t MappedTrace::decodeRawEvents(const ChunkRef& chunk, std::vector<RavelEven
     return out.size() - start;
 }
 
-size_t MappedTrace::appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out)
+size_t ChunkDecoder::appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out, MappedTrace* warnTo)
 {
     if (!(chunk.hdr.flags & RAVEL_CHUNK_ZSTD))
-        return decodeRawEvents(chunk, out);
+        return decodeRaw(chunk, out, warnTo);
     const size_t count = chunk.hdr.used / 16;
     // The column encoding of `count` records has a known bound: a corrupt frame header cannot
     // make us allocate more.
-    std::span<const uint8_t> plain = decompress(chunk, maxEncodedColumnsSize(count), m_plain);
+    std::span<const uint8_t> plain = decompress(chunk, maxEncodedColumnsSize(count), m_plain, warnTo);
     if (plain.empty())
         return 0;
     const size_t at = out.size();
     out.resize(at + count);
     size_t n = decodeEventColumns(plain, out.data() + at, count);
-    if (n != count)
-        warn(fmt::format("chunk at offset {:#x}: event columns damaged, {} of {} events kept", chunk.offset, n, count));
+    if (n != count && warnTo)
+        warnTo->warn(
+            fmt::format("chunk at offset {:#x}: event columns damaged, {} of {} events kept", chunk.offset, n, count));
     out.resize(at + n);
     return n;
 }
@@ -398,7 +407,7 @@ std::span<const uint8_t> MappedTrace::payload(const ChunkRef& chunk, std::vector
     }
     if (!(chunk.hdr.flags & RAVEL_CHUNK_ZSTD))
         return { chunk.payload, chunk.avail };
-    std::span<const uint8_t> plain = decompress(chunk, chunk.hdr.used, scratch);
+    std::span<const uint8_t> plain = m_decoder.decompress(chunk, chunk.hdr.used, scratch, this);
     if (!plain.empty() && plain.size() != chunk.hdr.used) {
         warnChunk(chunk.offset, fmt::format("decompressed {} bytes, header says {}", plain.size(), chunk.hdr.used));
         return {};

@@ -22,6 +22,31 @@ struct ChunkRef {
     bool truncated = false; // the file ends inside this chunk (raw payload only: the rest is kept)
 };
 
+class MappedTrace;
+
+// Decodes events chunks (decompression context and scratch space). One per thread of work: the
+// reader's merges each make their own, so two merges may run at once on one MappedTrace.
+class ChunkDecoder {
+public:
+    ChunkDecoder() = default;
+    ~ChunkDecoder();
+    ChunkDecoder(const ChunkDecoder&) = delete;
+    ChunkDecoder& operator=(const ChunkDecoder&) = delete;
+
+    // Appends an events chunk's records (TIME records included) to `out`; returns how many.
+    // Problems are reported to `warnTo` when it is not null (the first decode of a chunk), and
+    // silently give the same result otherwise (every later decode of the same chunk).
+    size_t appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out, MappedTrace* warnTo);
+    // Decompresses a zstd payload (at most `limit` bytes); empty on failure.
+    std::span<const uint8_t> decompress(const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain, MappedTrace* warnTo);
+
+private:
+    size_t decodeRaw(const ChunkRef& chunk, std::vector<RavelEvent>& out, MappedTrace* warnTo);
+
+    void* m_zstd = nullptr; // ZSTD_DCtx, reused across chunks
+    std::vector<uint8_t> m_plain;
+};
+
 // A read-only mapping of one trace file plus its chunk index, in file order.
 class MappedTrace {
 public:
@@ -44,8 +69,10 @@ public:
     std::span<const uint8_t> payload(const ChunkRef& chunk, std::vector<uint8_t>& scratch);
     // Appends an events chunk's records to `out` (the hot path of reading: no intermediate copy);
     // returns how many.
-    size_t appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out);
-    size_t decodeRawEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out);
+    size_t appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out)
+    {
+        return m_decoder.appendEvents(chunk, out, this);
+    }
 
     // The clock pair farthest from the start (header end/calib pairs, every chunk's first pair)
     // that gives a plausible rate; false if there is none.
@@ -58,7 +85,6 @@ private:
     void indexRaw();
     void indexCompacted();
     bool checkChunk(uint64_t offset, uint64_t room, ChunkRef& out, std::string& why) const;
-    std::span<const uint8_t> decompress(const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain);
 
     std::string m_path;
     const uint8_t* m_data = nullptr;
@@ -66,8 +92,7 @@ private:
     RavelFileHeader m_header {};
     std::vector<ChunkRef> m_chunks;
     std::vector<std::string> m_warnings;
-    void* m_zstd = nullptr; // ZSTD_DCtx, reused across chunks
-    std::vector<uint8_t> m_plain;
+    ChunkDecoder m_decoder;
     std::vector<RavelEvent> m_events;
 };
 

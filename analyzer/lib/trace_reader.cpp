@@ -1,7 +1,6 @@
-// TraceReader: decodes a trace once into compact per-thread arrays (the 16-byte records as
-// written, minus TIME records, plus a short list of clock anchors per thread), then streams them
-// in global order with a k-way merge. Times are computed on the fly from the anchors, so the
-// decoded trace costs 16 bytes per event.
+// TraceReader: indexes a trace once (per thread: its events chunks, how many events each holds,
+// and the clock anchors), then streams the events in global order with a k-way merge, decoding
+// each chunk again as a cursor reaches it. Times are computed on the fly from the anchors.
 #include "trace_reader.hpp"
 #include "event_merge.hpp"
 #include "trace_file.hpp"
@@ -9,7 +8,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 namespace ravel {
 
@@ -19,15 +23,12 @@ using detail::Anchor;
 using detail::ChunkRef;
 using detail::Cursor;
 using detail::isSequenced;
+using detail::keepEvents;
+using detail::StreamChunk;
 using detail::MappedTrace;
 using detail::ObjectIndex;
 using detail::ObjectSeqs;
 using detail::ThreadStream;
-
-bool knownEventKind(unsigned kind)
-{
-    return (kind >= RAVEL_EV_TIME && kind <= RAVEL_EV_EXEC) || (kind >= RAVEL_EV_INIT && kind < RAVEL_EV_KIND_COUNT);
-}
 
 struct ThreadIdLess {
     bool operator()(const ThreadInfo& a, uint32_t b) const { return a.id < b; }
@@ -51,9 +52,11 @@ struct TraceReader::Impl {
     std::vector<Module> modules;
     std::vector<ObjectName> names;
     std::vector<std::string> warnings;
+    std::unique_ptr<MappedTrace> file; // kept: the passes decode events from it chunk by chunk
     std::vector<ThreadStream> streams; // sorted by tid
     ObjectIndex objects;
     uint64_t eventCount = 0;
+    uint64_t kindCounts[256] = {};
     uint64_t startTsc = 0;
     double nsPerTsc = 1;
 
@@ -202,6 +205,7 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
     // crafted file from decoding to gigabytes.
     const uint64_t decodeLimit = t.size() * 4096 + (256u << 20);
     uint64_t decoded = 0;
+    std::vector<RavelEvent> buf;
     for (size_t g = 0; g < chunks.size();) {
         const uint32_t tid = chunks[g]->hdr.owner;
         size_t end = g;
@@ -217,12 +221,6 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
             else
                 t.warn(fmt::format("thread {}: the first {} event chunks are missing", tid, firstSeq));
         }
-        size_t records = 0;
-        for (size_t k = g; k < end; ++k)
-            records += (chunks[k]->hdr.flags & RAVEL_CHUNK_ZSTD) ? chunks[k]->hdr.used / 16 : chunks[k]->avail / 16;
-        // What the headers claim, within what a file this size can plausibly hold (an event
-        // compacts to no less than a tenth of a byte): a forged `used` must not reserve gigabytes.
-        s.events.reserve(std::min<uint64_t>({ records, (decodeLimit - decoded) / 16, t.size() * 16 }));
         // The last chunk whose events were taken: a damaged chunk does not hide an intact copy
         // with the same seq, and gaps are counted between intact chunks.
         bool accepted = false;
@@ -243,39 +241,35 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
                 continue;
             }
             decoded += claimed;
-            // Decoded in place at the end of the thread's array, then TIME records are squeezed
-            // out into anchors.
-            const size_t at = s.events.size();
-            const size_t n = t.appendEvents(c, s.events);
-            if (n > 0) {
+            buf.clear();
+            const size_t records = t.appendEvents(c, buf);
+            if (records > 0) {
                 accepted = true;
                 lastSeq = c.hdr.seq;
             }
-            RavelEvent* rec = s.events.data() + at;
-            size_t w = at;
-            for (size_t i = 0; i < n; ++i) {
-                const unsigned kind = unsigned(rec[i].word >> 48) & 0xff;
-                if (kind == RAVEL_EV_TIME) {
-                    uint64_t rel = (rec[i].word & RAVEL_OBJ_MASK) | (uint64_t(rec[i].aux & 0xffff) << 48);
-                    s.anchors.push_back({ w, relTscToNs(rel), true });
-                    continue;
-                }
-                if (kind == RAVEL_EV_END)
-                    break;
-                if (!knownEventKind(kind)) {
-                    t.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk "
-                                       "skipped",
-                        c.offset, i, kind));
-                    break;
-                }
-                if (isSequenced(kind) && rec[i].aux != 0) // aux 0: no sequence number taken
-                    noteSequence(rec[i].word & RAVEL_OBJ_MASK, rec[i].aux);
-                s.events[w++] = rec[i];
+            detail::UnknownKind unknown;
+            const size_t kept = keepEvents(
+                buf, 0, records, s.n,
+                [&](uint64_t idx, const RavelEvent& r) {
+                    uint64_t rel = (r.word & RAVEL_OBJ_MASK) | (uint64_t(r.aux & 0xffff) << 48);
+                    s.anchors.push_back({ idx, relTscToNs(rel), true });
+                },
+                &unknown);
+            if (unknown.at != SIZE_MAX)
+                t.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk skipped",
+                    c.offset, unknown.at, unknown.kind));
+            for (const RavelEvent& e : buf) {
+                const unsigned kind = unsigned(e.word >> 48) & 0xff;
+                ++kindCounts[kind];
+                if (isSequenced(kind) && e.aux != 0) // aux 0: no sequence number taken
+                    noteSequence(e.word & RAVEL_OBJ_MASK, e.aux);
             }
-            s.events.resize(w);
+            if (kept > 0)
+                s.chunks.push_back(StreamChunk { &c, s.n, uint32_t(kept), uint32_t(records) });
+            s.n += kept;
         }
         finishAnchors(s, firstSeq == 0);
-        eventCount += s.events.size();
+        eventCount += s.n;
         streams.push_back(std::move(s));
         g = end;
     }
@@ -286,7 +280,7 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
 // stamp), after the last one its exit (or the last stamp).
 void TraceReader::Impl::finishAnchors(ThreadStream& s, bool fromStart)
 {
-    const uint64_t n = s.events.size();
+    const uint64_t n = s.n;
     std::vector<Anchor> out;
     out.reserve(s.anchors.size() + 2);
     for (const Anchor& a : s.anchors) {
@@ -352,15 +346,22 @@ void TraceReader::Impl::indexSequences()
     }
     if (!needBitmaps)
         return;
+    detail::ChunkDecoder decoder;
+    std::vector<RavelEvent> buf;
     for (const ThreadStream& s : streams) {
-        for (const RavelEvent& e : s.events) {
-            if (!isSequenced(unsigned(e.word >> 48) & 0xff) || e.aux == 0)
-                continue;
-            ObjectSeqs& o = objects.objects[objects.find(e.word & RAVEL_OBJ_MASK)];
-            if (o.mode != ObjectSeqs::Bitmap)
-                continue;
-            uint64_t b = uint64_t(int64_t(int32_t(e.aux - o.base)) - o.lo);
-            objects.bitmap[o.bits + b / 64] |= 1ull << (b % 64);
+        for (const StreamChunk& c : s.chunks) {
+            buf.clear();
+            decoder.appendEvents(*c.chunk, buf, nullptr);
+            keepEvents(buf, 0, c.records, c.first, [](uint64_t, const RavelEvent&) {});
+            for (const RavelEvent& e : buf) {
+                if (!isSequenced(unsigned(e.word >> 48) & 0xff) || e.aux == 0)
+                    continue;
+                ObjectSeqs& o = objects.objects[objects.find(e.word & RAVEL_OBJ_MASK)];
+                if (o.mode != ObjectSeqs::Bitmap)
+                    continue;
+                uint64_t b = uint64_t(int64_t(int32_t(e.aux - o.base)) - o.lo);
+                objects.bitmap[o.bits + b / 64] |= 1ull << (b % 64);
+            }
         }
     }
 }
@@ -399,8 +400,9 @@ TraceReader::TraceReader(const std::string& path)
     : m_impl(new Impl)
 {
     try {
-        MappedTrace t(path);
         Impl& d = *m_impl;
+        d.file = std::make_unique<MappedTrace>(path);
+        MappedTrace& t = *d.file;
         d.calibrate(t);
         std::vector<uint8_t> scratch;
         std::vector<StackTrace> found;
@@ -518,6 +520,11 @@ uint64_t TraceReader::eventCount() const
     return m_impl->eventCount;
 }
 
+uint64_t TraceReader::eventCount(unsigned kind) const
+{
+    return kind < 256 ? m_impl->kindCounts[kind] : 0;
+}
+
 const StackTrace* TraceReader::stack(uint32_t id) const
 {
     if (id == 0 || id > m_impl->stacks.size() || m_impl->stacks[id - 1].id == 0)
@@ -532,9 +539,133 @@ const ThreadInfo* TraceReader::thread(uint32_t id) const
     return it != v.end() && it->id == id ? &*it : nullptr;
 }
 
+namespace {
+
+// Hands batches of merged events from the thread that decodes and merges them to the thread that
+// consumes them. Two batches in flight: one being filled while the other is consumed.
+class EventPipe {
+public:
+    static constexpr size_t kBatch = 4096;
+
+    // Producer side: the batch to fill (empty), or nullptr when the consumer stopped.
+    std::vector<Event>* fillable()
+    {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_stop || m_free > 0; });
+        if (m_stop)
+            return nullptr;
+        --m_free;
+        std::vector<Event>* b = &m_batches[m_fillAt];
+        m_fillAt ^= 1;
+        b->clear();
+        return b;
+    }
+    void publish()
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_full;
+        m_cv.notify_all();
+    }
+    void finish()
+    {
+        std::lock_guard lock(m_mutex);
+        m_done = true;
+        m_cv.notify_all();
+    }
+    // Consumer side: the next full batch, or nullptr at the end.
+    const std::vector<Event>* next()
+    {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_full > 0 || m_done; });
+        if (m_full == 0)
+            return nullptr;
+        --m_full;
+        const std::vector<Event>* b = &m_batches[m_takeAt];
+        m_takeAt ^= 1;
+        return b;
+    }
+    void consumed()
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_free;
+        m_cv.notify_all();
+    }
+    void stop()
+    {
+        std::lock_guard lock(m_mutex);
+        m_stop = true;
+        m_cv.notify_all();
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::vector<Event> m_batches[2];
+    int m_free = 2, m_full = 0, m_fillAt = 0, m_takeAt = 0;
+    bool m_done = false, m_stop = false;
+};
+
+} // namespace
+
+// A big trace is merged on a second thread while the caller consumes: decoding and merging cost
+// about as much as a typical pass's own work, so the two halves overlap on two cores. The
+// callback always runs on the calling thread, in the same order as without the pipe.
 void TraceReader::forEachEvent(const std::function<bool(const Event&)>& fn) const
 {
-    detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Event& e) { return fn(e); });
+    constexpr uint64_t kPipeAbove = 1u << 16;
+    if (m_impl->eventCount < kPipeAbove || std::thread::hardware_concurrency() < 2) {
+        detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Event& e) { return fn(e); });
+        return;
+    }
+    EventPipe pipe;
+    std::exception_ptr producerError;
+    std::thread producer([&] {
+        try {
+            std::vector<Event>* batch = pipe.fillable();
+            if (batch) {
+                batch->reserve(EventPipe::kBatch);
+                detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Event& e) {
+                    batch->push_back(e);
+                    if (batch->size() < EventPipe::kBatch)
+                        return true;
+                    pipe.publish();
+                    batch = pipe.fillable();
+                    if (!batch)
+                        return false;
+                    batch->reserve(EventPipe::kBatch);
+                    return true;
+                });
+                if (batch && !batch->empty())
+                    pipe.publish();
+            }
+        } catch (...) {
+            producerError = std::current_exception();
+        }
+        pipe.finish();
+    });
+    std::exception_ptr consumerError;
+    try {
+        bool more = true;
+        while (more) {
+            const std::vector<Event>* b = pipe.next();
+            if (!b)
+                break;
+            for (const Event& e : *b)
+                if (!fn(e)) {
+                    more = false;
+                    break;
+                }
+            pipe.consumed();
+        }
+    } catch (...) {
+        consumerError = std::current_exception();
+    }
+    pipe.stop();
+    producer.join();
+    if (consumerError)
+        std::rethrow_exception(consumerError);
+    if (producerError)
+        std::rethrow_exception(producerError);
 }
 
 void TraceReader::forEachThreadEvent(uint32_t thread, const std::function<bool(const Event&)>& fn) const
@@ -542,10 +673,11 @@ void TraceReader::forEachThreadEvent(uint32_t thread, const std::function<bool(c
     auto& v = m_impl->streams;
     auto it
         = std::lower_bound(v.begin(), v.end(), thread, [](const ThreadStream& s, uint32_t id) { return s.tid < id; });
-    if (it == v.end() || it->tid != thread || it->events.empty())
+    if (it == v.end() || it->tid != thread || it->n == 0)
         return;
+    detail::ChunkDecoder decoder;
     Cursor c;
-    c.start(*it);
+    c.start(*it, decoder);
     for (; c.i < c.n; c.advance())
         if (!fn(c.event()))
             return;

@@ -1,7 +1,10 @@
 // TraceReader: the one streaming reader of ravel traces (docs/trace-format.md), used by every
-// command, the GUI and the tests. A trace is untrusted input: every offset and length is
-// bounds-checked; a truncated or corrupt chunk is skipped with one warning naming what and where,
-// and everything intact is still delivered.
+// command, the GUI and the tests. Opening indexes the event chunks (one decoding pass); events
+// are not kept in memory: every forEachEvent decodes them again, chunk by chunk, so a trace
+// costs about its compressed size. Several passes may run at once from different threads.
+// A trace is untrusted input: every offset and length is bounds-checked; a truncated or corrupt
+// chunk is skipped with one warning naming what and where, and everything intact is still
+// delivered.
 #pragma once
 
 #include <ravel/trace_format.h>
@@ -114,6 +117,7 @@ public:
     // Events of one thread in program order.
     void forEachThreadEvent(uint32_t thread, const std::function<bool(const Event&)>& fn) const;
     uint64_t eventCount() const; // events delivered by forEachEvent (TIME records excluded)
+    uint64_t eventCount(unsigned kind) const; // of one RAVEL_EV_* kind: lets a pass size its arrays once
 
 private:
     struct Impl;
