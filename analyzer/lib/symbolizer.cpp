@@ -69,8 +69,11 @@ bool isSystemModule(std::string_view path)
 // into its caller) are no more the user's site than libstdc++'s own frames.
 bool isSystemInline(const Frame& f)
 {
+    // ravel's own public headers (chan.hpp, annotate.h) are a library too: the user's frame is
+    // the caller of chan::send, not its inside.
     return startsWith(f.file, "/usr/include/") || startsWith(f.file, "/usr/lib/gcc/") || startsWith(f.function, "std::")
-        || startsWith(f.function, "__gthread") || startsWith(f.function, "__gnu_cxx::");
+        || startsWith(f.function, "__gthread") || startsWith(f.function, "__gnu_cxx::")
+        || f.file.find("/include/ravel/") != std::string::npos;
 }
 
 // The C++ type of an object when the frames that touched it say so: "std::mutex at x.cpp:3" tells
