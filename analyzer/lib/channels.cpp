@@ -141,9 +141,22 @@ std::vector<uint32_t> ChannelTable::wakers(uint64_t channel, ChanOp op, uint32_t
     return out;
 }
 
+std::string objectNameAt(const TraceReader& trace, uint64_t address, uint64_t t)
+{
+    // Sorted by time: the latest name given at or before t (else the first one given: a name
+    // recorded a hair after the first use is still the object's name).
+    const std::string* best = nullptr;
+    for (const ObjectName& n : trace.names())
+        if (n.obj == address && (n.time_ns <= t || !best))
+            best = &n.name;
+    return best ? *best : std::string();
+}
+
 ChannelTable channelTableOf(const TraceReader& trace)
 {
     ChannelTable table;
+    for (const ObjectName& n : trace.names())
+        table.setName(n.obj, n.name);
     trace.forEachEvent([&](const Event& e) {
         if (e.kind >= RAVEL_EV_CHAN_CREATE && e.kind <= RAVEL_EV_SELECT_DONE)
             table.onEvent(e);

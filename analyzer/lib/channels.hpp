@@ -41,7 +41,7 @@ struct ChannelInfo {
     uint64_t maxOccupancy = 0;
     std::string name;               // from the names table, "" when unnamed
 
-    bool closedAt(uint64_t t) const { return closedNs <= t; }
+    bool closedAt(uint64_t t) const { return closedNs != kNever && closedNs <= t; }
 };
 
 // Exited-or-not as the wait-for reduction needs it: whether thread `id` can still act at the instant
@@ -78,6 +78,10 @@ private:
 // Builds the table from a whole trace (events and names): what the watchdog reads while a channel
 // stall is suspected.
 ChannelTable channelTableOf(const TraceReader& trace);
+
+// The name given to the object at `address` (a channel's constructor name, ravel_name) in force at
+// t, from the names table; "" when it has none.
+std::string objectNameAt(const TraceReader& trace, uint64_t address, uint64_t t = UINT64_MAX);
 
 // "send", "receive", "select"
 const char* chanOpName(ChanOp op);

@@ -164,6 +164,9 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
     size_t more = f.threads.size() - n;
     bool locksOnly = true, channelsOnly = true;
     bool anyChannel = false;
+    kinds.erase(RAVEL_OBJ_THREAD); // a join says nothing of what the cycle is made of
+    if (kinds.empty())
+        locksOnly = channelsOnly = false;
     for (auto [kind, count] : kinds) {
         locksOnly = locksOnly && (kind == RAVEL_OBJ_MUTEX || kind == RAVEL_OBJ_RWLOCK || kind == RAVEL_OBJ_SPIN);
         channelsOnly = channelsOnly && kind == RAVEL_OBJ_CHAN;

@@ -1,5 +1,6 @@
 #include "objects.hpp"
 
+#include "channels.hpp"
 #include "symbolizer.hpp"
 
 #include <fmt/format.h>
@@ -321,6 +322,10 @@ const std::string& ObjectNamer::name(uint32_t index, const ObjectRecord& object)
             base = t->name.empty() ? fmt::format("T{}", t->id) : fmt::format("T{} {}", t->id, t->name);
         else
             base = fmt::format("thread 0x{:x}", object.address);
+    } else if (std::string given = objectNameAt(m_reader, object.address, object.firstNs); !given.empty()) {
+        // A name the program gave (a channel's constructor name, ravel_name) says what the
+        // programmer calls it, better than where it happens to live.
+        base = given;
     } else {
         std::vector<Frame> frames;
         if (const StackTrace* s = m_reader.stack(object.firstStack))

@@ -67,6 +67,8 @@ void ReplayModel::build()
     }
     std::vector<BuildThread> state(m_threads.size());
     ObjectTracker tracker(m_trace.threads());
+    for (const ObjectName& n : m_trace.names())
+        m_channelTable.setName(n.obj, n.name);
 
     auto misuse = [&](const Event& e, uint32_t object, std::string title) {
         Finding f;
@@ -133,6 +135,11 @@ void ReplayModel::build()
         (send ? c.sendBlockedNs : c.recvBlockedNs) += w.end - w.start;
     };
 
+    // Sized once from the reader's counts: growing by doubling would cost up to twice the final
+    // size at its peak, and the spans are most of the model's memory.
+    m_holds.reserve(m_trace.eventCount(RAVEL_EV_ACQUIRED));
+    m_waits.reserve(m_trace.eventCount(RAVEL_EV_ACQ_REQ) + m_trace.eventCount(RAVEL_EV_WAIT_REQ)
+        + m_trace.eventCount(RAVEL_EV_JOIN_REQ));
     m_trace.forEachEvent([&](const Event& e) {
         m_events++;
         m_endNs = std::max(m_endNs, e.time_ns);
@@ -613,6 +620,11 @@ std::vector<Finding> ReplayModel::findings() const
             Finding f = deadlockFinding(idle, snap, &m_channelTable, m_endNs);
             f.kind = "blocked-at-exit";
             f.certainty = Verdict::None;
+            for (FindingThread& t : f.threads) {
+                // Idle at the end, not proven stuck: the wakers of the end state mean nothing here.
+                t.otherSideGone = false;
+                t.wakersPresumed = false;
+            }
             f.title = fmt::format("{} thread{} still blocked when the program exited", f.threads.size(),
                                   f.threads.size() == 1 ? " was" : "s were");
             f.notes.clear();

@@ -180,6 +180,11 @@ std::vector<Frame> reportFrames(uint32_t stackId, const TraceReader& trace, Symb
     if (!s || s->frames.empty())
         return {};
     std::vector<Frame> frames = sym.symbolizeStack(s->frames);
+    // The inside of ravel's channel (ravel/chan.hpp) is not where the program waits: its caller is.
+    size_t inner = 0;
+    while (inner + 1 < frames.size() && frames[inner].file.find("/include/ravel/") != std::string::npos)
+        inner++;
+    frames.erase(frames.begin(), frames.begin() + long(inner));
     for (size_t i = 0; i < frames.size(); i++) {
         const std::string& fn = frames[i].function;
         if (fn == "main") {

@@ -1,5 +1,6 @@
 #include "report_text.hpp"
 
+#include "channels.hpp"
 #include "objects.hpp"
 #include "report_json.hpp"
 #include "symbolizer.hpp"
@@ -133,7 +134,8 @@ void appendCycle(std::string& out, const Finding& f, const TraceReader& trace, S
 
 // "T3 "producer" (tid 12) waits to send on channel jobs since 1.2ms, and every thread that could
 // receive from it is blocked: T2" and, when the wakers are presumed, what was assumed.
-std::string channelWaitLine(const Finding& f, const FindingThread& t, const std::string& by, const Style& st)
+std::string channelWaitLine(const Finding& f, const FindingThread& t, const std::string& by, const Style& st,
+                            std::string& assumed)
 {
     auto chan = [&](size_t i) { return i < f.objects.size() ? "channel " + st.bold(f.objects[i].name) : "?"; };
     std::string pidPart = t.osTid ? fmt::format(" (tid {})", t.osTid) : "";
@@ -157,6 +159,8 @@ std::string channelWaitLine(const Finding& f, const FindingThread& t, const std:
         out += fmt::format("waits to receive from {} since {}", chan(obj), formatTraceTime(t.waitSinceNs));
         serve = "send to it or close it";
     }
+    if (f.kind == "blocked-at-exit" && !t.otherSideGone)
+        return out + ", when the program exited"; // idle, not stuck on anyone: nothing more to say
     if (t.otherSideGone)
         out += select ? ", and every thread that received from its channels has exited"
                       : ", and every thread that ever received from it has exited: its other side is gone for good";
@@ -164,7 +168,8 @@ std::string channelWaitLine(const Finding& f, const FindingThread& t, const std:
         out += fmt::format(", and no thread that could {} is left", serve);
     else
         out += fmt::format(", and every thread that could {} is blocked: {}", serve, by);
-    if (t.wakersPresumed) {
+    // A certain verdict needs no presumption (everyone is blocked); otherwise say what was assumed.
+    if (t.wakersPresumed && f.certainty != Verdict::Certain) {
         std::string names;
         std::vector<size_t> chans = select ? t.waitCases : std::vector<size_t> { obj };
         if (chans.empty())
@@ -173,8 +178,8 @@ std::string channelWaitLine(const Finding& f, const FindingThread& t, const std:
             names += fmt::format("{}{}", k ? (k + 1 == chans.size() ? " or " : ", ") : "",
                                  chans[k] < f.objects.size() ? "`" + f.objects[chans[k]].name + "`" : "?");
         std::string role = select ? "serve" : t.waitOp == "send" ? "receive from" : "send to or close";
-        out += fmt::format("\n    (assuming only threads that used {} or created it may still {} it)", names,
-                           role);
+        assumed = fmt::format("    ({}assuming only threads that used {} or created it may still {} it)\n",
+                              f.certainty == Verdict::Likely ? "likely: " : "", names, role);
     }
     return out;
 }
@@ -196,6 +201,10 @@ void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym)
             }
             if (o.name.empty())
                 o.name = fmt::format("thread 0x{:x}", o.address);
+            continue;
+        }
+        if (std::string given = objectNameAt(trace, o.address, f.timeNs); !given.empty()) {
+            o.name = given; // a channel's constructor name, ravel_name
             continue;
         }
         // A stack that touched the object in this finding gives the site for unnamed objects.
@@ -242,8 +251,10 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
             }
             const FindingObject& o = f.objects[size_t(t.waitsFor)];
             if (o.kind == RAVEL_OBJ_CHAN) {
-                out += channelWaitLine(f, t, by, st) + ":\n";
+                std::string assumed;
+                out += channelWaitLine(f, t, by, st, assumed) + ":\n";
                 appendStack(out, t.waitStack, false, trace, sym, opt, st);
+                out += assumed;
                 for (const FindingHold& h : t.holds) {
                     out += fmt::format("    {} holds {}{}, acquired at:\n", threadLabel(t), objName(h.object),
                                        h.shared ? " (shared)" : "");
@@ -300,7 +311,7 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
         const StackTrace* s = stack ? trace.stack(stackIdOf(stack)) : nullptr;
         if (!s)
             continue;
-        std::vector<Frame> frames = sym.symbolizeStack(s->frames);
+        std::vector<Frame> frames = reportFrames(stack, trace, sym);
         if (const Frame* u = Symbolizer::userFrame(frames)) {
             where = fmt::format(" in {} {}", u->function, Symbolizer::site(*u));
             break;
