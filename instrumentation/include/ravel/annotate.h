@@ -21,8 +21,6 @@
 #ifndef RAVEL_ANNOTATE_H
 #define RAVEL_ANNOTATE_H
 
-#include <ravel/trace_format.h>
-
 #include <dlfcn.h>
 #include <stdint.h>
 
@@ -30,10 +28,38 @@
 extern "C" {
 #endif
 
-/* Modifiers of a request (the RAVEL_F_* bits of the trace format). */
-#define RAVEL_ANN_SHARED RAVEL_F_SHARED /* a read (shared) acquisition */
-#define RAVEL_ANN_TRY RAVEL_F_TRY       /* never blocks */
-#define RAVEL_ANN_TIMED RAVEL_F_TIMED   /* blocks at most until a deadline */
+/* Values of the trace format (ravel/trace_format.h, which the runtime checks them against),
+ * repeated here so that this header stands alone and compiles in any C or C++ dialect. */
+/* Modifiers of a request (RAVEL_F_*). */
+#define RAVEL_ANN_SHARED 0x10u /* a read (shared) acquisition */
+#define RAVEL_ANN_TRY 0x20u    /* never blocks */
+#define RAVEL_ANN_TIMED 0x40u  /* blocks at most until a deadline */
+/* Object kinds (RAVEL_OBJ_*). */
+#define RAVEL_ANN_OBJ_NONE 0u
+#define RAVEL_ANN_OBJ_CHAN 11u
+#define RAVEL_ANN_OBJ_CUSTOM 14u
+/* Event kinds (RAVEL_EV_*). */
+#define RAVEL_ANN_EV_ACQ_REQ 18u
+#define RAVEL_ANN_EV_ACQUIRED 19u
+#define RAVEL_ANN_EV_ACQ_FAIL 20u
+#define RAVEL_ANN_EV_RELEASE 21u
+#define RAVEL_ANN_EV_WAIT_REQ 22u
+#define RAVEL_ANN_EV_WOKEN 23u
+#define RAVEL_ANN_EV_WAIT_FAIL 24u
+#define RAVEL_ANN_EV_SIGNAL 25u
+#define RAVEL_ANN_EV_BROADCAST 26u
+#define RAVEL_ANN_EV_CHAN_CREATE 31u
+#define RAVEL_ANN_EV_SEND_REQ 32u
+#define RAVEL_ANN_EV_SENT 33u
+#define RAVEL_ANN_EV_RECV_REQ 34u
+#define RAVEL_ANN_EV_RECEIVED 35u
+#define RAVEL_ANN_EV_CHAN_CLOSE 36u
+#define RAVEL_ANN_EV_CHAN_FAIL 37u
+#define RAVEL_ANN_EV_SELECT_REQ 38u
+#define RAVEL_ANN_EV_SELECT_CASE 39u
+#define RAVEL_ANN_EV_SELECT_DONE 40u
+#define RAVEL_ANN_EV_OBJ_NAME 41u
+#define RAVEL_ANN_SELECT_NONE 0xffffffffu /* SELECT_DONE: no case chosen (timeout, default) */
 
 /* Request modes for RavelAnnotateApi.record. */
 #define RAVEL_ANN_MAY_BLOCK 1u /* a request that may block: whole stack, the board says blocked */
@@ -56,7 +82,7 @@ typedef struct RavelAnnotateApi {
     void (*name)(const void* obj, unsigned objKind, const char* name);
     void (*chanCreate)(const void* chan, uint32_t capacity, const char* name);
     /* SELECT_REQ and one SELECT_CASE per case; with mode RAVEL_ANN_MAY_BLOCK the board lists the
-     * cases (wait_set). The select ends with record(chan or 0, RAVEL_EV_SELECT_DONE, ...). */
+     * cases (wait_set). The select ends with record(chan or 0, RAVEL_ANN_EV_SELECT_DONE, ...). */
     void (*selectRequest)(const RavelSelectCase* cases, uint32_t count, unsigned flags, unsigned mode);
 } RavelAnnotateApi;
 
@@ -99,10 +125,10 @@ static inline void ravel_name(const void* obj, const char* name)
 {
     const RavelAnnotateApi* a = ravel_annotate_api();
     if (a)
-        a->name(obj, RAVEL_OBJ_NONE, name);
+        a->name(obj, RAVEL_ANN_OBJ_NONE, name);
 }
 
-/* ---- a custom lock (object kind RAVEL_OBJ_CUSTOM) ----
+/* ---- a custom lock (object kind RAVEL_ANN_OBJ_CUSTOM) ----
  * Call ravel_lock_acquire only when the thread is about to block (its fast path failed), then
  * ravel_lock_acquired once it holds the lock (or ravel_lock_failed when it gave up). An acquisition
  * that did not block is just ravel_lock_acquired. ravel_lock_released goes before the real unlock,
@@ -110,23 +136,23 @@ static inline void ravel_name(const void* obj, const char* name)
  * RAVEL_ANN_TRY, RAVEL_ANN_TIMED. */
 static inline void ravel_lock_acquire(const void* lock, unsigned flags)
 {
-    ravel_annotate_record_(lock, RAVEL_EV_ACQ_REQ, RAVEL_OBJ_CUSTOM | flags, 0,
+    ravel_annotate_record_(lock, RAVEL_ANN_EV_ACQ_REQ, RAVEL_ANN_OBJ_CUSTOM | flags, 0,
                            (flags & RAVEL_ANN_TRY) ? 0u : RAVEL_ANN_MAY_BLOCK);
 }
 static inline void ravel_lock_acquired(const void* lock, unsigned flags)
 {
-    ravel_annotate_record_(lock, RAVEL_EV_ACQUIRED, RAVEL_OBJ_CUSTOM | flags, 0, 0);
+    ravel_annotate_record_(lock, RAVEL_ANN_EV_ACQUIRED, RAVEL_ANN_OBJ_CUSTOM | flags, 0, 0);
 }
 static inline void ravel_lock_failed(const void* lock, unsigned flags, int err)
 {
-    ravel_annotate_record_(lock, RAVEL_EV_ACQ_FAIL, RAVEL_OBJ_CUSTOM | flags, (uint32_t)err, 0);
+    ravel_annotate_record_(lock, RAVEL_ANN_EV_ACQ_FAIL, RAVEL_ANN_OBJ_CUSTOM | flags, (uint32_t)err, 0);
 }
 static inline void ravel_lock_released(const void* lock)
 {
-    ravel_annotate_record_(lock, RAVEL_EV_RELEASE, RAVEL_OBJ_CUSTOM, 0, 0);
+    ravel_annotate_record_(lock, RAVEL_ANN_EV_RELEASE, RAVEL_ANN_OBJ_CUSTOM, 0, 0);
 }
 
-/* ---- a custom channel or queue (object kind RAVEL_OBJ_CHAN) ----
+/* ---- a custom channel or queue (object kind RAVEL_ANN_OBJ_CHAN) ----
  * capacity: 0 for a rendezvous, UINT32_MAX for an unbounded queue. Each message carries an id,
  * from 1, that the queue hands from the sender to the receiver (store it beside the item): the
  * receive then names exactly the send it took. Call ravel_chan_sent before the item becomes
@@ -140,58 +166,58 @@ static inline void ravel_chan_create(const void* chan, uint32_t capacity, const 
 /* A send begins (it may block; RAVEL_ANN_TRY: it will not). */
 static inline void ravel_chan_send(const void* chan, unsigned flags)
 {
-    ravel_annotate_record_(chan, RAVEL_EV_SEND_REQ, RAVEL_OBJ_CHAN | flags, 0,
+    ravel_annotate_record_(chan, RAVEL_ANN_EV_SEND_REQ, RAVEL_ANN_OBJ_CHAN | flags, 0,
                            (flags & RAVEL_ANN_TRY) ? 0u : RAVEL_ANN_MAY_BLOCK);
 }
 static inline void ravel_chan_sent(const void* chan, uint32_t msg_id)
 {
-    ravel_annotate_record_(chan, RAVEL_EV_SENT, RAVEL_OBJ_CHAN, msg_id, 0);
+    ravel_annotate_record_(chan, RAVEL_ANN_EV_SENT, RAVEL_ANN_OBJ_CHAN, msg_id, 0);
 }
 static inline void ravel_chan_recv(const void* chan, unsigned flags)
 {
-    ravel_annotate_record_(chan, RAVEL_EV_RECV_REQ, RAVEL_OBJ_CHAN | flags, 0,
+    ravel_annotate_record_(chan, RAVEL_ANN_EV_RECV_REQ, RAVEL_ANN_OBJ_CHAN | flags, 0,
                            (flags & RAVEL_ANN_TRY) ? 0u : RAVEL_ANN_MAY_BLOCK);
 }
 /* msg_id 0: the queue is closed and drained. */
 static inline void ravel_chan_received(const void* chan, uint32_t msg_id)
 {
-    ravel_annotate_record_(chan, RAVEL_EV_RECEIVED, RAVEL_OBJ_CHAN, msg_id, 0);
+    ravel_annotate_record_(chan, RAVEL_ANN_EV_RECEIVED, RAVEL_ANN_OBJ_CHAN, msg_id, 0);
 }
 /* The send or receive gave up: EAGAIN (try: full / empty), ETIMEDOUT, EPIPE (send on closed). */
 static inline void ravel_chan_failed(const void* chan, int err)
 {
-    ravel_annotate_record_(chan, RAVEL_EV_CHAN_FAIL, RAVEL_OBJ_CHAN, (uint32_t)err, 0);
+    ravel_annotate_record_(chan, RAVEL_ANN_EV_CHAN_FAIL, RAVEL_ANN_OBJ_CHAN, (uint32_t)err, 0);
 }
 /* err 0: closed; EPIPE: it was already closed (misuse). */
 static inline void ravel_chan_close(const void* chan, int err)
 {
-    ravel_annotate_record_(chan, RAVEL_EV_CHAN_CLOSE, RAVEL_OBJ_CHAN, (uint32_t)err, 0);
+    ravel_annotate_record_(chan, RAVEL_ANN_EV_CHAN_CLOSE, RAVEL_ANN_OBJ_CHAN, (uint32_t)err, 0);
 }
 
-/* ---- a custom event or flag (object kind RAVEL_OBJ_CUSTOM), like a condition variable ----
+/* ---- a custom event or flag (object kind RAVEL_ANN_OBJ_CUSTOM), like a condition variable ----
  * ravel_event_wait just before blocking, ravel_event_woken after the wait succeeded (or
  * ravel_event_wait_failed: ETIMEDOUT, EINTR, EAGAIN), ravel_event_signal / _broadcast before
  * the real wake-up. */
 static inline void ravel_event_wait(const void* ev, unsigned flags)
 {
-    ravel_annotate_record_(ev, RAVEL_EV_WAIT_REQ, RAVEL_OBJ_CUSTOM | flags, 0,
+    ravel_annotate_record_(ev, RAVEL_ANN_EV_WAIT_REQ, RAVEL_ANN_OBJ_CUSTOM | flags, 0,
                            (flags & RAVEL_ANN_TRY) ? 0u : RAVEL_ANN_MAY_BLOCK);
 }
 static inline void ravel_event_woken(const void* ev)
 {
-    ravel_annotate_record_(ev, RAVEL_EV_WOKEN, RAVEL_OBJ_CUSTOM, 0, 0);
+    ravel_annotate_record_(ev, RAVEL_ANN_EV_WOKEN, RAVEL_ANN_OBJ_CUSTOM, 0, 0);
 }
 static inline void ravel_event_wait_failed(const void* ev, int err)
 {
-    ravel_annotate_record_(ev, RAVEL_EV_WAIT_FAIL, RAVEL_OBJ_CUSTOM, (uint32_t)err, 0);
+    ravel_annotate_record_(ev, RAVEL_ANN_EV_WAIT_FAIL, RAVEL_ANN_OBJ_CUSTOM, (uint32_t)err, 0);
 }
 static inline void ravel_event_signal(const void* ev)
 {
-    ravel_annotate_record_(ev, RAVEL_EV_SIGNAL, RAVEL_OBJ_CUSTOM, 0, 0);
+    ravel_annotate_record_(ev, RAVEL_ANN_EV_SIGNAL, RAVEL_ANN_OBJ_CUSTOM, 0, 0);
 }
 static inline void ravel_event_broadcast(const void* ev)
 {
-    ravel_annotate_record_(ev, RAVEL_EV_BROADCAST, RAVEL_OBJ_CUSTOM, 0, 0);
+    ravel_annotate_record_(ev, RAVEL_ANN_EV_BROADCAST, RAVEL_ANN_OBJ_CUSTOM, 0, 0);
 }
 
 #ifdef __cplusplus

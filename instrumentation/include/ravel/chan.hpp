@@ -305,8 +305,8 @@ public:
         bool closed = false;
         m_lock.lock();
         if (recvLocked(out, id, closed)) {
-            detail::recordEvent(this, RAVEL_EV_RECV_REQ, RAVEL_OBJ_CHAN, 0);
-            detail::recordEvent(this, RAVEL_EV_RECEIVED, RAVEL_OBJ_CHAN, closed ? 0 : id);
+            detail::recordEvent(this, RAVEL_ANN_EV_RECV_REQ, RAVEL_ANN_OBJ_CHAN, 0);
+            detail::recordEvent(this, RAVEL_ANN_EV_RECEIVED, RAVEL_ANN_OBJ_CHAN, closed ? 0 : id);
             m_lock.unlock();
             return out;
         }
@@ -314,11 +314,11 @@ public:
         detail::Waiter<T> w;
         w.op = &op;
         w.recvSlot = &out;
-        detail::recordEvent(this, RAVEL_EV_RECV_REQ, RAVEL_OBJ_CHAN, 0, RAVEL_ANN_MAY_BLOCK);
+        detail::recordEvent(this, RAVEL_ANN_EV_RECV_REQ, RAVEL_ANN_OBJ_CHAN, 0, RAVEL_ANN_MAY_BLOCK);
         m_recvq.push(&w);
         m_lock.unlock();
         op.wait(nullptr);
-        detail::recordEvent(this, RAVEL_EV_RECEIVED, RAVEL_OBJ_CHAN, op.closed ? 0 : op.msgId);
+        detail::recordEvent(this, RAVEL_ANN_EV_RECEIVED, RAVEL_ANN_OBJ_CHAN, op.closed ? 0 : op.msgId);
         return out;
     }
 
@@ -329,11 +329,11 @@ public:
         uint32_t id = 0;
         bool closed = false;
         m_lock.lock();
-        detail::recordEvent(this, RAVEL_EV_RECV_REQ, RAVEL_OBJ_CHAN | RAVEL_F_TRY, 0);
+        detail::recordEvent(this, RAVEL_ANN_EV_RECV_REQ, RAVEL_ANN_OBJ_CHAN | RAVEL_ANN_TRY, 0);
         if (recvLocked(out, id, closed))
-            detail::recordEvent(this, RAVEL_EV_RECEIVED, RAVEL_OBJ_CHAN, closed ? 0 : id);
+            detail::recordEvent(this, RAVEL_ANN_EV_RECEIVED, RAVEL_ANN_OBJ_CHAN, closed ? 0 : id);
         else
-            detail::recordEvent(this, RAVEL_EV_CHAN_FAIL, RAVEL_OBJ_CHAN, EAGAIN);
+            detail::recordEvent(this, RAVEL_ANN_EV_CHAN_FAIL, RAVEL_ANN_OBJ_CHAN, EAGAIN);
         m_lock.unlock();
         return out;
     }
@@ -344,12 +344,12 @@ public:
     {
         m_lock.lock();
         if (m_closed) {
-            detail::recordEvent(this, RAVEL_EV_CHAN_CLOSE, RAVEL_OBJ_CHAN, EPIPE);
+            detail::recordEvent(this, RAVEL_ANN_EV_CHAN_CLOSE, RAVEL_ANN_OBJ_CHAN, EPIPE);
             m_lock.unlock();
             throw chan_closed("close of a closed channel");
         }
         m_closed = true;
-        detail::recordEvent(this, RAVEL_EV_CHAN_CLOSE, RAVEL_OBJ_CHAN, 0);
+        detail::recordEvent(this, RAVEL_ANN_EV_CHAN_CLOSE, RAVEL_ANN_OBJ_CHAN, 0);
         while (detail::Waiter<T>* w = m_recvq.claimFirst(true))
             finishClosed(w);
         while (detail::Waiter<T>* w = m_sendq.claimFirst())
@@ -470,16 +470,16 @@ private:
     {
         m_lock.lock();
         detail::SendResult r = sendLocked(v, [this](uint32_t id) {
-            detail::recordEvent(this, RAVEL_EV_SEND_REQ, RAVEL_OBJ_CHAN, 0);
-            detail::recordEvent(this, RAVEL_EV_SENT, RAVEL_OBJ_CHAN, id);
+            detail::recordEvent(this, RAVEL_ANN_EV_SEND_REQ, RAVEL_ANN_OBJ_CHAN, 0);
+            detail::recordEvent(this, RAVEL_ANN_EV_SENT, RAVEL_ANN_OBJ_CHAN, id);
         });
         if (r == detail::SendResult::Done) {
             m_lock.unlock();
             return;
         }
         if (r == detail::SendResult::Closed) {
-            detail::recordEvent(this, RAVEL_EV_SEND_REQ, RAVEL_OBJ_CHAN, 0);
-            detail::recordEvent(this, RAVEL_EV_CHAN_FAIL, RAVEL_OBJ_CHAN, EPIPE);
+            detail::recordEvent(this, RAVEL_ANN_EV_SEND_REQ, RAVEL_ANN_OBJ_CHAN, 0);
+            detail::recordEvent(this, RAVEL_ANN_EV_CHAN_FAIL, RAVEL_ANN_OBJ_CHAN, EPIPE);
             m_lock.unlock();
             throw chan_closed();
         }
@@ -487,25 +487,25 @@ private:
         detail::Waiter<T> w;
         w.op = &op;
         w.sendValue = &v;
-        detail::recordEvent(this, RAVEL_EV_SEND_REQ, RAVEL_OBJ_CHAN, 0, RAVEL_ANN_MAY_BLOCK);
+        detail::recordEvent(this, RAVEL_ANN_EV_SEND_REQ, RAVEL_ANN_OBJ_CHAN, 0, RAVEL_ANN_MAY_BLOCK);
         m_sendq.push(&w);
         m_lock.unlock();
         op.wait(nullptr);
         if (op.closed) {
-            detail::recordEvent(this, RAVEL_EV_CHAN_FAIL, RAVEL_OBJ_CHAN, EPIPE);
+            detail::recordEvent(this, RAVEL_ANN_EV_CHAN_FAIL, RAVEL_ANN_OBJ_CHAN, EPIPE);
             throw chan_closed();
         }
-        detail::recordEvent(this, RAVEL_EV_SENT, RAVEL_OBJ_CHAN, op.msgId);
+        detail::recordEvent(this, RAVEL_ANN_EV_SENT, RAVEL_ANN_OBJ_CHAN, op.msgId);
     }
 
     bool trySendImpl(T& v)
     {
         m_lock.lock();
-        detail::recordEvent(this, RAVEL_EV_SEND_REQ, RAVEL_OBJ_CHAN | RAVEL_F_TRY, 0);
+        detail::recordEvent(this, RAVEL_ANN_EV_SEND_REQ, RAVEL_ANN_OBJ_CHAN | RAVEL_ANN_TRY, 0);
         detail::SendResult r
-            = sendLocked(v, [this](uint32_t id) { detail::recordEvent(this, RAVEL_EV_SENT, RAVEL_OBJ_CHAN, id); });
+            = sendLocked(v, [this](uint32_t id) { detail::recordEvent(this, RAVEL_ANN_EV_SENT, RAVEL_ANN_OBJ_CHAN, id); });
         if (r != detail::SendResult::Done)
-            detail::recordEvent(this, RAVEL_EV_CHAN_FAIL, RAVEL_OBJ_CHAN,
+            detail::recordEvent(this, RAVEL_ANN_EV_CHAN_FAIL, RAVEL_ANN_OBJ_CHAN,
                                 r == detail::SendResult::Closed ? EPIPE : EAGAIN);
         m_lock.unlock();
         if (r == detail::SendResult::Closed)

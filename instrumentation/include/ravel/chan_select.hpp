@@ -87,7 +87,7 @@ struct RecvCase {
         id = op.msgId;
         closedResult = op.closed;
     }
-    void recordResult() const { recordEvent(ch, RAVEL_EV_RECEIVED, RAVEL_OBJ_CHAN, closedResult ? 0 : id); }
+    void recordResult() const { recordEvent(ch, RAVEL_ANN_EV_RECEIVED, RAVEL_ANN_OBJ_CHAN, closedResult ? 0 : id); }
     bool failed() const { return false; }
     void run()
     {
@@ -141,9 +141,9 @@ struct SendCase {
     void recordResult() const
     {
         if (closedResult)
-            recordEvent(ch, RAVEL_EV_CHAN_FAIL, RAVEL_OBJ_CHAN, EPIPE);
+            recordEvent(ch, RAVEL_ANN_EV_CHAN_FAIL, RAVEL_ANN_OBJ_CHAN, EPIPE);
         else
-            recordEvent(ch, RAVEL_EV_SENT, RAVEL_OBJ_CHAN, id);
+            recordEvent(ch, RAVEL_ANN_EV_SENT, RAVEL_ANN_OBJ_CHAN, id);
     }
     bool failed() const { return closedResult; }
     void run() { fn(); }
@@ -221,7 +221,7 @@ std::size_t runSelect(std::tuple<Cases...>& cases)
             locks[i]->unlock();
     };
     const RavelAnnotateApi* api = ravel_annotate_api();
-    unsigned reqFlags = (defaults ? unsigned(RAVEL_F_TRY) : 0u) | (timeouts ? unsigned(RAVEL_F_TIMED) : 0u);
+    unsigned reqFlags = (defaults ? unsigned(RAVEL_ANN_TRY) : 0u) | (timeouts ? unsigned(RAVEL_ANN_TIMED) : 0u);
 
     // A uniformly random order over the ready cases: the first ready one in a random permutation.
     std::array<uint32_t, M + 1> order {};
@@ -239,7 +239,7 @@ std::size_t runSelect(std::tuple<Cases...>& cases)
                 auto recordDone = [&] {
                     if (api) {
                         api->selectRequest(described.data(), static_cast<uint32_t>(M), reqFlags, 0);
-                        api->record(c.chanAddr(), RAVEL_EV_SELECT_DONE, RAVEL_OBJ_CHAN, k, 0);
+                        api->record(c.chanAddr(), RAVEL_ANN_EV_SELECT_DONE, RAVEL_ANN_OBJ_CHAN, k, 0);
                     }
                 };
                 if constexpr (std::remove_cvref_t<decltype(c)>::kind == CaseKind::Send) {
@@ -272,7 +272,7 @@ std::size_t runSelect(std::tuple<Cases...>& cases)
     if constexpr (defaults > 0) {
         if (api) {
             api->selectRequest(described.data(), static_cast<uint32_t>(M), reqFlags, 0);
-            api->record(nullptr, RAVEL_EV_SELECT_DONE, RAVEL_OBJ_CHAN, RAVEL_SELECT_NONE, 0);
+            api->record(nullptr, RAVEL_ANN_EV_SELECT_DONE, RAVEL_ANN_OBJ_CHAN, RAVEL_ANN_SELECT_NONE, 0);
         }
         unlockAll();
         visit(special, [](auto& c) { c.run(); });
@@ -299,7 +299,7 @@ std::size_t runSelect(std::tuple<Cases...>& cases)
     unlockAll();
     if (!done) {
         if (api)
-            api->record(nullptr, RAVEL_EV_SELECT_DONE, RAVEL_OBJ_CHAN, RAVEL_SELECT_NONE, 0);
+            api->record(nullptr, RAVEL_ANN_EV_SELECT_DONE, RAVEL_ANN_OBJ_CHAN, RAVEL_ANN_SELECT_NONE, 0);
         visit(special, [](auto& c) { c.run(); });
         return special;
     }
@@ -309,7 +309,7 @@ std::size_t runSelect(std::tuple<Cases...>& cases)
         if constexpr (isChannelCase<decltype(c)>) {
             c.completed(op);
             if (api)
-                api->record(c.chanAddr(), RAVEL_EV_SELECT_DONE, RAVEL_OBJ_CHAN, k, 0);
+                api->record(c.chanAddr(), RAVEL_ANN_EV_SELECT_DONE, RAVEL_ANN_OBJ_CHAN, k, 0);
             c.recordResult();
             failed = c.failed();
         }
