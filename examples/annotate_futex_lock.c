@@ -7,9 +7,12 @@
  *
  * Usage: annotate_futex_lock [THREADS [ITERS]]   (default 4 threads, 20000 iterations)
  *        annotate_futex_lock abba                 two futex locks taken in opposite orders
+ *        annotate_futex_lock flag                 a one-shot futex flag, annotated as an event
  *
  * Default: correct; exits 0 with counter = THREADS x ITERS. Expected: `stats_lock` (a custom
  * lock) with THREADS x ITERS acquisitions, some contended; no finding.
+ * flag: exits 0; two "waiter" threads wait on the custom event `ready` (WAIT_REQ, WOKEN), main
+ * sets it 50 ms later (BROADCAST); no finding.
  * abba: HANGS, every run. Expected: certain deadlock between "teller-ab" and "teller-ba" over the
  * custom locks `lock_a` and `lock_b`; main in join. */
 #define _GNU_SOURCE
@@ -18,6 +21,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +71,36 @@ static void* worker(void* arg)
     return NULL;
 }
 
+/* A one-shot flag: waiters sleep until it is set; setting it wakes them all. */
+static atomic_int ready; /* 0 not set, 1 set */
+static atomic_int started; /* waiters about to wait */
+
+static void flag_wait(atomic_int* f)
+{
+    if (atomic_load_explicit(f, memory_order_acquire))
+        return; /* already set: no wait, nothing to record */
+    ravel_event_wait(f, 0);
+    while (!atomic_load_explicit(f, memory_order_acquire))
+        syscall(SYS_futex, f, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    ravel_event_woken(f);
+}
+
+static void flag_set(atomic_int* f)
+{
+    ravel_event_broadcast(f); /* before the real wake-up */
+    atomic_store_explicit(f, 1, memory_order_release);
+    syscall(SYS_futex, f, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+}
+
+static void* waiter(void* arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "waiter");
+    atomic_fetch_add(&started, 1);
+    flag_wait(&ready);
+    return NULL;
+}
+
 static futex_lock lock_a, lock_b;
 static pthread_barrier_t both_hold_first;
 
@@ -86,6 +120,20 @@ static void* teller(void* arg)
 
 int main(int argc, char** argv)
 {
+    if (argc > 1 && strcmp(argv[1], "flag") == 0) {
+        ravel_name(&ready, "ready");
+        pthread_t w[2];
+        for (int i = 0; i < 2; i++)
+            pthread_create(&w[i], NULL, waiter, NULL);
+        while (atomic_load(&started) < 2) /* then give them 50 ms to block */
+            usleep(1000);
+        usleep(50000);
+        flag_set(&ready);
+        for (int i = 0; i < 2; i++)
+            pthread_join(w[i], NULL);
+        printf("flag set, both waiters woke\n");
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "abba") == 0) {
         ravel_name(&lock_a, "lock_a");
         ravel_name(&lock_b, "lock_b");
@@ -101,7 +149,7 @@ int main(int argc, char** argv)
     if (argc > 2)
         iters = atol(argv[2]);
     if (threads < 1 || threads > 64 || iters < 0) {
-        fprintf(stderr, "usage: annotate_futex_lock [THREADS (1..64) [ITERS]] | abba\n");
+        fprintf(stderr, "usage: annotate_futex_lock [THREADS (1..64) [ITERS]] | abba | flag\n");
         return 2;
     }
     ravel_name(&stats_lock, "stats_lock");

@@ -324,6 +324,32 @@ TEST(ChanRecord, AnnotatedFutexLockIsACustomLock)
     EXPECT_EQ(ev.of(RAVEL_EV_OBJ_NAME, lock).size(), 1u);
 }
 
+TEST(ChanRecord, AnnotatedFlagIsACustomEvent)
+{
+    TempDir dir("annotate-flag");
+    std::string trace = dir.file("t.ravel");
+    RunResult r = ravelRun(trace, { example("annotate_futex_lock"), "flag" });
+    ASSERT_EQ(r.status, 0) << r.err;
+    ravel::TraceReader reader(trace);
+    ChanEvents ev = readTrace(reader);
+    uint64_t ready = ev.chan("ready");
+    ASSERT_NE(ready, 0u);
+    auto waits = ev.of(RAVEL_EV_WAIT_REQ, ready);
+    auto woken = ev.of(RAVEL_EV_WOKEN, ready);
+    auto broadcasts = ev.of(RAVEL_EV_BROADCAST, ready);
+    EXPECT_EQ(waits.size(), 2u) << "both waiters start before main sets the flag (50 ms later)";
+    EXPECT_EQ(woken.size(), 2u);
+    ASSERT_EQ(broadcasts.size(), 1u);
+    for (const auto& e : waits)
+        EXPECT_EQ(e.objKind(), unsigned(RAVEL_OBJ_CUSTOM));
+    for (const auto& e : woken) {
+        EXPECT_GT(e.time_ns, broadcasts[0].time_ns) << "woken after the broadcast";
+        EXPECT_NE(e.aux, 0u) << "a sequence number, as for a condition variable";
+    }
+    for (const auto& t : reader.threads())
+        EXPECT_EQ(t.board.blocked_on, 0u) << "T" << t.id << " left blocked";
+}
+
 TEST(ChanRecord, AnnotatedLocksInADeadlockShowOnTheBoards)
 {
     TempDir dir("annotate-abba");
