@@ -59,7 +59,7 @@ const ravel::ThreadInfo* threadNamed(const ravel::TraceReader& reader, const std
 }
 
 // Runs a program that hangs with the runtime preloaded, kills it after `ms`, returns the trace.
-std::string recordHang(TempDir& dir, const std::vector<std::string>& program, int ms = 1500)
+std::string recordHang(TempDir& dir, const std::vector<std::string>& program, int ms = 2500)
 {
     std::string trace = dir.file("hang.ravel");
     RunOptions o = withTimeout(std::chrono::milliseconds(ms));
