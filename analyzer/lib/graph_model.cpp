@@ -217,7 +217,8 @@ GraphModel waitForGraphAt(const ReplayModel& model, uint64_t t, GraphNaming& nam
     GraphModel g;
     g.kind = GraphKind::WaitFor;
     g.atNs = t;
-    Deadlock d = reduceWaitFor(waitGraphOf(model.snapshotAt(t)));
+    std::vector<WaitNode> waitNodes = model.waitGraphAt(t, model.snapshotAt(t));
+    Deadlock d = reduceWaitFor(waitNodes);
     g.verdict = d.verdict;
     auto in = [](const std::vector<uint32_t>& v, uint32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };
 
@@ -252,7 +253,62 @@ GraphModel waitForGraphAt(const ReplayModel& model, uint64_t t, GraphNaming& nam
                 e.tooltip += ", taken in " + where;
             g.edges.push_back(std::move(e));
         }
-        if (w) {
+        if (w && w->op != ChanOp::None) {
+            // A channel operation: an edge to each channel it waits on (a select: every case).
+            std::vector<ModelSelectCase> cases;
+            for (uint32_t k = 0; k < w->caseCount; k++)
+                cases.push_back(model.selectCases()[w->cases + k]);
+            if (cases.empty())
+                cases.push_back({ w->object, w->op == ChanOp::Send });
+            const WaitNode* node = nullptr;
+            for (const WaitNode& wn : waitNodes)
+                if (wn.thread == mt.id)
+                    node = &wn;
+            for (const ModelSelectCase& c : cases) {
+                GraphEdge e;
+                e.from = tn;
+                e.to = b.objectNode(c.object);
+                // Who may still serve it closes the picture: the channel points at them, as a lock
+                // points at its holder. Only those that used this channel in the other role.
+                if (node && !(w->flags & (RAVEL_F_TIMED | RAVEL_F_TRY))) {
+                    const ChannelInfo* info = model.channelTable().find(model.objects()[c.object].address);
+                    const auto* users = info ? (c.send ? &info->receivers : &info->senders) : nullptr;
+                    for (uint32_t waker : node->wakers) {
+                        bool served = users && users->count(waker);
+                        bool creator = info && info->creator == waker;
+                        if (!served && !creator)
+                            continue;
+                        GraphEdge s;
+                        s.from = e.to;
+                        s.to = b.threadNode(waker, t);
+                        s.kind = GraphEdgeKind::Holds;
+                        s.label = c.send ? "may receive" : "may send";
+                        s.thread = waker;
+                        s.tooltip = fmt::format("T{} {} this channel", waker,
+                                                served ? (c.send ? "has received from" : "has sent to") : "created");
+                        bool dup = false;
+                        for (const GraphEdge& x : g.edges)
+                            dup = dup || (x.from == s.from && x.to == s.to && x.kind == s.kind);
+                        if (!dup)
+                            g.edges.push_back(std::move(s));
+                    }
+                }
+                e.kind = GraphEdgeKind::Waits;
+                e.thread = mt.id;
+                e.sinceNs = w->start;
+                e.label = c.send ? "sends" : "receives";
+                if (w->op == ChanOp::Select)
+                    e.label = c.send ? "select: send" : "select: receive";
+                if (w->flags & RAVEL_F_TIMED)
+                    e.label += " (timed)";
+                e.tooltip = fmt::format("{} since {}", e.label, formatTraceTime(w->start));
+                std::string where = naming.site(w->stack);
+                if (!where.empty())
+                    e.tooltip += ", in " + where;
+                g.edges.push_back(std::move(e));
+            }
+            g.nodes[tn].tooltip += fmt::format("; blocked since {}", formatTraceTime(w->start));
+        } else if (w) {
             const ObjectRecord& o = model.objects()[w->object];
             GraphEdge e;
             e.from = tn;
@@ -277,6 +333,23 @@ GraphModel waitForGraphAt(const ReplayModel& model, uint64_t t, GraphNaming& nam
             g.nodes[tn].tooltip += fmt::format("; blocked since {}", formatTraceTime(w->start));
             g.edges.push_back(std::move(e));
         }
+    }
+    // Channels say how full they are at t ("jobs 8/8"), or that they are unbuffered or closed.
+    for (GraphNode& n : g.nodes) {
+        if (n.kind != GraphNodeKind::Object || n.objectKind != RAVEL_OBJ_CHAN)
+            continue;
+        const ModelChannel* c = model.channel(n.object);
+        if (!c)
+            continue;
+        if (c->capacity == 0)
+            n.label += " (unbuffered)";
+        else if (c->capacity == UINT32_MAX)
+            n.label += fmt::format(" {} queued", model.occupancyAt(n.object, t));
+        else
+            n.label += fmt::format(" {}/{}", model.occupancyAt(n.object, t), c->capacity);
+        if (model.closedAt(n.object, t))
+            n.label += " closed";
+        n.tooltip += fmt::format("; {} message{} so far", c->messages, c->messages == 1 ? "" : "s");
     }
     // A joined thread drawn only as the target of a join is still a thread of the picture.
     for (GraphNode& n : g.nodes)

@@ -1,5 +1,7 @@
 #include "graphviz_export.hpp"
 
+#include <ravel/trace_format.h>
+
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
 
@@ -157,6 +159,9 @@ public:
             if (n.kind == GraphNodeKind::Thread) {
                 set(v, "shape", "ellipse");
                 set(v, "fillcolor", n.exited ? "#e6e6e6" : n.blocked ? "#fff4d6" : "#e3eefa");
+            } else if (n.objectKind == RAVEL_OBJ_CHAN) {
+                set(v, "shape", "cds"); // a channel: a pipe messages flow through, not a box one holds
+                set(v, "fillcolor", "#e8f4e8");
             } else {
                 set(v, "style", "rounded,filled");
             }
