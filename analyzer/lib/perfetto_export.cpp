@@ -181,7 +181,10 @@ std::string outcomeText(const WaitSpan& w)
     case WaitOutcome::Acquired:
         return "acquired";
     case WaitOutcome::Woken:
-        return "woken";
+        return w.op == ChanOp::Send  ? "sent"
+            : w.op == ChanOp::Recv   ? "received"
+            : w.op == ChanOp::Select ? "chosen"
+                                     : "woken";
     case WaitOutcome::Joined:
         return "joined";
     case WaitOutcome::Failed:
@@ -240,11 +243,13 @@ private:
     };
     // A zero-length slice that a flow end binds to: Perfetto binds "s" and "f" to the slice open on
     // the thread's track when it reads them, so each end gets a slice of its own at its instant.
+    enum class MarkerKind : uint8_t { Release, Acquire, Send, Receive };
     struct Marker {
         uint32_t thread; // index into m_threads
         uint64_t ts;
-        uint32_t handoff;
-        bool release;
+        uint32_t index; // into m_handoffs (Release, Acquire) or the model's messages() (Send, Receive)
+        MarkerKind kind;
+        bool outgoing() const { return kind == MarkerKind::Release || kind == MarkerKind::Send; }
     };
 
     void prepareThreads()
@@ -358,29 +363,56 @@ private:
 
     void collectMarkers()
     {
-        m_markers.reserve(m_handoffs.size() * 2);
+        const std::vector<MessageLink>& messages = m_model.messages();
+        m_markers.reserve((m_handoffs.size() + messages.size()) * 2);
+        auto add = [&](uint32_t fromThread, uint64_t fromNs, uint32_t toThread, uint64_t toNs, uint32_t index,
+                       MarkerKind out, MarkerKind in) {
+            size_t from = threadIndex(fromThread), to = threadIndex(toThread);
+            if (from == SIZE_MAX || to == SIZE_MAX)
+                return;
+            m_markers.push_back({ uint32_t(from), fromNs, index, out });
+            // A rendezvous receive can be stamped a hair before its send: a flow must not run back
+            // in time, or a viewer reads its end before its start and drops it.
+            m_markers.push_back({ uint32_t(to), std::max(fromNs, toNs), index, in });
+        };
         for (uint32_t i = 0; i < m_handoffs.size(); i++) {
             const Handoff& h = m_handoffs[i];
-            size_t from = threadIndex(h.fromThread), to = threadIndex(h.toThread);
-            if (from == SIZE_MAX || to == SIZE_MAX)
-                continue;
-            m_markers.push_back({ uint32_t(from), h.releaseNs, i, true });
-            m_markers.push_back({ uint32_t(to), h.acquireNs, i, false });
+            add(h.fromThread, h.releaseNs, h.toThread, h.acquireNs, i, MarkerKind::Release, MarkerKind::Acquire);
+        }
+        for (uint32_t i = 0; i < messages.size(); i++) {
+            const MessageLink& m = messages[i];
+            add(m.sender, m.sendNs, m.receiver, m.recvNs, i, MarkerKind::Send, MarkerKind::Receive);
         }
         std::sort(m_markers.begin(), m_markers.end(), [](const Marker& a, const Marker& b) {
-            return std::tie(a.thread, a.ts, a.handoff, a.release) < std::tie(b.thread, b.ts, b.handoff, b.release);
+            return std::tie(a.thread, a.ts, a.kind, a.index) < std::tie(b.thread, b.ts, b.kind, b.index);
         });
         m_stats.flows = m_markers.size() / 2;
+    }
+
+    // "send jobs", "recv results", "select jobs, quit" (the channels of its cases, sends marked).
+    std::string channelSliceName(const WaitSpan& w)
+    {
+        if (w.op != ChanOp::Select)
+            return fmt::format("{} {}", w.op == ChanOp::Send ? "send" : "recv", objectName(w.object));
+        std::string cases;
+        const auto& all = m_model.selectCases();
+        for (uint32_t i = w.cases; i < w.cases + w.caseCount && i < all.size(); i++)
+            cases += fmt::format(
+                "{}{}{}", cases.empty() ? "" : ", ", all[i].send ? "send " : "", objectName(all[i].object));
+        return cases.empty() ? "select" : "select " + cases;
     }
 
     void writeWait(const WaitSpan& w, const ThreadOut& t)
     {
         uint64_t end = w.end == kOpenEnd ? std::max(m_endNs, w.start) : w.end;
-        std::string name = jsonString(blockedSliceName(w.flags, objectName(w.object)));
+        std::string name
+            = jsonString(w.op == ChanOp::None ? blockedSliceName(w.flags, objectName(w.object)) : channelSliceName(w));
         m_out.event();
-        m_out.raw("{{\"ph\":\"X\",\"cat\":\"blocked\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},"
+        // A channel operation is a span even when it did not block: not every one is a wait.
+        m_out.raw("{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},"
                   "\"args\":{{\"object\":\"o{}\",\"outcome\":\"{}\"",
-            name, t.pid, t.tid, Micros { w.start }, Micros { end - w.start }, w.object + 1, outcomeText(w));
+            w.op == ChanOp::None ? "blocked" : "chan", name, t.pid, t.tid, Micros { w.start }, Micros { end - w.start },
+            w.object + 1, outcomeText(w));
         if (const std::string& site = siteJson(w.stack); !site.empty())
             m_out.raw(",\"at\":{}", site);
         m_out.raw("}}}}");
@@ -389,25 +421,35 @@ private:
 
     void writeMarker(const Marker& m, const ThreadOut& t)
     {
-        const Handoff& h = m_handoffs[m.handoff];
-        const ModelThread* other = m_model.thread(m.release ? h.toThread : h.fromThread);
-        std::string name = jsonString(fmt::format("{} {}", m.release ? "unlock" : "acquired", objectName(h.object)));
+        bool lock = m.kind == MarkerKind::Release || m.kind == MarkerKind::Acquire;
+        uint32_t object = 0, other = 0, flowId = m.index + 1;
+        std::string extra;
+        if (lock) {
+            const Handoff& h = m_handoffs[m.index];
+            object = h.object;
+            other = m.outgoing() ? h.toThread : h.fromThread;
+        } else {
+            const MessageLink& msg = m_model.messages()[m.index];
+            object = msg.chan;
+            other = m.outgoing() ? msg.receiver : msg.sender;
+            extra = fmt::format(",\"message\":{}", msg.id);
+            flowId += uint32_t(m_handoffs.size()); // one id space for all flows, whatever the viewer keys by
+        }
+        static constexpr const char* verbs[] = { "unlock", "acquired", "sent on", "received from" };
+        const char* cat = lock ? "lock" : "chan";
+        const ModelThread* peer = m_model.thread(other);
         m_out.event();
-        m_out.raw("{{\"ph\":\"X\",\"cat\":\"lock\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":0,"
-                  "\"args\":{{\"object\":\"o{}\",\"{}\":{}}}}}",
-            name, t.pid, t.tid, Micros { m.ts }, h.object + 1, m.release ? "to" : "from",
-            other ? m_threads[size_t(other - m_model.threads().data())].label : "\"?\"");
+        m_out.raw("{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":0,"
+                  "\"args\":{{\"object\":\"o{}\",\"{}\":{}{}}}}}",
+            cat, jsonString(fmt::format("{} {}", verbs[size_t(m.kind)], objectName(object))), t.pid, t.tid,
+            Micros { m.ts }, object + 1, m.outgoing() ? "to" : "from",
+            peer ? m_threads[size_t(peer - m_model.threads().data())].label : "\"?\"", extra);
         // The flow shares the marker's category and instant: chrome://tracing binds them by
         // (pid, tid, ts, cat), Perfetto to the slice open when it reads the flow event.
         m_out.event();
-        if (m.release)
-            m_out.raw(
-                "{{\"ph\":\"s\",\"cat\":\"lock\",\"name\":\"handoff\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}}}",
-                m.handoff + 1, t.pid, t.tid, Micros { m.ts });
-        else
-            m_out.raw("{{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"lock\",\"name\":\"handoff\",\"id\":{},\"pid\":{},"
-                      "\"tid\":{},\"ts\":{}}}",
-                m.handoff + 1, t.pid, t.tid, Micros { m.ts });
+        m_out.raw("{{\"ph\":\"{}\",{}\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}}}",
+            m.outgoing() ? "s" : "f", m.outgoing() ? "" : "\"bp\":\"e\",", cat, lock ? "handoff" : "message", flowId,
+            t.pid, t.tid, Micros { m.ts });
     }
 
     void writeHolds()

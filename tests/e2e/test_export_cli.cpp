@@ -7,6 +7,7 @@
 
 #include <map>
 #include <set>
+#include <tuple>
 
 using namespace ravel::e2e;
 using nlohmann::json;
@@ -232,6 +233,44 @@ TEST_F(ExportCli, BankHoldsEveryAcquisitionAndHandoffsJoinReleaseToAcquisition)
     RunResult r = exportCmd({ trace("bank"), "--perfetto", "-o", "-" });
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, readFile(s_dir->file("bank.json")));
+}
+
+TEST_F(ExportCli, ChannelMessagesAreFlowsFromSendToReceive)
+{
+    // 300 numbers through `jobs` to the workers, 300 squares through `results` to the collector.
+    RunResult rec = ravelRun(trace("chan"), { example("chan_pipeline"), "300", "3" }, withTimeout(60s));
+    ASSERT_EQ(rec.status, 0) << rec.err;
+    json events = exported("chan");
+    expectWellFormed(events, "chan");
+    std::map<uint64_t, json> sends;
+    for (const json& s : byPhase(events, "s"))
+        if (s.at("name") == "message")
+            sends[s.at("id")] = s;
+    EXPECT_EQ(sends.size(), 600u);
+    std::map<std::string, size_t> received; // marker name -> count
+    std::set<std::tuple<uint64_t, uint64_t, std::string>> markers;
+    for (const json& x : byPhase(events, "X")) {
+        if (x.at("cat") != "chan")
+            continue;
+        markers.emplace(x.at("tid"), ns(x.at("ts")), x.at("name"));
+        std::string name = x.at("name");
+        if (name.rfind("received from ", 0) == 0)
+            received[name.substr(14)]++;
+    }
+    EXPECT_EQ(received["jobs"], 300u);
+    EXPECT_EQ(received["results"], 300u);
+    for (const json& f : byPhase(events, "f")) {
+        if (f.at("name") != "message")
+            continue;
+        const json& s = sends.at(f.at("id"));
+        // The arrow leaves a "sent on C" marker and lands on a "received from C" one.
+        bool fromSend = false, toReceive = false;
+        for (const std::string c : { "jobs", "results" }) {
+            fromSend = fromSend || markers.count({ s.at("tid"), ns(s.at("ts")), "sent on " + c });
+            toReceive = toReceive || markers.count({ f.at("tid"), ns(f.at("ts")), "received from " + c });
+        }
+        EXPECT_TRUE(fromSend && toReceive) << s.dump() << " -> " << f.dump();
+    }
 }
 
 TEST_F(ExportCli, BadRequestsGetOneLineAndLeaveNoFile)
