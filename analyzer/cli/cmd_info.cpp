@@ -213,6 +213,29 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
     }
     if (!stats.objects.empty())
         printTable(out, rows, 3, 10);
+
+    // Channels: how much went through each, how long threads waited on either side, how full it got.
+    rows.clear();
+    rows.push_back({"ID", "NAME", "CAPACITY", "MESSAGES", "MAX OCCUPANCY", "BLOCKED SENDING", "BLOCKED RECEIVING",
+        "STATE"});
+    for (uint32_t i = 0; i < stats.objects.size(); ++i) {
+        const ObjectStats& o = stats.objects[i];
+        if (o.object.kind != RAVEL_OBJ_CHAN)
+            continue;
+        std::string capacity = o.capacity == 0 ? "unbuffered"
+            : o.capacity == UINT32_MAX         ? "unbounded"
+                                               : fmt::format("{}", o.capacity);
+        std::string state = o.closed ? "closed" : "open";
+        if (o.blockedAtEnd)
+            state += fmt::format(", {} blocked at end", o.blockedAtEnd);
+        rows.push_back({objectId(i), labels.names[i], capacity, fmt::format("{}", o.messages),
+            o.capacity == 0 ? "-" : fmt::format("{}", o.maxOccupancy), formatDuration(o.sendBlockedNs),
+            formatDuration(o.recvBlockedNs), state});
+    }
+    if (rows.size() > 1) {
+        out += fmt::format("\nchannels: {}\n", rows.size() - 1);
+        printTable(out, rows, 2, 7);
+    }
     return out;
 }
 
@@ -296,6 +319,15 @@ nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& s
             {"blocked_at_end", o.blockedAtEnd},
             {"held_at_end", o.heldAtEnd},
         });
+        if (o.object.kind == RAVEL_OBJ_CHAN)
+            objects.back()["channel"] = {
+                {"capacity", o.capacity == UINT32_MAX ? json(nullptr) : json(o.capacity)},
+                {"messages", o.messages},
+                {"max_occupancy", o.maxOccupancy},
+                {"send_blocked_ns", o.sendBlockedNs},
+                {"recv_blocked_ns", o.recvBlockedNs},
+                {"closed", o.closed},
+            };
     }
     j["objects"] = std::move(objects);
     j["warnings"] = warnings;

@@ -64,6 +64,10 @@ void StatsCollector::endWait(ThreadState& t, uint32_t object, uint64_t now)
     ObjectStats& o = m_stats.objects[object];
     o.waitNsTotal += waited;
     o.waitNsMax = std::max(o.waitNsMax, waited);
+    if (t.chanWait)
+        (t.chanWait == 1 ? o.sendBlockedNs : o.recvBlockedNs) += waited;
+    t.chanWait = 0;
+    t.inSelect = false;
     t.waitObject = kNoObject;
     m_waitedNs = waited;
 }
@@ -122,6 +126,14 @@ void StatsCollector::onEvent(const Event& e)
     }
 
     uint32_t object = m_tracker.onEvent(e);
+    // A select that timed out or took its default names no channel, but ends the wait.
+    if (e.kind == RAVEL_EV_SELECT_DONE && t.inSelect && t.waitObject != kNoObject) {
+        m_waitedNs = 0;
+        endWait(t, t.waitObject, e.time_ns);
+        ts.waitNsTotal += m_waitedNs;
+        m_waitedNs = 0;
+        return;
+    }
     if (object == kNoObject)
         return;
     if (object >= m_stats.objects.size())
@@ -173,6 +185,46 @@ void StatsCollector::onEvent(const Event& e)
         break;
     case RAVEL_EV_PASS:
         ++o.passes;
+        break;
+    case RAVEL_EV_CHAN_CREATE:
+        o.capacity = e.aux;
+        break;
+    case RAVEL_EV_SEND_REQ:
+    case RAVEL_EV_RECV_REQ:
+        if (!(e.flags & RAVEL_F_TRY)) {
+            beginWait(t, object, e.time_ns);
+            t.chanWait = e.kind == RAVEL_EV_SEND_REQ ? 1 : 2;
+        }
+        break;
+    case RAVEL_EV_SELECT_CASE:
+        // Shown on its first case, as the state board shows it.
+        if (t.waitObject == kNoObject) {
+            beginWait(t, object, e.time_ns);
+            t.chanWait = (e.aux & RAVEL_SELECT_SEND) ? 1 : 2;
+            t.inSelect = true;
+        }
+        break;
+    case RAVEL_EV_SELECT_DONE:
+        if (t.inSelect && t.waitObject != kNoObject)
+            endWait(t, t.waitObject, e.time_ns);
+        break;
+    case RAVEL_EV_SENT:
+    case RAVEL_EV_RECEIVED:
+    case RAVEL_EV_CHAN_FAIL:
+        if (t.chanWait)
+            endWait(t, object, e.time_ns);
+        if (e.kind == RAVEL_EV_SENT) {
+            ++o.messages;
+            ++o.occupancy;
+            uint64_t cap = o.capacity ? o.capacity : 1;
+            o.maxOccupancy = std::max(o.maxOccupancy, std::min<uint64_t>(uint64_t(o.occupancy), cap));
+        } else if (e.kind == RAVEL_EV_RECEIVED && e.aux != 0) {
+            --o.occupancy;
+        }
+        break;
+    case RAVEL_EV_CHAN_CLOSE:
+        if (e.aux == 0)
+            o.closed = true;
         break;
     default:
         break;

@@ -33,6 +33,14 @@ struct ObjectStats {
     uint64_t holdNsMax = 0;
     uint32_t blockedAtEnd = 0;       // threads still waiting for it when the trace ends
     uint32_t heldAtEnd = 0;          // threads still holding it when the trace ends
+    // Channels (their waits count in waitNs* too, split here by direction).
+    uint32_t capacity = 0;           // from CHAN_CREATE: 0 unbuffered, UINT32_MAX unbounded
+    uint64_t messages = 0;           // SENT
+    uint64_t sendBlockedNs = 0;      // time threads spent in send (select: a send case first)
+    uint64_t recvBlockedNs = 0;
+    uint64_t maxOccupancy = 0;       // most messages buffered at once (by the events' order)
+    int64_t occupancy = 0;
+    bool closed = false;
 };
 
 struct ThreadStats {
@@ -80,6 +88,8 @@ private:
     struct ThreadState {
         uint32_t waitObject = kNoObject;
         uint64_t waitSinceNs = 0;
+        uint8_t chanWait = 0; // 1 send, 2 receive: which total a channel wait adds to
+        bool inSelect = false;
         std::vector<Held> held; // few entries: a thread holds a handful of locks at a time
     };
 

@@ -4,6 +4,7 @@
 #include "live_detector.hpp"
 #include "replay_model.hpp"
 #include "symbolizer.hpp"
+#include "trace_stats.hpp"
 #include "trace_builder.hpp"
 
 #include <gtest/gtest.h>
@@ -45,15 +46,22 @@ public:
         b.event(tid, kind, obj, aux, stack, flags);
     }
     void create(uint32_t tid, uint64_t ch, uint32_t capacity) { ev(tid, RAVEL_EV_CHAN_CREATE, ch, capacity); }
+    // Operations that do not block: request and completion 1 ns apart, as the runtime writes them.
     void send(uint32_t tid, uint64_t ch, uint32_t id)
     {
         ev(tid, RAVEL_EV_SEND_REQ, ch);
-        ev(tid, RAVEL_EV_SENT, ch, id);
+        quick(tid, RAVEL_EV_SENT, ch, id);
     }
     void recv(uint32_t tid, uint64_t ch, uint32_t id)
     {
         ev(tid, RAVEL_EV_RECV_REQ, ch);
-        ev(tid, RAVEL_EV_RECEIVED, ch, id);
+        quick(tid, RAVEL_EV_RECEIVED, ch, id);
+    }
+    void quick(uint32_t tid, unsigned kind, uint64_t obj, uint32_t aux)
+    {
+        m_tsc += 2;
+        b.time(tid, m_tsc);
+        b.event(tid, kind, obj, aux, 0, CH);
     }
     void exit(uint32_t tid) { ev(tid, RAVEL_EV_THREAD_EXIT, 0x7f0000001000ull * tid, 0, 0); }
     uint64_t nowNs() const { return (m_tsc) / 2; }
@@ -451,4 +459,36 @@ TEST(ChanAnalysis, LockNeededOnlyAfterAMessageFromTheHolderIsNoPotentialDeadlock
         s.exit(t);
     std::vector<Finding> fs = s.analyze();
     EXPECT_EQ(findKind(fs, "potential-deadlock"), nullptr);
+}
+
+TEST(ChanAnalysis, InfoStatisticsCountMessagesBlockingAndOccupancy)
+{
+    Script s(3, true);
+    s.create(1, JOBS, 2);
+    s.send(2, JOBS, 1);
+    s.send(2, JOBS, 2);
+    s.ev(2, RAVEL_EV_SEND_REQ, JOBS); // full: blocks until a receive makes room (1001 ns)
+    s.recv(3, JOBS, 1);
+    s.ev(2, RAVEL_EV_SENT, JOBS, 3);
+    s.recv(3, JOBS, 2);
+    s.recv(3, JOBS, 3);
+    s.ev(2, RAVEL_EV_CHAN_CLOSE, JOBS);
+    for (uint32_t t : { 2u, 3u, 1u })
+        s.exit(t);
+    const ReplayModel& m = s.model();
+    TraceStats st = computeStats(m.trace());
+    const ObjectStats* chan = nullptr;
+    for (const ObjectStats& o : st.objects)
+        if (o.object.kind == RAVEL_OBJ_CHAN)
+            chan = &o;
+    ASSERT_NE(chan, nullptr);
+    EXPECT_EQ(chan->capacity, 2u);
+    EXPECT_EQ(chan->messages, 3u);
+    EXPECT_EQ(chan->maxOccupancy, 2u);
+    EXPECT_EQ(chan->sendBlockedNs, 1000u + 1 + 1 + 1); // the blocked send and 1 ns for each quick one
+    EXPECT_TRUE(chan->closed);
+    // The replay model agrees.
+    ASSERT_EQ(m.channels().size(), 1u);
+    EXPECT_EQ(m.channels()[0].sendBlockedNs, chan->sendBlockedNs);
+    EXPECT_EQ(m.channels()[0].maxOccupancy, 2u);
 }
