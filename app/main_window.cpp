@@ -1,36 +1,769 @@
 #include "main_window.hpp"
 
+#include "details/details_panel.hpp"
+#include "findings_panel.hpp"
+#include "models/finding_focus.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
+#include "playback/playback_bar.hpp"
+#include "playback/playback_controller.hpp"
 
+// The timeline (G3) and the graphs and launcher (G2) are written alongside the shell; until their
+// files are in the tree the window shows placeholders in their places.
+#if __has_include("timeline/timeline_view.hpp") && __has_include("models/timeline_index.hpp")
+#define RAVEL_GUI_HAS_TIMELINE 1
+#include "models/timeline_index.hpp"
+#include "timeline/minimap_widget.hpp"
+#include "timeline/timeline_view.hpp"
+#endif
+#if __has_include("graph/wait_for_graph_view.hpp") && __has_include("launch/live_run.hpp")
+#define RAVEL_GUI_HAS_GRAPHS 1
+#include "graph/lock_order_graph_view.hpp"
+#include "graph/wait_for_graph_view.hpp"
+#include "launch/live_run.hpp"
+#include "launch/run_program_dialog.hpp"
+#endif
+#include "graph_model.hpp"
+#include "perfetto_export.hpp"
+#include "trace_time.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFutureWatcher>
+#include <QtConcurrent/QtConcurrentRun>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
+#include <QLocale>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QStatusBar>
+#include <QStyle>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace ravel::gui {
+
+namespace {
+
+constexpr int kMaxRecent = 10;
+// Bumped when the docks change, so an old saved layout cannot hide a new dock.
+constexpr int kLayoutVersion = 1;
+
+QString settingsKeyRecent() { return QStringLiteral("recentFiles"); }
+
+[[maybe_unused]] bool notInThisBuild(const QString& path, QString* error)
+{
+    if (error)
+        *error = QStringLiteral("%1: this view is not part of this build").arg(path);
+    return false;
+}
+
+} // namespace
 
 MainWindow::MainWindow(QWidget* parent)
     : QMainWindow(parent)
     , m_document(new TraceDocument(this))
     , m_state(new ViewState(this))
+    , m_playback(new PlaybackController(m_document, m_state, this))
 {
-    setWindowTitle(QStringLiteral("ravel"));
-    auto* placeholder = new QLabel(tr("Open a trace (File > Open…)"), this);
-    placeholder->setAlignment(Qt::AlignCenter);
-    setCentralWidget(placeholder);
-    connect(m_document, &TraceDocument::loaded, this, [this] {
-        m_state->reset(m_document->durationNs());
-        statusBar()->showMessage(m_document->path());
+    setObjectName(QStringLiteral("ravelMainWindow"));
+    setAcceptDrops(true);
+    setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
+    buildCentral();
+    buildDocks();
+    buildMenus();
+    buildStatusBar();
+
+    connect(m_document, &TraceDocument::loadStarted, this, &MainWindow::onLoadStarted);
+    connect(m_document, &TraceDocument::loaded, this, &MainWindow::onLoaded);
+    connect(m_document, &TraceDocument::failed, this, &MainWindow::onFailed);
+    connect(m_document, &TraceDocument::closed, this, &MainWindow::onClosed);
+    connect(m_document, &TraceDocument::statsReady, this, [this] { m_statsLabel->setText(statisticsText()); });
+    connect(m_document, &TraceDocument::progress, this, [this](int percent, const QString& what) {
+        m_progress->setValue(percent);
+        m_progress->setFormat(what + QStringLiteral("… %p%"));
     });
-    connect(m_document, &TraceDocument::failed, this, [this](const QString& message) {
-        statusBar()->showMessage(message);
-    });
+
+    restoreLayout();
+    updateActions();
+    updateTitle();
 }
 
 MainWindow::~MainWindow() = default;
 
+// ---- layout ----
+
+void MainWindow::buildCentral()
+{
+    auto* central = new QWidget(this);
+    auto* layout = new QVBoxLayout(central);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+
+    // The banner says why a trace did not open, in place, without a modal box: the window stays
+    // usable and the message stays readable until dismissed or another trace opens.
+    m_banner = new QFrame(central);
+    m_banner->setObjectName(QStringLiteral("messageBanner"));
+    m_banner->setFrameShape(QFrame::StyledPanel);
+    m_banner->setAutoFillBackground(true);
+    auto* bannerLayout = new QHBoxLayout(m_banner);
+    bannerLayout->setContentsMargins(8, 4, 4, 4);
+    auto* icon = new QLabel(m_banner);
+    icon->setObjectName(QStringLiteral("bannerIcon"));
+    bannerLayout->addWidget(icon);
+    m_bannerText = new QLabel(m_banner);
+    m_bannerText->setWordWrap(true);
+    m_bannerText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    bannerLayout->addWidget(m_bannerText, 1);
+    auto* dismiss = new QToolButton(m_banner);
+    dismiss->setAutoRaise(true);
+    dismiss->setIcon(style()->standardIcon(QStyle::SP_TitleBarCloseButton));
+    dismiss->setToolTip(tr("Dismiss"));
+    connect(dismiss, &QToolButton::clicked, this, &MainWindow::hideBanner);
+    bannerLayout->addWidget(dismiss);
+    m_banner->hide();
+    layout->addWidget(m_banner);
+
+    m_playbackBar = new PlaybackBar(m_playback, m_document, m_state, central);
+    layout->addWidget(m_playbackBar);
+#ifdef RAVEL_GUI_HAS_TIMELINE
+    m_minimap = new MinimapWidget(m_document, m_state, m_playbackBar);
+    m_playbackBar->setMinimap(m_minimap);
+
+    m_timeline = new TimelineView(m_document, m_state, central);
+    layout->addWidget(m_timeline, 1);
+    // Event steps ask the timeline's lane index (O(log n)); before it is built, the replay model.
+    m_playback->setEventNavigator([this](quint64 t, std::optional<quint32> thread, bool forward) {
+        if (const TimelineIndex* index = m_timeline->index())
+            return forward ? index->nextEventTime(t, thread) : index->prevEventTime(t, thread);
+        return m_playback->scanModel(t, thread, forward);
+    });
+#else
+    layout->addWidget(new QLabel(tr("The timeline is not part of this build."), central), 1);
+#endif
+    setCentralWidget(central);
+}
+
+void MainWindow::buildDocks()
+{
+    m_findings = new FindingsPanel(m_document, m_state, this);
+    m_findingsDock = new QDockWidget(tr("Findings"), this);
+    m_findingsDock->setObjectName(QStringLiteral("findingsDock"));
+    m_findingsDock->setWidget(m_findings);
+    addDockWidget(Qt::LeftDockWidgetArea, m_findingsDock);
+
+    m_graphTabs = new QTabWidget(this);
+    m_graphTabs->setDocumentMode(true);
+#ifdef RAVEL_GUI_HAS_GRAPHS
+    m_waitFor = new WaitForGraphView(m_document, m_state, this);
+    m_lockOrder = new LockOrderGraphView(m_document, m_state, this);
+    m_graphTabs->addTab(m_waitFor, tr("Wait-for graph"));
+    m_graphTabs->addTab(m_lockOrder, tr("Lock-order graph"));
+#else
+    m_graphTabs->addTab(new QLabel(tr("The graphs are not part of this build."), this), tr("Wait-for graph"));
+#endif
+    m_graphDock = new QDockWidget(tr("Graphs"), this);
+    m_graphDock->setObjectName(QStringLiteral("graphDock"));
+    m_graphDock->setWidget(m_graphTabs);
+    addDockWidget(Qt::RightDockWidgetArea, m_graphDock);
+    // A potential deadlock is drawn in the lock-order graph; anything else at the playhead.
+#ifdef RAVEL_GUI_HAS_GRAPHS
+    connect(m_state, &ViewState::findingSelected, this, [this](int index) {
+        if (index < 0 || !m_document->isLoaded())
+            return;
+        const std::string& kind = m_document->findings()[size_t(index)].kind;
+        const bool lockOrder = kind == "potential-deadlock" || kind == "lock-order-inversion";
+        m_graphTabs->setCurrentWidget(lockOrder ? static_cast<QWidget*>(m_lockOrder) : m_waitFor);
+    });
+#endif
+
+    m_details = new DetailsPanel(m_document, m_state, this);
+    m_detailsDock = new QDockWidget(tr("Details"), this);
+    m_detailsDock->setObjectName(QStringLiteral("detailsDock"));
+    m_detailsDock->setWidget(m_details);
+    addDockWidget(Qt::BottomDockWidgetArea, m_detailsDock);
+
+    // The bottom dock spans only the middle, so findings and graphs keep their full height.
+    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
+    setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
+    resizeDocks({ m_findingsDock, m_graphDock }, { 360, 440 }, Qt::Horizontal);
+    resizeDocks({ m_detailsDock }, { 220 }, Qt::Vertical);
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("&Open Trace…"), this, &MainWindow::openDialog);
+    open->setShortcut(QKeySequence::Open);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::updateRecentMenu);
+    QAction* run = file->addAction(tr("&Run Program…"), this, &MainWindow::runProgramDialog);
+    run->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    file->addSeparator();
+    m_closeAction = file->addAction(tr("&Close"), m_document, &TraceDocument::close);
+    m_closeAction->setShortcut(QKeySequence::Close);
+    m_needTrace << m_closeAction;
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+    quit->setMenuRole(QAction::QuitRole);
+
+    m_viewMenu = menuBar()->addMenu(tr("&View"));
+#ifdef RAVEL_GUI_HAS_TIMELINE
+    QAction* fit = m_viewMenu->addAction(tr("Zoom to &Fit"), m_timeline, &TimelineView::fit);
+    fit->setShortcut(QKeySequence(Qt::Key_F));
+    QAction* zoomSel = m_viewMenu->addAction(tr("Zoom to &Selection"), m_timeline, &TimelineView::zoomToSelection);
+    zoomSel->setShortcut(QKeySequence(Qt::Key_Z));
+    QAction* zoomIn = m_viewMenu->addAction(tr("Zoom &In"), this, [this] { m_timeline->zoomBy(0.5); });
+    zoomIn->setShortcut(QKeySequence::ZoomIn);
+    QAction* zoomOut = m_viewMenu->addAction(tr("Zoom &Out"), this, [this] { m_timeline->zoomBy(2.0); });
+    zoomOut->setShortcut(QKeySequence::ZoomOut);
+    m_needTrace << fit << zoomSel << zoomIn << zoomOut;
+#endif
+    m_viewMenu->addSeparator();
+    m_viewMenu->addAction(m_findingsDock->toggleViewAction());
+    m_viewMenu->addAction(m_graphDock->toggleViewAction());
+    m_viewMenu->addAction(m_detailsDock->toggleViewAction());
+    QAction* search = m_viewMenu->addAction(tr("Search Findings"), this, [this] {
+        m_findingsDock->show();
+        m_findings->searchBox()->setFocus();
+        m_findings->searchBox()->selectAll();
+    });
+    search->setShortcut(QKeySequence::Find);
+
+    QMenu* runMenu = menuBar()->addMenu(tr("&Run"));
+    runMenu->addActions(m_playbackBar->runActions());
+
+    QMenu* exportMenu = menuBar()->addMenu(tr("&Export"));
+    const QString graphFilters = tr("SVG image (*.svg);;PNG image (*.png);;PDF document (*.pdf);;Graphviz DOT (*.dot)");
+    QAction* exportWaitFor = exportMenu->addAction(tr("&Wait-for Graph…"), this, [this, graphFilters] {
+        exportDialog(tr("Export the Wait-for Graph"), graphFilters, QStringLiteral("wait-for.svg"),
+                     &MainWindow::exportWaitForGraph);
+    });
+    QAction* exportLockOrder = exportMenu->addAction(tr("&Lock-order Graph…"), this, [this, graphFilters] {
+        exportDialog(tr("Export the Lock-order Graph"), graphFilters, QStringLiteral("lock-order.svg"),
+                     &MainWindow::exportLockOrderGraph);
+    });
+    QAction* exportTimelineAction = exportMenu->addAction(tr("&Timeline (visible part)…"), this, [this] {
+        exportDialog(tr("Export the Timeline"), tr("PNG image (*.png);;SVG image (*.svg)"),
+                     QStringLiteral("timeline.png"), &MainWindow::exportTimeline);
+    });
+    exportMenu->addSeparator();
+    QAction* exportTrace = exportMenu->addAction(tr("Trace as &Perfetto JSON…"), this, [this] {
+        QSettings settings;
+        const QString dir = settings.value(QStringLiteral("exportDirectory"), QDir::currentPath()).toString();
+        const QString suggested = QFileInfo(m_document->path()).completeBaseName() + QStringLiteral(".json");
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export the Trace for Perfetto"),
+                                                          dir + QLatin1Char('/') + suggested,
+                                                          tr("Chrome trace-event JSON (*.json)"));
+        if (path.isEmpty())
+            return;
+        settings.setValue(QStringLiteral("exportDirectory"), QFileInfo(path).absolutePath());
+        exportPerfettoInBackground(path);
+    });
+    exportTrace->setToolTip(tr("Open it in ui.perfetto.dev or chrome://tracing"));
+    m_needTrace << exportWaitFor << exportLockOrder << exportTimelineAction << exportTrace;
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* keys = help->addAction(tr("&Keys"), this, &MainWindow::showKeys);
+    keys->setShortcut(QKeySequence(Qt::Key_F1));
+    help->addAction(tr("&About ravel"), this, &MainWindow::showAbout);
+}
+
+void MainWindow::buildStatusBar()
+{
+    m_statsLabel = new QLabel(this);
+    m_statsLabel->setObjectName(QStringLiteral("traceStatistics"));
+    statusBar()->addPermanentWidget(m_statsLabel);
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 100);
+    m_progress->setMaximumWidth(260);
+    m_progress->setTextVisible(true);
+    m_progress->hide();
+    statusBar()->addPermanentWidget(m_progress);
+    m_cancel = new QToolButton(this);
+    m_cancel->setText(tr("Cancel"));
+    m_cancel->setToolTip(tr("Stop loading this trace"));
+    m_cancel->hide();
+    connect(m_cancel, &QToolButton::clicked, this, [this] {
+        m_document->cancel();
+        m_progress->hide();
+        m_cancel->hide();
+        statusBar()->showMessage(tr("Loading cancelled."), 5000);
+    });
+    statusBar()->addPermanentWidget(m_cancel);
+}
+
+void MainWindow::restoreLayout()
+{
+    QSettings settings;
+    const QByteArray geometry = settings.value(QStringLiteral("window/geometry")).toByteArray();
+    if (geometry.isEmpty() || !restoreGeometry(geometry))
+        resize(1400, 860);
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray(), kLayoutVersion);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+#ifdef RAVEL_GUI_HAS_GRAPHS
+    if (m_liveRun && m_liveRun->isRunning()) {
+        const auto answer = QMessageBox::question(this, tr("Quit ravel"),
+                                                  tr("%1 is still running under ravel. End it and quit?")
+                                                      .arg(m_liveRun->programLine()));
+        if (answer != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+        m_liveRun->stop();
+    }
+#endif
+    QSettings settings;
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState(kLayoutVersion));
+    m_document->cancel();
+    QMainWindow::closeEvent(event);
+}
+
+// ---- opening ----
+
 void MainWindow::openTrace(const QString& path)
 {
-    m_document->open(path);
+    m_document->open(QFileInfo(path).absoluteFilePath());
+}
+
+void MainWindow::openDialog()
+{
+    QSettings settings;
+    const QString dir = settings.value(QStringLiteral("lastDirectory"), QDir::currentPath()).toString();
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open a ravel Trace"), dir,
+                                                      tr("ravel traces (*.ravel);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    settings.setValue(QStringLiteral("lastDirectory"), QFileInfo(path).absolutePath());
+    openTrace(path);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (!urls.isEmpty() && urls.first().isLocalFile())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    const QList<QUrl> urls = event->mimeData()->urls();
+    if (urls.isEmpty() || !urls.first().isLocalFile())
+        return;
+    event->acceptProposedAction();
+    openTrace(urls.first().toLocalFile());
+}
+
+void MainWindow::onLoadStarted(const QString& path)
+{
+    m_progress->setValue(0);
+    m_progress->setFormat(tr("Opening… %p%"));
+    m_progress->show();
+    m_cancel->show();
+    statusBar()->showMessage(tr("Opening %1").arg(QFileInfo(path).fileName()));
+}
+
+void MainWindow::onLoaded()
+{
+    m_progress->hide();
+    m_cancel->hide();
+    hideBanner();
+    statusBar()->clearMessage();
+    m_state->reset(m_document->durationNs());
+    addRecentFile(m_document->path());
+    const QStringList warnings = m_document->warnings();
+    if (!warnings.isEmpty())
+        showBanner(tr("The trace is damaged; what could be read is shown. %1%2")
+                       .arg(warnings.first(),
+                            warnings.size() > 1 ? tr(" (and %n more)", nullptr, int(warnings.size() - 1)) : QString()),
+                   false);
+    m_statsLabel->setText(statisticsText());
+    updateActions();
+    updateTitle();
+    // A run with a deadlock opens on it: the first thing a person wants to see.
+    if (!m_document->findings().empty() && m_document->findings().front().kind == "deadlock")
+        focusFinding(*m_document, *m_state, 0);
+    emit traceReady();
+}
+
+void MainWindow::onFailed(const QString& message)
+{
+    m_progress->hide();
+    m_cancel->hide();
+    statusBar()->clearMessage();
+    showBanner(message, true);
+    updateActions();
+}
+
+void MainWindow::onClosed()
+{
+    m_state->reset(0);
+    m_statsLabel->clear();
+    updateActions();
+    updateTitle();
+}
+
+void MainWindow::showBanner(const QString& message, bool error)
+{
+    QPalette p = palette();
+    // A tint of red or amber over the window color: readable on light and dark themes alike.
+    const QColor base = p.color(QPalette::Window);
+    const QColor tint = error ? QColor(0xd3, 0x2f, 0x2f) : QColor(0xf9, 0xa8, 0x25);
+    const QColor mixed = QColor::fromRgbF(float(base.redF() * 0.78 + tint.redF() * 0.22),
+                                          float(base.greenF() * 0.78 + tint.greenF() * 0.22),
+                                          float(base.blueF() * 0.78 + tint.blueF() * 0.22));
+    p.setColor(QPalette::Window, mixed);
+    m_banner->setPalette(p);
+    auto* icon = m_banner->findChild<QLabel*>(QStringLiteral("bannerIcon"));
+    icon->setPixmap(style()
+                        ->standardIcon(error ? QStyle::SP_MessageBoxCritical : QStyle::SP_MessageBoxWarning)
+                        .pixmap(20, 20));
+    m_bannerText->setText(message);
+    m_banner->show();
+}
+
+void MainWindow::hideBanner()
+{
+    m_bannerText->clear();
+    m_banner->hide();
+}
+
+QString MainWindow::bannerText() const { return m_banner->isVisible() ? m_bannerText->text() : QString(); }
+
+QString MainWindow::statisticsText() const
+{
+    if (!m_document->isLoaded())
+        return {};
+    const ravel::ReplayModel& model = m_document->model();
+    QLocale locale;
+    int errors = 0;
+    for (const ravel::Finding& f : m_document->findings())
+        errors += ravel::isError(f);
+    auto count = [&](quint64 n, const QString& one, const QString& many) {
+        return QStringLiteral("%1 %2").arg(locale.toString(n), n == 1 ? one : many);
+    };
+    const auto findings = quint64(m_document->findings().size());
+    QStringList parts;
+    parts << count(model.threads().size(), tr("thread"), tr("threads"));
+    parts << count(model.eventCount(), tr("event"), tr("events"));
+    parts << count(model.objects().size(), tr("object"), tr("objects"));
+    parts << QString::fromStdString(ravel::formatTraceTime(m_document->durationNs()));
+    QString f = findings ? count(findings, tr("finding"), tr("findings")) : tr("no findings");
+    if (errors)
+        f += QStringLiteral(" (%1)").arg(count(quint64(errors), tr("error"), tr("errors")));
+    parts << f;
+    const QString text = parts.join(QStringLiteral(" · "));
+    return text;
+}
+
+void MainWindow::updateActions()
+{
+    for (QAction* a : m_needTrace)
+        a->setEnabled(m_document->isLoaded());
+}
+
+void MainWindow::updateTitle()
+{
+    setWindowTitle(m_document->isLoaded() ? QStringLiteral("%1 — ravel").arg(QFileInfo(m_document->path()).fileName())
+                                          : QStringLiteral("ravel"));
+}
+
+// ---- recent files ----
+
+QStringList MainWindow::recentFiles()
+{
+    return QSettings().value(settingsKeyRecent()).toStringList();
+}
+
+void MainWindow::addRecentFile(const QString& path)
+{
+    QStringList files = recentFiles();
+    files.removeAll(path);
+    files.prepend(path);
+    while (files.size() > kMaxRecent)
+        files.removeLast();
+    QSettings().setValue(settingsKeyRecent(), files);
+}
+
+void MainWindow::updateRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList files = recentFiles();
+    for (const QString& f : files) {
+        QAction* a = m_recentMenu->addAction(QDir::toNativeSeparators(f), this, [this, f] { openTrace(f); });
+        a->setEnabled(QFileInfo::exists(f));
+    }
+    if (files.isEmpty()) {
+        m_recentMenu->addAction(tr("(none)"))->setEnabled(false);
+        return;
+    }
+    m_recentMenu->addSeparator();
+    m_recentMenu->addAction(tr("Clear the List"), this, [] { QSettings().remove(settingsKeyRecent()); });
+}
+
+// ---- findings, exports ----
+
+bool MainWindow::isSettled() const
+{
+    bool settled = m_document->isLoaded() && !m_document->isLoading();
+#ifdef RAVEL_GUI_HAS_TIMELINE
+    settled = settled && !m_timeline->isBuilding();
+#endif
+#ifdef RAVEL_GUI_HAS_GRAPHS
+    settled = settled && !m_waitFor->isLayoutPending() && !m_lockOrder->isLayoutPending() && !m_lockOrder->isAnalyzing();
+#endif
+    return settled;
+}
+
+bool MainWindow::selectFinding(int number)
+{
+    if (!m_document->isLoaded() || number < 1 || number > int(m_document->findings().size()))
+        return false;
+    focusFinding(*m_document, *m_state, number - 1);
+    return true;
+}
+
+bool MainWindow::exportWaitForGraph(const QString& path, QString* error)
+{
+#ifdef RAVEL_GUI_HAS_GRAPHS
+    return m_waitFor->exportGraph(path, error);
+#else
+    return notInThisBuild(path, error);
+#endif
+}
+
+bool MainWindow::exportLockOrderGraph(const QString& path, QString* error)
+{
+#ifdef RAVEL_GUI_HAS_GRAPHS
+    return m_lockOrder->exportGraph(path, error);
+#else
+    return notInThisBuild(path, error);
+#endif
+}
+
+bool MainWindow::exportTimeline(const QString& path, QString* error)
+{
+#ifdef RAVEL_GUI_HAS_TIMELINE
+    return m_timeline->exportImage(path, error);
+#else
+    return notInThisBuild(path, error);
+#endif
+}
+
+bool MainWindow::exportPerfetto(const QString& path, QString* error)
+{
+    if (!m_document->isLoaded()) {
+        if (error)
+            *error = tr("no trace is open");
+        return false;
+    }
+    const QString message = writePerfetto(m_document->retain(), m_document->model(), m_document->findings(), path);
+    if (error)
+        *error = message;
+    return message.isEmpty();
+}
+
+QString MainWindow::writePerfetto(std::shared_ptr<const void> keep, const ravel::ReplayModel& model,
+                                  const std::vector<ravel::Finding>& findings, const QString& path)
+{
+    (void)keep; // held until the file is written
+    // Its own symbolizer: the document's belongs to the GUI thread, and this may run on a worker.
+    ravel::Symbolizer sym(model.trace().modules());
+    ravel::SymbolizedNaming naming(model, sym);
+    // Written beside the target and renamed into place: a failed export leaves no partial file.
+    const QString partial = path + QStringLiteral(".part");
+    std::FILE* out = std::fopen(QFile::encodeName(partial).constData(), "wb");
+    if (!out)
+        return QStringLiteral("cannot write %1: %2").arg(path, QString::fromLocal8Bit(std::strerror(errno)));
+    try {
+        ravel::writePerfettoJson(model, findings, naming, out);
+    } catch (const std::exception& e) {
+        std::fclose(out);
+        QFile::remove(partial);
+        return QStringLiteral("cannot write %1: %2").arg(path, QString::fromStdString(e.what()));
+    }
+    if (std::fclose(out) != 0) {
+        QFile::remove(partial);
+        return QStringLiteral("cannot write %1: %2").arg(path, QString::fromLocal8Bit(std::strerror(errno)));
+    }
+    QFile::remove(path);
+    if (!QFile::rename(partial, path)) {
+        QFile::remove(partial);
+        return QStringLiteral("cannot write %1").arg(path);
+    }
+    return {};
+}
+
+void MainWindow::exportPerfettoInBackground(const QString& path)
+{
+    if (!m_document->isLoaded())
+        return;
+    statusBar()->showMessage(tr("Exporting %1…").arg(QDir::toNativeSeparators(path)));
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, path] {
+        watcher->deleteLater();
+        const QString error = watcher->result();
+        if (error.isEmpty())
+            statusBar()->showMessage(tr("Exported %1").arg(QDir::toNativeSeparators(path)), 5000);
+        else
+            showBanner(error, true);
+    });
+    // The worker holds the trace alive: closing it meanwhile cannot pull the model away.
+    watcher->setFuture(QtConcurrent::run(&MainWindow::writePerfetto, m_document->retain(),
+                                         std::cref(m_document->model()), std::cref(m_document->findings()), path));
+}
+
+void MainWindow::exportDialog(const QString& title, const QString& filters, const QString& suggestedName,
+                              bool (MainWindow::*exporter)(const QString&, QString*))
+{
+    QSettings settings;
+    const QString dir = settings.value(QStringLiteral("exportDirectory"), QDir::currentPath()).toString();
+    QString selectedFilter;
+    QString path = QFileDialog::getSaveFileName(this, title, dir + QLatin1Char('/') + suggestedName, filters,
+                                                &selectedFilter);
+    if (path.isEmpty())
+        return;
+    // No extension typed: the chosen filter's.
+    if (QFileInfo(path).suffix().isEmpty()) {
+        const int star = int(selectedFilter.indexOf(QStringLiteral("*.")));
+        if (star >= 0)
+            path += selectedFilter.mid(star + 1, selectedFilter.indexOf(QLatin1Char(')'), star) - star - 1);
+    }
+    settings.setValue(QStringLiteral("exportDirectory"), QFileInfo(path).absolutePath());
+    QString error;
+    if ((this->*exporter)(path, &error))
+        statusBar()->showMessage(tr("Exported %1").arg(QDir::toNativeSeparators(path)), 5000);
+    else
+        showBanner(error.isEmpty() ? tr("%1: export failed").arg(path) : error, true);
+}
+
+// ---- launch ----
+
+void MainWindow::runProgramDialog()
+{
+#ifdef RAVEL_GUI_HAS_GRAPHS
+    RunProgramDialog dialog(this);
+    const QList<RunRequest> recent = RunProgramDialog::recentRequests();
+    if (!recent.isEmpty())
+        dialog.setRequest(recent.first());
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    const RunRequest request = dialog.request();
+    if (m_liveRun && m_liveRun->isRunning())
+        m_liveRun->stop();
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation)
+        + QStringLiteral("/runs");
+    QDir().mkpath(dir);
+    const QString trace = QStringLiteral("%1/%2.%3.ravel")
+                              .arg(dir, QFileInfo(request.program).fileName(),
+                                   QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss")));
+    auto* run = new LiveRun(this);
+    m_liveRun = run;
+    m_waitFor->followLiveRun(run);
+    m_graphDock->show();
+    m_graphTabs->setCurrentWidget(m_waitFor);
+    connect(run, &LiveRun::started, this, [this, run] {
+        statusBar()->showMessage(tr("Running %1 under ravel…").arg(run->programLine()));
+    });
+    connect(run, &LiveRun::deadlockFound, this, [this, run](const QString& report) {
+        showBanner(tr("Deadlock in %1, found while it runs: %2")
+                       .arg(run->programLine(), report.section(QLatin1Char('\n'), 0, 0).trimmed()),
+                   true);
+    });
+    connect(run, &LiveRun::finished, this, [this, run](int exitCode, const QString& tracePath) {
+        statusBar()->showMessage(tr("%1 ended (ravel run exited %2)").arg(run->programLine()).arg(exitCode), 8000);
+        run->deleteLater();
+        if (!tracePath.isEmpty())
+            openTrace(tracePath);
+        else
+            showBanner(tr("%1: no trace was recorded (ravel run exited %2)").arg(run->programLine()).arg(exitCode),
+                       true);
+    });
+    run->start(request, trace);
+#else
+    showBanner(tr("Running programs is not part of this build."), true);
+#endif
+}
+
+// ---- help ----
+
+void MainWindow::showKeys()
+{
+    struct Key {
+        QString key, what;
+    };
+    const QList<Key> keys = {
+        { QStringLiteral("Space"), tr("Play / pause") },
+        { QStringLiteral(". ,"), tr("Next / previous event of the selected thread (of all when none is selected)") },
+        { QStringLiteral("Ctrl+. Ctrl+,"), tr("Next / previous event of any thread") },
+        { QStringLiteral("N, Shift+N"), tr("Next / previous finding") },
+        { QStringLiteral("] ["), tr("Faster / slower replay (0.25x to 64x)") },
+        { QStringLiteral("Home End"), tr("Playhead to the start / end") },
+        { QStringLiteral("W S, Ctrl+wheel"), tr("Zoom the timeline in / out") },
+        { QStringLiteral("A D, ← →"), tr("Pan the timeline") },
+        { QStringLiteral("↑ ↓"), tr("Scroll the lanes") },
+        { QStringLiteral("F, Z"), tr("Zoom to fit / to the selection") },
+        { QStringLiteral("?"), tr("Keys overlay on the timeline") },
+        { QKeySequence(QKeySequence::Find).toString(QKeySequence::NativeText), tr("Search the findings") },
+        { QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText), tr("Open a trace") },
+        { QStringLiteral("Ctrl+R"), tr("Run a program under ravel") },
+    };
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("ravel keys"));
+    auto* table = new QTableWidget(int(keys.size()), 2, &dialog);
+    table->setHorizontalHeaderLabels({ tr("Key"), tr("Does") });
+    table->verticalHeader()->hide();
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    for (int i = 0; i < keys.size(); i++) {
+        table->setItem(i, 0, new QTableWidgetItem(keys[i].key));
+        table->setItem(i, 1, new QTableWidgetItem(keys[i].what));
+    }
+    table->resizeColumnsToContents();
+    table->horizontalHeader()->setStretchLastSection(true);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, &dialog);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    auto* layout = new QVBoxLayout(&dialog);
+    layout->addWidget(table);
+    layout->addWidget(buttons);
+    dialog.resize(620, 440);
+    dialog.exec();
+}
+
+void MainWindow::showAbout()
+{
+    QMessageBox::about(this, tr("About ravel"),
+                       tr("<h3>ravel %1</h3><p>Shows why a C or C++ program hangs: every synchronization event "
+                          "of a run, the deadlocks that happened and the ones that could, replayed as a "
+                          "timeline with the wait-for graph beside it.</p>")
+                           .arg(QStringLiteral(RAVEL_VERSION)));
 }
 
 } // namespace ravel::gui

@@ -53,6 +53,9 @@ public:
     QString threadName(quint32 ravelTid) const;    // "philosopher-0", else "T3"
     // The index into model().objects() of a finding's object (address, generation), or -1.
     int objectIndex(quint64 address, quint32 generation) const;
+    // Keeps the loaded trace (reader, model, findings) alive for background work that outlives a
+    // close() or a newer open(); nullptr when nothing is loaded.
+    std::shared_ptr<const void> retain() const { return m_data; }
     // One line each: what the reader skipped in a damaged trace (shown, never hidden).
     QStringList warnings() const;
 
