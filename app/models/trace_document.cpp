@@ -25,7 +25,10 @@ quint64 TraceDocument::durationNs() const
 {
     if (!m_data)
         return 0;
-    return std::max<quint64>(m_data->model->endNs(), m_data->reader->summary().duration_ns);
+    // A hung program lasts until the watchdog's verdict ends it, and its deadlocked threads were
+    // blocked all that time (ravel info counts the run so too).
+    const ravel::TraceSummary& s = m_data->reader->summary();
+    return std::max<quint64>({ m_data->model->endNs(), s.duration_ns, s.verdict_ns });
 }
 
 QStringList TraceDocument::warnings() const
