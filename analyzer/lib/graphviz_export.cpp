@@ -104,6 +104,14 @@ constexpr const char* kRedText = "#a50f15";
 constexpr const char* kRedFill = "#fde2e1";
 constexpr const char* kGrey = "#555555";
 
+bool pinsEveryNode(const GraphModel& m, const GraphStyle& style)
+{
+    if (style.pinned.empty())
+        return false;
+    return std::all_of(m.nodes.begin(), m.nodes.end(),
+                       [&](const GraphNode& n) { return style.pinned.count(n.id) != 0; });
+}
+
 // A graph built for one job and freed with it (agclose), inside a GraphvizSession.
 class BuiltGraph {
 public:
@@ -210,8 +218,19 @@ public:
     // nodes) or a serpentine of rows: circo's ring for 64 philosophers is two meters across and
     // mostly empty; rows read like text and fit a screen.
     std::string arrange(const GraphvizSession& s, const GraphModel& m, const std::string& engine,
-                        const std::vector<size_t>& cycle)
+                        const std::vector<size_t>& cycle, const GraphStyle& style = {})
     {
+        if (pinsEveryNode(m, style)) {
+            for (size_t i = 0; i < m.nodes.size(); i++) {
+                const GraphPoint& p = style.pinned.at(m.nodes[i].id);
+                pin(i, p.x / 72.0, -p.y / 72.0);
+            }
+            graphAttr("layout", "neato");
+            // Routing around nodes takes seconds on a hundred of them: big graphs get straight edges.
+            graphAttr("splines", m.nodes.size() <= 40 ? "true" : "false");
+            graphAttr("overlap", "true");
+            return "neato";
+        }
         if (cycle.empty()) {
             graphAttr("layout", engine);
             return engine;
@@ -442,6 +461,8 @@ struct Plan {
 
 Plan planOf(const GraphModel& m, const GraphStyle& style)
 {
+    if (pinsEveryNode(m, style))
+        return { "neato", {} };
     if (!style.engine.empty())
         return { style.engine, {} };
     std::vector<size_t> cycle = pinnedCycle(m);
@@ -459,7 +480,7 @@ std::string graphToDot(const GraphModel& m, const GraphStyle& style)
     GraphvizSession session;
     Plan plan = planOf(m, style);
     BuiltGraph built(m, style, plan.engine, false);
-    built.arrange(session, m, plan.engine, plan.cycle);
+    built.arrange(session, m, plan.engine, plan.cycle, style);
     char* buf = nullptr;
     size_t len = 0;
     FILE* out = open_memstream(&buf, &len);
@@ -481,7 +502,7 @@ std::string renderGraph(const GraphModel& m, GraphFormat format, const GraphStyl
     GraphvizSession session;
     Plan plan = planOf(m, style);
     BuiltGraph built(m, style, plan.engine, format == GraphFormat::Png);
-    built.layout(session, built.arrange(session, m, plan.engine, plan.cycle));
+    built.layout(session, built.arrange(session, m, plan.engine, plan.cycle, style));
     char* data = nullptr;
     unsigned len = 0;
     if (gvRenderData(session.gvc(), built.graph(), rendererOf(format), &data, &len) != 0 || !data) {
@@ -541,7 +562,7 @@ GraphLayout layoutGraph(const GraphModel& m, const GraphStyle& style)
     GraphLayout out;
     Plan plan = planOf(m, style);
     BuiltGraph built(m, style, plan.engine, false);
-    out.engine = built.arrange(session, m, plan.engine, plan.cycle);
+    out.engine = built.arrange(session, m, plan.engine, plan.cycle, style);
     built.layout(session, out.engine);
     Agraph_t* g = built.graph();
     boxf bb = GD_bb(g);

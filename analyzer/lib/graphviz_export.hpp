@@ -11,6 +11,7 @@
 
 #include "graph_model.hpp"
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -27,10 +28,19 @@ struct GraphvizError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Geometry in points (1/72 inch), origin top left, y growing down (Qt's convention).
+struct GraphPoint {
+    double x = 0;
+    double y = 0;
+};
+
 struct GraphStyle {
     std::string fontName = "DejaVu Sans"; // what the GUI draws with (DESIGN.md: same font both sides)
     std::string engine;                   // "dot", "circo", "neato"; empty: chosen by graphLayoutEngine
     double dpi = 96;                      // PNG only
+    // Node centers by node id, in layoutGraph's coordinates. When every node has one, no node
+    // moves and only the edges are routed: a view keeps its picture while edges come and go.
+    std::map<std::string, GraphPoint> pinned;
 };
 
 // dot; neato with a long simple cycle pinned along a ring (or rows, past two dozen nodes); circo
@@ -46,12 +56,6 @@ std::string renderGraph(const GraphModel& g, GraphFormat format, const GraphStyl
 // Renders and writes `path`. Throws GraphvizError when Graphviz fails, std::runtime_error with
 // "cannot write PATH: reason" when the file cannot be written.
 void writeGraph(const GraphModel& g, const std::string& path, GraphFormat format, const GraphStyle& style = {});
-
-// Geometry in points (1/72 inch), origin top left, y growing down (Qt's convention).
-struct GraphPoint {
-    double x = 0;
-    double y = 0;
-};
 
 struct NodeGeometry {
     GraphPoint center;
