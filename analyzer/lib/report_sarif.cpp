@@ -166,6 +166,9 @@ public:
         if (rule)
             r["ruleIndex"] = ruleIndex;
         r["level"] = rule ? rule->level : "warning";
+        // A sender blocked at exit on a channel whose receivers had all exited is an error, not a note.
+        if (f.kind == "blocked-at-exit" && f.certainty == Verdict::Certain)
+            r["level"] = "error";
         r["message"] = { { "text", messageText(f) } };
 
         json locations = json::array();

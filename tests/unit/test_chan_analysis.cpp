@@ -492,3 +492,35 @@ TEST(ChanAnalysis, InfoStatisticsCountMessagesBlockingAndOccupancy)
     EXPECT_EQ(m.channels()[0].sendBlockedNs, chan->sendBlockedNs);
     EXPECT_EQ(m.channels()[0].maxOccupancy, 2u);
 }
+
+TEST(ChanAnalysis, LiveDetectorWithAChannelTableKeepsAnUnclosedChannelOpen)
+{
+    // The watchdog's table read from the trace: nobody ever closed `jobs` (its close time is unknown),
+    // so a receive on it is still stuck; the verdict needs every thread blocked to be certain.
+    Script s;
+    s.create(1, JOBS, 0);
+    s.ev(2, RAVEL_EV_RECV_REQ, JOBS);
+    s.ev(3, RAVEL_EV_RECV_REQ, JOBS);
+    s.ev(1, RAVEL_EV_JOIN_REQ, 0x7f0000001000ull * 2, 2, RAVEL_OBJ_THREAD);
+    const ReplayModel& m = s.model();
+    ChannelTable table = channelTableOf(m.trace());
+    std::vector<ThreadSnapshot> sample = m.snapshotAt(m.endNs());
+    for (ThreadSnapshot& t : sample)
+        t.pid = 7;
+    LiveDeadlockDetector det(3'000'000'000ull);
+    ProcessView proc;
+    proc.pid = 7;
+    proc.kernelThreads = 3;
+    proc.signalHandlers = false;
+    EXPECT_FALSE(det.observe(sample, proc, 1'000'000, &table));
+    std::optional<Finding> f = det.observe(sample, proc, 101'000'000, &table);
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->certainty, Verdict::Certain);
+    EXPECT_EQ(f->threads.size(), 3u);
+    // One more thread the kernel knows but the boards do not: it could be the sender. Not certain.
+    LiveDeadlockDetector det2(3'000'000'000ull);
+    proc.kernelThreads = 4;
+    det2.observe(sample, proc, 1'000'000, &table);
+    std::optional<Finding> g = det2.observe(sample, proc, 101'000'000, &table);
+    EXPECT_FALSE(g) << "likely: reported only after the stall timeout";
+}
