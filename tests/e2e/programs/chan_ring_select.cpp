@@ -23,7 +23,8 @@ int main()
             pthread_setname_np(pthread_self(), name.c_str());
             bool stopped = false;
             // Pass our token to the next stage, or stop when told.
-            ravel::select(ravel::on_send(*ring[(i + 1) % 3], i, [] {}), ravel::on_recv(stop, [&](bool) { stopped = true; }));
+            ravel::select(ravel::on_send(*ring[(i + 1) % 3], i, [] {}),
+                          ravel::on_recv(stop, [&](bool) { stopped = true; }));
             if (!stopped)
                 ring[i]->recv();
         });
