@@ -15,6 +15,7 @@
 #include "trace_reader.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include <cstdio>
 #include <cstdlib>
@@ -171,24 +172,39 @@ const ChannelTable* Watchdog::channelsFor(const std::vector<ThreadSnapshot>& sam
         if (std::find(m_previousWaits.begin(), m_previousWaits.end(), w) != m_previousWaits.end())
             stalled.push_back(w);
     m_previousWaits = waits;
+    if (m_channelsReading.valid()
+        && m_channelsReading.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+        // Unreadable right now: presume, as for a condition variable (nullptr).
+        m_channels = m_channelsReading.get();
+        m_channelsKey = m_readingKey;
+    }
     if (stalled.empty())
         return nullptr;
     if (m_channels && stalled == m_channelsKey)
         return m_channels.get();
     // Re-read at most every 250 ms while the stalled set keeps changing (a busy program whose
-    // workers idle on channels now and then).
+    // workers idle on channels now and then), and one read at a time.
     uint64_t now = monotonicNs();
-    if (m_channels && now - m_channelsReadNs < 250'000'000ull)
-        return m_channels.get();
-    try {
-        TraceReader reader(m_path);
-        m_channels = std::make_unique<ChannelTable>(channelTableOf(reader));
-        m_channelsKey = stalled;
+    if (!m_channelsReading.valid() && (!m_channels || now - m_channelsReadNs >= 250'000'000ull)) {
         m_channelsReadNs = now;
-    } catch (const std::exception&) {
-        m_channels.reset(); // unreadable right now: presume, as for a condition variable
+        m_readingKey = stalled;
+        m_channelsReading = std::async(std::launch::async, [path = m_path]() -> std::unique_ptr<ChannelTable> {
+            try {
+                TraceReader reader(path);
+                return std::make_unique<ChannelTable>(channelTableOf(reader));
+            } catch (const std::exception&) {
+                return nullptr;
+            }
+        });
+        // A small trace reads in a few milliseconds: use it in this very sample.
+        if (m_channelsReading.wait_for(std::chrono::milliseconds(20)) == std::future_status::ready) {
+            m_channels = m_channelsReading.get();
+            m_channelsKey = m_readingKey;
+        }
     }
-    return m_channels.get();
+    // A table read for another set of stalled waits may miss who used the channels since: presume
+    // instead (any thread may serve), which can only hide a deadlock for a sample, never invent one.
+    return m_channels && m_channelsKey == stalled ? m_channels.get() : nullptr;
 }
 
 void Watchdog::checkDeadlock()

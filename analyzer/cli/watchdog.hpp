@@ -15,6 +15,7 @@
 #include <ravel/trace_format.h>
 
 #include <functional>
+#include <future>
 #include <memory>
 
 #include <atomic>
@@ -69,6 +70,10 @@ private:
     // Who used which channel in which role, read from the trace's events when threads stall on
     // channels (not every sample: decoding the trace costs what the boards were made to avoid).
     std::unique_ptr<ChannelTable> m_channels;
+    // The read runs beside the tick loop: a big trace takes a while to decode, and the target's
+    // clock stamps must keep coming meanwhile.
+    std::future<std::unique_ptr<ChannelTable>> m_channelsReading;
+    std::vector<std::pair<uint32_t, uint64_t>> m_readingKey;
     std::vector<std::pair<uint32_t, uint64_t>> m_channelsKey; // the stalled channel waits it was read for
     std::vector<std::pair<uint32_t, uint64_t>> m_previousWaits; // channel waits of the previous sample
     uint64_t m_channelsReadNs = 0;
