@@ -593,8 +593,19 @@ std::vector<Finding> ReplayModel::findings() const
             if (std::find(d.cycle.begin(), d.cycle.end(), n.thread) != d.cycle.end() && n.mode == WaitMode::And)
                 anyAnd = true;
         // At a normal exit, waits on condition variables, semaphores or barriers that nobody served
-        // are idle threads swept away by exit(), not a hang: they are noted below.
-        if (!ended || anyAnd) {
+        // are idle threads swept away by exit(), not a hang: they are noted below. A knot of
+        // channel waits is not idleness, though: each thread of it waits for channels that only
+        // other threads of the knot have used in the other role (a cycle of sends on full channels).
+        bool channelKnot = !d.cycle.empty();
+        for (const WaitNode& n : nodes) {
+            if (std::find(d.cycle.begin(), d.cycle.end(), n.thread) == d.cycle.end())
+                continue;
+            bool inside = !n.wakers.empty() && n.objectKind == RAVEL_OBJ_CHAN;
+            for (uint32_t w : n.wakers)
+                inside = inside && std::find(d.threads.begin(), d.threads.end(), w) != d.threads.end();
+            channelKnot = channelKnot && inside;
+        }
+        if (!ended || anyAnd || channelKnot) {
             bool upgraded = d.verdict == Verdict::Likely && watchdogCertain;
             if (upgraded)
                 d.verdict = Verdict::Certain;

@@ -524,3 +524,25 @@ TEST(ChanAnalysis, LiveDetectorWithAChannelTableKeepsAnUnclosedChannelOpen)
     std::optional<Finding> g = det2.observe(sample, proc, 101'000'000, &table);
     EXPECT_FALSE(g) << "likely: reported only after the stall timeout";
 }
+
+TEST(ChanAnalysis, SendCycleStillStuckAtANormalExitIsADeadlockNotANote)
+{
+    Script s(3, true);
+    s.create(1, JOBS, 1);
+    s.create(1, RESULTS, 1);
+    s.send(1, JOBS, 1);
+    s.recv(3, JOBS, 1);
+    s.send(1, RESULTS, 1);
+    s.recv(2, RESULTS, 1);
+    s.send(2, JOBS, 2);
+    s.send(3, RESULTS, 2);
+    s.ev(2, RAVEL_EV_SEND_REQ, JOBS);
+    s.ev(3, RAVEL_EV_SEND_REQ, RESULTS);
+    s.exit(1); // main returns; the two detached workers never will
+    std::vector<Finding> fs = s.analyze();
+    const Finding* d = findKind(fs, "deadlock");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(d->certainty, Verdict::Likely);
+    EXPECT_EQ(threadIds(*d), (std::vector<uint32_t> { 2, 3 }));
+    EXPECT_TRUE(isError(*d));
+}
