@@ -47,6 +47,7 @@ FindingsPanel::FindingsPanel(TraceDocument* document, ViewState* state, QWidget*
     m_view->header()->setStretchLastSection(false);
     m_view->header()->setSectionResizeMode(FindingsModel::TitleColumn, QHeaderView::Stretch);
     m_view->header()->setSectionResizeMode(FindingsModel::TimeColumn, QHeaderView::ResizeToContents);
+    // Long titles elide; the tooltip has the whole title and the finding's notes.
     m_view->setTextElideMode(Qt::ElideRight);
     m_view->setObjectName(QStringLiteral("findingsView"));
     connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this, &FindingsPanel::onCurrentChanged);

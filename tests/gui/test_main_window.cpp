@@ -19,6 +19,8 @@
 #include <QJsonDocument>
 #include <QLabel>
 #include <QMenuBar>
+#include <QMimeData>
+#include <QUrl>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QStyleFactory>
@@ -229,6 +231,24 @@ private slots:
                 QVERIFY2(w.bannerText().contains(QStringLiteral("cut-%1.ravel").arg(keep)), qPrintable(w.bannerText()));
             QVERIFY(openAndSettle(w, trace));
         }
+    }
+
+    void opensATraceDroppedOnTheWindow()
+    {
+        MainWindow w;
+        w.show();
+        QSignalSpy ready(&w, &MainWindow::traceReady);
+        auto* mime = new QMimeData;
+        mime->setUrls({ QUrl::fromLocalFile(recordExample(QStringLiteral("abba"))) });
+        QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(50, 50), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(&w, &drop);
+        QVERIFY(ready.wait(60000) || !ready.isEmpty());
+        QCOMPARE(QFileInfo(w.document()->path()).fileName(), QFileInfo(recordExample(QStringLiteral("abba"))).fileName());
+        QCOMPARE(w.document()->findings().front().kind, std::string("deadlock"));
+        delete mime;
     }
 
     void darkPaletteScreenshot()
