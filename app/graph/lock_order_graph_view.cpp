@@ -1,0 +1,86 @@
+#include "graph/lock_order_graph_view.hpp"
+
+#include "lock_order.hpp"
+#include "models/trace_document.hpp"
+
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace ravel::gui {
+
+struct LockOrderGraphView::Orders {
+    std::vector<ravel::LockOrderEdge> edges;
+    std::vector<size_t> cycleEdges;
+    QString error;
+};
+
+LockOrderGraphView::LockOrderGraphView(TraceDocument* document, ViewState* state, QWidget* parent)
+    : GraphView(document, state, parent)
+{
+    setObjectName(QStringLiteral("lockOrderGraphView"));
+    if (document) {
+        connect(document, &TraceDocument::loaded, this, &LockOrderGraphView::onLoaded);
+        connect(document, &TraceDocument::closed, this, [this] {
+            cancelAnalysis();
+            clearGraph(tr("No trace open"));
+        });
+    }
+    if (document && document->isLoaded())
+        onLoaded();
+    else
+        clearGraph(tr("No trace open"));
+}
+
+LockOrderGraphView::~LockOrderGraphView()
+{
+    cancelAnalysis();
+}
+
+void LockOrderGraphView::cancelAnalysis()
+{
+    if (!m_watcher)
+        return;
+    // The analysis reads the document's model, which lives only until every view has let go of
+    // it after closed(): it must end here (it cannot be interrupted half way).
+    m_watcher->disconnect(this);
+    m_watcher->waitForFinished();
+    m_watcher->deleteLater();
+    m_watcher = nullptr;
+}
+
+void LockOrderGraphView::onLoaded()
+{
+    cancelAnalysis();
+    clearGraph(tr("Finding the lock orders…"));
+    const ravel::ReplayModel* model = &document()->model();
+    m_watcher = new QFutureWatcher<std::shared_ptr<Orders>>(this);
+    connect(m_watcher, &QFutureWatcherBase::finished, this, &LockOrderGraphView::onAnalyzed);
+    m_watcher->setFuture(QtConcurrent::run([model] {
+        auto orders = std::make_shared<Orders>();
+        try {
+            ravel::LockOrderGraph lo(*model);
+            orders->edges = lo.edges();
+            orders->cycleEdges = lo.cycleEdges();
+        } catch (const std::exception& e) {
+            orders->error = QString::fromStdString(e.what());
+        }
+        return orders;
+    }));
+}
+
+void LockOrderGraphView::onAnalyzed()
+{
+    std::shared_ptr<Orders> orders = m_watcher->result();
+    m_watcher->deleteLater();
+    m_watcher = nullptr;
+    if (!document() || !document()->isLoaded() || !orders)
+        return;
+    if (!orders->error.isEmpty()) {
+        clearGraph(tr("Cannot find the lock orders: %1").arg(orders->error));
+        return;
+    }
+    // Names on the GUI thread: the symbolizer is not thread-safe.
+    ravel::SymbolizedNaming naming(document()->model(), document()->symbolizer());
+    showGraph(ravel::lockOrderGraph(document()->model(), orders->edges, orders->cycleEdges, naming));
+}
+
+} // namespace ravel::gui

@@ -1,0 +1,268 @@
+#include "launch/run_program_dialog.hpp"
+
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProcess>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+namespace ravel::gui {
+
+namespace {
+
+const QString kRecentKey = QStringLiteral("run/recent");
+
+QString quoted(const QStringList& args)
+{
+    QStringList out;
+    for (QString a : args) {
+        if (a.isEmpty() || a.contains(QRegularExpression(QStringLiteral("[\\s\"]")))) {
+            a.replace(QLatin1Char('"'), QLatin1String("\"\"\""));
+            a = QLatin1Char('"') + a + QLatin1Char('"');
+        }
+        out << a;
+    }
+    return out.join(QLatin1Char(' '));
+}
+
+} // namespace
+
+RunProgramDialog::RunProgramDialog(QWidget* parent)
+    : QDialog(parent)
+{
+    setWindowTitle(tr("Run Program"));
+    setObjectName(QStringLiteral("runProgramDialog"));
+
+    m_program = new QComboBox(this);
+    m_program->setObjectName(QStringLiteral("program"));
+    m_program->setEditable(true);
+    m_program->setInsertPolicy(QComboBox::NoInsert);
+    m_program->setMinimumContentsLength(40);
+    m_program->lineEdit()->setPlaceholderText(tr("program to run under ravel (a path, or a name in PATH)"));
+    auto* browse = new QPushButton(tr("Browse…"), this);
+    auto* programRow = new QHBoxLayout;
+    programRow->addWidget(m_program, 1);
+    programRow->addWidget(browse);
+
+    m_arguments = new QLineEdit(this);
+    m_arguments->setObjectName(QStringLiteral("arguments"));
+    m_arguments->setPlaceholderText(tr("arguments, split as a shell would (quotes group words)"));
+
+    m_directory = new QLineEdit(this);
+    m_directory->setObjectName(QStringLiteral("workingDirectory"));
+    m_directory->setPlaceholderText(QDir::currentPath());
+    auto* browseDir = new QPushButton(tr("Browse…"), this);
+    auto* dirRow = new QHBoxLayout;
+    dirRow->addWidget(m_directory, 1);
+    dirRow->addWidget(browseDir);
+
+    m_environment = new QTableWidget(0, 2, this);
+    m_environment->setObjectName(QStringLiteral("environment"));
+    m_environment->setHorizontalHeaderLabels({ tr("Variable"), tr("Value") });
+    m_environment->horizontalHeader()->setStretchLastSection(true);
+    m_environment->verticalHeader()->hide();
+    m_environment->setMinimumHeight(110);
+    auto* add = new QPushButton(tr("Add"), this);
+    auto* remove = new QPushButton(tr("Remove"), this);
+    auto* envButtons = new QVBoxLayout;
+    envButtons->addWidget(add);
+    envButtons->addWidget(remove);
+    envButtons->addStretch();
+    auto* envRow = new QHBoxLayout;
+    envRow->addWidget(m_environment, 1);
+    envRow->addLayout(envButtons);
+
+    m_problem = new QLabel(this);
+    m_problem->setObjectName(QStringLiteral("problem"));
+    m_problem->setWordWrap(true);
+    QPalette warn = m_problem->palette();
+    warn.setColor(QPalette::WindowText, QColor(0xd6, 0x27, 0x28));
+    m_problem->setPalette(warn);
+    m_problem->hide();
+
+    auto* note = new QLabel(tr("Recorded as <tt>ravel run</tt> records it; a deadlock is reported the moment the "
+                               "watchdog sees it."),
+        this);
+    note->setWordWrap(true);
+
+    auto* form = new QFormLayout;
+    form->addRow(tr("&Program:"), programRow);
+    form->addRow(tr("&Arguments:"), m_arguments);
+    form->addRow(tr("&Working directory:"), dirRow);
+    form->addRow(tr("&Environment:"), envRow);
+
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    m_ok = buttons->button(QDialogButtonBox::Ok);
+    m_ok->setText(tr("Run"));
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(note);
+    layout->addWidget(m_problem);
+    layout->addWidget(buttons);
+
+    connect(browse, &QPushButton::clicked, this, &RunProgramDialog::chooseProgram);
+    connect(browseDir, &QPushButton::clicked, this, &RunProgramDialog::chooseDirectory);
+    connect(add, &QPushButton::clicked, this, [this] { addVariable(); });
+    connect(remove, &QPushButton::clicked, this, [this] {
+        int row = m_environment->currentRow();
+        if (row >= 0)
+            m_environment->removeRow(row);
+    });
+    connect(buttons, &QDialogButtonBox::accepted, this, &RunProgramDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &RunProgramDialog::reject);
+    connect(m_program, &QComboBox::editTextChanged, this, &RunProgramDialog::updateOk);
+
+    m_recent = recentRequests();
+    for (const RunRequest& r : m_recent)
+        m_program->addItem(r.displayLine(), r.program);
+    connect(m_program, &QComboBox::activated, this, &RunProgramDialog::recentChosen);
+    if (!m_recent.isEmpty())
+        setRequest(m_recent.first());
+    else
+        m_program->setEditText(QString());
+    updateOk();
+}
+
+RunRequest RunProgramDialog::request() const
+{
+    RunRequest r;
+    r.program = m_program->currentText().trimmed();
+    r.arguments = QProcess::splitCommand(m_arguments->text());
+    r.workingDirectory = m_directory->text().trimmed();
+    for (int row = 0; row < m_environment->rowCount(); row++) {
+        QTableWidgetItem* name = m_environment->item(row, 0);
+        QTableWidgetItem* value = m_environment->item(row, 1);
+        QString n = name ? name->text().trimmed() : QString();
+        if (!n.isEmpty())
+            r.environment << n + QLatin1Char('=') + (value ? value->text() : QString());
+    }
+    return r;
+}
+
+void RunProgramDialog::setRequest(const RunRequest& r)
+{
+    m_program->setEditText(r.program);
+    m_arguments->setText(quoted(r.arguments));
+    m_directory->setText(r.workingDirectory);
+    m_environment->setRowCount(0);
+    for (const QString& entry : r.environment) {
+        qsizetype eq = entry.indexOf(QLatin1Char('='));
+        addVariable(eq < 0 ? entry : entry.left(eq), eq < 0 ? QString() : entry.mid(eq + 1));
+    }
+    updateOk();
+}
+
+void RunProgramDialog::recentChosen(int index)
+{
+    if (index >= 0 && index < m_recent.size())
+        setRequest(m_recent[index]);
+}
+
+void RunProgramDialog::addVariable(const QString& name, const QString& value)
+{
+    int row = m_environment->rowCount();
+    m_environment->insertRow(row);
+    m_environment->setItem(row, 0, new QTableWidgetItem(name));
+    m_environment->setItem(row, 1, new QTableWidgetItem(value));
+    if (name.isEmpty())
+        m_environment->editItem(m_environment->item(row, 0));
+}
+
+void RunProgramDialog::chooseProgram()
+{
+    QString start = QFileInfo(m_program->currentText()).absolutePath();
+    QString path = QFileDialog::getOpenFileName(this, tr("Program to Run"), start);
+    if (!path.isEmpty())
+        m_program->setEditText(path);
+}
+
+void RunProgramDialog::chooseDirectory()
+{
+    QString dir = QFileDialog::getExistingDirectory(this, tr("Working Directory"), m_directory->text());
+    if (!dir.isEmpty())
+        m_directory->setText(dir);
+}
+
+void RunProgramDialog::updateOk()
+{
+    if (m_ok)
+        m_ok->setEnabled(!m_program->currentText().trimmed().isEmpty());
+    m_problem->hide();
+}
+
+QString RunProgramDialog::problem(const RunRequest& r)
+{
+    if (r.program.isEmpty())
+        return tr("No program given.");
+    QString dir = r.workingDirectory.isEmpty() ? QDir::currentPath() : r.workingDirectory;
+    if (!r.workingDirectory.isEmpty() && !QFileInfo(r.workingDirectory).isDir())
+        return tr("The working directory %1 does not exist.").arg(r.workingDirectory);
+    if (r.program.contains(QLatin1Char('/'))) {
+        // A relative path is relative to the working directory, as for a shell started there.
+        QFileInfo f(QDir(dir).filePath(r.program));
+        if (!f.exists())
+            return tr("%1: no such file.").arg(f.filePath());
+        if (f.isDir() || !f.isExecutable())
+            return tr("%1: not an executable program.").arg(f.filePath());
+    } else if (QStandardPaths::findExecutable(r.program).isEmpty()) {
+        return tr("%1: not found in PATH.").arg(r.program);
+    }
+    static const QRegularExpression name(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*$"));
+    for (const QString& entry : r.environment) {
+        QString n = entry.left(entry.indexOf(QLatin1Char('=')));
+        if (!name.match(n).hasMatch())
+            return tr("'%1' is not a valid environment variable name.").arg(n);
+    }
+    return {};
+}
+
+void RunProgramDialog::accept()
+{
+    RunRequest r = request();
+    QString why = problem(r);
+    if (!why.isEmpty()) {
+        m_problem->setText(why);
+        m_problem->show();
+        return;
+    }
+    remember(r);
+    QDialog::accept();
+}
+
+QList<RunRequest> RunProgramDialog::recentRequests()
+{
+    QList<RunRequest> out;
+    QSettings settings;
+    for (const QVariant& v : settings.value(kRecentKey).toList()) {
+        RunRequest r = RunRequest::fromVariant(v.toMap());
+        if (!r.program.isEmpty())
+            out << r;
+    }
+    return out;
+}
+
+void RunProgramDialog::remember(const RunRequest& request)
+{
+    QList<RunRequest> recent = recentRequests();
+    recent.removeAll(request);
+    recent.prepend(request);
+    QVariantList list;
+    for (int i = 0; i < recent.size() && i < kRecent; i++)
+        list << recent[i].toVariant();
+    QSettings settings;
+    settings.setValue(kRecentKey, list);
+}
+
+} // namespace ravel::gui

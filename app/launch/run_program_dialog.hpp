@@ -1,0 +1,53 @@
+// RunProgramDialog: File > Run Program…: the program (typed, chosen from the recent ones, or
+// picked with a file chooser), its arguments (split as a shell would), the working directory and
+// environment variables to set. Accepted requests are remembered (QSettings, newest first) and
+// offered again the next time.
+#pragma once
+
+#include "launch/run_request.hpp"
+
+#include <QDialog>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QPushButton;
+class QTableWidget;
+
+namespace ravel::gui {
+
+class RunProgramDialog : public QDialog {
+    Q_OBJECT
+public:
+    explicit RunProgramDialog(QWidget* parent = nullptr);
+
+    RunRequest request() const;
+    void setRequest(const RunRequest& request);
+
+    // Newest first, at most kRecent.
+    static QList<RunRequest> recentRequests();
+    static void remember(const RunRequest& request);
+    static constexpr int kRecent = 10;
+
+    // Why the request cannot run (no such program, no such directory, a bad variable name), or "".
+    static QString problem(const RunRequest& request);
+
+    void accept() override;
+
+private:
+    void chooseProgram();
+    void chooseDirectory();
+    void addVariable(const QString& name = {}, const QString& value = {});
+    void recentChosen(int index);
+    void updateOk();
+
+    QComboBox* m_program;
+    QLineEdit* m_arguments;
+    QLineEdit* m_directory;
+    QTableWidget* m_environment;
+    QLabel* m_problem;
+    QPushButton* m_ok = nullptr;
+    QList<RunRequest> m_recent;
+};
+
+} // namespace ravel::gui
