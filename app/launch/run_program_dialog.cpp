@@ -97,11 +97,17 @@ RunProgramDialog::RunProgramDialog(QWidget* parent)
         this);
     note->setWordWrap(true);
 
+    // Rows whose field is a layout get their label's buddy set by hand, or the '&' shows.
+    auto label = [this](const QString& text, QWidget* buddy) {
+        auto* l = new QLabel(text, this);
+        l->setBuddy(buddy);
+        return l;
+    };
     auto* form = new QFormLayout;
-    form->addRow(tr("&Program:"), programRow);
+    form->addRow(label(tr("&Program:"), m_program), programRow);
     form->addRow(tr("&Arguments:"), m_arguments);
-    form->addRow(tr("&Working directory:"), dirRow);
-    form->addRow(tr("&Environment:"), envRow);
+    form->addRow(label(tr("&Working directory:"), m_directory), dirRow);
+    form->addRow(label(tr("&Environment:"), m_environment), envRow);
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     m_ok = buttons->button(QDialogButtonBox::Ok);
