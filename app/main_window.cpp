@@ -2,26 +2,23 @@
 
 #include "details/details_panel.hpp"
 #include "findings_panel.hpp"
+#include "graph/lock_order_graph_view.hpp"
+#include "graph/wait_for_graph_view.hpp"
+#include "launch/live_run.hpp"
+#include "launch/run_program_dialog.hpp"
 #include "models/finding_focus.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
 #include "playback/playback_bar.hpp"
 #include "playback/playback_controller.hpp"
 
-// The timeline (G3) and the graphs and launcher (G2) are written alongside the shell; until their
-// files are in the tree the window shows placeholders in their places.
+// The timeline is written alongside the shell; until its files are in the tree the window shows a
+// placeholder in its place.
 #if __has_include("timeline/timeline_view.hpp") && __has_include("models/timeline_index.hpp")
 #define RAVEL_GUI_HAS_TIMELINE 1
 #include "models/timeline_index.hpp"
 #include "timeline/minimap_widget.hpp"
 #include "timeline/timeline_view.hpp"
-#endif
-#if __has_include("graph/wait_for_graph_view.hpp") && __has_include("launch/live_run.hpp")
-#define RAVEL_GUI_HAS_GRAPHS 1
-#include "graph/lock_order_graph_view.hpp"
-#include "graph/wait_for_graph_view.hpp"
-#include "launch/live_run.hpp"
-#include "launch/run_program_dialog.hpp"
 #endif
 #include "graph_model.hpp"
 #include "perfetto_export.hpp"
@@ -177,20 +174,15 @@ void MainWindow::buildDocks()
 
     m_graphTabs = new QTabWidget(this);
     m_graphTabs->setDocumentMode(true);
-#ifdef RAVEL_GUI_HAS_GRAPHS
     m_waitFor = new WaitForGraphView(m_document, m_state, this);
     m_lockOrder = new LockOrderGraphView(m_document, m_state, this);
     m_graphTabs->addTab(m_waitFor, tr("Wait-for graph"));
     m_graphTabs->addTab(m_lockOrder, tr("Lock-order graph"));
-#else
-    m_graphTabs->addTab(new QLabel(tr("The graphs are not part of this build."), this), tr("Wait-for graph"));
-#endif
     m_graphDock = new QDockWidget(tr("Graphs"), this);
     m_graphDock->setObjectName(QStringLiteral("graphDock"));
     m_graphDock->setWidget(m_graphTabs);
     addDockWidget(Qt::RightDockWidgetArea, m_graphDock);
     // A potential deadlock is drawn in the lock-order graph; anything else at the playhead.
-#ifdef RAVEL_GUI_HAS_GRAPHS
     connect(m_state, &ViewState::findingSelected, this, [this](int index) {
         if (index < 0 || !m_document->isLoaded())
             return;
@@ -198,7 +190,6 @@ void MainWindow::buildDocks()
         const bool lockOrder = kind == "potential-deadlock" || kind == "lock-order-inversion";
         m_graphTabs->setCurrentWidget(lockOrder ? static_cast<QWidget*>(m_lockOrder) : m_waitFor);
     });
-#endif
 
     m_details = new DetailsPanel(m_document, m_state, this);
     m_detailsDock = new QDockWidget(tr("Details"), this);
@@ -328,7 +319,6 @@ void MainWindow::restoreLayout()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-#ifdef RAVEL_GUI_HAS_GRAPHS
     if (m_liveRun && m_liveRun->isRunning()) {
         const auto answer = QMessageBox::question(this, tr("Quit ravel"),
                                                   tr("%1 is still running under ravel. End it and quit?")
@@ -339,7 +329,6 @@ void MainWindow::closeEvent(QCloseEvent* event)
         }
         m_liveRun->stop();
     }
-#endif
     QSettings settings;
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState(kLayoutVersion));
@@ -537,9 +526,7 @@ bool MainWindow::isSettled() const
 #ifdef RAVEL_GUI_HAS_TIMELINE
     settled = settled && !m_timeline->isBuilding();
 #endif
-#ifdef RAVEL_GUI_HAS_GRAPHS
     settled = settled && !m_waitFor->isLayoutPending() && !m_lockOrder->isLayoutPending() && !m_lockOrder->isAnalyzing();
-#endif
     return settled;
 }
 
@@ -553,20 +540,12 @@ bool MainWindow::selectFinding(int number)
 
 bool MainWindow::exportWaitForGraph(const QString& path, QString* error)
 {
-#ifdef RAVEL_GUI_HAS_GRAPHS
     return m_waitFor->exportGraph(path, error);
-#else
-    return notInThisBuild(path, error);
-#endif
 }
 
 bool MainWindow::exportLockOrderGraph(const QString& path, QString* error)
 {
-#ifdef RAVEL_GUI_HAS_GRAPHS
     return m_lockOrder->exportGraph(path, error);
-#else
-    return notInThisBuild(path, error);
-#endif
 }
 
 bool MainWindow::exportTimeline(const QString& path, QString* error)
@@ -669,7 +648,6 @@ void MainWindow::exportDialog(const QString& title, const QString& filters, cons
 
 void MainWindow::runProgramDialog()
 {
-#ifdef RAVEL_GUI_HAS_GRAPHS
     RunProgramDialog dialog(this);
     const QList<RunRequest> recent = RunProgramDialog::recentRequests();
     if (!recent.isEmpty())
@@ -708,9 +686,6 @@ void MainWindow::runProgramDialog()
                        true);
     });
     run->start(request, trace);
-#else
-    showBanner(tr("Running programs is not part of this build."), true);
-#endif
 }
 
 // ---- help ----
