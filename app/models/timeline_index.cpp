@@ -1,0 +1,389 @@
+#include "models/timeline_index.hpp"
+
+#include "models/timeline_state.hpp"
+
+#include "handoffs.hpp"
+
+#include <QFileInfo>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <queue>
+#include <set>
+
+namespace ravel::gui {
+
+namespace {
+
+constexpr size_t kCancelEvery = 1 << 16;
+
+bool cancelled(const std::atomic<bool>* cancel)
+{
+    return cancel && cancel->load(std::memory_order_relaxed);
+}
+
+// Holds of one thread (sorted by start) to sub-rows: each to the lowest row free at its start, so
+// a lock held long stays on row 0 and hand-over-hand pairs alternate between two rows.
+std::vector<std::vector<TimelineItem>> assignHoldRows(const ReplayModel& model, const ModelThread& t, quint64 endNs)
+{
+    std::vector<std::vector<TimelineItem>> rows;
+    using Busy = std::pair<quint64, size_t>; // (end, row)
+    std::priority_queue<Busy, std::vector<Busy>, std::greater<>> busy;
+    std::priority_queue<size_t, std::vector<size_t>, std::greater<>> free;
+    const std::vector<HoldSpan>& holds = model.holdSpans();
+    for (uint32_t hi : t.holds) {
+        const HoldSpan& h = holds[hi];
+        TimelineItem item;
+        item.start = std::min<quint64>(h.start, endNs);
+        item.end = std::max(item.start, std::min<quint64>(h.end, endNs));
+        item.ref = hi;
+        item.state = holdState(h);
+        while (!busy.empty() && busy.top().first <= item.start) {
+            free.push(busy.top().second);
+            busy.pop();
+        }
+        size_t row;
+        if (!free.empty()) {
+            row = free.top();
+            free.pop();
+        } else {
+            row = rows.size();
+            rows.emplace_back();
+        }
+        rows[row].push_back(item);
+        busy.push({ item.end, row });
+    }
+    return rows;
+}
+
+// The union of several rows' holds as one row of non-overlapping items with counts.
+std::vector<TimelineItem> unionOf(const std::vector<std::vector<TimelineItem>>& rows, size_t first)
+{
+    std::vector<TimelineItem> all;
+    for (size_t r = first; r < rows.size(); r++)
+        all.insert(all.end(), rows[r].begin(), rows[r].end());
+    std::sort(all.begin(), all.end(), [](const TimelineItem& a, const TimelineItem& b) { return a.start < b.start; });
+    std::vector<TimelineItem> out;
+    for (const TimelineItem& item : all) {
+        if (!out.empty() && item.start < out.back().end) {
+            TimelineItem& u = out.back();
+            u.end = std::max(u.end, item.end);
+            u.count += item.count;
+            if (TimelineRow::moreSevere(item.state, u.state)) {
+                u.state = item.state;
+                u.ref = item.ref;
+            }
+            continue;
+        }
+        out.push_back(item);
+    }
+    return out;
+}
+
+} // namespace
+
+QString TimelineLane::label() const
+{
+    QString out = QStringLiteral("T%1").arg(thread);
+    if (!name.isEmpty())
+        out += QLatin1Char(' ') + name;
+    return out;
+}
+
+TimelineIndex::TimelineIndex(const ReplayModel& model)
+    : m_model(model)
+{
+}
+
+std::unique_ptr<TimelineIndex> TimelineIndex::build(const ReplayModel& model, const std::vector<Finding>& findings,
+                                                    const std::atomic<bool>* cancel)
+{
+    std::unique_ptr<TimelineIndex> index(new TimelineIndex(model));
+    // A hung program lasts until the watchdog's verdict ended it (TraceDocument::durationNs too).
+    const TraceSummary& summary = model.trace().summary();
+    index->m_duration = std::max<quint64>({ model.endNs(), summary.duration_ns, summary.verdict_ns });
+    if (!index->buildLanes(findings, cancel))
+        return nullptr;
+    if (cancelled(cancel))
+        return nullptr;
+    index->buildArrows();
+    if (cancelled(cancel))
+        return nullptr;
+    index->m_findings = findingMarksOf(findings, index->m_duration);
+    return cancelled(cancel) ? nullptr : std::move(index);
+}
+
+bool TimelineIndex::buildLanes(const std::vector<Finding>& findings, const std::atomic<bool>* cancel)
+{
+    std::set<quint32> deadlocked;
+    for (const Finding& f : findings)
+        if (f.kind == "deadlock")
+            for (const FindingThread& t : f.threads)
+                deadlocked.insert(t.id);
+
+    // Processes in the order their first thread appears; threads by id within each.
+    std::vector<const ModelThread*> threads;
+    for (const ModelThread& t : m_model.threads())
+        threads.push_back(&t);
+    std::map<quint32, size_t> processOrder;
+    for (const ModelThread* t : threads)
+        processOrder.emplace(t->pid, processOrder.size());
+    std::stable_sort(threads.begin(), threads.end(), [&](const ModelThread* a, const ModelThread* b) {
+        return processOrder[a->pid] != processOrder[b->pid] ? processOrder[a->pid] < processOrder[b->pid]
+                                                            : a->id < b->id;
+    });
+
+    const TraceSummary& summary = m_model.trace().summary();
+    const std::vector<WaitSpan>& waits = m_model.waitSpans();
+    for (const ModelThread* t : threads) {
+        if (cancelled(cancel))
+            return false;
+        TimelineLane lane;
+        lane.thread = t->id;
+        lane.pid = t->pid;
+        lane.name = QString::fromStdString(t->name);
+        if (lane.name.isEmpty() && t->parent == 0)
+            lane.name = QStringLiteral("main");
+        lane.startNs = std::min<quint64>(t->startNs, m_duration);
+        lane.exited = t->exitNs != kOpenEnd;
+        lane.endNs = std::max(lane.startNs, lane.exited ? std::min<quint64>(t->exitNs, m_duration) : m_duration);
+        lane.deadlocked = deadlocked.count(t->id) > 0;
+
+        std::vector<TimelineItem> blocked;
+        blocked.reserve(t->waits.size());
+        for (size_t i = 0; i < t->waits.size(); i++) {
+            if (i % kCancelEvery == kCancelEvery - 1 && cancelled(cancel))
+                return false;
+            const WaitSpan& w = waits[t->waits[i]];
+            TimelineItem item;
+            // A lost completion can leave a wait ending after the next began: rows never overlap.
+            item.start = std::min<quint64>(w.start, m_duration);
+            if (!blocked.empty())
+                item.start = std::max(item.start, blocked.back().end);
+            item.end = std::max(item.start, std::min<quint64>(w.end, m_duration));
+            item.ref = t->waits[i];
+            item.state = waitState(w);
+            blocked.push_back(item);
+        }
+        m_spans += blocked.size();
+        lane.state = TimelineRow(std::move(blocked));
+
+        std::vector<std::vector<TimelineItem>> rows = assignHoldRows(m_model, *t, m_duration);
+        if (cancelled(cancel))
+            return false;
+        if (rows.size() > size_t(TimelineLane::kShownHoldRows))
+            lane.overflow = TimelineRow(unionOf(rows, TimelineLane::kShownHoldRows - 1));
+        for (std::vector<TimelineItem>& r : rows) {
+            m_spans += r.size();
+            lane.holdRows.emplace_back(std::move(r));
+        }
+
+        if (m_processes.empty() || m_processes.back().pid != t->pid) {
+            TimelineProcess p;
+            p.pid = t->pid;
+            p.firstLane = int(m_lanes.size());
+            p.name = (t->pid == summary.pid && !summary.program.empty())
+                ? QFileInfo(QString::fromStdString(summary.program)).fileName()
+                : QStringLiteral("pid %1").arg(t->pid);
+            m_processes.push_back(p);
+        }
+        m_processes.back().laneCount++;
+        if (t->id >= m_laneOfThread.size())
+            m_laneOfThread.resize(size_t(t->id) + 1, -1);
+        m_laneOfThread[t->id] = int(m_lanes.size());
+        m_lanes.push_back(std::move(lane));
+    }
+    return true;
+}
+
+void TimelineIndex::buildArrows()
+{
+    for (const Handoff& h : computeHandoffs(m_model)) {
+        TimelineArrow a;
+        a.fromNs = h.releaseNs;
+        a.toNs = h.acquireNs;
+        a.fromThread = h.fromThread;
+        a.toThread = h.toThread;
+        a.object = h.object;
+        a.kind = TimelineArrow::Handoff;
+        m_arrows.push_back(a);
+    }
+    for (const MessageLink& m : m_model.messages()) {
+        TimelineArrow a;
+        a.fromNs = std::min(m.sendNs, m.recvNs);
+        a.toNs = m.recvNs;
+        a.fromThread = m.sender;
+        a.toThread = m.receiver;
+        a.object = m.chan;
+        a.kind = TimelineArrow::Message;
+        m_arrows.push_back(a);
+    }
+    std::stable_sort(m_arrows.begin(), m_arrows.end(),
+                     [](const TimelineArrow& a, const TimelineArrow& b) { return a.toNs < b.toNs; });
+    for (quint32 i = 0; i < m_arrows.size(); i++) {
+        const TimelineArrow& a = m_arrows[i];
+        m_longestArrow = std::max(m_longestArrow, a.toNs - std::min(a.fromNs, a.toNs));
+        int from = laneOf(a.fromThread);
+        int to = laneOf(a.toThread);
+        if (from >= 0)
+            m_lanes[size_t(from)].arrows.push_back(i);
+        if (to >= 0 && to != from)
+            m_lanes[size_t(to)].arrows.push_back(i);
+    }
+}
+
+std::vector<TimelineDensityBin> TimelineIndex::densityOf(const ReplayModel& model, size_t bins,
+                                                         const std::atomic<bool>* cancel)
+{
+    std::vector<TimelineDensityBin> out(bins);
+    const TraceSummary& summary = model.trace().summary();
+    const quint64 duration = std::max<quint64>({ model.endNs(), summary.duration_ns, summary.verdict_ns });
+    if (duration == 0 || bins == 0)
+        return out;
+    auto binOf = [&](quint64 t) {
+        return std::min<size_t>(bins - 1, size_t(double(std::min(t, duration)) / double(duration) * double(bins)));
+    };
+    size_t n = 0;
+    for (const HoldSpan& h : model.holdSpans()) {
+        if (++n % kCancelEvery == 0 && cancelled(cancel))
+            return {};
+        out[binOf(h.start)].spans++;
+    }
+    for (const WaitSpan& w : model.waitSpans()) {
+        if (++n % kCancelEvery == 0 && cancelled(cancel))
+            return {};
+        out[binOf(w.start)].spans++;
+        // A wait marks every bin it covers: a long block is what the minimap must show.
+        const quint8 state = waitState(w);
+        for (size_t b = binOf(w.start), last = binOf(w.end); b <= last; b++)
+            if (TimelineRow::moreSevere(state, out[b].state))
+                out[b].state = state;
+    }
+    return out;
+}
+
+std::vector<TimelineFindingMark> TimelineIndex::findingMarksOf(const std::vector<Finding>& findings,
+                                                              quint64 durationNs)
+{
+    std::vector<TimelineFindingMark> out;
+    for (size_t i = 0; i < findings.size(); i++)
+        out.push_back({ std::min<quint64>(findings[i].timeNs, durationNs), int(i), findings[i].kind == "deadlock" });
+    return out;
+}
+
+int TimelineIndex::laneOf(quint32 thread) const
+{
+    return thread < m_laneOfThread.size() ? m_laneOfThread[thread] : -1;
+}
+
+std::optional<quint64> TimelineIndex::nextEventTime(quint64 t, std::optional<quint32> thread) const
+{
+    std::optional<quint64> best;
+    auto consider = [&](std::optional<quint64> v) {
+        if (v && *v > t && (!best || *v < *best))
+            best = v;
+    };
+    for (const TimelineLane& lane : m_lanes) {
+        if (thread && lane.thread != *thread)
+            continue;
+        consider(lane.startNs);
+        if (lane.exited)
+            consider(lane.endNs);
+        consider(lane.state.nextBoundary(t));
+        for (const TimelineRow& row : lane.holdRows)
+            consider(row.nextBoundary(t));
+    }
+    return best;
+}
+
+std::optional<quint64> TimelineIndex::prevEventTime(quint64 t, std::optional<quint32> thread) const
+{
+    std::optional<quint64> best;
+    auto consider = [&](std::optional<quint64> v) {
+        if (v && *v < t && (!best || *v > *best))
+            best = v;
+    };
+    for (const TimelineLane& lane : m_lanes) {
+        if (thread && lane.thread != *thread)
+            continue;
+        consider(lane.startNs);
+        if (lane.exited)
+            consider(lane.endNs);
+        consider(lane.state.prevBoundary(t));
+        for (const TimelineRow& row : lane.holdRows)
+            consider(row.prevBoundary(t));
+    }
+    return best;
+}
+
+void TimelineIndex::arrowsIn(quint64 from, quint64 to, double nsPerPixel, const QList<quint32>& selectedThreads,
+                             double thinPixels, std::vector<TimelineArrow>& out) const
+{
+    if (from >= to || m_arrows.empty())
+        return;
+    // An arrow overlaps [from, to) when it ends at or after `from` and starts before `to`; it is
+    // at most m_longestArrow long, so the scan over ends stops there.
+    const quint64 scanEnd = to > UINT64_MAX - m_longestArrow ? UINT64_MAX : to + m_longestArrow;
+    // Beyond `to` only arrows that start inside the view matter, and only so many are looked at.
+    constexpr size_t kMaxBeyond = 4096;
+    auto scan = [&](auto&& at, size_t n, double stepPixels, auto&& take) {
+        const quint64 step = quint64(std::max(1.0, nsPerPixel * stepPixels));
+        size_t lo = 0;
+        size_t beyond = 0;
+        quint64 next = from;
+        for (;;) {
+            size_t hi = n; // first arrow at or after lo ending at or after `next`
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (at(mid).toNs < next)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo >= n)
+                return;
+            const TimelineArrow& a = at(lo);
+            if (a.toNs >= scanEnd || (a.toNs >= to && ++beyond > kMaxBeyond))
+                return;
+            if (a.fromNs < to)
+                take(a);
+            lo++;
+            next = a.toNs > UINT64_MAX - step ? UINT64_MAX : a.toNs + step;
+        }
+    };
+    std::vector<const TimelineArrow*> seen;
+    for (quint32 tid : selectedThreads) {
+        int li = laneOf(tid);
+        if (li < 0)
+            continue;
+        const std::vector<quint32>& idx = m_lanes[size_t(li)].arrows;
+        scan([&](size_t i) -> const TimelineArrow& { return m_arrows[idx[i]]; }, idx.size(), 1.0,
+             [&](const TimelineArrow& a) {
+                 seen.push_back(&a);
+                 out.push_back(a);
+             });
+    }
+    std::sort(seen.begin(), seen.end());
+    scan([&](size_t i) -> const TimelineArrow& { return m_arrows[i]; }, m_arrows.size(), thinPixels,
+         [&](const TimelineArrow& a) {
+             if (!std::binary_search(seen.begin(), seen.end(), &a))
+                 out.push_back(a);
+         });
+}
+
+size_t TimelineIndex::memoryBytes() const
+{
+    size_t bytes = sizeof(*this) + m_arrows.capacity() * sizeof(TimelineArrow)
+        + m_findings.capacity() * sizeof(TimelineFindingMark);
+    for (const TimelineLane& lane : m_lanes) {
+        bytes += sizeof(lane) + lane.state.memoryBytes() + lane.arrows.capacity() * sizeof(quint32);
+        for (const TimelineRow& row : lane.holdRows)
+            bytes += row.memoryBytes();
+        if (lane.overflow)
+            bytes += lane.overflow->memoryBytes();
+    }
+    return bytes;
+}
+
+} // namespace ravel::gui

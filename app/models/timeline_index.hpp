@@ -1,0 +1,130 @@
+// TimelineIndex: everything the timeline draws, indexed once per trace so any frame costs
+// O(lanes x pixels): a lane per thread (grouped by process) with its state row (blocked spans by
+// kind; running is the rest of the thread's life) and held-lock sub-rows, each a TimelineRow
+// pyramid; the arrows (release -> the acquisition it enabled, send -> receive) sorted by time; the
+// event density and the findings for the minimap; and event navigation for the playback bar.
+// Built on a worker from the ReplayModel, read-only afterwards (any thread may query it). It
+// refers to the model by index, so it lives no longer than the TraceDocument's load.
+#pragma once
+
+#include "models/timeline_row.hpp"
+
+#include "finding.hpp"
+#include "replay_model.hpp"
+
+#include <QList>
+#include <QString>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace ravel::gui {
+
+struct TimelineArrow {
+    enum Kind : quint8 { Handoff, Message };
+    quint64 fromNs = 0;
+    quint64 toNs = 0;
+    quint32 fromThread = 0; // ravel thread ids
+    quint32 toThread = 0;
+    quint32 object = 0;     // index into ReplayModel::objects()
+    Kind kind = Handoff;
+};
+
+struct TimelineLane {
+    quint32 thread = 0;     // ravel thread id
+    quint32 pid = 0;
+    QString name;           // the thread's name, "main" for a process's first thread, or empty
+    quint64 startNs = 0;    // alive from start to end (end: exit, or the trace's end)
+    quint64 endNs = 0;
+    bool exited = false;
+    bool deadlocked = false; // a thread of a deadlock finding
+    TimelineRow state;      // blocked spans
+    std::vector<TimelineRow> holdRows; // every sub-row: a hold goes to the lowest free one
+    // When a thread nests more locks than the view shows rows for, the rows from
+    // kShownHoldRows - 1 on are shown as this one row: the union of their holds, with counts.
+    std::optional<TimelineRow> overflow;
+    std::vector<quint32> arrows; // indices into arrows() touching this lane, by toNs
+
+    static constexpr int kShownHoldRows = 6;
+    int shownHoldRows() const { return std::min<int>(int(holdRows.size()), kShownHoldRows); }
+    const TimelineRow& shownHoldRow(int i) const
+    {
+        return (overflow && i == kShownHoldRows - 1) ? *overflow : holdRows[size_t(i)];
+    }
+    QString label() const; // "T3 philosopher-1"
+};
+
+struct TimelineProcess {
+    quint32 pid = 0;
+    QString name;  // the program's file name for the traced process, "pid N" for others
+    int firstLane = 0;
+    int laneCount = 0;
+};
+
+struct TimelineDensityBin {
+    quint32 spans = 0;  // spans (holds and waits) starting in the bin
+    quint8 state = 0;   // the most severe wait state of the bin (0 when no thread blocked)
+};
+
+struct TimelineFindingMark {
+    quint64 timeNs = 0;
+    int finding = 0; // index into TraceDocument::findings()
+    bool deadlock = false;
+};
+
+class TimelineIndex {
+public:
+    // Builds the index. Returns nullptr when *cancel turns true meanwhile (checked often, so a
+    // cancelled build ends within milliseconds).
+    static std::unique_ptr<TimelineIndex> build(const ReplayModel& model, const std::vector<Finding>& findings,
+                                                const std::atomic<bool>* cancel = nullptr);
+
+    const ReplayModel& model() const { return m_model; }
+    quint64 durationNs() const { return m_duration; }
+    const std::vector<TimelineLane>& lanes() const { return m_lanes; }
+    const std::vector<TimelineProcess>& processes() const { return m_processes; }
+    int laneOf(quint32 thread) const; // -1 when the thread has no lane
+
+    // Event navigation for the playback bar: the next (previous) instant after (before) t at
+    // which a thread's state changes: it starts or exits, blocks or resumes, takes or releases a
+    // lock. Of one thread, or of all threads (nullopt).
+    std::optional<quint64> nextEventTime(quint64 t, std::optional<quint32> thread = std::nullopt) const;
+    std::optional<quint64> prevEventTime(quint64 t, std::optional<quint32> thread = std::nullopt) const;
+
+    // Arrows overlapping [from, to): every arrow touching a selected thread, at most one per
+    // pixel; of the others a thinned set, at most one per `thinPixels` pixels, so a zoomed-out
+    // view of a million handoffs stays readable and cheap.
+    const std::vector<TimelineArrow>& arrows() const { return m_arrows; }
+    void arrowsIn(quint64 from, quint64 to, double nsPerPixel, const QList<quint32>& selectedThreads,
+                  double thinPixels, std::vector<TimelineArrow>& out) const;
+
+    const std::vector<TimelineFindingMark>& findingMarks() const { return m_findings; }
+
+    // For the minimap: the whole run in `bins` bins (spans starting in each, the most severe wait
+    // covering it), and the findings' marks. Static, so the minimap needs no timeline to exist.
+    static std::vector<TimelineDensityBin> densityOf(const ReplayModel& model, size_t bins,
+                                                     const std::atomic<bool>* cancel = nullptr);
+    static std::vector<TimelineFindingMark> findingMarksOf(const std::vector<Finding>& findings, quint64 durationNs);
+
+    size_t spanCount() const { return m_spans; }
+    size_t memoryBytes() const;
+
+private:
+    explicit TimelineIndex(const ReplayModel& model);
+    bool buildLanes(const std::vector<Finding>& findings, const std::atomic<bool>* cancel);
+    void buildArrows();
+
+    const ReplayModel& m_model;
+    quint64 m_duration = 0;
+    std::vector<TimelineLane> m_lanes;
+    std::vector<TimelineProcess> m_processes;
+    std::vector<int> m_laneOfThread; // ravel tid -> lane, -1 none
+    std::vector<TimelineArrow> m_arrows; // by toNs
+    quint64 m_longestArrow = 0;
+    std::vector<TimelineFindingMark> m_findings;
+    size_t m_spans = 0;
+};
+
+} // namespace ravel::gui

@@ -1,0 +1,444 @@
+#include "timeline/timeline_frame_builder.hpp"
+
+#include "models/timeline_index.hpp"
+#include "models/timeline_state.hpp"
+#include "timeline/timeline_layout.hpp"
+#include "timeline/timeline_object_names.hpp"
+#include "timeline/timeline_palette.hpp"
+#include "timeline/timeline_ruler.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ravel::gui {
+
+using Layer = TimelineDrawList::Layer;
+using RectStyle = TimelineDrawList::RectStyle;
+using FontRole = TimelineDrawList::FontRole;
+
+QRect TimelineFrame::timeArea() const
+{
+    const int legend = showLegend ? TimelineLayout::kLegendHeight : 0;
+    return QRect(labelWidth, TimelineLayout::kRulerHeight, std::max(1, size.width() - labelWidth),
+                 std::max(1, size.height() - TimelineLayout::kRulerHeight - legend));
+}
+
+double TimelineFrame::nsPerPixel() const
+{
+    return to > from ? double(to - from) / double(timeArea().width()) : 1.0;
+}
+
+double TimelineFrame::xOf(quint64 t) const
+{
+    return labelWidth + (double(t) - double(from)) / nsPerPixel();
+}
+
+quint64 TimelineFrame::timeAt(double x) const
+{
+    double t = double(from) + (x - labelWidth) * nsPerPixel();
+    return t <= 0 ? 0 : quint64(std::llround(t));
+}
+
+int TimelineFrame::widgetY(int contentY) const { return TimelineLayout::kRulerHeight + contentY - scrollY; }
+int TimelineFrame::contentY(int widgetY) const { return widgetY - TimelineLayout::kRulerHeight + scrollY; }
+
+namespace {
+
+// Appends a span's rectangle, merging it into the previous one when they touch and look alike:
+// a zoomed-out row of a million spans becomes a few long bars, not one rect per pixel.
+void addRect(Layer& layer, size_t rowFirst, QRectF r, const QColor& color, RectStyle style)
+{
+    if (layer.rects.size() > rowFirst) {
+        TimelineDrawList::Rect& last = layer.rects.back();
+        if (last.style == style && last.color == color && last.rect.top() == r.top()
+            && last.rect.height() == r.height() && r.left() <= last.rect.right() + 0.5) {
+            last.rect.setRight(std::max(last.rect.right(), r.right()));
+            return;
+        }
+    }
+    layer.rects.push_back({ r, color, style });
+}
+
+// Pixel-aligned span rectangle, at least one pixel wide so nothing short disappears.
+QRectF spanRect(const TimelineFrame& f, const QRect& area, quint64 start, quint64 end, int y, int h)
+{
+    double x0 = std::floor(std::max(f.xOf(start), double(area.left()) - 2));
+    double x1 = std::ceil(std::min(f.xOf(end), double(area.right()) + 2));
+    if (x1 < x0 + 1)
+        x1 = x0 + 1;
+    return QRectF(x0, y, x1 - x0, h);
+}
+
+} // namespace
+
+TimelineFrameBuilder::TimelineFrameBuilder(const TimelineIndex* index, const TimelineLayout* layout,
+                                           const TimelinePalette& palette, const QFont& font,
+                                           TimelineObjectNames* names)
+    : m_index(index)
+    , m_layout(layout)
+    , m_palette(palette)
+    , m_font(font)
+    , m_small(font)
+    , m_metrics(font)
+    , m_smallMetrics(font)
+    , m_names(names)
+{
+    m_small.setPointSizeF(std::max(6.0, font.pointSizeF() * 0.85));
+    m_smallMetrics = QFontMetricsF(m_small);
+}
+
+QString TimelineFrameBuilder::objectName(quint32 object)
+{
+    return m_names ? m_names->name(object) : QStringLiteral("#%1").arg(object);
+}
+
+void TimelineFrameBuilder::addSpanText(Layer& layer, const QRectF& rect, const QString& text, const QColor& fill,
+                                       bool small)
+{
+    const QFontMetricsF& fm = small ? m_smallMetrics : m_metrics;
+    const double room = rect.width() - 6;
+    if (room < fm.averageCharWidth() * 4)
+        return;
+    QString shown = fm.horizontalAdvance(text) <= room ? text : fm.elidedText(text, Qt::ElideRight, room);
+    if (shown.size() < 3)
+        return;
+    layer.texts.push_back({ rect.adjusted(3, 0, -3, 0), shown, m_palette.textOn(fill),
+                            int(Qt::AlignLeft | Qt::AlignVCenter), small ? FontRole::Small : FontRole::Normal });
+}
+
+TimelineDrawList TimelineFrameBuilder::build(const TimelineFrame& f)
+{
+    TimelineDrawList list;
+    list.font = m_font;
+    m_items = 0;
+    const QRect whole(QPoint(0, 0), f.size);
+    const QRect area = f.timeArea();
+    Layer& background = list.addLayer(whole);
+    background.rects.push_back({ QRectF(whole), m_palette.background(), RectStyle::Fill });
+    if (!m_index || !m_layout || f.to <= f.from) {
+        background.texts.push_back({ QRectF(whole), f.placeholder, m_palette.dimText(), int(Qt::AlignCenter),
+                                     FontRole::Normal });
+        return list;
+    }
+    Layer& content = list.addLayer(area);
+    Layer& labels = list.addLayer(QRect(0, area.top(), f.labelWidth, area.height()));
+    Layer& ruler = list.addLayer(QRect(0, 0, f.size.width(), TimelineLayout::kRulerHeight));
+    buildRuler(f, content, ruler);
+    buildLanes(f, content, labels);
+    buildSelectedSpan(f, content);
+    if (f.showArrows)
+        buildArrows(f, content);
+    // The playhead over everything in the lanes.
+    const double px = std::round(f.xOf(f.playhead)) + 0.5;
+    if (px >= area.left() && px <= area.right() + 1) {
+        content.lines.push_back({ QPointF(px, area.top()), QPointF(px, area.bottom() + 1), m_palette.playhead(), 1.5 });
+        Layer& head = list.addLayer(QRect(area.left() - 6, 0, area.width() + 12, TimelineLayout::kRulerHeight));
+        head.lines.push_back({ QPointF(px, 12), QPointF(px, TimelineLayout::kRulerHeight), m_palette.playhead(), 2.5,
+                               true });
+    }
+    if (f.showLegend) {
+        Layer& legend = list.addLayer(QRect(0, area.bottom() + 1, f.size.width(), TimelineLayout::kLegendHeight));
+        buildLegend(f, legend);
+    }
+    if (f.showKeys) {
+        Layer& overlay = list.addLayer(whole);
+        buildKeys(f, overlay);
+    }
+    return list;
+}
+
+void TimelineFrameBuilder::buildLanes(const TimelineFrame& f, Layer& content, Layer& labels)
+{
+    const QRect area = f.timeArea();
+    const double p = f.nsPerPixel();
+    const std::vector<TimelineLane>& lanes = m_index->lanes();
+    const std::vector<TimelineLayout::Lane>& geom = m_layout->lanes();
+    const ReplayModel& model = m_index->model();
+    labels.rects.push_back({ QRectF(0, area.top(), f.labelWidth, area.height()), m_palette.labelBackground(),
+                             RectStyle::Fill });
+    labels.rects.push_back({ QRectF(f.labelWidth - 1, area.top(), 1, area.height()), m_palette.grid(), RectStyle::Fill });
+
+    // Process headers.
+    const std::vector<TimelineProcess>& processes = m_index->processes();
+    for (size_t pi = 0; pi < processes.size(); pi++) {
+        const int y = f.widgetY(m_layout->processes()[pi].top);
+        if (y + TimelineLayout::kProcessHeight < area.top() || y > area.bottom())
+            continue;
+        const TimelineProcess& proc = processes[pi];
+        QRectF band(0, y, f.size.width(), TimelineLayout::kProcessHeight);
+        labels.rects.push_back({ band, m_palette.grid(), RectStyle::Fill });
+        content.rects.push_back({ band, m_palette.grid(), RectStyle::Fill });
+        labels.texts.push_back({ band.adjusted(6, 0, 0, 0), m_metrics.elidedText(proc.name, Qt::ElideRight, f.labelWidth - 12),
+                                 m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Bold });
+        content.texts.push_back({ QRectF(area.left() + 6, y, area.width() - 12, TimelineLayout::kProcessHeight),
+                                  QStringLiteral("pid %1  ·  %2 thread%3")
+                                      .arg(proc.pid)
+                                      .arg(proc.laneCount)
+                                      .arg(proc.laneCount == 1 ? "" : "s"),
+                                  m_palette.dimText(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
+    }
+
+    auto [first, last] = m_layout->lanesIn(f.contentY(area.top()), f.contentY(area.bottom() + 1));
+    std::vector<TimelineItem> items;
+    for (int li = first; li < last; li++) {
+        const TimelineLane& lane = lanes[size_t(li)];
+        const TimelineLayout::Lane& g = geom[size_t(li)];
+        const int top = f.widgetY(g.top);
+        const bool selected = f.selectedThreads.contains(lane.thread);
+        QRectF band(area.left(), top, area.width(), g.height);
+        if (selected)
+            content.rects.push_back({ band, m_palette.selection(), RectStyle::Fill });
+        else if (li % 2)
+            content.rects.push_back({ band, m_palette.laneAlternate(), RectStyle::Fill });
+
+        // Labels column: the thread, what it is doing at the playhead is in the lane itself.
+        QRectF labelBand(0, top, f.labelWidth - 1, g.height);
+        if (selected)
+            labels.rects.push_back({ labelBand, m_palette.selection(), RectStyle::Fill });
+        if (lane.deadlocked)
+            labels.rects.push_back({ QRectF(0, top, 4, g.height), m_palette.finding(), RectStyle::Fill });
+        const int stateY = f.widgetY(g.stateTop);
+        QString label = lane.label();
+        if (lane.deadlocked)
+            label = QStringLiteral("⚠ ") + label;
+        labels.texts.push_back({ QRectF(10, stateY, f.labelWidth - 14, TimelineLayout::kStateHeight),
+                                 m_metrics.elidedText(label, Qt::ElideRight, f.labelWidth - 14),
+                                 lane.deadlocked ? m_palette.finding() : m_palette.text(),
+                                 int(Qt::AlignLeft | Qt::AlignVCenter),
+                                 lane.deadlocked || selected ? FontRole::Bold : FontRole::Normal });
+        if (g.holdRows) {
+            QString holds = lane.overflow ? QStringLiteral("holds (%1 rows)").arg(lane.holdRows.size())
+                                          : QStringLiteral("holds");
+            labels.texts.push_back({ QRectF(10, f.widgetY(g.holdTop) - 1, f.labelWidth - 14,
+                                            TimelineLayout::kHoldHeight + 3),
+                                     holds, m_palette.dimText(), int(Qt::AlignRight | Qt::AlignVCenter),
+                                     FontRole::Small });
+        }
+
+        // The state row: running over the thread's life, blocked spans on top.
+        if (lane.endNs >= f.from && lane.startNs < f.to) {
+            QRectF alive = spanRect(f, area, lane.startNs, lane.endNs, stateY, TimelineLayout::kStateHeight);
+            content.rects.push_back({ alive, m_palette.running(), RectStyle::Fill });
+        }
+        items.clear();
+        lane.state.query(f.from, f.to, p, items);
+        m_items += items.size();
+        size_t rowFirst = content.rects.size();
+        for (const TimelineItem& item : items) {
+            QRectF r = spanRect(f, area, item.start, item.end, stateY, TimelineLayout::kStateHeight);
+            QColor color = m_palette.span(item.state);
+            addRect(content, rowFirst, r, color, isOpenState(item.state) ? RectStyle::Hatched : RectStyle::Fill);
+            if (item.count == 1 && r.width() > 40) {
+                const WaitSpan& w = model.waitSpans()[item.ref];
+                QString what = spanKindOf(item.state) == SpanKind::WaitJoin ? QStringLiteral("joins ")
+                                                                             : QStringLiteral("waits ");
+                addSpanText(content, r, what + objectName(w.object), color, false);
+                rowFirst = content.rects.size(); // texts sit on this rect: never extend it under them
+            }
+            if (item.count == 1 && f.selectedObjects.contains(model.waitSpans()[item.ref].object))
+                content.rects.push_back({ r, m_palette.selectionOutline(), RectStyle::Outline });
+        }
+
+        // Held-lock sub-rows.
+        for (int r = 0; r < g.holdRows; r++) {
+            const TimelineRow& row = lane.shownHoldRow(r);
+            const int y = f.widgetY(TimelineLayout::holdRowTop(g, r));
+            items.clear();
+            row.query(f.from, f.to, p, items);
+            m_items += items.size();
+            rowFirst = content.rects.size();
+            for (const TimelineItem& item : items) {
+                QRectF rect = spanRect(f, area, item.start, item.end, y, TimelineLayout::kHoldHeight);
+                const HoldSpan& h = model.holdSpans()[item.ref];
+                QColor color = item.count == 1
+                    ? m_palette.lockHold(h.object, item.state)
+                    : m_palette.span(quint8(SpanKind::HoldMany) | (item.state & kOpenBit));
+                addRect(content, rowFirst, rect, color, RectStyle::Fill);
+                if (item.count == 1 && rect.width() > 30) {
+                    addSpanText(content, rect.adjusted(0, -2, 0, 2), objectName(h.object), color, true);
+                    rowFirst = content.rects.size();
+                }
+                if (item.count == 1 && f.selectedObjects.contains(h.object))
+                    content.rects.push_back({ rect.adjusted(0, -1, 0, 1), m_palette.selectionOutline(),
+                                              RectStyle::Outline });
+            }
+        }
+    }
+}
+
+void TimelineFrameBuilder::buildSelectedSpan(const TimelineFrame& f, Layer& content)
+{
+    if (f.selectedType == TimelineFrame::SpanType::None)
+        return;
+    const ReplayModel& model = m_index->model();
+    const QRect area = f.timeArea();
+    quint64 start, end;
+    quint32 thread;
+    int y = 0, h = 0;
+    if (f.selectedType == TimelineFrame::SpanType::Wait) {
+        if (f.selectedRef >= model.waitSpans().size())
+            return;
+        const WaitSpan& w = model.waitSpans()[f.selectedRef];
+        start = w.start;
+        end = std::min<quint64>(w.end, m_index->durationNs());
+        thread = w.thread;
+        int li = m_index->laneOf(thread);
+        if (li < 0)
+            return;
+        y = f.widgetY(m_layout->lanes()[size_t(li)].stateTop);
+        h = TimelineLayout::kStateHeight;
+    } else {
+        if (f.selectedRef >= model.holdSpans().size())
+            return;
+        const HoldSpan& hs = model.holdSpans()[f.selectedRef];
+        start = hs.start;
+        end = std::min<quint64>(hs.end, m_index->durationNs());
+        thread = hs.thread;
+        int li = m_index->laneOf(thread);
+        if (li < 0)
+            return;
+        const TimelineLane& lane = m_index->lanes()[size_t(li)];
+        const TimelineLayout::Lane& g = m_layout->lanes()[size_t(li)];
+        int row = -1;
+        for (size_t r = 0; r < lane.holdRows.size() && row < 0; r++) {
+            const TimelineItem* item = lane.holdRows[r].spanAt(start);
+            if (item && item->ref == f.selectedRef)
+                row = int(r);
+        }
+        if (row < 0)
+            return;
+        row = std::min(row, g.holdRows - 1);
+        y = f.widgetY(TimelineLayout::holdRowTop(g, row));
+        h = TimelineLayout::kHoldHeight;
+    }
+    if (end < f.from || start > f.to)
+        return;
+    QRectF r = spanRect(f, area, start, end, y, h).adjusted(-2, -2, 2, 2);
+    if (r.width() < 7) // a sub-pixel span still gets a frame one can see
+        r.adjust(-(7 - r.width()) / 2, 0, (7 - r.width()) / 2, 0);
+    content.rects.push_back({ r, m_palette.selectionOutline(), RectStyle::Outline });
+}
+
+void TimelineFrameBuilder::buildArrows(const TimelineFrame& f, Layer& content)
+{
+    std::vector<TimelineArrow> arrows;
+    m_index->arrowsIn(f.from, f.to, f.nsPerPixel(), f.selectedThreads, 12.0, arrows);
+    m_items += arrows.size();
+    const QRect area = f.timeArea();
+    for (const TimelineArrow& a : arrows) {
+        int fromLane = m_index->laneOf(a.fromThread);
+        int toLane = m_index->laneOf(a.toThread);
+        if (fromLane < 0 || toLane < 0)
+            continue;
+        const double y0 = f.widgetY(m_layout->lanes()[size_t(fromLane)].stateTop) + TimelineLayout::kStateHeight / 2.0;
+        const double y1 = f.widgetY(m_layout->lanes()[size_t(toLane)].stateTop) + TimelineLayout::kStateHeight / 2.0;
+        if ((y0 < area.top() && y1 < area.top()) || (y0 > area.bottom() && y1 > area.bottom()))
+            continue;
+        const bool selected = f.selectedThreads.contains(a.fromThread) || f.selectedThreads.contains(a.toThread);
+        QColor color = a.kind == TimelineArrow::Message ? m_palette.messageArrow() : m_palette.handoffArrow();
+        content.lines.push_back({ QPointF(f.xOf(a.fromNs), y0), QPointF(f.xOf(a.toNs), y1), color,
+                                  selected ? 2.0 : 1.0, true });
+    }
+}
+
+void TimelineFrameBuilder::buildRuler(const TimelineFrame& f, Layer& content, Layer& ruler)
+{
+    const QRect area = f.timeArea();
+    const int h = TimelineLayout::kRulerHeight;
+    ruler.rects.push_back({ QRectF(0, 0, f.size.width(), h), m_palette.labelBackground(), RectStyle::Fill });
+    ruler.rects.push_back({ QRectF(0, h - 1, f.size.width(), 1), m_palette.grid(), RectStyle::Fill });
+    TimelineRuler::Ticks ticks = TimelineRuler::ticks(f.from, f.to, area.width());
+    for (const TimelineRuler::Tick& t : ticks.ticks) {
+        const double x = std::round(f.xOf(t.timeNs)) + 0.5;
+        const bool major = !t.label.isEmpty();
+        ruler.rects.push_back({ QRectF(x, major ? h - 9 : h - 5, 1, major ? 8 : 4), m_palette.dimText(),
+                                RectStyle::Fill });
+        if (major) {
+            ruler.texts.push_back({ QRectF(x + 3, 1, 120, h - 8), t.label, m_palette.text(),
+                                    int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
+            content.rects.push_back({ QRectF(x, area.top(), 1, area.height()), m_palette.grid(), RectStyle::Fill });
+        }
+    }
+    QString corner = ticks.base.isEmpty() ? QStringLiteral("time") : ticks.base + QStringLiteral(" +");
+    ruler.texts.push_back({ QRectF(6, 0, f.labelWidth - 10, h), corner, m_palette.dimText(),
+                            int(Qt::AlignLeft | Qt::AlignVCenter), ticks.base.isEmpty() ? FontRole::Small : FontRole::Bold });
+    // Findings: a red mark on the ruler; a deadlock also a line down the lanes, the one thing a
+    // first look must not miss.
+    for (const TimelineFindingMark& m : m_index->findingMarks()) {
+        if (m.timeNs < f.from || m.timeNs > f.to)
+            continue;
+        const double x = std::round(f.xOf(m.timeNs)) + 0.5;
+        ruler.lines.push_back({ QPointF(x, 2), QPointF(x, h - 2), m_palette.finding(), 3.0 });
+        if (m.deadlock)
+            content.lines.push_back({ QPointF(x, area.top()), QPointF(x, area.bottom() + 1), m_palette.finding(),
+                                      1.5, false, true });
+    }
+}
+
+void TimelineFrameBuilder::buildLegend(const TimelineFrame& f, Layer& legend)
+{
+    const QRect clip = legend.clip;
+    legend.rects.push_back({ QRectF(clip), m_palette.labelBackground(), RectStyle::Fill });
+    legend.rects.push_back({ QRectF(clip.left(), clip.top(), clip.width(), 1), m_palette.grid(), RectStyle::Fill });
+    double x = 8;
+    const double y = clip.top() + 5;
+    for (const TimelinePalette::LegendEntry& e : m_palette.legend()) {
+        const double w = m_smallMetrics.horizontalAdvance(e.text);
+        if (x + 16 + w > f.size.width())
+            break;
+        legend.rects.push_back({ QRectF(x, y, 12, 12), e.color, e.hatched ? RectStyle::Hatched : RectStyle::Fill });
+        legend.texts.push_back({ QRectF(x + 15, clip.top(), w + 4, clip.height()), e.text, m_palette.text(),
+                                 int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
+        x += 15 + w + 12;
+    }
+    legend.lines.push_back({ QPointF(x, y + 6), QPointF(x + 18, y + 6), m_palette.handoffArrow(), 1.2, true });
+    legend.texts.push_back({ QRectF(x + 22, clip.top(), 140, clip.height()), QStringLiteral("unlock → lock"),
+                             m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
+}
+
+QList<QPair<QString, QString>> TimelineFrameBuilder::keyHelp()
+{
+    return {
+        { QStringLiteral("W / S, Up / Down"), QStringLiteral("zoom in / out") },
+        { QStringLiteral("A / D, Left / Right"), QStringLiteral("pan left / right") },
+        { QStringLiteral("Wheel"), QStringLiteral("zoom around the cursor") },
+        { QStringLiteral("Shift+Wheel, PgUp / PgDn"), QStringLiteral("scroll the lanes") },
+        { QStringLiteral("Drag"), QStringLiteral("pan; drag the playhead or the ruler to move it") },
+        { QStringLiteral("Click"), QStringLiteral("select a span (a held lock selects the lock)") },
+        { QStringLiteral("Ctrl+Click"), QStringLiteral("add a thread to the selection") },
+        { QStringLiteral("Z"), QStringLiteral("zoom to the selection") },
+        { QStringLiteral("F"), QStringLiteral("fit the whole run") },
+        { QStringLiteral("Esc"), QStringLiteral("clear the selection") },
+        { QStringLiteral("?"), QStringLiteral("show or hide this help") },
+    };
+}
+
+void TimelineFrameBuilder::buildKeys(const TimelineFrame& f, Layer& overlay)
+{
+    const QList<QPair<QString, QString>> keys = keyHelp();
+    const double line = m_metrics.height() + 4;
+    double keyWidth = 0, textWidth = 0;
+    for (const auto& [key, what] : keys) {
+        keyWidth = std::max(keyWidth, m_metrics.horizontalAdvance(key));
+        textWidth = std::max(textWidth, m_metrics.horizontalAdvance(what));
+    }
+    const double w = keyWidth + textWidth + 60;
+    const double h = line * (keys.size() + 1) + 24;
+    QRectF box((f.size.width() - w) / 2, (f.size.height() - h) / 2, w, h);
+    QColor shade = m_palette.labelBackground();
+    shade.setAlpha(240);
+    overlay.rects.push_back({ box, shade, RectStyle::Fill });
+    overlay.rects.push_back({ box, m_palette.text(), RectStyle::Outline });
+    double y = box.top() + 12;
+    overlay.texts.push_back({ QRectF(box.left() + 20, y, w - 40, line), QStringLiteral("Timeline keys"),
+                              m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Bold });
+    for (const auto& [key, what] : keys) {
+        y += line;
+        overlay.texts.push_back({ QRectF(box.left() + 20, y, keyWidth + 10, line), key, m_palette.text(),
+                                  int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Bold });
+        overlay.texts.push_back({ QRectF(box.left() + 40 + keyWidth, y, textWidth + 10, line), what,
+                                  m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Normal });
+    }
+}
+
+} // namespace ravel::gui

@@ -1,0 +1,87 @@
+// TimelineFrameBuilder: turns the index, the layout and the view's state into one frame's draw
+// list: lanes (running, blocked and held-lock spans from the pyramid queries), arrows, the ruler,
+// the labels column, the playhead, the legend and the keys overlay. The work is bounded by lanes
+// on screen x pixels: rows are queried only for lanes in view, at the view's ns per pixel, and
+// adjacent pixels of one color merge into one rectangle.
+#pragma once
+
+#include "timeline/timeline_draw_list.hpp"
+
+#include <QFont>
+#include <QFontMetricsF>
+#include <QList>
+#include <QSize>
+#include <QString>
+
+namespace ravel::gui {
+
+class TimelineIndex;
+class TimelineLayout;
+class TimelinePalette;
+class TimelineObjectNames;
+
+// The view's state for one frame (what TimelineView holds; tests and the benchmark make their own).
+struct TimelineFrame {
+    enum class SpanType : quint8 { None, Wait, Hold };
+    QSize size;               // the painted area, labels column and ruler included
+    int labelWidth = 200;
+    quint64 from = 0;         // the visible time range
+    quint64 to = 0;
+    int scrollY = 0;          // content pixels scrolled off the top
+    quint64 playhead = 0;
+    QList<quint32> selectedThreads;
+    QList<quint32> selectedObjects;
+    SpanType selectedType = SpanType::None; // the selected span, outlined
+    quint32 selectedRef = 0;  // its index into the model's wait or hold spans
+    bool showArrows = true;
+    bool showLegend = true;
+    bool showKeys = false;    // the `?` overlay
+    QString placeholder;      // shown when there is no index ("Open a trace…")
+
+    QRect timeArea() const;   // where spans are drawn, in widget coordinates
+    double nsPerPixel() const;
+    double xOf(quint64 t) const;
+    quint64 timeAt(double x) const; // clamped to >= 0
+    int widgetY(int contentY) const;
+    int contentY(int widgetY) const;
+};
+
+class TimelineFrameBuilder {
+public:
+    // index and layout may be null (then only the placeholder is drawn); names may be null (then
+    // spans carry no object names).
+    TimelineFrameBuilder(const TimelineIndex* index, const TimelineLayout* layout, const TimelinePalette& palette,
+                         const QFont& font, TimelineObjectNames* names);
+
+    TimelineDrawList build(const TimelineFrame& frame);
+
+    // Items the last build took from the index (for tests and the benchmark: it must stay
+    // O(lanes x pixels) at any zoom).
+    size_t lastItemCount() const { return m_items; }
+
+    // The keys listed by the `?` overlay (and Help > Keys): key, what it does.
+    static QList<QPair<QString, QString>> keyHelp();
+
+private:
+    void buildLanes(const TimelineFrame& f, TimelineDrawList::Layer& content, TimelineDrawList::Layer& labels);
+    void buildSelectedSpan(const TimelineFrame& f, TimelineDrawList::Layer& content);
+    void buildArrows(const TimelineFrame& f, TimelineDrawList::Layer& content);
+    void buildRuler(const TimelineFrame& f, TimelineDrawList::Layer& content, TimelineDrawList::Layer& ruler);
+    void buildLegend(const TimelineFrame& f, TimelineDrawList::Layer& legend);
+    void buildKeys(const TimelineFrame& f, TimelineDrawList::Layer& overlay);
+    QString objectName(quint32 object);
+    void addSpanText(TimelineDrawList::Layer& layer, const QRectF& rect, const QString& text, const QColor& fill,
+                     bool small);
+
+    const TimelineIndex* m_index;
+    const TimelineLayout* m_layout;
+    const TimelinePalette& m_palette;
+    QFont m_font;
+    QFont m_small;
+    QFontMetricsF m_metrics;
+    QFontMetricsF m_smallMetrics;
+    TimelineObjectNames* m_names;
+    size_t m_items = 0;
+};
+
+} // namespace ravel::gui

@@ -1,0 +1,736 @@
+#include "timeline/timeline_view.hpp"
+
+#include "models/timeline_state.hpp"
+#include "models/trace_document.hpp"
+#include "models/view_state.hpp"
+#include "timeline/timeline_object_names.hpp"
+#include "timeline/timeline_palette.hpp"
+#include "timeline/timeline_ruler.hpp"
+
+#include "objects.hpp"
+
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QHelpEvent>
+#include <QImage>
+#include <QKeyEvent>
+#include <QPainter>
+#include <QScrollBar>
+#include <QSvgGenerator>
+#include <QToolTip>
+#include <QWheelEvent>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <algorithm>
+#include <cmath>
+
+namespace ravel::gui {
+
+namespace {
+
+// Never closer than this: below a few ns the trace's own clock cannot tell events apart.
+constexpr quint64 kMinRangeNs = 200;
+constexpr double kZoomStep = 0.7;   // one key press or wheel notch
+constexpr double kPanStep = 0.125;  // of the visible width per key press
+constexpr int kPlayheadGrab = 4;    // px either side of the playhead line that grab it
+
+} // namespace
+
+TimelineView::TimelineView(TraceDocument* document, ViewState* state, QWidget* parent)
+    : QAbstractScrollArea(parent)
+    , m_document(document)
+    , m_state(state)
+{
+    setFocusPolicy(Qt::StrongFocus);
+    setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    // Always on, or its appearing would shrink the time area and make the zoom jump.
+    setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOn);
+    viewport()->setMouseTracking(true);
+    viewport()->setAttribute(Qt::WA_OpaquePaintEvent);
+    setMinimumSize(320, 160);
+    setAccessibleName(tr("Timeline"));
+
+    connect(document, &TraceDocument::loaded, this, &TimelineView::startBuild);
+    connect(document, &TraceDocument::closed, this, &TimelineView::dropIndex);
+    connect(document, &TraceDocument::loadStarted, this, [this] { viewport()->update(); });
+    // Last chance before the document's data can go away with the application.
+    connect(QCoreApplication::instance(), &QCoreApplication::aboutToQuit, this, &TimelineView::cancelBuild);
+
+    auto repaint = [this] { viewport()->update(); };
+    connect(state, &ViewState::visibleRangeChanged, this, repaint);
+    connect(state, &ViewState::playheadChanged, this, [this](quint64 ns) {
+        followPlayhead(ns);
+        viewport()->update();
+    });
+    connect(state, &ViewState::selectionChanged, this, [this] {
+        if (!m_state->selectedThreads().isEmpty())
+            ensureLaneVisible(m_state->selectedThreads().first());
+        viewport()->update();
+    });
+    connect(state, &ViewState::eventSelected, this, [this] {
+        syncSelectedSpan();
+        viewport()->update();
+    });
+    if (document->isLoaded())
+        startBuild();
+}
+
+TimelineView::~TimelineView()
+{
+    cancelBuild();
+}
+
+void TimelineView::startBuild()
+{
+    cancelBuild();
+    dropIndex();
+    if (!m_document->isLoaded())
+        return;
+    auto cancel = std::make_shared<std::atomic<bool>>(false);
+    m_cancel = cancel;
+    const ReplayModel* model = &m_document->model();
+    std::vector<Finding> findings = m_document->findings();
+    auto* watcher = new QFutureWatcher<std::shared_ptr<TimelineIndex>>(this);
+    m_build = watcher;
+    connect(watcher, &QFutureWatcher<std::shared_ptr<TimelineIndex>>::finished, this, [this, watcher] {
+        watcher->deleteLater();
+        if (watcher != m_build)
+            return;
+        m_build = nullptr;
+        if (watcher->future().resultCount() == 0)
+            return;
+        std::shared_ptr<TimelineIndex> built = watcher->future().result();
+        if (!built || !m_document->isLoaded())
+            return;
+        m_index = std::move(built);
+        m_names = std::make_unique<TimelineObjectNames>(m_document->model(), m_document->symbolizer());
+        relayout();
+        syncSelectedSpan();
+        viewport()->update();
+        emit indexChanged();
+    });
+    watcher->setFuture(QtConcurrent::run([model, findings = std::move(findings), cancel] {
+        return std::shared_ptr<TimelineIndex>(TimelineIndex::build(*model, findings, cancel.get()));
+    }));
+    viewport()->update();
+}
+
+void TimelineView::cancelBuild()
+{
+    if (!m_build)
+        return;
+    // The worker reads the document's model: it must be done before the model can go.
+    m_cancel->store(true);
+    m_build->disconnect(this);
+    m_build->waitForFinished();
+    m_build->deleteLater();
+    m_build = nullptr;
+}
+
+void TimelineView::dropIndex()
+{
+    cancelBuild();
+    m_names.reset();
+    const bool had = m_index != nullptr;
+    m_index.reset();
+    m_layout = TimelineLayout();
+    m_selectedType = TimelineFrame::SpanType::None;
+    verticalScrollBar()->setRange(0, 0);
+    viewport()->update();
+    if (had)
+        emit indexChanged();
+}
+
+void TimelineView::relayout()
+{
+    if (!m_index)
+        return;
+    m_layout.build(*m_index);
+    QFont bold = font();
+    bold.setBold(true);
+    QFontMetrics fm(bold);
+    int widest = 0;
+    for (const TimelineLane& lane : m_index->lanes())
+        widest = std::max(widest, fm.horizontalAdvance(QStringLiteral("⚠ ") + lane.label()));
+    m_labelWidth = std::clamp(widest + 24, 120, 260);
+    const int visible = viewport()->height() - TimelineLayout::kRulerHeight - TimelineLayout::kLegendHeight;
+    verticalScrollBar()->setRange(0, std::max(0, m_layout.contentHeight() - visible));
+    verticalScrollBar()->setPageStep(std::max(1, visible));
+    verticalScrollBar()->setSingleStep(20);
+}
+
+quint64 TimelineView::visibleFrom() const
+{
+    return m_state->visibleTo() > m_state->visibleFrom() ? m_state->visibleFrom() : 0;
+}
+
+quint64 TimelineView::visibleTo() const
+{
+    if (m_state->visibleTo() > m_state->visibleFrom())
+        return m_state->visibleTo();
+    quint64 d = m_index ? m_index->durationNs() : m_document->durationNs();
+    return std::max<quint64>(d, 1);
+}
+
+TimelineFrame TimelineView::currentFrame(const QSize& size) const
+{
+    TimelineFrame f;
+    f.size = size;
+    f.labelWidth = m_labelWidth;
+    f.from = visibleFrom();
+    f.to = visibleTo();
+    f.scrollY = verticalScrollBar()->value();
+    f.playhead = m_state->playhead();
+    f.selectedThreads = m_state->selectedThreads();
+    f.selectedObjects = m_state->selectedObjects();
+    f.selectedType = m_selectedType;
+    f.selectedRef = m_selectedRef;
+    f.showKeys = m_showKeys;
+    if (m_build)
+        f.placeholder = tr("Building the timeline…");
+    else if (m_document->isLoading())
+        f.placeholder = tr("Loading the trace…");
+    else if (!m_document->isLoaded())
+        f.placeholder = tr("Open a trace (File > Open) to see its timeline");
+    return f;
+}
+
+void TimelineView::renderTimeline(QPainter& painter, const QSize& size)
+{
+    TimelinePalette palette(this->palette());
+    TimelineFrameBuilder builder(m_index.get(), m_index ? &m_layout : nullptr, palette, font(), m_names.get());
+    builder.build(currentFrame(size)).paint(painter);
+}
+
+void TimelineView::paintEvent(QPaintEvent*)
+{
+    QPainter painter(viewport());
+    renderTimeline(painter, viewport()->size());
+}
+
+bool TimelineView::exportImage(const QString& path, QString* error)
+{
+    auto fail = [&](const QString& message) {
+        if (error)
+            *error = message;
+        return false;
+    };
+    if (!m_index)
+        return fail(tr("%1: nothing to export, no timeline is shown").arg(path));
+    QSize size = viewport()->size();
+    if (size.width() < 100 || size.height() < 100)
+        size = QSize(1200, 600);
+    const QString suffix = QFileInfo(path).suffix().toLower();
+    if (suffix == QLatin1String("png")) {
+        QImage image(size, QImage::Format_ARGB32_Premultiplied);
+        image.fill(palette().color(QPalette::Base));
+        {
+            QPainter painter(&image);
+            renderTimeline(painter, size);
+        }
+        if (!image.save(path, "PNG"))
+            return fail(tr("%1: cannot write the PNG file").arg(path));
+        return true;
+    }
+    if (suffix == QLatin1String("svg")) {
+        QSvgGenerator svg;
+        svg.setFileName(path);
+        svg.setSize(size);
+        svg.setViewBox(QRect(QPoint(0, 0), size));
+        svg.setTitle(tr("ravel timeline"));
+        svg.setDescription(QFileInfo(m_document->path()).fileName());
+        QPainter painter;
+        if (!painter.begin(&svg))
+            return fail(tr("%1: cannot write the SVG file").arg(path));
+        renderTimeline(painter, size);
+        painter.end();
+        if (!QFileInfo(path).isFile() || QFileInfo(path).size() == 0)
+            return fail(tr("%1: cannot write the SVG file").arg(path));
+        return true;
+    }
+    return fail(tr("%1: unknown image type (use .png or .svg)").arg(path));
+}
+
+void TimelineView::resizeEvent(QResizeEvent* event)
+{
+    QAbstractScrollArea::resizeEvent(event);
+    relayout();
+}
+
+void TimelineView::scrollContentsBy(int, int)
+{
+    viewport()->update();
+}
+
+void TimelineView::changeEvent(QEvent* event)
+{
+    // A new desktop palette (light <-> dark) or font: colors and label widths follow.
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::FontChange) {
+        relayout();
+        viewport()->update();
+    }
+    QAbstractScrollArea::changeEvent(event);
+}
+
+void TimelineView::setRange(quint64 from, quint64 to)
+{
+    const quint64 duration = std::max<quint64>(m_index ? m_index->durationNs() : m_document->durationNs(), 1);
+    if (to < from)
+        std::swap(from, to);
+    quint64 width = std::clamp<quint64>(to - from, std::min(kMinRangeNs, duration), duration);
+    // Keep the range inside the run: pan stops at either end instead of shrinking the range.
+    if (from > duration - width)
+        from = duration - width;
+    m_state->setVisibleRange(from, from + width);
+}
+
+void TimelineView::zoomBy(double factor, std::optional<quint64> anchor)
+{
+    const quint64 from = visibleFrom(), to = visibleTo();
+    const quint64 at = anchor.value_or(from + (to - from) / 2);
+    const double left = double(at - std::min(at, from)) * factor;
+    const double right = double(std::max(at, to) - at) * factor;
+    const double width = left + right;
+    if (width < double(kMinRangeNs) && factor < 1) {
+        const double scale = double(kMinRangeNs) / std::max(width, 1.0);
+        setRange(quint64(std::max(0.0, double(at) - left * scale)), quint64(double(at) + right * scale));
+        return;
+    }
+    setRange(quint64(std::max(0.0, double(at) - left)), quint64(std::max(0.0, double(at) + right)));
+}
+
+void TimelineView::panBy(double fraction)
+{
+    const quint64 from = visibleFrom(), to = visibleTo();
+    const double delta = double(to - from) * fraction;
+    if (delta < 0 && double(from) < -delta)
+        setRange(0, to - from);
+    else
+        setRange(quint64(double(from) + delta), quint64(double(to) + delta));
+}
+
+void TimelineView::fit()
+{
+    setRange(0, std::max<quint64>(m_index ? m_index->durationNs() : m_document->durationNs(), 1));
+}
+
+void TimelineView::zoomToSelection()
+{
+    if (!m_index)
+        return;
+    const ReplayModel& model = m_index->model();
+    const quint64 end = m_index->durationNs();
+    std::optional<std::pair<quint64, quint64>> range;
+    if (m_selectedType == TimelineFrame::SpanType::Wait && m_selectedRef < model.waitSpans().size()) {
+        const WaitSpan& w = model.waitSpans()[m_selectedRef];
+        range = { w.start, std::min<quint64>(w.end, end) };
+    } else if (m_selectedType == TimelineFrame::SpanType::Hold && m_selectedRef < model.holdSpans().size()) {
+        const HoldSpan& h = model.holdSpans()[m_selectedRef];
+        range = { h.start, std::min<quint64>(h.end, end) };
+    } else if (!m_state->selectedThreads().isEmpty()) {
+        for (quint32 tid : m_state->selectedThreads()) {
+            int li = m_index->laneOf(tid);
+            if (li < 0)
+                continue;
+            const TimelineLane& lane = m_index->lanes()[size_t(li)];
+            range = range ? std::pair(std::min(range->first, lane.startNs), std::max(range->second, lane.endNs))
+                          : std::pair(lane.startNs, lane.endNs);
+        }
+    } else if (m_state->selectedFinding() >= 0) {
+        for (const TimelineFindingMark& m : m_index->findingMarks())
+            if (m.finding == m_state->selectedFinding())
+                range = { m.timeNs - std::min<quint64>(m.timeNs, end / 20), std::min(end, m.timeNs + end / 20) };
+    }
+    if (!range)
+        return;
+    const quint64 pad = std::max<quint64>((range->second - range->first) / 10, kMinRangeNs / 2);
+    setRange(range->first - std::min(range->first, pad), range->second + pad);
+}
+
+void TimelineView::setKeysOverlayVisible(bool visible)
+{
+    if (m_showKeys == visible)
+        return;
+    m_showKeys = visible;
+    viewport()->update();
+}
+
+void TimelineView::keyPressEvent(QKeyEvent* event)
+{
+    switch (event->key()) {
+    case Qt::Key_W:
+    case Qt::Key_Up:
+        zoomBy(kZoomStep);
+        break;
+    case Qt::Key_S:
+    case Qt::Key_Down:
+        zoomBy(1 / kZoomStep);
+        break;
+    case Qt::Key_A:
+    case Qt::Key_Left:
+        panBy(-kPanStep);
+        break;
+    case Qt::Key_D:
+    case Qt::Key_Right:
+        panBy(kPanStep);
+        break;
+    case Qt::Key_PageUp:
+        verticalScrollBar()->triggerAction(QAbstractSlider::SliderPageStepSub);
+        break;
+    case Qt::Key_PageDown:
+        verticalScrollBar()->triggerAction(QAbstractSlider::SliderPageStepAdd);
+        break;
+    case Qt::Key_Z:
+        zoomToSelection();
+        break;
+    case Qt::Key_F:
+        fit();
+        break;
+    case Qt::Key_Question:
+        setKeysOverlayVisible(!m_showKeys);
+        break;
+    case Qt::Key_Escape:
+        if (m_showKeys) {
+            setKeysOverlayVisible(false);
+        } else {
+            m_selectedType = TimelineFrame::SpanType::None;
+            m_state->clearSelectedEvent();
+            m_state->setSelectedThreads({});
+            m_state->setSelectedObjects({});
+            viewport()->update();
+        }
+        break;
+    default:
+        QAbstractScrollArea::keyPressEvent(event);
+        return;
+    }
+    event->accept();
+}
+
+void TimelineView::wheelEvent(QWheelEvent* event)
+{
+    const QPoint delta = event->angleDelta();
+    if (event->modifiers() & Qt::ShiftModifier) {
+        // Lanes scroll; some platforms turn shift+wheel into a horizontal delta.
+        const int d = delta.y() ? delta.y() : delta.x();
+        verticalScrollBar()->setValue(verticalScrollBar()->value() - d / 2);
+    } else if (delta.y() != 0) {
+        const TimelineFrame f = currentFrame(viewport()->size());
+        const double x = event->position().x();
+        std::optional<quint64> anchor;
+        if (x >= f.labelWidth)
+            anchor = std::min(f.timeAt(x), f.to);
+        zoomBy(std::pow(kZoomStep, delta.y() / 120.0), anchor);
+    } else if (delta.x() != 0) {
+        panBy(-delta.x() / 120.0 * kPanStep);
+    }
+    event->accept();
+}
+
+int TimelineView::playheadX() const
+{
+    return int(std::lround(currentFrame(viewport()->size()).xOf(m_state->playhead())));
+}
+
+void TimelineView::mousePressEvent(QMouseEvent* event)
+{
+    if (event->button() != Qt::LeftButton || !m_index)
+        return QAbstractScrollArea::mousePressEvent(event);
+    const TimelineFrame f = currentFrame(viewport()->size());
+    const QPoint pos = event->position().toPoint();
+    m_pressPos = pos;
+    m_pressFrom = f.from;
+    m_pressTo = f.to;
+    if (pos.x() >= f.labelWidth && (pos.y() < TimelineLayout::kRulerHeight || std::abs(pos.x() - playheadX()) <= kPlayheadGrab)) {
+        m_drag = Drag::Playhead;
+        m_state->setPlayhead(std::min(f.timeAt(pos.x()), f.to));
+    } else {
+        m_drag = Drag::Pending;
+    }
+    event->accept();
+}
+
+void TimelineView::mouseMoveEvent(QMouseEvent* event)
+{
+    const QPoint pos = event->position().toPoint();
+    const TimelineFrame f = currentFrame(viewport()->size());
+    if (m_drag == Drag::Playhead) {
+        m_state->setPlayhead(std::min(f.timeAt(std::max(pos.x(), f.labelWidth)), f.to));
+    } else if (m_drag == Drag::Pending && (pos - m_pressPos).manhattanLength() > 3) {
+        m_drag = Drag::Pan;
+        viewport()->setCursor(Qt::ClosedHandCursor);
+    }
+    if (m_drag == Drag::Pan) {
+        // Relative to where the drag began, so rounding never accumulates.
+        const double ns = double(pos.x() - m_pressPos.x()) * double(m_pressTo - m_pressFrom) / f.timeArea().width();
+        const double from = std::max(0.0, double(m_pressFrom) - ns);
+        setRange(quint64(from), quint64(from) + (m_pressTo - m_pressFrom));
+        if (pos.y() != m_pressPos.y()) {
+            verticalScrollBar()->setValue(verticalScrollBar()->value() - (pos.y() - m_pressPos.y()));
+            m_pressPos.setY(pos.y());
+        }
+    }
+    if (m_drag == Drag::None && m_index) {
+        const bool onPlayhead = pos.x() >= f.labelWidth
+            && (pos.y() < TimelineLayout::kRulerHeight || std::abs(pos.x() - playheadX()) <= kPlayheadGrab);
+        viewport()->setCursor(onPlayhead ? Qt::SizeHorCursor : Qt::ArrowCursor);
+    }
+    event->accept();
+}
+
+void TimelineView::mouseReleaseEvent(QMouseEvent* event)
+{
+    if (event->button() != Qt::LeftButton)
+        return QAbstractScrollArea::mouseReleaseEvent(event);
+    if (m_drag == Drag::Pending)
+        selectAt(event->position().toPoint(), event->modifiers() & Qt::ControlModifier);
+    m_drag = Drag::None;
+    viewport()->setCursor(Qt::ArrowCursor);
+    event->accept();
+}
+
+TimelineView::Hit TimelineView::hitAt(const QPoint& pos) const
+{
+    Hit hit;
+    if (!m_index)
+        return hit;
+    const TimelineFrame f = currentFrame(viewport()->size());
+    const QRect area = f.timeArea();
+    if (pos.y() < area.top() || pos.y() > area.bottom())
+        return hit;
+    TimelineLayout::Hit l = m_layout.hitTest(f.contentY(pos.y()));
+    hit.lane = l.lane;
+    hit.row = l.row;
+    hit.inLabels = pos.x() < f.labelWidth;
+    if (hit.lane < 0 || hit.inLabels || hit.row < -1)
+        return hit;
+    hit.time = f.timeAt(pos.x());
+    const TimelineLane& lane = m_index->lanes()[size_t(hit.lane)];
+    const TimelineRow& row = hit.row == -1 ? lane.state : lane.shownHoldRow(hit.row);
+    // The same query the frame drew, around the cursor: what is under it is what was painted.
+    const double p = f.nsPerPixel();
+    const quint64 slop = quint64(3 * p);
+    std::vector<TimelineItem> items;
+    row.query(hit.time - std::min(hit.time, slop), hit.time + slop + 1, p, items);
+    double best = 1e9;
+    for (const TimelineItem& item : items) {
+        const double x0 = f.xOf(item.start), x1 = std::max(f.xOf(item.end), x0 + 1);
+        const double d = pos.x() < x0 ? x0 - pos.x() : pos.x() > x1 ? pos.x() - x1 : 0;
+        if (d <= 3 && d < best) {
+            best = d;
+            hit.item = item;
+            hit.onItem = true;
+        }
+    }
+    return hit;
+}
+
+void TimelineView::selectAt(const QPoint& pos, bool add)
+{
+    const Hit hit = hitAt(pos);
+    if (hit.lane < 0) {
+        if (!add) {
+            m_selectedType = TimelineFrame::SpanType::None;
+            m_state->clearSelectedEvent();
+            m_state->setSelectedThreads({});
+            m_state->setSelectedObjects({});
+        }
+        viewport()->update();
+        return;
+    }
+    const ReplayModel& model = m_index->model();
+    const quint32 thread = m_index->lanes()[size_t(hit.lane)].thread;
+    QList<quint32> threads = add ? m_state->selectedThreads() : QList<quint32>();
+    if (!threads.contains(thread))
+        threads.append(thread);
+    if (add || !hit.onItem) {
+        if (!add) {
+            m_selectedType = TimelineFrame::SpanType::None;
+            m_state->clearSelectedEvent();
+            m_state->setSelectedObjects({});
+        }
+        m_state->setSelectedThreads(threads);
+        viewport()->update();
+        return;
+    }
+    if (hit.row == -1) {
+        const WaitSpan& w = model.waitSpans()[hit.item.ref];
+        m_selectedType = TimelineFrame::SpanType::Wait;
+        m_selectedRef = hit.item.ref;
+        m_state->setSelectedThreads(threads);
+        m_state->setSelectedObjects({ w.object });
+        m_state->setSelectedEvent(w.thread, w.start, w.stack);
+    } else {
+        const HoldSpan& h = model.holdSpans()[hit.item.ref];
+        m_selectedType = TimelineFrame::SpanType::Hold;
+        m_selectedRef = hit.item.ref;
+        m_state->setSelectedThreads(threads);
+        m_state->setSelectedObjects({ h.object });
+        m_state->setSelectedEvent(h.thread, h.start, h.stack);
+    }
+    viewport()->update();
+}
+
+void TimelineView::syncSelectedSpan()
+{
+    if (!m_index || !m_state->hasSelectedEvent()) {
+        m_selectedType = TimelineFrame::SpanType::None;
+        return;
+    }
+    const ReplayModel& model = m_index->model();
+    const quint32 thread = m_state->selectedEventThread();
+    const quint64 t = m_state->selectedEventTime();
+    // A click here already chose the span; another view's event is matched to the span it starts.
+    if (m_selectedType == TimelineFrame::SpanType::Wait && m_selectedRef < model.waitSpans().size()
+        && model.waitSpans()[m_selectedRef].thread == thread && model.waitSpans()[m_selectedRef].start == t)
+        return;
+    if (m_selectedType == TimelineFrame::SpanType::Hold && m_selectedRef < model.holdSpans().size()
+        && model.holdSpans()[m_selectedRef].thread == thread && model.holdSpans()[m_selectedRef].start == t)
+        return;
+    m_selectedType = TimelineFrame::SpanType::None;
+    if (const WaitSpan* w = model.blockedAt(thread, t); w && w->start == t) {
+        m_selectedType = TimelineFrame::SpanType::Wait;
+        m_selectedRef = quint32(w - model.waitSpans().data());
+        return;
+    }
+    for (const HoldSpan* h : model.heldAt(thread, t)) {
+        if (h->start == t) {
+            m_selectedType = TimelineFrame::SpanType::Hold;
+            m_selectedRef = quint32(h - model.holdSpans().data());
+            return;
+        }
+    }
+}
+
+void TimelineView::ensureLaneVisible(quint32 thread)
+{
+    if (!m_index)
+        return;
+    const int li = m_index->laneOf(thread);
+    if (li < 0)
+        return;
+    const TimelineLayout::Lane& g = m_layout.lanes()[size_t(li)];
+    const int visible = viewport()->height() - TimelineLayout::kRulerHeight - TimelineLayout::kLegendHeight;
+    QScrollBar* bar = verticalScrollBar();
+    if (g.top < bar->value())
+        bar->setValue(g.top);
+    else if (g.top + g.height > bar->value() + visible)
+        bar->setValue(g.top + g.height - visible);
+}
+
+void TimelineView::followPlayhead(quint64 ns)
+{
+    // While the user drags the playhead, the view stays put; otherwise (playback, a finding
+    // selected elsewhere) a playhead leaving the view brings the view along.
+    if (m_drag == Drag::Playhead)
+        return;
+    const quint64 from = visibleFrom(), to = visibleTo();
+    if (ns >= from && ns <= to)
+        return;
+    const quint64 width = to - from;
+    setRange(ns - std::min(ns, width / 2), ns - std::min(ns, width / 2) + width);
+}
+
+QRect TimelineView::laneStateRect(quint32 thread) const
+{
+    if (!m_index)
+        return {};
+    const int li = m_index->laneOf(thread);
+    if (li < 0)
+        return {};
+    const TimelineFrame f = currentFrame(viewport()->size());
+    const TimelineLayout::Lane& g = m_layout.lanes()[size_t(li)];
+    return QRect(f.labelWidth, f.widgetY(g.stateTop), f.timeArea().width(), TimelineLayout::kStateHeight);
+}
+
+QString TimelineView::tooltipAt(const QPoint& pos)
+{
+    const Hit hit = hitAt(pos);
+    if (hit.lane < 0 || !m_index || !m_names)
+        return {};
+    const TimelineLane& lane = m_index->lanes()[size_t(hit.lane)];
+    const ReplayModel& model = m_index->model();
+    const QString who = lane.label().toHtmlEscaped();
+    const quint64 end = m_index->durationNs();
+    auto kindName = [&](quint32 object) {
+        return QString::fromUtf8(objectKindName(model.objects()[object].kind).data());
+    };
+    auto sinceFor = [&](quint64 start, quint64 stop, bool open, const char* openText) {
+        QString s = tr("since %1").arg(TimelineRuler::duration(start));
+        if (open)
+            return s + QStringLiteral(", ") + tr(openText) + QStringLiteral(" (%1)").arg(TimelineRuler::duration(end - start));
+        return s + tr(", for %1").arg(TimelineRuler::duration(stop - start));
+    };
+    if (hit.inLabels || hit.row < -1) {
+        QString text = QStringLiteral("<b>%1</b><br>%2").arg(who, tr("started at %1").arg(TimelineRuler::duration(lane.startNs)));
+        if (lane.exited)
+            text += QStringLiteral("<br>") + tr("exited at %1").arg(TimelineRuler::duration(lane.endNs));
+        if (lane.deadlocked)
+            text += QStringLiteral("<br><b>") + tr("deadlocked") + QStringLiteral("</b>");
+        return text;
+    }
+    if (!hit.onItem) {
+        if (hit.row == -1 && hit.time >= lane.startNs && hit.time < lane.endNs)
+            return QStringLiteral("<b>%1</b> %2").arg(who, tr("running"));
+        return {};
+    }
+    const TimelineItem& item = hit.item;
+    QString fold;
+    if (item.count > 1)
+        fold = tr("%1 spans in this pixel; the most severe:").arg(item.count) + QStringLiteral("<br>");
+    if (hit.row == -1) {
+        const WaitSpan& w = model.waitSpans()[item.ref];
+        QString verb = waitKindOf(w) == SpanKind::WaitJoin ? tr("waits to join") : tr("waits for");
+        if (w.op == ChanOp::Send)
+            verb = tr("waits to send on");
+        else if (w.op == ChanOp::Recv)
+            verb = tr("waits to receive from");
+        else if (w.op == ChanOp::Select)
+            verb = tr("waits in a select on");
+        QString text = fold + QStringLiteral("<b>%1</b> %2 %3 <b>%4</b><br>%5")
+                                  .arg(who, verb, kindName(w.object), m_names->name(w.object).toHtmlEscaped(),
+                                       sinceFor(w.start, w.end, w.end == kOpenEnd, "still blocked when the trace ends"));
+        if (w.op == ChanOp::Select && w.caseCount > 1)
+            text += QStringLiteral("<br>") + tr("(and %1 more channels)").arg(w.caseCount - 1);
+        if (const ModelChannel* chan = model.channel(w.object)) {
+            const quint64 at = std::clamp<quint64>(hit.time, w.start, std::min<quint64>(w.end, end));
+            if (chan->capacity == 0)
+                text += QStringLiteral("<br>") + tr("unbuffered channel");
+            else if (chan->capacity == UINT32_MAX)
+                text += QStringLiteral("<br>") + tr("%1 messages buffered then (unbounded)").arg(model.occupancyAt(w.object, at));
+            else
+                text += QStringLiteral("<br>") + tr("%1 of %2 buffered then").arg(model.occupancyAt(w.object, at)).arg(chan->capacity);
+        }
+        if (w.outcome == WaitOutcome::Failed)
+            text += QStringLiteral("<br>") + tr("gave up (timed out or failed)");
+        return text;
+    }
+    const HoldSpan& h = model.holdSpans()[item.ref];
+    QString text = fold + QStringLiteral("<b>%1</b> %2 %3 <b>%4</b><br>%5")
+                              .arg(who, (h.flags & RAVEL_F_SHARED) ? tr("holds (shared)") : tr("holds"), kindName(h.object),
+                                   m_names->name(h.object).toHtmlEscaped(),
+                                   sinceFor(h.start, h.end, h.end == kOpenEnd, "still held when the trace ends"));
+    if (h.flags & RAVEL_F_CONTENDED)
+        text += QStringLiteral("<br>") + tr("had to wait for it");
+    if (h.depth)
+        text += QStringLiteral("<br>") + tr("re-locked %1 more times inside").arg(h.depth);
+    if (lane.overflow && hit.row == TimelineLane::kShownHoldRows - 1)
+        text += QStringLiteral("<br>") + tr("(this row folds sub-rows %1 to %2)").arg(hit.row + 1).arg(lane.holdRows.size());
+    return text;
+}
+
+bool TimelineView::viewportEvent(QEvent* event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(event);
+        const QString text = tooltipAt(help->pos());
+        if (text.isEmpty())
+            QToolTip::hideText();
+        else
+            QToolTip::showText(help->globalPos(), text, viewport());
+        return true;
+    }
+    return QAbstractScrollArea::viewportEvent(event);
+}
+
+} // namespace ravel::gui

@@ -1,0 +1,121 @@
+// TimelineView: the timeline in the middle of the window (DESIGN.md, "The GUI"): a lane per
+// thread grouped by process, running / blocked / held-lock spans, arrows from each release to the
+// acquisition it enabled, a ruler, the playhead, selection, tooltips, zoom and pan by mouse and
+// keyboard, a `?` overlay of the keys, and export of what is visible as PNG or SVG.
+//
+// The horizontal range is ViewState's visible range (the minimap and the playback bar move it
+// too); the vertical scroll is this view's own. The TimelineIndex is built on a worker when the
+// document has loaded; frames are built from it by TimelineFrameBuilder and painted from the draw
+// list, so painting costs O(lanes x pixels) at any zoom.
+#pragma once
+
+#include "models/timeline_index.hpp"
+#include "timeline/timeline_frame_builder.hpp"
+#include "timeline/timeline_layout.hpp"
+
+#include <QAbstractScrollArea>
+#include <QFutureWatcher>
+#include <QPoint>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+namespace ravel::gui {
+
+class TraceDocument;
+class ViewState;
+class TimelineObjectNames;
+
+class TimelineView : public QAbstractScrollArea {
+    Q_OBJECT
+public:
+    TimelineView(TraceDocument* document, ViewState* state, QWidget* parent = nullptr);
+    ~TimelineView() override;
+
+    // The index of the loaded trace, nullptr before it is built (indexChanged() says when).
+    const TimelineIndex* index() const { return m_index.get(); }
+    bool isBuilding() const { return m_build != nullptr; }
+
+    // Writes what the view shows (its current size, range and scroll) as PNG or SVG, by the file's
+    // extension. On failure returns false with one line in *error.
+    bool exportImage(const QString& path, QString* error);
+    // Paints the visible timeline at `size` (what paintEvent, export and the benchmark use).
+    void renderTimeline(QPainter& painter, const QSize& size);
+    // The state of the frame the view would paint at `size`.
+    TimelineFrame currentFrame(const QSize& size) const;
+
+    // What the view shows, in ns: ViewState's range, or the whole run when that is empty.
+    quint64 visibleFrom() const;
+    quint64 visibleTo() const;
+
+    void zoomBy(double factor, std::optional<quint64> anchor = std::nullopt); // < 1 zooms in
+    void panBy(double fraction); // of the visible width; > 0 moves later
+    void fit();
+    void zoomToSelection();
+    void setKeysOverlayVisible(bool visible);
+    bool isKeysOverlayVisible() const { return m_showKeys; }
+
+    // Where the state row of a thread's lane is, in viewport coordinates (tests click there).
+    QRect laneStateRect(quint32 thread) const;
+
+signals:
+    void indexChanged();
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
+    void wheelEvent(QWheelEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
+    void scrollContentsBy(int dx, int dy) override;
+    bool viewportEvent(QEvent* event) override;
+    void changeEvent(QEvent* event) override;
+
+private:
+    struct Hit {
+        int lane = -1;
+        int row = -2;            // -1 state row, 0.. hold sub-row
+        bool onItem = false;
+        TimelineItem item;       // when onItem
+        quint64 time = 0;
+        bool inLabels = false;
+    };
+
+    void startBuild();
+    void cancelBuild();
+    void dropIndex();
+    void relayout();
+    void setRange(quint64 from, quint64 to);
+    Hit hitAt(const QPoint& pos) const;
+    void selectAt(const QPoint& pos, bool add);
+    void syncSelectedSpan();
+    void ensureLaneVisible(quint32 thread);
+    void followPlayhead(quint64 ns);
+    QString tooltipAt(const QPoint& pos);
+    int playheadX() const;
+
+    TraceDocument* m_document;
+    ViewState* m_state;
+    std::shared_ptr<TimelineIndex> m_index;
+    std::unique_ptr<TimelineObjectNames> m_names;
+    TimelineLayout m_layout;
+    int m_labelWidth = 180;
+
+    QFutureWatcher<std::shared_ptr<TimelineIndex>>* m_build = nullptr;
+    std::shared_ptr<std::atomic<bool>> m_cancel;
+
+    TimelineFrame::SpanType m_selectedType = TimelineFrame::SpanType::None;
+    quint32 m_selectedRef = 0;
+    bool m_showKeys = false;
+
+    enum class Drag { None, Pending, Pan, Playhead };
+    Drag m_drag = Drag::None;
+    QPoint m_pressPos;
+    quint64 m_pressFrom = 0;
+    quint64 m_pressTo = 0;
+};
+
+} // namespace ravel::gui
