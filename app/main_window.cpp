@@ -7,19 +7,13 @@
 #include "launch/live_run.hpp"
 #include "launch/run_program_dialog.hpp"
 #include "models/finding_focus.hpp"
+#include "models/timeline_index.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
 #include "playback/playback_bar.hpp"
 #include "playback/playback_controller.hpp"
-
-// The timeline is written alongside the shell; until its files are in the tree the window shows a
-// placeholder in its place.
-#if __has_include("timeline/timeline_view.hpp") && __has_include("models/timeline_index.hpp")
-#define RAVEL_GUI_HAS_TIMELINE 1
-#include "models/timeline_index.hpp"
 #include "timeline/minimap_widget.hpp"
 #include "timeline/timeline_view.hpp"
-#endif
 #include "graph_model.hpp"
 #include "perfetto_export.hpp"
 #include "trace_time.hpp"
@@ -70,13 +64,6 @@ constexpr int kMaxRecent = 10;
 constexpr int kLayoutVersion = 1;
 
 QString settingsKeyRecent() { return QStringLiteral("recentFiles"); }
-
-[[maybe_unused]] bool notInThisBuild(const QString& path, QString* error)
-{
-    if (error)
-        *error = QStringLiteral("%1: this view is not part of this build").arg(path);
-    return false;
-}
 
 } // namespace
 
@@ -146,7 +133,6 @@ void MainWindow::buildCentral()
 
     m_playbackBar = new PlaybackBar(m_playback, m_document, m_state, central);
     layout->addWidget(m_playbackBar);
-#ifdef RAVEL_GUI_HAS_TIMELINE
     m_minimap = new MinimapWidget(m_document, m_state, m_playbackBar);
     m_playbackBar->setMinimap(m_minimap);
 
@@ -158,9 +144,6 @@ void MainWindow::buildCentral()
             return forward ? index->nextEventTime(t, thread) : index->prevEventTime(t, thread);
         return m_playback->scanModel(t, thread, forward);
     });
-#else
-    layout->addWidget(new QLabel(tr("The timeline is not part of this build."), central), 1);
-#endif
     setCentralWidget(central);
 }
 
@@ -223,7 +206,6 @@ void MainWindow::buildMenus()
     quit->setMenuRole(QAction::QuitRole);
 
     m_viewMenu = menuBar()->addMenu(tr("&View"));
-#ifdef RAVEL_GUI_HAS_TIMELINE
     QAction* fit = m_viewMenu->addAction(tr("Zoom to &Fit"), m_timeline, &TimelineView::fit);
     fit->setShortcut(QKeySequence(Qt::Key_F));
     QAction* zoomSel = m_viewMenu->addAction(tr("Zoom to &Selection"), m_timeline, &TimelineView::zoomToSelection);
@@ -233,7 +215,6 @@ void MainWindow::buildMenus()
     QAction* zoomOut = m_viewMenu->addAction(tr("Zoom &Out"), this, [this] { m_timeline->zoomBy(2.0); });
     zoomOut->setShortcut(QKeySequence::ZoomOut);
     m_needTrace << fit << zoomSel << zoomIn << zoomOut;
-#endif
     m_viewMenu->addSeparator();
     m_viewMenu->addAction(m_findingsDock->toggleViewAction());
     m_viewMenu->addAction(m_graphDock->toggleViewAction());
@@ -523,9 +504,7 @@ void MainWindow::updateRecentMenu()
 bool MainWindow::isSettled() const
 {
     bool settled = m_document->isLoaded() && !m_document->isLoading();
-#ifdef RAVEL_GUI_HAS_TIMELINE
     settled = settled && !m_timeline->isBuilding();
-#endif
     settled = settled && !m_waitFor->isLayoutPending() && !m_lockOrder->isLayoutPending() && !m_lockOrder->isAnalyzing();
     return settled;
 }
@@ -550,11 +529,7 @@ bool MainWindow::exportLockOrderGraph(const QString& path, QString* error)
 
 bool MainWindow::exportTimeline(const QString& path, QString* error)
 {
-#ifdef RAVEL_GUI_HAS_TIMELINE
     return m_timeline->exportImage(path, error);
-#else
-    return notInThisBuild(path, error);
-#endif
 }
 
 bool MainWindow::exportPerfetto(const QString& path, QString* error)
