@@ -73,7 +73,7 @@ GraphModel build(const GraphOptions& o, const ReplayModel& model, Symbolizer& sy
         return g;
     }
     if (o.kind == "lock-order") {
-        LockOrderGraph lo(model);
+        const LockOrderGraph& lo = model.lockOrder();
         return lockOrderGraph(model, lo.edges(), lo.cycleEdges(), naming);
     }
     uint64_t at = model.endNs();

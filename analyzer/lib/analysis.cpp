@@ -85,7 +85,7 @@ std::vector<Finding> analyzeTrace(const ReplayModel& model, Symbolizer& sym, con
             if (f.kind == "deadlock")
                 for (const FindingObject& o : f.objects)
                     deadlocked.insert(o.address);
-        LockOrderGraph graph(model);
+        const LockOrderGraph& graph = model.lockOrder();
         for (Finding& f : graph.findings()) {
             bool happened = f.kind == "potential-deadlock" && !f.edges.empty();
             for (const FindingEdge& e : f.edges)

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 namespace ravel {
 
@@ -97,9 +98,34 @@ uint64_t mix(uint64_t x)
 } // namespace
 
 LockOrderGraph::LockOrderGraph(const ReplayModel& model)
-    : m_model(model)
+    : LockOrderGraph(model.trace())
 {
-    collectEdges();
+    finish(model);
+}
+
+LockOrderGraph::LockOrderGraph(const TraceReader& trace, SharedEventPass* pass)
+    : m_trace(trace)
+    , m_pass(pass)
+{
+    try {
+        collectEdges();
+    } catch (...) {
+        if (m_pass) // failed before reading: the other consumer must not wait for it
+            m_pass->forEachEvent([](const Event&) { return false; });
+        throw;
+    }
+}
+
+bool LockOrderGraph::needsEvents(const TraceReader& trace)
+{
+    return trace.nestedLocking() || trace.eventCount(RAVEL_EV_CHAN_CREATE) + trace.eventCount(RAVEL_EV_SEND_REQ)
+            + trace.eventCount(RAVEL_EV_RECV_REQ) + trace.eventCount(RAVEL_EV_SELECT_CASE)
+        > 0;
+}
+
+void LockOrderGraph::finish(const ReplayModel& model)
+{
+    m_model = &model;
     findCycles();
 }
 
@@ -122,7 +148,8 @@ std::vector<size_t> LockOrderGraph::cycleEdges() const { return m_cycleEdges; }
 
 void LockOrderGraph::collectEdges()
 {
-    const std::vector<ModelThread>& threads = m_model.threads();
+    // ReplayModel::threads() are the trace's threads in the same order: indices agree.
+    const std::vector<ThreadInfo>& threads = m_trace.threads();
     const uint32_t T = uint32_t(threads.size());
     m_threadCount = T;
     std::vector<uint32_t> threadIndex; // ravel id -> index into threads
@@ -157,7 +184,7 @@ void LockOrderGraph::collectEdges()
             advance(t);
     };
 
-    ObjectTracker tracker(m_model.trace().threads());
+    ObjectTracker tracker(m_trace.threads());
     std::vector<uint32_t> syncOf; // object -> index into syncs
     std::vector<SyncState> syncs;
     auto syncFor = [&](uint32_t object) -> SyncState& {
@@ -293,7 +320,11 @@ void LockOrderGraph::collectEdges()
     };
 
     // Mixed lock/channel cycles cost nothing in a program without channels.
-    const bool channels = !m_model.channels().empty();
+    const bool channels = m_trace.eventCount(RAVEL_EV_CHAN_CREATE) + m_trace.eventCount(RAVEL_EV_SEND_REQ)
+            + m_trace.eventCount(RAVEL_EV_RECV_REQ) + m_trace.eventCount(RAVEL_EV_SELECT_CASE)
+        > 0;
+    if (!needsEvents(m_trace))
+        return;
     auto need = [&](uint32_t t, const Event& e, uint32_t object) {
         ThreadState& st = ts[t];
         Need n { object, e.stack, e.time_ns, st.segment, snapshotOf(t), bool(e.flags & RAVEL_F_SHARED), {}, {} };
@@ -365,7 +396,13 @@ void LockOrderGraph::collectEdges()
         }
     };
 
-    m_model.trace().forEachEvent([&](const Event& e) {
+    auto pass = [&](const std::function<bool(const Event&)>& fn) {
+        if (SharedEventPass* shared = std::exchange(m_pass, nullptr))
+            shared->forEachEvent(fn);
+        else
+            m_trace.forEachEvent(fn);
+    };
+    pass([&](const Event& e) {
         const uint32_t object = tracker.onEvent(e);
         const uint32_t t = indexOf(e.thread);
         if (t == kNone)
@@ -672,7 +709,7 @@ void LockOrderGraph::findCycles()
 {
     if (m_edges.empty())
         return;
-    size_t objectCount = m_model.objects().size();
+    size_t objectCount = m_model->objects().size();
     for (const LockOrderEdge& e : m_edges)
         objectCount = std::max<size_t>(objectCount, std::max(e.from, e.to) + 1);
 
@@ -750,7 +787,7 @@ void LockOrderGraph::findCycles()
     {
         std::map<uint64_t, uint32_t> codes; // innermost pc, or the stack id where none is known
         auto codeOf = [&](uint32_t stack) {
-            const StackTrace* st = stack ? m_model.trace().stack(stack) : nullptr;
+            const StackTrace* st = stack ? m_model->trace().stack(stack) : nullptr;
             uint64_t key = st && !st->frames.empty() ? st->frames[0] : (uint64_t(1) << 63 | stack);
             return codes.try_emplace(key, uint32_t(codes.size())).first->second;
         };
@@ -837,7 +874,7 @@ Finding LockOrderGraph::makeFinding(const Pattern& p) const
         if (!objectAt[o]) {
             // The model's tracker saw the same events in the same order: its indices are ours.
             static const ObjectRecord unknown;
-            const ObjectRecord& r = o < m_model.objects().size() ? m_model.objects()[o] : unknown;
+            const ObjectRecord& r = o < m_model->objects().size() ? m_model->objects()[o] : unknown;
             FindingObject fo;
             fo.id = fmt::format("o{:x}.{}", r.address, r.generation);
             fo.address = r.address;
@@ -883,7 +920,7 @@ Finding LockOrderGraph::makeFinding(const Pattern& p) const
             continue;
         FindingThread t;
         t.id = e.thread;
-        if (const ModelThread* mt = m_model.thread(e.thread)) {
+        if (const ModelThread* mt = m_model->thread(e.thread)) {
             t.osTid = mt->osTid;
             t.pid = mt->pid;
             t.name = mt->name;

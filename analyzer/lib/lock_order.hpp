@@ -22,6 +22,8 @@
 namespace ravel {
 
 class ReplayModel;
+class TraceReader;
+class SharedEventPass;
 
 enum class ChanRole : uint8_t { None = 0, Recv = 1, Send = 2 };
 
@@ -46,6 +48,15 @@ struct LockOrderEdge {
 class LockOrderGraph {
 public:
     explicit LockOrderGraph(const ReplayModel& model);
+    // The same in two halves, so the pass over the events can run beside ReplayModel's own:
+    // collecting reads only the trace; finish() searches the cycles and needs the built model
+    // (of the same trace).
+    // With `pass`, the events come from a pass shared with another consumer (ReplayModel's).
+    explicit LockOrderGraph(const TraceReader& trace, SharedEventPass* pass = nullptr);
+    void finish(const ReplayModel& model);
+    // Whether collecting reads the events at all: edges come from a lock requested while another
+    // is held, or (mixed cycles) from a channel served after a lock request.
+    static bool needsEvents(const TraceReader& trace);
 
     // Distinct edges (one representative per (from, to, from site, to site, thread)).
     const std::vector<LockOrderEdge>& edges() const { return m_edges; }
@@ -88,7 +99,9 @@ private:
     bool mayOverlap(const EdgeState& a, const EdgeState& b) const;
     Finding makeFinding(const Pattern& p) const;
 
-    const ReplayModel& m_model;
+    const TraceReader& m_trace;
+    SharedEventPass* m_pass = nullptr;
+    const ReplayModel* m_model = nullptr; // set by finish()
     std::vector<LockOrderEdge> m_edges;
     std::vector<EdgeState> m_state;       // parallel to m_edges
     uint32_t m_threadCount = 0;

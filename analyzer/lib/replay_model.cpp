@@ -1,11 +1,16 @@
 #include "replay_model.hpp"
 
+#include "large_array.hpp"
 #include "live_detector.hpp"
+#include "lock_order.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <exception>
+#include <thread>
+#include <utility>
 #include <unordered_map>
 
 namespace ravel {
@@ -13,6 +18,7 @@ namespace ravel {
 namespace {
 
 constexpr uint32_t kNone = UINT32_MAX;
+constexpr uint64_t kParallelLockOrderAbove = 1u << 18;
 
 bool isLockKind(unsigned kind)
 {
@@ -38,7 +44,48 @@ uint64_t messageKey(uint32_t object, uint32_t id) { return uint64_t(object) << 3
 ReplayModel::ReplayModel(const TraceReader& trace)
     : m_trace(trace)
 {
+    // The lock-order graph needs its own pass over the events: on a big trace it shares this
+    // model's, on a thread of its own, so the events are decoded and merged once for both.
+    if (m_trace.eventCount() >= kParallelLockOrderAbove && LockOrderGraph::needsEvents(m_trace)) {
+        SharedEventPass pass(m_trace, 2);
+        m_pass = &pass;
+        std::exception_ptr lockOrderError;
+        std::jthread lockOrder([this, &pass, &lockOrderError] {
+            try {
+                m_lockOrder = std::make_unique<LockOrderGraph>(m_trace, &pass);
+            } catch (...) {
+                lockOrderError = std::current_exception();
+            }
+        });
+        try {
+            build();
+        } catch (...) {
+            if (m_pass) // failed before reading: the other consumer must not wait for it
+                pass.forEachEvent([](const Event&) { return false; });
+            m_pass = nullptr;
+            throw;
+        }
+        m_pass = nullptr;
+        lockOrder.join();
+        if (lockOrderError) // built again, alone, when someone asks for it
+            m_lockOrder.reset();
+        return;
+    }
     build();
+}
+
+ReplayModel::~ReplayModel() = default;
+
+const LockOrderGraph& ReplayModel::lockOrder() const
+{
+    std::lock_guard lock(m_lockOrderMutex);
+    if (!m_lockOrder)
+        m_lockOrder = std::make_unique<LockOrderGraph>(m_trace);
+    if (!m_lockOrderFinished) {
+        m_lockOrder->finish(*this);
+        m_lockOrderFinished = true;
+    }
+    return *m_lockOrder;
 }
 
 const ModelThread* ReplayModel::thread(uint32_t id) const
@@ -137,10 +184,16 @@ void ReplayModel::build()
 
     // Sized once from the reader's counts: growing by doubling would cost up to twice the final
     // size at its peak, and the spans are most of the model's memory.
-    m_holds.reserve(m_trace.eventCount(RAVEL_EV_ACQUIRED));
-    m_waits.reserve(m_trace.eventCount(RAVEL_EV_ACQ_REQ) + m_trace.eventCount(RAVEL_EV_WAIT_REQ)
+    reserveLarge(m_holds, m_trace.eventCount(RAVEL_EV_ACQUIRED));
+    reserveLarge(m_waits, m_trace.eventCount(RAVEL_EV_ACQ_REQ) + m_trace.eventCount(RAVEL_EV_WAIT_REQ)
         + m_trace.eventCount(RAVEL_EV_JOIN_REQ));
-    m_trace.forEachEvent([&](const Event& e) {
+    auto pass = [&](const std::function<bool(const Event&)>& fn) {
+        if (SharedEventPass* shared = std::exchange(m_pass, nullptr))
+            shared->forEachEvent(fn);
+        else
+            m_trace.forEachEvent(fn);
+    };
+    pass([&](const Event& e) {
         m_events++;
         m_endNs = std::max(m_endNs, e.time_ns);
         uint32_t object = tracker.onEvent(e);

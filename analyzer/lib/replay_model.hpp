@@ -12,10 +12,14 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace ravel {
+
+class LockOrderGraph;
 
 inline constexpr uint64_t kOpenEnd = std::numeric_limits<uint64_t>::max();
 
@@ -95,6 +99,7 @@ public:
     static constexpr size_t kHoldBlock = 64;
 
     explicit ReplayModel(const TraceReader& trace);
+    ~ReplayModel();
 
     const TraceReader& trace() const { return m_trace; }
     const std::vector<ObjectRecord>& objects() const { return m_objects; }
@@ -104,6 +109,9 @@ public:
     const std::vector<WaitSpan>& waitSpans() const { return m_waits; }
     uint64_t endNs() const { return m_endNs; }
     uint64_t eventCount() const { return m_events; }
+    // The lock-order graph of the run. Its pass over the events runs beside the model's own when
+    // the trace is big enough for that to pay; its cycles are searched on first use.
+    const LockOrderGraph& lockOrder() const;
 
     // The wait span of `thread` covering t, or nullptr.
     const WaitSpan* blockedAt(uint32_t thread, uint64_t t) const;
@@ -149,6 +157,10 @@ private:
                                std::vector<Finding>& out, std::vector<uint32_t>& gone) const;
     uint64_t m_endNs = 0;
     uint64_t m_events = 0;
+    SharedEventPass* m_pass = nullptr; // while building: the pass shared with the lock-order graph
+    mutable std::unique_ptr<LockOrderGraph> m_lockOrder;
+    mutable bool m_lockOrderFinished = false;
+    mutable std::mutex m_lockOrderMutex;
 };
 
 } // namespace ravel

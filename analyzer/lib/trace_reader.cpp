@@ -57,6 +57,33 @@ struct TraceReader::Impl {
     ObjectIndex objects;
     uint64_t eventCount = 0;
     uint64_t kindCounts[256] = {};
+    bool nested = false;
+
+    // A thread that blocks (or takes another lock) while it holds a lock: the trace may have
+    // lock-order edges. Per thread, in program order, so the first pass can tell.
+    void trackNesting(unsigned kind, unsigned objKind, uint32_t& held)
+    {
+        switch (kind) {
+        case RAVEL_EV_ACQUIRED:
+            if (objKind == RAVEL_OBJ_CHAN)
+                break;
+            nested = nested || held > 0;
+            ++held;
+            break;
+        case RAVEL_EV_RELEASE:
+            if (held > 0)
+                --held;
+            break;
+        case RAVEL_EV_ACQ_REQ:
+        case RAVEL_EV_WAIT_REQ:
+        case RAVEL_EV_JOIN_REQ:
+        case RAVEL_EV_SEND_REQ:
+        case RAVEL_EV_RECV_REQ:
+        case RAVEL_EV_SELECT_REQ:
+            nested = nested || held > 0;
+            break;
+        }
+    }
     uint64_t startTsc = 0;
     double nsPerTsc = 1;
 
@@ -225,6 +252,7 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
         // with the same seq, and gaps are counted between intact chunks.
         bool accepted = false;
         uint32_t lastSeq = 0;
+        uint32_t held = 0; // locks the thread holds, in program order
         for (size_t k = g; k < end; ++k) {
             const ChunkRef& c = *chunks[k];
             if (accepted && c.hdr.seq == lastSeq) {
@@ -261,6 +289,7 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
             for (const RavelEvent& e : buf) {
                 const unsigned kind = unsigned(e.word >> 48) & 0xff;
                 ++kindCounts[kind];
+                trackNesting(kind, unsigned(e.word >> 56) & 0x0f, held);
                 if (isSequenced(kind) && e.aux != 0) // aux 0: no sequence number taken
                     noteSequence(e.word & RAVEL_OBJ_MASK, e.aux);
             }
@@ -520,6 +549,11 @@ uint64_t TraceReader::eventCount() const
     return m_impl->eventCount;
 }
 
+bool TraceReader::nestedLocking() const
+{
+    return m_impl->nested;
+}
+
 uint64_t TraceReader::eventCount(unsigned kind) const
 {
     return kind < 256 ? m_impl->kindCounts[kind] : 0;
@@ -614,7 +648,11 @@ void TraceReader::forEachEvent(const std::function<bool(const Event&)>& fn) cons
 {
     constexpr uint64_t kPipeAbove = 1u << 16;
     if (m_impl->eventCount < kPipeAbove || std::thread::hardware_concurrency() < 2) {
-        detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Event& e) { return fn(e); });
+        detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Cursor& k, uint64_t t) {
+            Event e;
+            k.fill(e, t);
+            return fn(e);
+        });
         return;
     }
     EventPipe pipe;
@@ -624,8 +662,8 @@ void TraceReader::forEachEvent(const std::function<bool(const Event&)>& fn) cons
             std::vector<Event>* batch = pipe.fillable();
             if (batch) {
                 batch->reserve(EventPipe::kBatch);
-                detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Event& e) {
-                    batch->push_back(e);
+                detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Cursor& k, uint64_t t) {
+                    k.fill(batch->emplace_back(), t);
                     if (batch->size() < EventPipe::kBatch)
                         return true;
                     pipe.publish();
@@ -681,6 +719,138 @@ void TraceReader::forEachThreadEvent(uint32_t thread, const std::function<bool(c
     for (; c.i < c.n; c.advance())
         if (!fn(c.event()))
             return;
+}
+
+// The shared pass: the last consumer to arrive starts the producer (a thread of its own); batches sit in a small ring until every consumer still reading
+// has taken them.
+struct SharedEventPass::Impl {
+    static constexpr size_t kBatch = 4096;
+    static constexpr size_t kRing = 4;
+
+    const TraceReader& trace;
+    unsigned consumers;
+    std::mutex mutex;
+    std::condition_variable cv;
+    unsigned arrived = 0, reading = 0;
+    std::vector<Event> ring[kRing];
+    unsigned pending[kRing] = {}; // consumers that have not finished batch slot i
+    uint64_t produced = 0;        // batches published so far (slot = index % kRing)
+    bool done = false;
+    std::exception_ptr error;
+    std::thread producer;
+
+    Impl(const TraceReader& t, unsigned n)
+        : trace(t)
+        , consumers(n)
+    {
+    }
+
+    void produce()
+    {
+        try {
+            std::vector<Event> batch;
+            batch.reserve(kBatch);
+            auto publish = [&] {
+                std::unique_lock lock(mutex);
+                const size_t slot = produced % kRing;
+                cv.wait(lock, [&] { return pending[slot] == 0 || reading == 0; });
+                if (reading == 0)
+                    return false;
+                ring[slot].swap(batch);
+                pending[slot] = reading;
+                ++produced;
+                cv.notify_all();
+                batch.clear();
+                return true;
+            };
+            bool more = true;
+            detail::mergeEvents(trace.m_impl->streams, trace.m_impl->objects, [&](const Cursor& k, uint64_t t) {
+                k.fill(batch.emplace_back(), t);
+                if (batch.size() < kBatch)
+                    return true;
+                return more = publish();
+            });
+            if (more && !batch.empty())
+                publish();
+        } catch (...) {
+            std::lock_guard lock(mutex);
+            error = std::current_exception();
+        }
+        std::lock_guard lock(mutex);
+        done = true;
+        cv.notify_all();
+    }
+};
+
+SharedEventPass::SharedEventPass(const TraceReader& trace, unsigned consumers)
+    : m_impl(new Impl(trace, consumers))
+{
+}
+
+SharedEventPass::~SharedEventPass()
+{
+    if (m_impl->producer.joinable())
+        m_impl->producer.join();
+    delete m_impl;
+}
+
+void SharedEventPass::forEachEvent(const std::function<bool(const Event&)>& fn)
+{
+    Impl& d = *m_impl;
+    {
+        std::unique_lock lock(d.mutex);
+        ++d.arrived;
+        ++d.reading;
+        if (d.arrived == d.consumers)
+            d.producer = std::thread([&d] { d.produce(); });
+        else
+            d.cv.wait(lock, [&] { return d.arrived == d.consumers; });
+    }
+    uint64_t next = 0; // the next batch this consumer reads
+    bool want = true;
+    std::exception_ptr mine;
+    for (;;) {
+        std::unique_lock lock(d.mutex);
+        d.cv.wait(lock, [&] { return d.produced > next || d.done; });
+        if (d.produced <= next)
+            break;
+        const size_t slot = next % Impl::kRing;
+        lock.unlock();
+        if (want) {
+            try {
+                for (const Event& e : d.ring[slot])
+                    if (!fn(e)) {
+                        want = false;
+                        break;
+                    }
+            } catch (...) {
+                mine = std::current_exception();
+                want = false;
+            }
+        }
+        lock.lock();
+        --d.pending[slot];
+        ++next;
+        if (!want) {
+            // Leaving: the batches it has not read no longer wait for it.
+            for (uint64_t b = next; b < d.produced; ++b)
+                --d.pending[b % Impl::kRing];
+            --d.reading;
+            d.cv.notify_all();
+            break;
+        }
+        d.cv.notify_all();
+    }
+    if (want) {
+        std::lock_guard lock(d.mutex);
+        --d.reading;
+        d.cv.notify_all();
+    }
+    if (mine)
+        std::rethrow_exception(mine);
+    std::lock_guard lock(d.mutex);
+    if (d.error)
+        std::rethrow_exception(d.error);
 }
 
 } // namespace ravel

@@ -118,6 +118,28 @@ public:
     void forEachThreadEvent(uint32_t thread, const std::function<bool(const Event&)>& fn) const;
     uint64_t eventCount() const; // events delivered by forEachEvent (TIME records excluded)
     uint64_t eventCount(unsigned kind) const; // of one RAVEL_EV_* kind: lets a pass size its arrays once
+    // Some thread requested a lock, or blocked, while it held a lock (seen in each thread's own
+    // order while indexing). Without it no lock-order analysis can find an edge.
+    bool nestedLocking() const;
+
+private:
+    friend class SharedEventPass;
+    struct Impl;
+    Impl* m_impl;
+};
+
+// One pass over a trace's events shared by several consumers, each on its own thread: the events
+// are decoded and merged once. Every consumer calls forEachEvent from its own thread; the pass
+// starts when all `consumers` have called, and each call returns when the events end or when its
+// callback returns false (the others go on). Every consumer must call exactly once.
+class SharedEventPass {
+public:
+    SharedEventPass(const TraceReader& trace, unsigned consumers);
+    ~SharedEventPass();
+    SharedEventPass(const SharedEventPass&) = delete;
+    SharedEventPass& operator=(const SharedEventPass&) = delete;
+
+    void forEachEvent(const std::function<bool(const Event&)>& fn);
 
 private:
     struct Impl;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iterator>
 #include <random>
+#include <thread>
 #include <tuple>
 #include <unistd.h>
 
@@ -650,6 +651,63 @@ TEST_F(TraceReaderTest, DISABLED_WriteFuzzCorpus)
         fr.event(1, RAVEL_EV_ACQUIRED, 0x10, i + 1);
     fr.dropChunk(1, 0);
     fr.write(dir + "/flight.seed");
+}
+
+// A big trace goes through the pipelined merge (a second thread) and the shared pass (one merge
+// for two consumers): both must deliver exactly what a plain merge of the same trace delivers,
+// and a consumer that stops early must not hold the other back.
+TEST_F(TraceReaderTest, PipelinedAndSharedPassesDeliverTheSameEventsInTheSameOrder)
+{
+    TraceBuilder b(1u << 16);
+    const uint64_t locks[3] = { 0x1000, 0x2000, 0x3000 };
+    for (uint32_t tid = 1; tid <= 3; ++tid)
+        b.thread(tid);
+    for (uint32_t i = 0; i < 40000; ++i) {
+        for (uint32_t tid = 1; tid <= 3; ++tid) {
+            const uint64_t lock = locks[(i + tid) % 3];
+            b.time(tid, uint64_t(i) * 1000 + tid * 10);
+            b.event(tid, RAVEL_EV_ACQUIRED, lock, 0, 1, RAVEL_OBJ_MUTEX);
+            b.event(tid, RAVEL_EV_RELEASE, lock, 0, 2, RAVEL_OBJ_MUTEX);
+        }
+    }
+    b.write(path("big.ravel"));
+    TraceReader r(path("big.ravel"));
+    ASSERT_GT(r.eventCount(), 65536u); // above the size that turns the pipeline on
+    EXPECT_EQ(r.eventCount(RAVEL_EV_ACQUIRED), 120000u);
+    EXPECT_FALSE(r.nestedLocking());
+
+    using Key = std::tuple<uint64_t, uint32_t, uint8_t, uint64_t>;
+    auto key = [](const Event& e) { return Key { e.time_ns, e.thread, e.kind, e.obj }; };
+    std::vector<Key> plain;
+    r.forEachThreadEvent(1, [&](const Event&) { return true; });
+    r.forEachEvent([&](const Event& e) {
+        plain.push_back(key(e));
+        return true;
+    });
+    ASSERT_EQ(plain.size(), r.eventCount());
+    std::vector<Key> again;
+    r.forEachEvent([&](const Event& e) {
+        again.push_back(key(e));
+        return true;
+    });
+    EXPECT_EQ(again, plain);
+
+    SharedEventPass pass(r, 2);
+    std::vector<Key> first, second;
+    std::thread other([&] {
+        pass.forEachEvent([&](const Event& e) {
+            second.push_back(key(e));
+            return second.size() < 1000; // stops early
+        });
+    });
+    pass.forEachEvent([&](const Event& e) {
+        first.push_back(key(e));
+        return true;
+    });
+    other.join();
+    EXPECT_EQ(first, plain);
+    ASSERT_EQ(second.size(), 1000u);
+    EXPECT_TRUE(std::equal(second.begin(), second.end(), plain.begin()));
 }
 
 } // namespace
