@@ -66,24 +66,6 @@ AddressMap::AddressMap()
     m_slots.assign(size_t(1) << 10, Slot {kEmpty, 0});
 }
 
-size_t AddressMap::slotFor(uint64_t key) const
-{
-    // Fibonacci hashing: objects are often 8- or 64-byte aligned, the multiply spreads the low bits.
-    return size_t((key * 0x9E3779B97F4A7C15ull) >> m_shift);
-}
-
-uint32_t AddressMap::find(uint64_t key) const
-{
-    size_t mask = m_slots.size() - 1;
-    for (size_t i = slotFor(key);; i = (i + 1) & mask) {
-        const Slot& s = m_slots[i];
-        if (s.key == key)
-            return s.value;
-        if (s.key == kEmpty)
-            return kNoObject;
-    }
-}
-
 void AddressMap::set(uint64_t key, uint32_t value)
 {
     if ((m_size + 1) * 2 > m_slots.size())

@@ -54,7 +54,17 @@ struct ObjectRecord {
 class AddressMap {
 public:
     AddressMap();
-    uint32_t find(uint64_t key) const; // kNoObject when absent
+    uint32_t find(uint64_t key) const // kNoObject when absent
+    {
+        const size_t mask = m_slots.size() - 1;
+        for (size_t i = slotFor(key);; i = (i + 1) & mask) {
+            const Slot& s = m_slots[i];
+            if (s.key == key)
+                return s.value;
+            if (s.key == kEmpty)
+                return kNoObject;
+        }
+    }
     void set(uint64_t key, uint32_t value);
     size_t size() const { return m_size; }
 
@@ -64,7 +74,8 @@ private:
         uint64_t key;
         uint32_t value;
     };
-    size_t slotFor(uint64_t key) const;
+    // Fibonacci hashing: objects are often 8- or 64-byte aligned, the multiply spreads the low bits.
+    size_t slotFor(uint64_t key) const { return size_t((key * 0x9E3779B97F4A7C15ull) >> m_shift); }
     void grow();
     std::vector<Slot> m_slots;
     size_t m_size = 0;
