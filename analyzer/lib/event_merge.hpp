@@ -182,16 +182,8 @@ struct Cursor {
     }
     Event event() const
     {
-        const RavelEvent& r = rec();
         Event e;
-        e.time_ns = time;
-        e.obj = r.word & RAVEL_OBJ_MASK;
-        e.thread = tid;
-        e.aux = r.aux;
-        e.stack = r.stack;
-        e.kind = uint8_t(r.word >> 48);
-        e.flags = uint8_t(r.word >> 56);
-        e.stamped = stamped();
+        fill(e, time);
         return e;
     }
 };
