@@ -49,6 +49,14 @@ const FindingThread* findThread(const Finding& f, uint32_t id)
     return nullptr;
 }
 
+bool isStandardLibraryFrame(const Frame& f)
+{
+    auto base = [](const std::string& path) { return path.substr(path.rfind('/') + 1); };
+    // libstdc++'s headers live under /usr/include/c++/N and /usr/include/<triplet>/c++/N.
+    const bool header = f.file.find("/include/") != std::string::npos && f.file.find("/c++/") != std::string::npos;
+    return header || base(f.module).starts_with("libstdc++.so");
+}
+
 void appendStack(std::string& out, uint32_t stackId, bool reused, const TraceReader& trace, Symbolizer& sym,
                  const TextReportOptions& opt, const Style& st)
 {
@@ -61,6 +69,17 @@ void appendStack(std::string& out, uint32_t stackId, bool reused, const TraceRea
     std::vector<Frame> frames = reportFrames(stackId, trace, sym);
     size_t shown = std::min<size_t>(frames.size(), opt.maxFrames);
     for (size_t i = 0; i < shown; i++) {
+        // A run of frames inside the C++ standard library (std::thread's invoke machinery, lock
+        // guards) says nothing the frames around it do not: one line instead. JSON and SARIF keep
+        // every frame.
+        size_t run = 0;
+        while (i + run < shown && isStandardLibraryFrame(frames[i + run]))
+            ++run;
+        if (run >= 2) {
+            out += fmt::format("      #{}-{} {} frames in the C++ standard library\n", i, i + run - 1, run);
+            i += run - 1;
+            continue;
+        }
         const Frame& fr = frames[i];
         std::string where = Symbolizer::site(fr);
         if (where.empty())
