@@ -57,7 +57,8 @@ void LockOrderGraphView::onLoaded()
     m_watcher->setFuture(QtConcurrent::run([model] {
         auto orders = std::make_shared<Orders>();
         try {
-            ravel::LockOrderGraph lo(*model);
+            // The model's own graph: the document's analyses built it already while loading.
+            const ravel::LockOrderGraph& lo = model->lockOrder();
             orders->edges = lo.edges();
             orders->cycleEdges = lo.cycleEdges();
         } catch (const std::exception& e) {
