@@ -2,6 +2,7 @@
 // releases are not handoffs (before the request, by the waiter itself, of another object).
 #include "handoffs.hpp"
 #include "replay_model.hpp"
+#include "model_script.hpp"
 #include "trace_builder.hpp"
 
 #include <gtest/gtest.h>
@@ -19,48 +20,17 @@ constexpr uint64_t N = 0x555555558068;
 constexpr unsigned Contended = RAVEL_OBJ_MUTEX | RAVEL_F_CONTENDED;
 
 // Events in the given global order, 1000 ticks (500 ns) apart.
-class Script {
-public:
+struct Script : test::ModelScript {
     explicit Script(unsigned threads = 3)
+        : ModelScript(names(threads))
     {
-        for (uint32_t tid = 1; tid <= threads; tid++) {
-            RavelThreadEntry& t = b.thread(tid, tid == 1 ? "main" : "worker");
-            t.parent = tid == 1 ? 0 : 1;
-            t.pthread = 0x7f0000001000ull * tid;
-            t.start_tsc = TraceBuilder::StartTsc;
-        }
     }
-    // Returns the event's time in ns from the trace start.
-    uint64_t ev(uint32_t tid, unsigned kind, uint64_t obj, unsigned flags = RAVEL_OBJ_MUTEX, uint32_t aux = 0)
+    static std::vector<std::string> names(unsigned n)
     {
-        m_tsc += 1000;
-        b.time(tid, m_tsc);
-        b.event(tid, kind, obj, aux, 0, flags);
-        return m_tsc / 2;
+        std::vector<std::string> v(n, "worker");
+        v[0] = "main";
+        return v;
     }
-    const ReplayModel& model()
-    {
-        char dir[] = "/tmp/ravel-handoffs-XXXXXX";
-        if (!mkdtemp(dir))
-            throw std::runtime_error("mkdtemp");
-        m_dir = dir;
-        b.write(m_dir + "/t.ravel");
-        m_reader = std::make_unique<TraceReader>(m_dir + "/t.ravel");
-        m_model = std::make_unique<ReplayModel>(*m_reader);
-        return *m_model;
-    }
-    ~Script()
-    {
-        if (!m_dir.empty())
-            std::filesystem::remove_all(m_dir);
-    }
-    TraceBuilder b { 1 << 16 };
-
-private:
-    uint64_t m_tsc = 1000;
-    std::string m_dir;
-    std::unique_ptr<TraceReader> m_reader;
-    std::unique_ptr<ReplayModel> m_model;
 };
 
 } // namespace

@@ -4,6 +4,7 @@
 #include "graph_model.hpp"
 #include "perfetto_export.hpp"
 #include "replay_model.hpp"
+#include "model_script.hpp"
 #include "trace_builder.hpp"
 
 #include <gtest/gtest.h>
@@ -28,47 +29,19 @@ constexpr uint64_t N = 0x555555558068;
 constexpr unsigned Contended = RAVEL_OBJ_MUTEX | RAVEL_F_CONTENDED;
 
 // Events in the given global order, 1000 ticks (500 ns) apart.
-class Script {
-public:
+struct Script : test::ModelScript {
     explicit Script(unsigned threads = 3, const char* name2 = "worker")
+        : ModelScript(names(threads, name2))
     {
-        for (uint32_t tid = 1; tid <= threads; tid++) {
-            RavelThreadEntry& t = b.thread(tid, tid == 1 ? "" : tid == 2 ? name2 : "helper");
-            t.parent = tid == 1 ? 0 : 1;
-            t.pthread = 0x7f0000001000ull * tid;
-            t.start_tsc = TraceBuilder::StartTsc;
-        }
     }
-    uint64_t ev(uint32_t tid, unsigned kind, uint64_t obj, unsigned flags = RAVEL_OBJ_MUTEX, uint32_t aux = 0)
+    static std::vector<std::string> names(unsigned n, const char* name2)
     {
-        m_tsc += 1000;
-        b.time(tid, m_tsc);
-        b.event(tid, kind, obj, aux, 0, flags);
-        return m_tsc / 2;
+        std::vector<std::string> v(n, "helper");
+        v[0] = "";
+        if (n > 1)
+            v[1] = name2;
+        return v;
     }
-    const ReplayModel& model()
-    {
-        char dir[] = "/tmp/ravel-perfetto-XXXXXX";
-        if (!mkdtemp(dir))
-            throw std::runtime_error("mkdtemp");
-        m_dir = dir;
-        b.write(m_dir + "/t.ravel");
-        m_reader = std::make_unique<TraceReader>(m_dir + "/t.ravel");
-        m_model = std::make_unique<ReplayModel>(*m_reader);
-        return *m_model;
-    }
-    ~Script()
-    {
-        if (!m_dir.empty())
-            std::filesystem::remove_all(m_dir);
-    }
-    TraceBuilder b { 1 << 16 };
-
-private:
-    uint64_t m_tsc = 1000;
-    std::string m_dir;
-    std::unique_ptr<TraceReader> m_reader;
-    std::unique_ptr<ReplayModel> m_model;
 };
 
 std::string exportText(

@@ -1,6 +1,7 @@
 // The replay model on scripted traces: holds and waits at an instant, and the identity of objects
 // when uncontended events arrive in an order the clock could not settle.
 #include "replay_model.hpp"
+#include "model_script.hpp"
 #include "trace_builder.hpp"
 
 #include <gtest/gtest.h>
@@ -16,46 +17,11 @@ namespace {
 constexpr uint64_t M = 0x555555558040;
 
 // Events in the given global order, 1000 ticks apart (the builder's clock: 2 ticks per ns).
-class Script {
-public:
+struct Script : test::ModelScript {
     Script()
+        : ModelScript({ "main", "worker" })
     {
-        for (uint32_t tid : { 1u, 2u }) {
-            RavelThreadEntry& t = b.thread(tid, tid == 1 ? "main" : "worker");
-            t.parent = tid == 1 ? 0 : 1;
-            t.pthread = 0x7f0000001000ull * tid;
-            t.start_tsc = TraceBuilder::StartTsc;
-        }
     }
-    void ev(uint32_t tid, unsigned kind, uint64_t obj, unsigned flags = RAVEL_OBJ_MUTEX, uint32_t aux = 0)
-    {
-        m_tsc += 1000;
-        b.time(tid, m_tsc);
-        b.event(tid, kind, obj, aux, 0, flags);
-    }
-    const ReplayModel& model()
-    {
-        char dir[] = "/tmp/ravel-replay-XXXXXX";
-        if (!mkdtemp(dir))
-            throw std::runtime_error("mkdtemp");
-        m_dir = dir;
-        b.write(m_dir + "/t.ravel");
-        m_reader = std::make_unique<TraceReader>(m_dir + "/t.ravel");
-        m_model = std::make_unique<ReplayModel>(*m_reader);
-        return *m_model;
-    }
-    ~Script()
-    {
-        if (!m_dir.empty())
-            std::filesystem::remove_all(m_dir);
-    }
-    TraceBuilder b { 1 << 16 };
-
-private:
-    uint64_t m_tsc = 1000;
-    std::string m_dir;
-    std::unique_ptr<TraceReader> m_reader;
-    std::unique_ptr<ReplayModel> m_model;
 };
 
 } // namespace
