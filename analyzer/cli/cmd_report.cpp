@@ -19,12 +19,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #ifndef RAVEL_VERSION
 #define RAVEL_VERSION "0.1.0"
@@ -103,26 +106,45 @@ std::string summaryLine(const std::vector<NumberedFinding>& shown, size_t suppre
 
 // A line that says how far the work is, rewritten in place; only on a terminal, and erased
 // before anything else is printed.
+// What the report is doing, on a terminal; with RAVEL_TIMING=1 also how long each phase took (on
+// stderr, one line per phase), which is how bench/ and a curious user see where the time goes.
 class Progress {
 public:
     Progress()
         : m_on(isatty(STDERR_FILENO))
+        , m_timing(std::getenv("RAVEL_TIMING") && std::string_view(std::getenv("RAVEL_TIMING")) == "1")
     {
     }
+    ~Progress() { done(); }
     void say(const std::string& what)
     {
+        lap();
+        m_phase = what;
         if (m_on)
             fmt::print(stderr, "\r\x1b[K==ravel== {}", what);
     }
     void done()
     {
+        lap();
+        m_phase.clear();
         if (m_on)
             fmt::print(stderr, "\r\x1b[K");
         m_on = false;
     }
 
 private:
+    void lap()
+    {
+        auto now = std::chrono::steady_clock::now();
+        if (m_timing && !m_phase.empty())
+            fmt::print(stderr, "==ravel== timing: {} {:.1f} ms\n", m_phase,
+                       std::chrono::duration<double, std::milli>(now - m_start).count());
+        m_start = now;
+    }
     bool m_on;
+    bool m_timing;
+    std::string m_phase;
+    std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
 };
 
 bool writeOutput(const std::string& path, const std::string& text)
@@ -189,6 +211,7 @@ int runReport(ReportOptions o)
         for (const std::string& w : reader.warnings())
             if (std::find(ctx.warnings.begin(), ctx.warnings.end(), w) == ctx.warnings.end())
                 ctx.warnings.push_back(w);
+        progress.say("writing the report");
         std::string out;
         if (o.format == "json") {
             out = renderReportJson(shown, reader, model.eventCount(), sym, ctx).dump(2) + "\n";

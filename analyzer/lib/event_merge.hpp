@@ -98,7 +98,9 @@ struct Cursor {
     const Anchor* anchor = nullptr;
     uint64_t i = 0, n = 0;
     uint64_t i0 = 0, iNext = 0, t0 = 0;
-    double slope = 0;
+    // Interpolation in 32.32 fixed point: acc = (i - i0) * step, kept by adding step per event (an
+    // add instead of a chain of float conversions, the merge's costliest line).
+    unsigned __int128 step = 0, acc = 0;
     uint64_t time = 0;
     uint32_t tid = 0;
     uint32_t cachedIndex = 0; // ObjectIndex entry of cachedObj: a release finds its acquisition's
@@ -149,7 +151,8 @@ struct Cursor {
         i0 = anchor[0].idx;
         t0 = anchor[0].time;
         iNext = anchor[1].idx;
-        slope = double(anchor[1].time - t0) / double(iNext - i0);
+        step = (static_cast<unsigned __int128>(anchor[1].time - t0) << 32) / (iNext - i0);
+        acc = static_cast<unsigned __int128>(i - i0) * step;
     }
     void advance()
     {
@@ -161,8 +164,10 @@ struct Cursor {
                 ++anchor;
             while (anchor[1].idx <= i);
             enterSegment();
+        } else {
+            acc += step;
         }
-        time = t0 + uint64_t(int64_t(double(int64_t(i - i0)) * slope)); // signed conversions are single instructions
+        time = t0 + uint64_t(acc >> 32);
     }
     bool stamped() const { return i == i0 && anchor[0].stamped; }
     // Writes the current event, at time t, into e field by field: filling the destination in

@@ -36,7 +36,7 @@ bool allZero(const uint8_t* p, size_t n)
 } // namespace
 
 MappedTrace::MappedTrace(const std::string& path)
-    : m_path(path)
+    : WarningLog(path)
 {
     auto fail = [&](std::string_view what) { return TraceError(fmt::format("{}: {}", path, what)); };
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -115,12 +115,12 @@ ChunkDecoder::~ChunkDecoder()
     ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(m_zstd));
 }
 
-void MappedTrace::warnChunk(uint64_t offset, std::string_view what)
+void WarningLog::warnChunk(uint64_t offset, std::string_view what)
 {
     m_warnings.push_back(fmt::format("{}: chunk at offset {:#x}: {}, skipped", m_path, offset, what));
 }
 
-void MappedTrace::warn(std::string_view what)
+void WarningLog::warn(std::string_view what)
 {
     m_warnings.push_back(fmt::format("{}: {}", m_path, what));
 }
@@ -291,7 +291,7 @@ bool MappedTrace::calibration(uint64_t& tsc, uint64_t& monoNs) const
 
 // Decompresses a zstd payload into `plain` (at most `limit` bytes); empty on failure (warned).
 std::span<const uint8_t> ChunkDecoder::decompress(
-    const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain, MappedTrace* warnTo)
+    const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain, WarningLog* warnTo)
 {
     if (!m_zstd)
         m_zstd = ZSTD_createDCtx();
@@ -314,7 +314,7 @@ std::span<const uint8_t> ChunkDecoder::decompress(
 // The runtime's byte stream (trace_format.h, "Raw EVENTS chunk payloads"): records up to the
 // first zero marker, which is where the writer stopped (sealed or not: a crash or SIGKILL leaves
 // the chunk being written unsealed, and its records count). Each chunk decodes on its own.
-size_t ChunkDecoder::decodeRaw(const ChunkRef& chunk, std::vector<RavelEvent>& out, MappedTrace* warnTo)
+size_t ChunkDecoder::decodeRaw(const ChunkRef& chunk, std::vector<RavelEvent>& out, WarningLog* warnTo)
 {
     const uint8_t* p = chunk.payload;
     const uint8_t* end = p + chunk.avail;
@@ -378,7 +378,7 @@ size_t ChunkDecoder::decodeRaw(const ChunkRef& chunk, std::vector<RavelEvent>& o
     return out.size() - start;
 }
 
-size_t ChunkDecoder::appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out, MappedTrace* warnTo)
+size_t ChunkDecoder::appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out, WarningLog* warnTo)
 {
     if (!(chunk.hdr.flags & RAVEL_CHUNK_ZSTD))
         return decodeRaw(chunk, out, warnTo);

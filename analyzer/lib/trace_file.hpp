@@ -22,7 +22,22 @@ struct ChunkRef {
     bool truncated = false; // the file ends inside this chunk (raw payload only: the rest is kept)
 };
 
-class MappedTrace;
+// Warnings about a trace file, one line each, prefixed with its path. The reader's index pass
+// keeps one per thread's events (they are indexed in parallel) and appends them in thread order.
+class WarningLog {
+public:
+    explicit WarningLog(std::string path = {})
+        : m_path(std::move(path))
+    {
+    }
+    void warnChunk(uint64_t offset, std::string_view what);
+    void warn(std::string_view what);
+    std::vector<std::string>& warnings() { return m_warnings; }
+
+protected:
+    std::string m_path;
+    std::vector<std::string> m_warnings;
+};
 
 // Decodes events chunks (decompression context and scratch space). One per thread of work: the
 // reader's merges each make their own, so two merges may run at once on one MappedTrace.
@@ -36,19 +51,19 @@ public:
     // Appends an events chunk's records (TIME records included) to `out`; returns how many.
     // Problems are reported to `warnTo` when it is not null (the first decode of a chunk), and
     // silently give the same result otherwise (every later decode of the same chunk).
-    size_t appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out, MappedTrace* warnTo);
+    size_t appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out, WarningLog* warnTo);
     // Decompresses a zstd payload (at most `limit` bytes); empty on failure.
-    std::span<const uint8_t> decompress(const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain, MappedTrace* warnTo);
+    std::span<const uint8_t> decompress(const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain, WarningLog* warnTo);
 
 private:
-    size_t decodeRaw(const ChunkRef& chunk, std::vector<RavelEvent>& out, MappedTrace* warnTo);
+    size_t decodeRaw(const ChunkRef& chunk, std::vector<RavelEvent>& out, WarningLog* warnTo);
 
     void* m_zstd = nullptr; // ZSTD_DCtx, reused across chunks
     std::vector<uint8_t> m_plain;
 };
 
 // A read-only mapping of one trace file plus its chunk index, in file order.
-class MappedTrace {
+class MappedTrace : public WarningLog {
 public:
     explicit MappedTrace(const std::string& path); // throws TraceError
     ~MappedTrace();
@@ -60,8 +75,6 @@ public:
     uint64_t size() const { return m_size; }
     bool compacted() const { return m_header.flags & RAVEL_FILE_COMPACTED; }
     const std::vector<ChunkRef>& chunks() const { return m_chunks; }
-    std::vector<std::string>& warnings() { return m_warnings; }
-
     // The payload as the runtime wrote it (decompressed; events: the column transform undone).
     // Events payloads are whole 16-byte records. On a decoding failure it warns once and returns
     // what could be decoded (possibly nothing). `scratch` owns the bytes when they are not the
@@ -78,20 +91,15 @@ public:
     // that gives a plausible rate; false if there is none.
     bool calibration(uint64_t& tsc, uint64_t& monoNs) const;
 
-    void warnChunk(uint64_t offset, std::string_view what);
-    void warn(std::string_view what);
-
 private:
     void indexRaw();
     void indexCompacted();
     bool checkChunk(uint64_t offset, uint64_t room, ChunkRef& out, std::string& why) const;
 
-    std::string m_path;
     const uint8_t* m_data = nullptr;
     uint64_t m_size = 0;
     RavelFileHeader m_header {};
     std::vector<ChunkRef> m_chunks;
-    std::vector<std::string> m_warnings;
     ChunkDecoder m_decoder;
     std::vector<RavelEvent> m_events;
 };

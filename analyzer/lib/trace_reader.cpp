@@ -8,11 +8,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 
 namespace ravel {
@@ -61,7 +63,7 @@ struct TraceReader::Impl {
 
     // A thread that blocks (or takes another lock) while it holds a lock: the trace may have
     // lock-order edges. Per thread, in program order, so the first pass can tell.
-    void trackNesting(unsigned kind, unsigned objKind, uint32_t& held)
+    static void trackNesting(unsigned kind, unsigned objKind, uint32_t& held, bool& nested)
     {
         switch (kind) {
         case RAVEL_EV_ACQUIRED:
@@ -100,8 +102,10 @@ struct TraceReader::Impl {
     void readModules(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p);
     void readNames(MappedTrace& t, const ChunkRef& c, std::span<const uint8_t> p);
     void readEvents(MappedTrace& t, std::vector<const ChunkRef*>& chunks);
-    void finishAnchors(ThreadStream& s, bool fromStart);
-    void noteSequence(uint64_t obj, uint32_t seq);
+    struct IndexedThread;
+    void indexThread(std::span<const ChunkRef* const> chunks, std::span<const uint8_t> overLimit, bool flight,
+        IndexedThread& out) const;
+    void finishAnchors(ThreadStream& s, bool fromStart) const;
     void indexSequences();
     void fillSummary(MappedTrace& t);
 };
@@ -224,90 +228,203 @@ void TraceReader::Impl::readNames(MappedTrace& t, const ChunkRef& c, std::span<c
     }
 }
 
-// `chunks`: the events chunks of the whole trace, sorted by (owner, seq).
+// What indexing one thread's events chunks found; merged into the reader in thread order.
+struct TraceReader::Impl::IndexedThread {
+    ThreadStream stream;
+    detail::WarningLog log;
+    uint64_t kindCounts[256] = {};
+    bool nested = false;
+    ObjectIndex seqs; // per object: the range and count of its sequence numbers (ObjectSeqs)
+};
+
+namespace {
+
+// Called for every sequenced event while decoding: the range and count of each object's
+// sequence numbers.
+inline void noteSequence(ObjectIndex& objects, uint64_t obj, uint32_t seq)
+{
+    const uint32_t found = objects.find(obj);
+    ObjectSeqs& o = objects.objects[found != ObjectIndex::NotFound ? found : objects.insert(obj)];
+    if (found == ObjectIndex::NotFound)
+        o.base = seq;
+    const int64_t off = int32_t(seq - o.base);
+    o.lo = std::min(o.lo, off);
+    o.hi = std::max(o.hi, off);
+    ++o.count;
+}
+
+// Folds one thread's sequence ranges into the trace's: offsets are rebased on the first base seen.
+void mergeSequences(ObjectIndex& into, const ObjectIndex& from)
+{
+    for (const ObjectSeqs& f : from.objects) {
+        const uint32_t found = into.find(f.obj);
+        if (found == ObjectIndex::NotFound) {
+            into.objects[into.insert(f.obj)] = f;
+            continue;
+        }
+        ObjectSeqs& o = into.objects[found];
+        const int64_t delta = int32_t(f.base - o.base);
+        o.lo = std::min(o.lo, f.lo + delta);
+        o.hi = std::max(o.hi, f.hi + delta);
+        o.count += f.count;
+    }
+}
+
+} // namespace
+
+// One thread's chunks (sorted by seq): its stream, anchors, kind counts and sequence ranges.
+// Reads only the file and the thread table, so threads are indexed in parallel.
+void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std::span<const uint8_t> overLimit,
+    bool flight, IndexedThread& out) const
+{
+    detail::WarningLog& log = out.log;
+    detail::ChunkDecoder decoder;
+    std::vector<RavelEvent> buf;
+    ThreadStream& s = out.stream;
+    const uint32_t tid = chunks[0]->hdr.owner;
+    s.tid = tid;
+    const uint32_t firstSeq = chunks[0]->hdr.seq;
+    if (firstSeq > 0) {
+        if (flight)
+            log.warn(fmt::format("thread {}: older events were dropped by the flight recorder ({} chunks)", tid, firstSeq));
+        else
+            log.warn(fmt::format("thread {}: the first {} event chunks are missing", tid, firstSeq));
+    }
+    // The last chunk whose events were taken: a damaged chunk does not hide an intact copy
+    // with the same seq, and gaps are counted between intact chunks.
+    bool accepted = false;
+    uint32_t lastSeq = 0;
+    uint32_t held = 0; // locks the thread holds, in program order
+    for (size_t k = 0; k < chunks.size(); ++k) {
+        const ChunkRef& c = *chunks[k];
+        if (accepted && c.hdr.seq == lastSeq) {
+            log.warnChunk(c.offset, fmt::format("second events chunk {} of thread {}", c.hdr.seq, tid));
+            continue;
+        }
+        if (accepted && c.hdr.seq != lastSeq + 1) {
+            log.warn(fmt::format("thread {}: {} event chunks missing (seq {}..{}){}", tid, c.hdr.seq - lastSeq - 1,
+                lastSeq + 1, c.hdr.seq - 1, flight ? "; older events were dropped by the flight recorder" : ""));
+        }
+        if (overLimit[k]) {
+            log.warnChunk(c.offset, "decoded size limit reached");
+            continue;
+        }
+        buf.clear();
+        const size_t records = decoder.appendEvents(c, buf, &log);
+        if (records > 0) {
+            accepted = true;
+            lastSeq = c.hdr.seq;
+        }
+        detail::UnknownKind unknown;
+        const size_t kept = keepEvents(
+            buf, 0, records, s.n,
+            [&](uint64_t idx, const RavelEvent& r) {
+                uint64_t rel = (r.word & RAVEL_OBJ_MASK) | (uint64_t(r.aux & 0xffff) << 48);
+                s.anchors.push_back({ idx, relTscToNs(rel), true });
+            },
+            &unknown);
+        if (unknown.at != SIZE_MAX)
+            log.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk skipped",
+                c.offset, unknown.at, unknown.kind));
+        for (const RavelEvent& e : buf) {
+            const unsigned kind = unsigned(e.word >> 48) & 0xff;
+            ++out.kindCounts[kind];
+            trackNesting(kind, unsigned(e.word >> 56) & 0x0f, held, out.nested);
+            if (isSequenced(kind) && e.aux != 0) // aux 0: no sequence number taken
+                noteSequence(out.seqs, e.word & RAVEL_OBJ_MASK, e.aux);
+        }
+        if (kept > 0)
+            s.chunks.push_back(StreamChunk { &c, s.n, uint32_t(kept), uint32_t(records) });
+        s.n += kept;
+    }
+    finishAnchors(s, firstSeq == 0);
+}
+
+// `chunks`: the events chunks of the whole trace, sorted by (owner, seq). Threads are indexed on
+// as many cores as there are (decoding is most of reading a big trace), then merged in tid order,
+// so warnings and counts do not depend on which core did what.
 void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>& chunks)
 {
     const bool flight = t.header().flags & RAVEL_FILE_FLIGHT_RECORDER;
     // A compacted chunk can legitimately expand a lot, but not without bound: this stops a small
-    // crafted file from decoding to gigabytes.
+    // crafted file from decoding to gigabytes. Decided up front, in file order.
     const uint64_t decodeLimit = t.size() * 4096 + (256u << 20);
+    std::vector<uint8_t> overLimit(chunks.size());
     uint64_t decoded = 0;
-    std::vector<RavelEvent> buf;
-    for (size_t g = 0; g < chunks.size();) {
-        const uint32_t tid = chunks[g]->hdr.owner;
-        size_t end = g;
-        while (end < chunks.size() && chunks[end]->hdr.owner == tid)
-            ++end;
-        ThreadStream s;
-        s.tid = tid;
-        const uint32_t firstSeq = chunks[g]->hdr.seq;
-        if (firstSeq > 0) {
-            if (flight)
-                t.warn(fmt::format(
-                    "thread {}: older events were dropped by the flight recorder ({} chunks)", tid, firstSeq));
-            else
-                t.warn(fmt::format("thread {}: the first {} event chunks are missing", tid, firstSeq));
-        }
-        // The last chunk whose events were taken: a damaged chunk does not hide an intact copy
-        // with the same seq, and gaps are counted between intact chunks.
-        bool accepted = false;
-        uint32_t lastSeq = 0;
-        uint32_t held = 0; // locks the thread holds, in program order
-        for (size_t k = g; k < end; ++k) {
-            const ChunkRef& c = *chunks[k];
-            if (accepted && c.hdr.seq == lastSeq) {
-                t.warnChunk(c.offset, fmt::format("second events chunk {} of thread {}", c.hdr.seq, tid));
-                continue;
-            }
-            if (accepted && c.hdr.seq != lastSeq + 1) {
-                t.warn(fmt::format("thread {}: {} event chunks missing (seq {}..{}){}", tid, c.hdr.seq - lastSeq - 1,
-                    lastSeq + 1, c.hdr.seq - 1, flight ? "; older events were dropped by the flight recorder" : ""));
-            }
-            uint64_t claimed = (c.hdr.flags & RAVEL_CHUNK_ZSTD) ? c.hdr.used : c.avail;
-            if (decoded + claimed > decodeLimit) {
-                t.warnChunk(c.offset, "decoded size limit reached");
-                continue;
-            }
+    for (size_t k = 0; k < chunks.size(); ++k) {
+        const ChunkRef& c = *chunks[k];
+        const uint64_t claimed = (c.hdr.flags & RAVEL_CHUNK_ZSTD) ? c.hdr.used : c.avail;
+        if (decoded + claimed > decodeLimit)
+            overLimit[k] = 1;
+        else
             decoded += claimed;
-            buf.clear();
-            const size_t records = t.appendEvents(c, buf);
-            if (records > 0) {
-                accepted = true;
-                lastSeq = c.hdr.seq;
-            }
-            detail::UnknownKind unknown;
-            const size_t kept = keepEvents(
-                buf, 0, records, s.n,
-                [&](uint64_t idx, const RavelEvent& r) {
-                    uint64_t rel = (r.word & RAVEL_OBJ_MASK) | (uint64_t(r.aux & 0xffff) << 48);
-                    s.anchors.push_back({ idx, relTscToNs(rel), true });
-                },
-                &unknown);
-            if (unknown.at != SIZE_MAX)
-                t.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk skipped",
-                    c.offset, unknown.at, unknown.kind));
-            for (const RavelEvent& e : buf) {
-                const unsigned kind = unsigned(e.word >> 48) & 0xff;
-                ++kindCounts[kind];
-                trackNesting(kind, unsigned(e.word >> 56) & 0x0f, held);
-                if (isSequenced(kind) && e.aux != 0) // aux 0: no sequence number taken
-                    noteSequence(e.word & RAVEL_OBJ_MASK, e.aux);
-            }
-            if (kept > 0)
-                s.chunks.push_back(StreamChunk { &c, s.n, uint32_t(kept), uint32_t(records) });
-            s.n += kept;
-        }
-        finishAnchors(s, firstSeq == 0);
-        eventCount += s.n;
-        streams.push_back(std::move(s));
+    }
+    std::vector<std::pair<size_t, size_t>> groups; // [begin, end) of each thread's chunks
+    for (size_t g = 0; g < chunks.size();) {
+        size_t end = g;
+        while (end < chunks.size() && chunks[end]->hdr.owner == chunks[g]->hdr.owner)
+            ++end;
+        groups.emplace_back(g, end);
         g = end;
+    }
+    std::vector<IndexedThread> results(groups.size());
+    for (IndexedThread& r : results)
+        r.log = detail::WarningLog(t.path());
+    // Biggest first, so the cores finish together.
+    std::vector<size_t> order(groups.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return groups[a].second - groups[a].first > groups[b].second - groups[b].first;
+    });
+    std::atomic<size_t> next { 0 };
+    auto work = [&] {
+        for (size_t i; (i = next.fetch_add(1)) < order.size();) {
+            const auto [b, e] = groups[order[i]];
+            indexThread({ chunks.data() + b, e - b }, { overLimit.data() + b, e - b }, flight, results[order[i]]);
+        }
+    };
+    constexpr size_t kParallelAbove = 16; // chunks: below that a thread costs more than it saves
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const size_t helpers = chunks.size() > kParallelAbove ? std::min<size_t>(cores, groups.size()) - 1 : 0;
+    std::vector<std::exception_ptr> errors(helpers + 1);
+    {
+        std::vector<std::jthread> pool;
+        for (size_t h = 0; h < helpers; ++h)
+            pool.emplace_back([&, h] {
+                try {
+                    work();
+                } catch (...) {
+                    errors[h + 1] = std::current_exception();
+                    next = order.size();
+                }
+            });
+        try {
+            work();
+        } catch (...) {
+            errors[0] = std::current_exception();
+            next = order.size();
+        }
+    }
+    for (const std::exception_ptr& e : errors)
+        if (e)
+            std::rethrow_exception(e);
+    for (IndexedThread& r : results) {
+        for (std::string& w : r.log.warnings())
+            t.warnings().push_back(std::move(w));
+        for (unsigned k = 0; k < 256; ++k)
+            kindCounts[k] += r.kindCounts[k];
+        nested = nested || r.nested;
+        mergeSequences(objects, r.seqs);
+        eventCount += r.stream.n;
+        streams.push_back(std::move(r.stream));
     }
 }
 
 // Makes the anchors cover [0, n] with strictly increasing indices and non-decreasing times, so a
 // cursor never needs a special case: before the first stamp the thread's start (or the first
 // stamp), after the last one its exit (or the last stamp).
-void TraceReader::Impl::finishAnchors(ThreadStream& s, bool fromStart)
+void TraceReader::Impl::finishAnchors(ThreadStream& s, bool fromStart) const
 {
     const uint64_t n = s.n;
     std::vector<Anchor> out;
@@ -341,20 +458,6 @@ void TraceReader::Impl::finishAnchors(ThreadStream& s, bool fromStart)
     if (out.size() == 1)
         out.push_back(Anchor { n, out[0].time, false });
     s.anchors.swap(out);
-}
-
-// Called for every sequenced event while decoding: the range and count of each object's
-// sequence numbers.
-inline void TraceReader::Impl::noteSequence(uint64_t obj, uint32_t seq)
-{
-    const uint32_t found = objects.find(obj);
-    ObjectSeqs& o = objects.objects[found != ObjectIndex::NotFound ? found : objects.insert(obj)];
-    if (found == ObjectIndex::NotFound)
-        o.base = seq;
-    const int64_t off = int32_t(seq - o.base);
-    o.lo = std::min(o.lo, off);
-    o.hi = std::max(o.hi, off);
-    ++o.count;
 }
 
 void TraceReader::Impl::indexSequences()
@@ -573,77 +676,10 @@ const ThreadInfo* TraceReader::thread(uint32_t id) const
     return it != v.end() && it->id == id ? &*it : nullptr;
 }
 
-namespace {
-
-// Hands batches of merged events from the thread that decodes and merges them to the thread that
-// consumes them. Two batches in flight: one being filled while the other is consumed.
-class EventPipe {
-public:
-    static constexpr size_t kBatch = 4096;
-
-    // Producer side: the batch to fill (empty), or nullptr when the consumer stopped.
-    std::vector<Event>* fillable()
-    {
-        std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [&] { return m_stop || m_free > 0; });
-        if (m_stop)
-            return nullptr;
-        --m_free;
-        std::vector<Event>* b = &m_batches[m_fillAt];
-        m_fillAt ^= 1;
-        b->clear();
-        return b;
-    }
-    void publish()
-    {
-        std::lock_guard lock(m_mutex);
-        ++m_full;
-        m_cv.notify_all();
-    }
-    void finish()
-    {
-        std::lock_guard lock(m_mutex);
-        m_done = true;
-        m_cv.notify_all();
-    }
-    // Consumer side: the next full batch, or nullptr at the end.
-    const std::vector<Event>* next()
-    {
-        std::unique_lock lock(m_mutex);
-        m_cv.wait(lock, [&] { return m_full > 0 || m_done; });
-        if (m_full == 0)
-            return nullptr;
-        --m_full;
-        const std::vector<Event>* b = &m_batches[m_takeAt];
-        m_takeAt ^= 1;
-        return b;
-    }
-    void consumed()
-    {
-        std::lock_guard lock(m_mutex);
-        ++m_free;
-        m_cv.notify_all();
-    }
-    void stop()
-    {
-        std::lock_guard lock(m_mutex);
-        m_stop = true;
-        m_cv.notify_all();
-    }
-
-private:
-    std::mutex m_mutex;
-    std::condition_variable m_cv;
-    std::vector<Event> m_batches[2];
-    int m_free = 2, m_full = 0, m_fillAt = 0, m_takeAt = 0;
-    bool m_done = false, m_stop = false;
-};
-
-} // namespace
-
-// A big trace is merged on a second thread while the caller consumes: decoding and merging cost
-// about as much as a typical pass's own work, so the two halves overlap on two cores. The
-// callback always runs on the calling thread, in the same order as without the pipe.
+// A big trace is merged on a second thread while the caller consumes (a shared pass with one
+// consumer): decoding and merging cost about as much as a typical pass's own work, so the two
+// halves overlap on two cores. The callback always runs on the calling thread, in the same order
+// as without the second thread.
 void TraceReader::forEachEvent(const std::function<bool(const Event&)>& fn) const
 {
     constexpr uint64_t kPipeAbove = 1u << 16;
@@ -655,55 +691,8 @@ void TraceReader::forEachEvent(const std::function<bool(const Event&)>& fn) cons
         });
         return;
     }
-    EventPipe pipe;
-    std::exception_ptr producerError;
-    std::thread producer([&] {
-        try {
-            std::vector<Event>* batch = pipe.fillable();
-            if (batch) {
-                batch->reserve(EventPipe::kBatch);
-                detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Cursor& k, uint64_t t) {
-                    k.fill(batch->emplace_back(), t);
-                    if (batch->size() < EventPipe::kBatch)
-                        return true;
-                    pipe.publish();
-                    batch = pipe.fillable();
-                    if (!batch)
-                        return false;
-                    batch->reserve(EventPipe::kBatch);
-                    return true;
-                });
-                if (batch && !batch->empty())
-                    pipe.publish();
-            }
-        } catch (...) {
-            producerError = std::current_exception();
-        }
-        pipe.finish();
-    });
-    std::exception_ptr consumerError;
-    try {
-        bool more = true;
-        while (more) {
-            const std::vector<Event>* b = pipe.next();
-            if (!b)
-                break;
-            for (const Event& e : *b)
-                if (!fn(e)) {
-                    more = false;
-                    break;
-                }
-            pipe.consumed();
-        }
-    } catch (...) {
-        consumerError = std::current_exception();
-    }
-    pipe.stop();
-    producer.join();
-    if (consumerError)
-        std::rethrow_exception(consumerError);
-    if (producerError)
-        std::rethrow_exception(producerError);
+    SharedEventPass pass(*this, 1);
+    pass.forEachEvent(fn);
 }
 
 void TraceReader::forEachThreadEvent(uint32_t thread, const std::function<bool(const Event&)>& fn) const
@@ -724,7 +713,7 @@ void TraceReader::forEachThreadEvent(uint32_t thread, const std::function<bool(c
 // The shared pass: the last consumer to arrive starts the producer (a thread of its own); batches sit in a small ring until every consumer still reading
 // has taken them.
 struct SharedEventPass::Impl {
-    static constexpr size_t kBatch = 4096;
+    static constexpr size_t kBatch = 8192;
     static constexpr size_t kRing = 4;
 
     const TraceReader& trace;
@@ -732,7 +721,10 @@ struct SharedEventPass::Impl {
     std::mutex mutex;
     std::condition_variable cv;
     unsigned arrived = 0, reading = 0;
+    // Every batch buffer keeps kBatch slots (allocated once, swapped between the producer and the
+    // ring): the merge writes events into place, with no per-event bookkeeping.
     std::vector<Event> ring[kRing];
+    size_t ringCount[kRing] = {};
     unsigned pending[kRing] = {}; // consumers that have not finished batch slot i
     uint64_t produced = 0;        // batches published so far (slot = index % kRing)
     bool done = false;
@@ -748,8 +740,11 @@ struct SharedEventPass::Impl {
     void produce()
     {
         try {
-            std::vector<Event> batch;
-            batch.reserve(kBatch);
+            std::vector<Event> batch(kBatch);
+            for (std::vector<Event>& r : ring)
+                r.resize(kBatch);
+            Event* out = batch.data();
+            size_t used = 0;
             auto publish = [&] {
                 std::unique_lock lock(mutex);
                 const size_t slot = produced % kRing;
@@ -757,20 +752,22 @@ struct SharedEventPass::Impl {
                 if (reading == 0)
                     return false;
                 ring[slot].swap(batch);
+                ringCount[slot] = used;
                 pending[slot] = reading;
                 ++produced;
                 cv.notify_all();
-                batch.clear();
+                out = batch.data();
+                used = 0;
                 return true;
             };
             bool more = true;
             detail::mergeEvents(trace.m_impl->streams, trace.m_impl->objects, [&](const Cursor& k, uint64_t t) {
-                k.fill(batch.emplace_back(), t);
-                if (batch.size() < kBatch)
+                k.fill(out[used], t);
+                if (++used < kBatch)
                     return true;
                 return more = publish();
             });
-            if (more && !batch.empty())
+            if (more && used > 0)
                 publish();
         } catch (...) {
             std::lock_guard lock(mutex);
@@ -818,8 +815,9 @@ void SharedEventPass::forEachEvent(const std::function<bool(const Event&)>& fn)
         lock.unlock();
         if (want) {
             try {
-                for (const Event& e : d.ring[slot])
-                    if (!fn(e)) {
+                const Event* batch = d.ring[slot].data();
+                for (size_t i = 0, n = d.ringCount[slot]; i < n; ++i)
+                    if (!fn(batch[i])) {
                         want = false;
                         break;
                     }
