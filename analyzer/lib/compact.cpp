@@ -76,6 +76,29 @@ inline bool getVarint(const uint8_t*& p, const uint8_t* end, uint64_t& v)
     return getVarintSlow(p, end, v);
 }
 
+// The same without bounds checks, for the decoder's main loop (at least 10 bytes are left): one
+// and two bytes (an object delta between two nearby locks) without a loop.
+inline bool getVarintUnchecked(const uint8_t*& p, uint64_t& v)
+{
+    uint64_t b = *p++;
+    if (b < 0x80) {
+        v = b;
+        return true;
+    }
+    v = b & 0x7f;
+    b = *p++;
+    v |= (b & 0x7f) << 7;
+    if (b < 0x80)
+        return true;
+    for (unsigned shift = 14; shift < 64; shift += 7) {
+        b = *p++;
+        v |= (b & 0x7f) << shift;
+        if (b < 0x80)
+            return true;
+    }
+    return false; // ten bytes and still going: damaged
+}
+
 inline uint64_t zigzag(int64_t v)
 {
     return (uint64_t(v) << 1) ^ uint64_t(v >> 63);
@@ -160,11 +183,7 @@ size_t decodeEventColumns(std::span<const uint8_t> in, RavelEvent* out, size_t c
     const uint8_t* const stackEnd = stackP + stackLen;
 
     auto ctx = std::make_unique<ColumnContext>();
-    size_t i = 0;
-    for (; i < n; ++i) {
-        uint64_t dObj, dAux, dStack;
-        if (!getVarint(objP, objEnd, dObj) || !getVarint(auxP, auxEnd, dAux) || !getVarint(stackP, stackEnd, dStack))
-            break;
+    auto put = [&](size_t i, uint64_t dObj, uint64_t dAux, uint64_t dStack) {
         const unsigned kind = kinds[i];
         uint64_t& pred = ctx->objPredictor(kind);
         const uint64_t obj = (pred + uint64_t(unzigzag(dObj))) & RAVEL_OBJ_MASK;
@@ -175,6 +194,21 @@ size_t decodeEventColumns(std::span<const uint8_t> in, RavelEvent* out, size_t c
         out[i].word = ravel_event_word(obj, kind, flags[i]);
         out[i].aux = slot.aux;
         out[i].stack = slot.stack;
+    };
+    size_t i = 0;
+    // While every column has room for a longest varint no read can pass its end: no checks.
+    constexpr ptrdiff_t kLongest = 10;
+    for (; i < n && objEnd - objP >= kLongest && auxEnd - auxP >= kLongest && stackEnd - stackP >= kLongest; ++i) {
+        uint64_t dObj, dAux, dStack;
+        if (!getVarintUnchecked(objP, dObj) || !getVarintUnchecked(auxP, dAux) || !getVarintUnchecked(stackP, dStack))
+            return i;
+        put(i, dObj, dAux, dStack);
+    }
+    for (; i < n; ++i) {
+        uint64_t dObj, dAux, dStack;
+        if (!getVarint(objP, objEnd, dObj) || !getVarint(auxP, auxEnd, dAux) || !getVarint(stackP, stackEnd, dStack))
+            break;
+        put(i, dObj, dAux, dStack);
     }
     return i;
 }

@@ -7,6 +7,7 @@
 #include "trace_reader.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <cstdint>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct ThreadStream {
     uint64_t n = 0;                  // events
     std::vector<StreamChunk> chunks; // in program order, covering [0, n)
     std::vector<Anchor> anchors;     // anchors[0].idx == 0, anchors.back().idx == n
+    uint64_t kindCounts[RAVEL_EV_KIND_COUNT] = {}; // its events by RAVEL_EV_* kind
 };
 
 // Events whose aux is the object's sequence number (one counter per object, shared by all these
@@ -103,8 +105,10 @@ struct Cursor {
     unsigned __int128 step = 0, acc = 0;
     uint64_t time = 0;
     uint32_t tid = 0;
-    uint32_t cachedIndex = 0; // ObjectIndex entry of cachedObj: a release finds its acquisition's
-    uint64_t cachedObj = ~0ull; // object without hashing
+    // ObjectIndex entries of the two objects this thread used last: a release finds its
+    // acquisition's object without hashing, also when two locks nest.
+    uint64_t cachedObj[2] = { ~0ull, ~0ull };
+    uint32_t cachedIndex[2] = {};
     const ThreadStream* stream = nullptr;
     ChunkDecoder* decoder = nullptr;
     size_t nextChunk = 0;
@@ -336,11 +340,15 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
 
     auto objectOf = [&](Cursor& c) {
         const uint64_t obj = c.rec().word & RAVEL_OBJ_MASK;
-        if (obj != c.cachedObj) {
-            c.cachedObj = obj;
-            c.cachedIndex = objects.find(obj);
+        if (obj == c.cachedObj[0])
+            return c.cachedIndex[0];
+        if (obj != c.cachedObj[1]) {
+            c.cachedObj[1] = obj;
+            c.cachedIndex[1] = objects.find(obj);
         }
-        return c.cachedIndex;
+        std::swap(c.cachedObj[0], c.cachedObj[1]);
+        std::swap(c.cachedIndex[0], c.cachedIndex[1]);
+        return c.cachedIndex[0];
     };
     // Times as delivered never decrease: an event held back for causality takes the time of the
     // event it waited for when its own (interpolated) time is earlier.

@@ -28,6 +28,7 @@ bool isLockKind(unsigned kind)
 struct OpenHold {
     uint32_t object;
     uint32_t span;
+    uint32_t position; // in the thread's ModelThread::holds
 };
 
 struct BuildThread {
@@ -184,9 +185,19 @@ void ReplayModel::build()
 
     // Sized once from the reader's counts: growing by doubling would cost up to twice the final
     // size at its peak, and the spans are most of the model's memory.
-    reserveLarge(m_holds, m_trace.eventCount(RAVEL_EV_ACQUIRED));
-    reserveLarge(m_waits, m_trace.eventCount(RAVEL_EV_ACQ_REQ) + m_trace.eventCount(RAVEL_EV_WAIT_REQ)
-        + m_trace.eventCount(RAVEL_EV_JOIN_REQ));
+    PagePopulator populate;
+    populate.reserve(m_holds, m_trace.eventCount(RAVEL_EV_ACQUIRED));
+    auto waitsOf = [&](auto count) {
+        return count(RAVEL_EV_ACQ_REQ) + count(RAVEL_EV_WAIT_REQ) + count(RAVEL_EV_JOIN_REQ) + count(RAVEL_EV_SEND_REQ)
+            + count(RAVEL_EV_RECV_REQ) + count(RAVEL_EV_SELECT_REQ);
+    };
+    populate.reserve(m_waits, waitsOf([&](unsigned k) { return m_trace.eventCount(k); }));
+    // Each thread's span indices too: doubling a 2.5M-entry vector copies and faults it twice.
+    for (ModelThread& mt : m_threads) {
+        populate.reserve(mt.holds, m_trace.threadEventCount(mt.id, RAVEL_EV_ACQUIRED));
+        populate.reserve(mt.waits, waitsOf([&](unsigned k) { return m_trace.threadEventCount(mt.id, k); }));
+    }
+    populate.run();
     auto pass = [&](const std::function<bool(const Event&)>& fn) {
         if (SharedEventPass* shared = std::exchange(m_pass, nullptr))
             shared->forEachEvent(fn);
@@ -273,7 +284,9 @@ void ReplayModel::build()
             h.thread = e.thread;
             h.stack = e.stack;
             h.flags = e.flags;
-            bt.holds.push_back({ object, uint32_t(m_holds.size()) });
+            bt.holds.push_back({ object, uint32_t(m_holds.size()), uint32_t(mt.holds.size()) });
+            if (mt.holds.size() % kHoldBlock == 0)
+                mt.holdBlockMaxEnd.push_back(0);
             mt.holds.push_back(uint32_t(m_holds.size()));
             m_holds.push_back(h);
             break;
@@ -294,6 +307,10 @@ void ReplayModel::build()
                 break;
             }
             span.end = e.time_ns;
+            {
+                uint64_t& blockEnd = mt.holdBlockMaxEnd[it->position / kHoldBlock];
+                blockEnd = std::max(blockEnd, span.end);
+            }
             bt.holds.erase(std::next(it).base());
             break;
         }
@@ -443,14 +460,11 @@ void ReplayModel::build()
         if (const ChannelInfo* info = m_channelTable.find(m_objects[c.object].address))
             c.name = info->name;
 
-    for (ModelThread& t : m_threads) {
-        size_t blocks = (t.holds.size() + kHoldBlock - 1) / kHoldBlock;
-        t.holdBlockMaxEnd.assign(blocks, 0);
-        for (size_t i = 0; i < t.holds.size(); i++) {
-            uint64_t& m = t.holdBlockMaxEnd[i / kHoldBlock];
-            m = std::max(m, m_holds[t.holds[i]].end);
-        }
-    }
+    // The latest end of each block of holds was kept as spans closed; those never closed end
+    // with the trace.
+    for (size_t ti = 0; ti < m_threads.size(); ti++)
+        for (const OpenHold& h : state[ti].holds)
+            m_threads[ti].holdBlockMaxEnd[h.position / kHoldBlock] = kOpenEnd;
 }
 
 const WaitSpan* ReplayModel::blockedAt(uint32_t id, uint64_t t) const

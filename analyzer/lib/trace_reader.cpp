@@ -417,6 +417,7 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
         nested = nested || r.nested;
         mergeSequences(objects, r.seqs);
         eventCount += r.stream.n;
+        std::copy_n(r.kindCounts, RAVEL_EV_KIND_COUNT, r.stream.kindCounts);
         streams.push_back(std::move(r.stream));
     }
 }
@@ -657,6 +658,16 @@ bool TraceReader::nestedLocking() const
     return m_impl->nested;
 }
 
+uint64_t TraceReader::threadEventCount(uint32_t thread, unsigned kind) const
+{
+    auto& v = m_impl->streams;
+    auto it
+        = std::lower_bound(v.begin(), v.end(), thread, [](const ThreadStream& s, uint32_t id) { return s.tid < id; });
+    if (it == v.end() || it->tid != thread || kind >= RAVEL_EV_KIND_COUNT)
+        return 0;
+    return it->kindCounts[kind];
+}
+
 uint64_t TraceReader::eventCount(unsigned kind) const
 {
     return kind < 256 ? m_impl->kindCounts[kind] : 0;
@@ -816,11 +827,17 @@ void SharedEventPass::forEachEvent(const std::function<bool(const Event&)>& fn)
         if (want) {
             try {
                 const Event* batch = d.ring[slot].data();
-                for (size_t i = 0, n = d.ringCount[slot]; i < n; ++i)
+                // The batch was written on another core: fetch ahead, so the callback does not
+                // wait for each cache line to come over.
+                constexpr size_t kAhead = 16;
+                for (size_t i = 0, n = d.ringCount[slot]; i < n; ++i) {
+                    if (i + kAhead < n)
+                        __builtin_prefetch(batch + i + kAhead);
                     if (!fn(batch[i])) {
                         want = false;
                         break;
                     }
+                }
             } catch (...) {
                 mine = std::current_exception();
                 want = false;

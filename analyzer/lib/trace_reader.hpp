@@ -118,6 +118,7 @@ public:
     void forEachThreadEvent(uint32_t thread, const std::function<bool(const Event&)>& fn) const;
     uint64_t eventCount() const; // events delivered by forEachEvent (TIME records excluded)
     uint64_t eventCount(unsigned kind) const; // of one RAVEL_EV_* kind: lets a pass size its arrays once
+    uint64_t threadEventCount(uint32_t thread, unsigned kind) const; // the same for one thread
     // Some thread requested a lock, or blocked, while it held a lock (seen in each thread's own
     // order while indexing). Without it no lock-order analysis can find an edge.
     bool nestedLocking() const;
