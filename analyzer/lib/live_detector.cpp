@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace ravel {
 
@@ -79,6 +80,7 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
     std::vector<WaitNode> nodes = waitGraphOf(sample, channels, at);
     uint64_t formed = 0;
     std::map<unsigned, unsigned> kinds;
+    std::map<unsigned, std::set<long>> distinct;
     // The cycle first, in the order its threads wait for each other, then the threads that are
     // stuck only because they wait on it: that is the order a person follows the report in.
     std::vector<uint32_t> order;
@@ -120,9 +122,9 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
         ft.pid = t->pid;
         ft.name = t->name;
         unsigned kind = t->blockedFlags & 0x0f;
-        if (inCycle(tid))
-            kinds[kind]++;
         ft.waitsFor = long(object(t->blockedOn, kind));
+        if (inCycle(tid) && distinct[kind].insert(ft.waitsFor).second)
+            kinds[kind]++; // objects of each kind the cycle waits on
         ft.waitShared = t->blockedFlags & RAVEL_F_SHARED;
         ft.waitSinceNs = t->blockedSinceNs;
         formed = std::max(formed, ft.waitSinceNs);
@@ -162,16 +164,34 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
 
     size_t n = d.cycle.size();
     size_t more = f.threads.size() - n;
-    bool locksOnly = true, channelsOnly = true;
+    bool locksOnly = true;
     bool anyChannel = false;
-    kinds.erase(RAVEL_OBJ_THREAD); // a join says nothing of what the cycle is made of
-    if (kinds.empty())
-        locksOnly = channelsOnly = false;
+    // What the cycle is made of, in words, for the title: "through a channel and a join".
+    std::vector<std::string> parts;
+    auto part = [&](unsigned kind, const char* one, const char* many) {
+        auto it = kinds.find(kind);
+        if (it != kinds.end())
+            parts.push_back(fmt::format("{}", it->second == 1 ? one : many));
+    };
+    part(RAVEL_OBJ_CHAN, "a channel", "channels");
+    part(RAVEL_OBJ_COND, "a condition variable", "condition variables");
+    part(RAVEL_OBJ_SEM, "a semaphore", "semaphores");
+    part(RAVEL_OBJ_BARRIER, "a barrier", "barriers");
+    part(RAVEL_OBJ_CUSTOM, "an annotated object", "annotated objects");
+    part(RAVEL_OBJ_THREAD, "a join", "joins");
+    const unsigned lockKinds[] = { RAVEL_OBJ_MUTEX, RAVEL_OBJ_RWLOCK, RAVEL_OBJ_SPIN };
+    unsigned locks = 0;
+    for (unsigned k : lockKinds)
+        if (auto it = kinds.find(k); it != kinds.end())
+            locks += it->second;
+    if (locks)
+        parts.insert(parts.begin(), locks == 1 ? "a lock" : "locks");
     for (auto [kind, count] : kinds) {
         locksOnly = locksOnly && (kind == RAVEL_OBJ_MUTEX || kind == RAVEL_OBJ_RWLOCK || kind == RAVEL_OBJ_SPIN);
-        channelsOnly = channelsOnly && kind == RAVEL_OBJ_CHAN;
         anyChannel = anyChannel || kind == RAVEL_OBJ_CHAN;
     }
+    if (locks == 0)
+        locksOnly = false;
     const FindingThread& first = f.threads[0];
     if (n == 1 && first.wakers.size() == 1 && first.wakers[0] == first.id)
         f.title = fmt::format("T{} waits for a lock it holds itself", first.id);
@@ -180,14 +200,18 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
     else if (n == 1 && anyChannel && first.wakers.empty())
         f.title = fmt::format("T{} waits to {} on a channel nobody is left to serve", first.id,
                               first.waitOp == "select" ? "select" : first.waitOp);
-    else if (channelsOnly)
-        f.title = fmt::format("{} threads wait for each other on channels", n);
-    else if (anyChannel)
-        f.title = fmt::format("{} threads wait for each other through locks and channels", n);
-    else
+    else if (parts.empty())
         f.title = fmt::format("{} threads wait for each other", n);
+    else {
+        std::string list = parts[0];
+        for (size_t i = 1; i < parts.size(); i++)
+            list += (i + 1 == parts.size() ? " and " : ", ") + parts[i];
+        f.title = n == 1 ? fmt::format("T{} waits forever on {}", first.id, list)
+                         : fmt::format("{} threads wait for each other through {}", n, list);
+    }
     if (more)
         f.title += fmt::format("; {} more thread{} blocked on them", more, more == 1 ? "" : "s");
+    kinds.erase(RAVEL_OBJ_THREAD);
     bool otherOr = false;
     for (auto [kind, count] : kinds)
         otherOr = otherOr || kind == RAVEL_OBJ_COND || kind == RAVEL_OBJ_SEM || kind == RAVEL_OBJ_BARRIER
