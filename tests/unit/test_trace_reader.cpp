@@ -405,6 +405,65 @@ TEST_F(TraceReaderTest, MissingChunkInTheMiddleIsReported)
     EXPECT_EQ(r.eventCount(), 1000u - b.capacity() / 17);
 }
 
+// Threads are indexed in parallel (above 16 chunks): what the reader reports must not depend on
+// which core indexed which thread: warnings in thread order, counts per thread and in all, and an
+// object's sequence numbers merged across the threads that used it.
+TEST_F(TraceReaderTest, ParallelIndexingGivesWarningsInThreadOrderAndCountsPerThread)
+{
+    auto build = [](TraceBuilder& b) {
+        const uint32_t perThread[4] = { 3000, 1000, 2000, 500 }; // events of threads 1..4: 60+ chunks
+        uint32_t seq = 0;
+        for (uint32_t round = 0; round < 3000; ++round)
+            for (uint32_t tid = 1; tid <= 4; ++tid)
+                if (round < perThread[tid - 1] / 2) {
+                    // One lock shared by all: each acquisition takes the next sequence number.
+                    b.event(tid, RAVEL_EV_ACQUIRED, 0x1000, ++seq, 0, RAVEL_OBJ_MUTEX);
+                    b.event(tid, RAVEL_EV_RELEASE, 0x1000, 0, 0, RAVEL_OBJ_MUTEX);
+                }
+    };
+    TraceBuilder b;
+    build(b);
+    b.dropChunk(4, 1);
+    b.dropChunk(2, 2);
+    b.write(path("par.ravel"));
+    TraceReader r(path("par.ravel"));
+    std::vector<std::string> gaps;
+    for (const std::string& w : r.warnings())
+        if (w.find("event chunks missing") != std::string::npos)
+            gaps.push_back(w.substr(w.find("thread ")));
+    EXPECT_EQ(gaps, (std::vector<std::string> { "thread 2: 1 event chunks missing (seq 2..2)",
+                                                 "thread 4: 1 event chunks missing (seq 1..1)" }));
+    const uint64_t lost = b.capacity() / 17; // events per chunk
+    EXPECT_EQ(r.threadEventCount(1, RAVEL_EV_ACQUIRED), 1500u);
+    EXPECT_EQ(r.threadEventCount(3, RAVEL_EV_RELEASE), 1000u);
+    EXPECT_EQ(r.threadEventCount(2, RAVEL_EV_ACQUIRED) + r.threadEventCount(2, RAVEL_EV_RELEASE), 1000u - lost);
+    EXPECT_EQ(r.threadEventCount(9, RAVEL_EV_ACQUIRED), 0u); // no such thread
+    uint64_t total = 0;
+    for (uint32_t tid = 1; tid <= 4; ++tid)
+        total += r.threadEventCount(tid, RAVEL_EV_ACQUIRED);
+    EXPECT_EQ(total, r.eventCount(RAVEL_EV_ACQUIRED));
+    EXPECT_EQ(r.eventCount(), 6500u - 2 * lost);
+
+    // Without holes, the sequence numbers every thread saw are merged into one dense range: the
+    // merge then puts every acquisition in sequence order although no event has a time.
+    TraceBuilder whole;
+    build(whole);
+    whole.write(path("whole.ravel"));
+    TraceReader w(path("whole.ravel"));
+    uint32_t last = 0, acquired = 0;
+    bool ordered = true;
+    w.forEachEvent([&](const Event& e) {
+        if (e.kind == RAVEL_EV_ACQUIRED) {
+            ordered = ordered && e.aux == last + 1;
+            last = e.aux;
+            acquired++;
+        }
+        return true;
+    });
+    EXPECT_TRUE(ordered) << "acquisition " << last;
+    EXPECT_EQ(acquired, 3250u);
+}
+
 TEST_F(TraceReaderTest, UnreadableFilesThrowOneLineWithThePath)
 {
     auto message = [](const std::string& p) {
