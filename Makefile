@@ -1,10 +1,11 @@
 # The two commands of the README, for a fresh Debian 12 machine:
 #   make demo   installs what is missing, builds, and shows ravel on an example program
 #   make test   installs what is missing, builds, and runs every test
-# and `make asan` for the sanitizer build. Everything else is plain CMake + Ninja.
+# and `make asan` / `make tsan` for the sanitizer builds. Everything else is plain CMake + Ninja.
 
 BUILD      := build
 BUILD_ASAN := build-asan
+BUILD_TSAN := build-tsan
 OUT        := out
 RAVEL      := $(BUILD)/bin/ravel
 EXAMPLES   := $(BUILD)/bin/examples
@@ -13,7 +14,7 @@ EXAMPLES   := $(BUILD)/bin/examples
 # Switching it is this one line: DEMO := deadlock
 DEMO := deadlock
 
-.PHONY: demo test asan setup configure build clean demo-record demo-deadlock
+.PHONY: demo test asan tsan setup configure build clean demo-record demo-deadlock
 
 setup:
 	scripts/setup
@@ -55,5 +56,13 @@ asan: setup
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j2
 
+# ThreadSanitizer over the analyzer's unit tests: the reader indexes threads in parallel, one
+# merge feeds several consumers, and the model's pages are populated on every core.
+tsan: setup
+	cmake -S . -B $(BUILD_TSAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAVEL_TSAN=ON -DRAVEL_BUILD_GUI=OFF
+	cmake --build $(BUILD_TSAN)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(BUILD_TSAN) --output-on-failure -j2 -LE 'e2e|fuzz|bench|gui'
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(OUT)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(OUT)

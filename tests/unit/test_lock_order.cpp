@@ -603,3 +603,34 @@ TEST(LockOrder, SpeedWhenEveryCriticalSectionNests)
     }
     timePass(b, events, "nested pairs", 1000);
 }
+
+
+// A big trace builds the model and the lock-order graph in one shared pass, on three threads (the
+// merge, the model, the lock-order consumer): the result must be the lock-order graph a pass of
+// its own finds, and the model must hold every span.
+TEST(LockOrder, GraphBuiltBesideTheModelEqualsTheOneBuiltAlone)
+{
+    Script s;
+    constexpr uint32_t kRounds = 70000; // 560k events: above the size that shares the pass
+    twoTellers(s, [&] {
+        for (uint32_t i = 0; i < kRounds; i++) {
+            s.pair(2, A, 1, B, 2);
+            s.pair(3, B, 3, A, 4);
+        }
+    });
+    const LockOrderGraph& alone = s.analyze();
+    const LockOrderGraph& shared = s.model().lockOrder();
+    ASSERT_GT(s.model().eventCount(), uint64_t(1) << 18);
+    EXPECT_EQ(s.model().holdSpans().size(), size_t(4) * kRounds);
+    ASSERT_EQ(shared.edges().size(), alone.edges().size());
+    for (size_t i = 0; i < alone.edges().size(); i++) {
+        EXPECT_EQ(shared.edges()[i].from, alone.edges()[i].from) << "edge " << i;
+        EXPECT_EQ(shared.edges()[i].to, alone.edges()[i].to) << "edge " << i;
+        EXPECT_EQ(shared.edges()[i].thread, alone.edges()[i].thread) << "edge " << i;
+    }
+    const std::vector<Finding> found = shared.findings();
+    ASSERT_EQ(countKind(found, "potential-deadlock"), 1u);
+    EXPECT_EQ(countKind(s.findings(), "potential-deadlock"), 1u);
+    EXPECT_EQ(found[0].title, s.findings()[0].title);
+}
+
