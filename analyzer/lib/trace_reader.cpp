@@ -571,8 +571,11 @@ TraceReader::TraceReader(const std::string& path)
         }
 
         // Stack ids index a vector, so a corrupt id must not size it: ids far beyond what the
-        // file could hold are dropped.
-        uint64_t maxId = 0, idLimit = std::max<uint64_t>(t.header().stack_count, found.size() * 4 + 65536);
+        // file could hold are dropped. The header's count (ids handed out, some of whose records
+        // a cut trace lost) may raise the bound, but only so far: a crafted count must not make
+        // a small file allocate gigabytes (the fuzzer found one).
+        const uint64_t idFloor = found.size() * 4 + 65536, idCeiling = found.size() * 16 + 65536;
+        uint64_t maxId = 0, idLimit = std::clamp<uint64_t>(t.header().stack_count, idFloor, idCeiling);
         for (const StackTrace& s : found)
             if (s.id <= idLimit)
                 maxId = std::max<uint64_t>(maxId, s.id);
