@@ -104,11 +104,11 @@ constexpr const char* kRedText = "#a50f15";
 constexpr const char* kRedFill = "#fde2e1";
 constexpr const char* kGrey = "#555555";
 
-bool pinsEveryNode(const GraphModel& m, const GraphStyle& style)
+bool pinsSomeNode(const GraphModel& m, const GraphStyle& style)
 {
     if (style.pinned.empty())
         return false;
-    return std::all_of(m.nodes.begin(), m.nodes.end(),
+    return std::any_of(m.nodes.begin(), m.nodes.end(),
                        [&](const GraphNode& n) { return style.pinned.count(n.id) != 0; });
 }
 
@@ -220,10 +220,13 @@ public:
     std::string arrange(const GraphvizSession& s, const GraphModel& m, const std::string& engine,
                         const std::vector<size_t>& cycle, const GraphStyle& style = {})
     {
-        if (pinsEveryNode(m, style)) {
+        if (pinsSomeNode(m, style)) {
+            // Pinned nodes stay; the others (when some are not) are placed by neato around them.
+            // Overlaps are kept: removing them would move pinned nodes too.
             for (size_t i = 0; i < m.nodes.size(); i++) {
-                const GraphPoint& p = style.pinned.at(m.nodes[i].id);
-                pin(i, p.x / 72.0, -p.y / 72.0);
+                auto p = style.pinned.find(m.nodes[i].id);
+                if (p != style.pinned.end())
+                    pin(i, p->second.x / 72.0, -p->second.y / 72.0);
             }
             graphAttr("layout", "neato");
             // Routing around nodes takes seconds on a hundred of them: big graphs get straight edges.
@@ -461,7 +464,7 @@ struct Plan {
 
 Plan planOf(const GraphModel& m, const GraphStyle& style)
 {
-    if (pinsEveryNode(m, style))
+    if (pinsSomeNode(m, style))
         return { "neato", {} };
     if (!style.engine.empty())
         return { style.engine, {} };

@@ -40,6 +40,7 @@ struct GraphStyle {
     double dpi = 96;                      // PNG only
     // Node centers by node id, in layoutGraph's coordinates. When every node has one, no node
     // moves and only the edges are routed: a view keeps its picture while edges come and go.
+    // When some have one, those stay and neato places the others around them.
     std::map<std::string, GraphPoint> pinned;
 };
 

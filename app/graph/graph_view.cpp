@@ -14,6 +14,7 @@
 #include <QtMath>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace ravel::gui {
@@ -157,6 +158,12 @@ void GraphView::showGraph(ravel::GraphModel model)
         for (size_t i = 0; i < m_shown.nodes.size(); i++)
             style.pinned[m_shown.nodes[i].id] = m_layout.nodes[i].center;
         placement = Placement::Pinned;
+    } else if (!m_homes.empty()) {
+        for (const ravel::GraphNode& n : model.nodes)
+            if (auto home = m_homes.find(n.id); home != m_homes.end())
+                style.pinned[n.id] = home->second;
+        if (!style.pinned.empty())
+            placement = Placement::Pinned;
     }
     m_pendingModel = std::move(model);
     m_pendingPlacement = placement;
@@ -196,6 +203,18 @@ void GraphView::apply(const ravel::GraphModel& model, ravel::GraphLayout layout,
         }
         if (common)
             shift(layout, dx / double(common), dy / double(common));
+    }
+    if (!m_homes.empty() && !layout.nodes.empty()) {
+        // A node placed without a home keeps the place it got from now on: the offset between
+        // this picture and the homes' coordinates comes from a node that has one.
+        std::optional<ravel::GraphPoint> offset;
+        for (size_t i = 0; i < model.nodes.size() && i < layout.nodes.size() && !offset; i++)
+            if (auto home = m_homes.find(model.nodes[i].id); home != m_homes.end())
+                offset = ravel::GraphPoint { layout.nodes[i].center.x - home->second.x,
+                                             layout.nodes[i].center.y - home->second.y };
+        for (size_t i = 0; offset && i < model.nodes.size() && i < layout.nodes.size(); i++)
+            m_homes.try_emplace(model.nodes[i].id, ravel::GraphPoint { layout.nodes[i].center.x - offset->x,
+                                                                       layout.nodes[i].center.y - offset->y });
     }
     m_shown = model;
     m_layout = std::move(layout);

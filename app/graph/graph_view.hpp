@@ -16,6 +16,7 @@
 #include <QGraphicsView>
 #include <QPointer>
 
+#include <map>
 #include <memory>
 
 namespace ravel::gui {
@@ -63,6 +64,13 @@ protected:
     // but the title. Replaces whatever was asked for before.
     void showGraph(ravel::GraphModel model);
     void clearGraph(const QString& message);
+    // Where nodes go when a graph shows them and the picture before does not decide it (in
+    // layout coordinates, by node id): the wait-for view gives each node its place in the deadlock
+    // the run ends in, so scrubbing toward it shows the cycle closing in place. Empty: none.
+    void setHomes(std::map<std::string, ravel::GraphPoint> homes) { m_homes = std::move(homes); }
+    // The next graph is placed afresh (by its homes), not pinned where the shown one is.
+    void placeNextAfresh() { m_hasShown = false; }
+    GraphLayoutWorker* layoutWorker() const { return m_worker; }
     TraceDocument* document() const { return m_document; }
     ViewState* viewState() const { return m_state; }
 
@@ -86,6 +94,7 @@ private:
     GraphLayoutWorker* m_worker;
     GraphColors m_colors;
 
+    std::map<std::string, ravel::GraphPoint> m_homes;
     ravel::GraphModel m_shown; // with its title, as exported
     ravel::GraphLayout m_layout; // of m_shown, shifted to where it is drawn
     bool m_hasShown = false;

@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
+
 namespace ravel::gui {
 
 WaitForGraphView::WaitForGraphView(TraceDocument* document, ViewState* state, QWidget* parent)
@@ -18,11 +21,26 @@ WaitForGraphView::WaitForGraphView(TraceDocument* document, ViewState* state, QW
         connect(document, &TraceDocument::loaded, this, &WaitForGraphView::onLoaded);
         connect(document, &TraceDocument::closed, this, [this] {
             m_naming.reset();
+            m_homesReady = false;
+            setHomes({});
+            layoutWorker()->invalidate(&m_homeClient);
             m_findingMode = false;
             if (!m_live)
                 clearGraph(tr("No trace open"));
         });
     }
+    connect(layoutWorker(), &GraphLayoutWorker::laidOut, this,
+            [this](const void* client, std::shared_ptr<const GraphLayoutResult> result) {
+                if (client != &m_homeClient || !result || !result->error.isEmpty() || m_live)
+                    return;
+                std::map<std::string, ravel::GraphPoint> homes;
+                for (size_t i = 0; i < result->model.nodes.size() && i < result->layout.nodes.size(); i++)
+                    homes[result->model.nodes[i].id] = result->layout.nodes[i].center;
+                setHomes(std::move(homes));
+                m_homesReady = true;
+                placeNextAfresh(); // the graph shown so far was laid out without them
+                refresh();
+            });
     if (state) {
         connect(state, &ViewState::playheadChanged, this, &WaitForGraphView::onPlayhead);
         connect(state, &ViewState::findingSelected, this, &WaitForGraphView::onFinding);
@@ -42,6 +60,27 @@ void WaitForGraphView::onLoaded()
     m_finding = viewState() ? viewState()->selectedFinding() : -1;
     m_findingMode = m_finding >= 0;
     refresh();
+    layOutHomes();
+}
+
+// The deadlock the run ends in (the first one reported) is laid out once, off the GUI thread;
+// its nodes' places become their homes, so the graph at any earlier instant shows the threads
+// and locks of the cycle where they will be when it closes, instead of a row that jumps to a
+// ring at the last moment.
+void WaitForGraphView::layOutHomes()
+{
+    m_homesReady = false;
+    setHomes({});
+    const auto& findings = document()->findings();
+    auto deadlock = std::find_if(findings.begin(), findings.end(), [](const ravel::Finding& f) { return f.kind == "deadlock"; });
+    if (deadlock == findings.end())
+        return;
+    ravel::GraphModel g = ravel::findingGraph(document()->model(), *deadlock, *m_naming);
+    g.title.clear();
+    g.subtitle.clear();
+    if (g.nodes.empty())
+        return;
+    layoutWorker()->submit(&m_homeClient, std::move(g));
 }
 
 quint64 WaitForGraphView::findingTime(int index) const
@@ -98,6 +137,11 @@ void WaitForGraphView::refresh()
 void WaitForGraphView::showLiveSnapshot(
     const std::vector<ravel::ThreadSnapshot>& threads, quint64 nowNs, const QString& program)
 {
+    if (!m_live) { // a live run's nodes have no places yet
+        setHomes({});
+        m_homesReady = false;
+        layoutWorker()->invalidate(&m_homeClient);
+    }
     m_live = true;
     showGraph(liveWaitForGraph(threads, nowNs, program.toStdString()));
 }
@@ -112,8 +156,11 @@ void WaitForGraphView::followLiveRun(LiveRun* run)
 
 void WaitForGraphView::showTrace()
 {
+    const bool wasLive = m_live;
     m_live = false;
     refresh();
+    if (wasLive && document() && document()->isLoaded() && m_naming)
+        layOutHomes();
 }
 
 } // namespace ravel::gui

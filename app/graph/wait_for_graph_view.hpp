@@ -33,6 +33,8 @@ public:
     bool isLive() const { return m_live; }
     // The finding whose graph is shown, or -1 (the playhead's graph).
     int shownFinding() const { return m_findingMode ? m_finding : -1; }
+    // Whether the nodes' places in the run's deadlock are known (laid out once per trace).
+    bool hasHomes() const { return m_homesReady; }
 
 private:
     void onLoaded();
@@ -40,11 +42,14 @@ private:
     void onFinding(int index);
     void refresh();
     quint64 findingTime(int index) const;
+    void layOutHomes();
 
+    char m_homeClient = 0; // the worker's client key of the homes layout
     std::unique_ptr<ravel::SymbolizedNaming> m_naming;
     bool m_live = false;
     bool m_findingMode = false;
     int m_finding = -1;
+    bool m_homesReady = false;
 };
 
 } // namespace ravel::gui
