@@ -308,7 +308,8 @@ uint64_t compactTrace(const std::string& in, const std::string& out)
     }
     file.write(&header, sizeof header);
 
-    std::vector<uint8_t> scratch, columns, packed;
+    detail::ByteBuffer scratch;
+    std::vector<uint8_t> columns, packed;
     for (const detail::ChunkRef& chunk : trace.chunks()) {
         std::span<const uint8_t> payload = trace.payload(chunk, scratch);
         if (payload.empty())

@@ -67,7 +67,7 @@ struct UnknownKind {
     unsigned kind = 0;
 };
 template <class OnTime>
-size_t keepEvents(std::vector<RavelEvent>& v, size_t at, size_t records, uint64_t firstIndex, OnTime&& onTime,
+size_t keepEvents(EventBuffer& v, size_t at, size_t records, uint64_t firstIndex, OnTime&& onTime,
     UnknownKind* unknown = nullptr)
 {
     RavelEvent* rec = v.data() + at;
@@ -112,7 +112,7 @@ struct Cursor {
     const ThreadStream* stream = nullptr;
     ChunkDecoder* decoder = nullptr;
     size_t nextChunk = 0;
-    std::vector<RavelEvent> buf;
+    EventBuffer buf;
 
     void start(const ThreadStream& s, ChunkDecoder& d)
     {

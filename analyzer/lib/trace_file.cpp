@@ -291,7 +291,7 @@ bool MappedTrace::calibration(uint64_t& tsc, uint64_t& monoNs) const
 
 // Decompresses a zstd payload into `plain` (at most `limit` bytes); empty on failure (warned).
 std::span<const uint8_t> ChunkDecoder::decompress(
-    const ChunkRef& chunk, size_t limit, std::vector<uint8_t>& plain, WarningLog* warnTo)
+    const ChunkRef& chunk, size_t limit, ByteBuffer& plain, WarningLog* warnTo)
 {
     if (!m_zstd)
         m_zstd = ZSTD_createDCtx();
@@ -314,7 +314,7 @@ std::span<const uint8_t> ChunkDecoder::decompress(
 // The runtime's byte stream (trace_format.h, "Raw EVENTS chunk payloads"): records up to the
 // first zero marker, which is where the writer stopped (sealed or not: a crash or SIGKILL leaves
 // the chunk being written unsealed, and its records count). Each chunk decodes on its own.
-size_t ChunkDecoder::decodeRaw(const ChunkRef& chunk, std::vector<RavelEvent>& out, WarningLog* warnTo)
+size_t ChunkDecoder::decodeRaw(const ChunkRef& chunk, EventBuffer& out, WarningLog* warnTo)
 {
     const uint8_t* p = chunk.payload;
     const uint8_t* end = p + chunk.avail;
@@ -378,7 +378,7 @@ size_t ChunkDecoder::decodeRaw(const ChunkRef& chunk, std::vector<RavelEvent>& o
     return out.size() - start;
 }
 
-size_t ChunkDecoder::appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>& out, WarningLog* warnTo)
+size_t ChunkDecoder::appendEvents(const ChunkRef& chunk, EventBuffer& out, WarningLog* warnTo)
 {
     if (!(chunk.hdr.flags & RAVEL_CHUNK_ZSTD))
         return decodeRaw(chunk, out, warnTo);
@@ -398,7 +398,7 @@ size_t ChunkDecoder::appendEvents(const ChunkRef& chunk, std::vector<RavelEvent>
     return n;
 }
 
-std::span<const uint8_t> MappedTrace::payload(const ChunkRef& chunk, std::vector<uint8_t>& scratch)
+std::span<const uint8_t> MappedTrace::payload(const ChunkRef& chunk, ByteBuffer& scratch)
 {
     if (chunk.hdr.type == RAVEL_CHUNK_EVENTS) {
         m_events.clear();

@@ -24,6 +24,7 @@ namespace {
 using detail::Anchor;
 using detail::ChunkRef;
 using detail::Cursor;
+using detail::EventBuffer;
 using detail::isSequenced;
 using detail::keepEvents;
 using detail::StreamChunk;
@@ -279,7 +280,7 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
 {
     detail::WarningLog& log = out.log;
     detail::ChunkDecoder decoder;
-    std::vector<RavelEvent> buf;
+    EventBuffer buf;
     ThreadStream& s = out.stream;
     const uint32_t tid = chunks[0]->hdr.owner;
     s.tid = tid;
@@ -480,7 +481,7 @@ void TraceReader::Impl::indexSequences()
     if (!needBitmaps)
         return;
     detail::ChunkDecoder decoder;
-    std::vector<RavelEvent> buf;
+    EventBuffer buf;
     for (const ThreadStream& s : streams) {
         for (const StreamChunk& c : s.chunks) {
             buf.clear();
@@ -537,7 +538,7 @@ TraceReader::TraceReader(const std::string& path)
         d.file = std::make_unique<MappedTrace>(path);
         MappedTrace& t = *d.file;
         d.calibrate(t);
-        std::vector<uint8_t> scratch;
+        detail::ByteBuffer scratch;
         std::vector<StackTrace> found;
         std::vector<const ChunkRef*> eventChunks;
         for (const ChunkRef& c : t.chunks()) {
