@@ -32,6 +32,7 @@ struct ThreadState {
     uint32_t since_stamp;
     uint32_t tid; // ravel thread id, 0 until registered
     uint32_t in_rt; // re-entrancy depth: nested interceptors pass straight through
+    uint32_t writing; // inside a record or board write: a signal handler's event is dropped (and counted)
     uint32_t chunk_seq;
     uint32_t flight_count; // chunks in flight_ring
     uint32_t flight_next;  // next ring slot to reuse
@@ -169,6 +170,13 @@ inline ThreadState* enter()
     if (RAVEL_UNLIKELY(!g.enabled))
         return nullptr;
     ThreadState* t = &t_state;
+    if (RAVEL_UNLIKELY(t->writing)) {
+        // A signal handler interrupted this thread while it wrote a record or its board: writing
+        // too would overwrite that record, so the handler's event is dropped and counted, and the
+        // trace says how many were lost.
+        __atomic_add_fetch(&g.hdr->lost_events, 1, __ATOMIC_RELAXED);
+        return nullptr;
+    }
     if (RAVEL_UNLIKELY(t->in_rt))
         return nullptr;
     if (RAVEL_UNLIKELY(t->tid == 0)) {
@@ -183,9 +191,29 @@ inline ThreadState* enter()
 
 constexpr uint32_t kNoStack = 0xffffffffu;
 
+// Marks a write of the thread's records or board: a signal handler arriving meanwhile is turned
+// away by enter() (its event counted as lost) instead of writing over a half-written record. One
+// increment of a thread-local counter; the fences keep the compiler from moving the writes out of
+// the window.
+struct Writing {
+    ThreadState* t;
+    explicit Writing(ThreadState* s)
+        : t(s)
+    {
+        t->writing++;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+    ~Writing()
+    {
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        t->writing--;
+    }
+};
+
 // A full record: the 16 bytes first, the marker last, so a crash mid-write leaves a zero marker.
 inline void put(ThreadState* t, uint64_t obj, unsigned kind, unsigned flags, uint32_t aux, uint32_t stack)
 {
+    Writing w(t);
     if (RAVEL_UNLIKELY(t->cur >= t->end) && !openEventsChunk(t))
         return;
     uint8_t* p = t->cur;
@@ -201,6 +229,7 @@ inline void put(ThreadState* t, uint64_t obj, unsigned kind, unsigned flags, uin
 
 inline void putTime(ThreadState* t, uint64_t rel)
 {
+    Writing w(t);
     if (RAVEL_UNLIKELY(t->cur >= t->end) && !openEventsChunk(t))
         return;
     uint8_t* p = t->cur;
@@ -214,6 +243,7 @@ inline void putTime(ThreadState* t, uint64_t rel)
 // last recorded for that operation, on an object already in a slot, is one byte.
 __attribute__((always_inline)) inline void putFast(ThreadState* t, const void* objp, bool release, unsigned flags, uint32_t stack)
 {
+    Writing w(t);
     if (RAVEL_UNLIKELY(t->cur >= t->end) && !openEventsChunk(t))
         return;
     uint64_t obj = reinterpret_cast<uint64_t>(objp);
@@ -273,6 +303,7 @@ inline void emitStamped(ThreadState* t, const void* obj, unsigned kind, unsigned
 // --- the state board ---
 inline void boardBlock(ThreadState* t, const void* obj, unsigned flags, uint32_t stack, const void* mutex = nullptr)
 {
+    Writing w(t);
     RavelBoard* b = &t->entry->board;
     b->blocked_kind = flags;
     b->blocked_stack = stack;
@@ -284,6 +315,7 @@ inline void boardUnblock(ThreadState* t) { __atomic_store_n(&t->entry->board.blo
 
 inline void boardHold(ThreadState* t, const void* obj, unsigned flags, uint32_t stack)
 {
+    Writing w(t);
     RavelBoard* b = &t->entry->board;
     uint32_t n = b->held_count;
     if (RAVEL_LIKELY(n < RAVEL_MAX_HELD)) {
@@ -295,6 +327,7 @@ inline void boardHold(ThreadState* t, const void* obj, unsigned flags, uint32_t 
 // Removes the most recent hold of obj; returns its flags (0 when not found).
 inline unsigned boardRelease(ThreadState* t, const void* obj)
 {
+    Writing w(t);
     RavelBoard* b = &t->entry->board;
     uint32_t n = b->held_count;
     uint64_t key = reinterpret_cast<uint64_t>(obj);

@@ -289,7 +289,9 @@ void prepareSpare(ThreadState* t)
     t->wantSpare = false;
     if (t->spare || !g.enabled)
         return;
-    t->in_rt++;
+    // A signal handler's event meanwhile could need the spare being prepared: it is dropped and
+    // counted, like one arriving during a record write.
+    Writing writing(t);
     t->spare = reserveChunk(&t->spareOff);
     // Near the end of the reserved file: grow now, while this thread holds no lock it just
     // released, rather than later in whichever thread runs out.
@@ -298,7 +300,6 @@ void prepareSpare(ThreadState* t)
         growTo(next + kGrowAhead);
         g_growLock.unlock();
     }
-    t->in_rt--;
 }
 
 bool openEventsChunk(ThreadState* t)

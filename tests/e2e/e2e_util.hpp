@@ -56,6 +56,8 @@ inline fs::path examplesDir() { return binDir() / "examples"; }
 inline std::string ravelBinary() { return (binDir() / "ravel").string(); }
 inline std::string runtimeLibrary() { return (libDir() / "libravel_rt.so").string(); }
 inline std::string example(const std::string& name) { return (examplesDir() / name).string(); }
+// A probe program built for these tests only (tests/e2e/CMakeLists.txt, ravel_e2e_helper).
+inline std::string helper(const std::string& name) { return (std::filesystem::path(RAVEL_E2E_HELPERS_DIR) / name).string(); }
 
 // The developer's own settings must not leak into what the tests expect: a RAVEL_OPTIONS with
 // quiet=1 or a flight recorder, or an LD_PRELOAD, would change every result. Cleared once, when

@@ -9,8 +9,6 @@ using namespace ravel::e2e;
 
 namespace {
 
-std::string helper(const std::string& name) { return (fs::path(RAVEL_E2E_HELPERS_DIR) / name).string(); }
-
 struct ChanCase {
     const char* name;
     std::string program;

@@ -14,11 +14,6 @@ using namespace ravel::e2e;
 
 namespace {
 
-std::string helper(const std::string& name)
-{
-    return (fs::path(RAVEL_E2E_HELPERS_DIR) / name).string();
-}
-
 std::vector<std::string> ravelRunArgs(std::vector<std::string> options, const std::vector<std::string>& program)
 {
     std::vector<std::string> argv { ravelBinary(), "run" };
