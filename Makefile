@@ -61,7 +61,7 @@ asan: setup
 tsan: setup
 	cmake -S . -B $(BUILD_TSAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRAVEL_TSAN=ON -DRAVEL_BUILD_GUI=OFF
 	cmake --build $(BUILD_TSAN)
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp \
 	  ctest --test-dir $(BUILD_TSAN) --output-on-failure -j2 -LE 'e2e|fuzz|bench|gui'
 
 clean:
