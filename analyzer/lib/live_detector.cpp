@@ -39,7 +39,10 @@ std::optional<Finding> LiveDeadlockDetector::observe(const std::vector<ThreadSna
             if (t.tid == tid)
                 since.push_back(t.blockedSinceRaw); // not ns: the calibration moves between samples
 
-    bool same = d.verdict != Verdict::None && d.threads == m_last.threads && since == m_lastSince;
+    // A likely deadlock that becomes certain (the evidence came in later: a channel table read, a
+    // thread seen exited) is a new verdict, reported and acted on as such.
+    bool same = d.verdict != Verdict::None && d.verdict == m_last.verdict && d.threads == m_last.threads
+        && since == m_lastSince;
     if (!same) {
         m_firstSeenNs = nowNs;
         m_reported = false;

@@ -140,7 +140,12 @@ RAVEL_EXPORT int pthread_create(pthread_t* th, const pthread_attr_t* attr, void*
     if (rc == 0 && entry) { // the child may not have run yet: make it findable by its handle now
         entry->pthread = static_cast<uint64_t>(*th);
         __atomic_store_n(&entry->tid, a_tid, __ATOMIC_RELEASE);
-        __atomic_store_n(&entry->state, 1u, __ATOMIC_RELEASE);
+        // Running, unless the child got there first: on a busy machine it can run, and even exit
+        // (state 2), before pthread_create returns here. Marking it running again then made an
+        // exited thread look alive to the watchdog for good, which could never call a deadlock
+        // on the threads waiting for it certain.
+        uint32_t created = 0;
+        __atomic_compare_exchange_n(&entry->state, &created, 1u, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     }
     if (rc != 0) {
         freeArgs(a);

@@ -525,6 +525,38 @@ TEST(ChanAnalysis, LiveDetectorWithAChannelTableKeepsAnUnclosedChannelOpen)
     EXPECT_FALSE(g) << "likely: reported only after the stall timeout";
 }
 
+TEST(ChanAnalysis, LiveDetectorActsWhenALikelyDeadlockBecomesCertain)
+{
+    // The watchdog first sees the stall without knowing who uses the channel (its table is still
+    // being read), then with the table: likely, reported after the stall timeout; then certain,
+    // which must be reported too (it is what ends the program), not taken for the same finding.
+    Script s;
+    s.create(1, JOBS, 0);
+    s.ev(2, RAVEL_EV_RECV_REQ, JOBS);
+    s.ev(3, RAVEL_EV_RECV_REQ, JOBS);
+    s.ev(1, RAVEL_EV_JOIN_REQ, 0x7f0000001000ull * 2, 2, RAVEL_OBJ_THREAD);
+    const ReplayModel& m = s.model();
+    ChannelTable table = channelTableOf(m.trace());
+    std::vector<ThreadSnapshot> sample = m.snapshotAt(m.endNs());
+    for (ThreadSnapshot& t : sample)
+        t.pid = 7;
+    ProcessView proc;
+    proc.pid = 7;
+    proc.kernelThreads = 4; // one thread the boards do not show: "everyone blocked" cannot be said
+    proc.signalHandlers = false;
+    LiveDeadlockDetector det(300'000'000ull);
+    EXPECT_FALSE(det.observe(sample, proc, 1'000'000));
+    std::optional<Finding> likely = det.observe(sample, proc, 401'000'000);
+    ASSERT_TRUE(likely);
+    EXPECT_EQ(likely->certainty, Verdict::Likely);
+    EXPECT_FALSE(det.observe(sample, proc, 501'000'000)) << "the same likely deadlock is reported once";
+    proc.kernelThreads = 3; // the unseen thread is gone: everyone left is blocked
+    EXPECT_FALSE(det.observe(sample, proc, 601'000'000, &table)) << "a new verdict needs two samples";
+    std::optional<Finding> certain = det.observe(sample, proc, 701'000'000, &table);
+    ASSERT_TRUE(certain);
+    EXPECT_EQ(certain->certainty, Verdict::Certain);
+}
+
 TEST(ChanAnalysis, SendCycleStillStuckAtANormalExitIsADeadlockNotANote)
 {
     Script s(3, true);
