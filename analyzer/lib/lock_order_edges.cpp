@@ -169,6 +169,16 @@ void LockOrderGraph::collectEdges()
             if (x.edge != kNone)
                 slots[slotOf(x.objects, x.sites, x.thread)] = x;
     };
+    // A new distinct edge in the slot its key hashed to: its index.
+    auto addEdge = [&](size_t slot, uint64_t objs, uint64_t sites, uint32_t t, LockOrderEdge x, EdgeState s) {
+        const uint32_t index = uint32_t(m_edges.size());
+        m_edges.push_back(std::move(x));
+        m_state.push_back(std::move(s));
+        slots[slot] = { objs, sites, t, index };
+        if (m_edges.size() * 2 > slots.size())
+            growSlots();
+        return index;
+    };
 
     std::vector<uint32_t> mark; // object -> stamp of the request whose exclusive held set has it
     uint32_t stamp = 0;
@@ -202,7 +212,6 @@ void LockOrderGraph::collectEdges()
             size_t slot = slotOf(objs, sites, t);
             uint32_t index = slots[slot].edge;
             if (index == kNone) {
-                index = uint32_t(m_edges.size());
                 LockOrderEdge x;
                 x.from = h.object;
                 x.to = object;
@@ -225,11 +234,7 @@ void LockOrderGraph::collectEdges()
                         s.gates.push_back(g.object);
                 }
                 s.onlyFromGate = s.gates.size() == 1 && s.gates[0] == h.object;
-                m_edges.push_back(std::move(x));
-                m_state.push_back(std::move(s));
-                slots[slot] = { objs, sites, t, index };
-                if (m_edges.size() * 2 > slots.size())
-                    growSlots();
+                index = addEdge(slot, objs, sites, t, std::move(x), std::move(s));
             }
             EdgeState& s = m_state[index];
             // Shared only if every occurrence was: one exclusive occurrence can block.
@@ -297,7 +302,6 @@ void LockOrderGraph::collectEdges()
         size_t slot = slotOf(objs, sites, t);
         uint32_t index = slots[slot].edge;
         if (index == kNone) {
-            index = uint32_t(m_edges.size());
             LockOrderEdge x;
             x.from = chan;
             x.to = n.lock;
@@ -315,11 +319,7 @@ void LockOrderGraph::collectEdges()
             es.fromSite = fromSite;
             es.toSite = toSite;
             es.gates = n.gates;
-            m_edges.push_back(std::move(x));
-            m_state.push_back(std::move(es));
-            slots[slot] = { objs, sites, t, index };
-            if (m_edges.size() * 2 > slots.size())
-                growSlots();
+            index = addEdge(slot, objs, sites, t, std::move(x), std::move(es));
         }
         EdgeState& es = m_state[index];
         es.fromShared = false;
@@ -342,13 +342,7 @@ void LockOrderGraph::collectEdges()
         }
     };
 
-    auto pass = [&](const std::function<bool(const Event&)>& fn) {
-        if (SharedEventPass* shared = std::exchange(m_pass, nullptr))
-            shared->forEachEvent(fn);
-        else
-            m_trace.forEachEvent(fn);
-    };
-    pass([&](const Event& e) {
+    forEachEventVia(m_trace, m_pass, [&](const Event& e) {
         const uint32_t object = tracker.onEvent(e);
         const uint32_t t = indexOf(e.thread);
         if (t == kNone)

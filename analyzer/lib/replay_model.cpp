@@ -198,13 +198,7 @@ void ReplayModel::build()
         populate.reserve(mt.waits, waitsOf([&](unsigned k) { return m_trace.threadEventCount(mt.id, k); }));
     }
     populate.run();
-    auto pass = [&](const std::function<bool(const Event&)>& fn) {
-        if (SharedEventPass* shared = std::exchange(m_pass, nullptr))
-            shared->forEachEvent(fn);
-        else
-            m_trace.forEachEvent(fn);
-    };
-    pass([&](const Event& e) {
+    forEachEventVia(m_trace, m_pass, [&](const Event& e) {
         m_events++;
         m_endNs = std::max(m_endNs, e.time_ns);
         uint32_t object = tracker.onEvent(e);

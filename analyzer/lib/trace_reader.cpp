@@ -16,6 +16,7 @@
 #include <mutex>
 #include <span>
 #include <thread>
+#include <utility>
 
 namespace ravel {
 
@@ -708,6 +709,14 @@ void TraceReader::forEachEvent(const std::function<bool(const Event&)>& fn) cons
     }
     SharedEventPass pass(*this, 1);
     pass.forEachEvent(fn);
+}
+
+void forEachEventVia(const TraceReader& trace, SharedEventPass*& pass, const std::function<bool(const Event&)>& fn)
+{
+    if (SharedEventPass* shared = std::exchange(pass, nullptr))
+        shared->forEachEvent(fn);
+    else
+        trace.forEachEvent(fn);
 }
 
 void TraceReader::forEachThreadEvent(uint32_t thread, const std::function<bool(const Event&)>& fn) const

@@ -147,6 +147,10 @@ private:
     Impl* m_impl;
 };
 
+// A consumer's pass over the events: through `pass` when one is shared with other consumers (it is
+// taken, set to null: each consumer calls it once), else a pass of its own over `trace`.
+void forEachEventVia(const TraceReader& trace, SharedEventPass*& pass, const std::function<bool(const Event&)>& fn);
+
 // Rewrites a raw trace (as the runtime leaves it) into its compact form: each events chunk's
 // records compressed with zstd, tables kept, chunks back to back. Returns the bytes written.
 // Throws TraceError when the input cannot be read or the output cannot be written.

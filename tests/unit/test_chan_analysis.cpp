@@ -493,20 +493,33 @@ TEST(ChanAnalysis, InfoStatisticsCountMessagesBlockingAndOccupancy)
     EXPECT_EQ(m.channels()[0].maxOccupancy, 2u);
 }
 
+// Two receivers blocked on `jobs`, which nobody will ever send to or close, and main joining
+// one of them: the live sample (process 7) and the table the watchdog reads from the trace.
+struct StuckReceivers {
+    Script s;
+    ChannelTable table;
+    std::vector<ThreadSnapshot> sample;
+    StuckReceivers()
+    {
+        s.create(1, JOBS, 0);
+        s.ev(2, RAVEL_EV_RECV_REQ, JOBS);
+        s.ev(3, RAVEL_EV_RECV_REQ, JOBS);
+        s.ev(1, RAVEL_EV_JOIN_REQ, 0x7f0000001000ull * 2, 2, RAVEL_OBJ_THREAD);
+        const ReplayModel& m = s.model();
+        table = channelTableOf(m.trace());
+        sample = m.snapshotAt(m.endNs());
+        for (ThreadSnapshot& t : sample)
+            t.pid = 7;
+    }
+};
+
 TEST(ChanAnalysis, LiveDetectorWithAChannelTableKeepsAnUnclosedChannelOpen)
 {
     // The watchdog's table read from the trace: nobody ever closed `jobs` (its close time is unknown),
     // so a receive on it is still stuck; the verdict needs every thread blocked to be certain.
-    Script s;
-    s.create(1, JOBS, 0);
-    s.ev(2, RAVEL_EV_RECV_REQ, JOBS);
-    s.ev(3, RAVEL_EV_RECV_REQ, JOBS);
-    s.ev(1, RAVEL_EV_JOIN_REQ, 0x7f0000001000ull * 2, 2, RAVEL_OBJ_THREAD);
-    const ReplayModel& m = s.model();
-    ChannelTable table = channelTableOf(m.trace());
-    std::vector<ThreadSnapshot> sample = m.snapshotAt(m.endNs());
-    for (ThreadSnapshot& t : sample)
-        t.pid = 7;
+    StuckReceivers r;
+    const ChannelTable& table = r.table;
+    const std::vector<ThreadSnapshot>& sample = r.sample;
     LiveDeadlockDetector det(3'000'000'000ull);
     ProcessView proc;
     proc.pid = 7;
@@ -530,16 +543,9 @@ TEST(ChanAnalysis, LiveDetectorActsWhenALikelyDeadlockBecomesCertain)
     // The watchdog first sees the stall without knowing who uses the channel (its table is still
     // being read), then with the table: likely, reported after the stall timeout; then certain,
     // which must be reported too (it is what ends the program), not taken for the same finding.
-    Script s;
-    s.create(1, JOBS, 0);
-    s.ev(2, RAVEL_EV_RECV_REQ, JOBS);
-    s.ev(3, RAVEL_EV_RECV_REQ, JOBS);
-    s.ev(1, RAVEL_EV_JOIN_REQ, 0x7f0000001000ull * 2, 2, RAVEL_OBJ_THREAD);
-    const ReplayModel& m = s.model();
-    ChannelTable table = channelTableOf(m.trace());
-    std::vector<ThreadSnapshot> sample = m.snapshotAt(m.endNs());
-    for (ThreadSnapshot& t : sample)
-        t.pid = 7;
+    StuckReceivers r;
+    const ChannelTable& table = r.table;
+    const std::vector<ThreadSnapshot>& sample = r.sample;
     ProcessView proc;
     proc.pid = 7;
     proc.kernelThreads = 4; // one thread the boards do not show: "everyone blocked" cannot be said
