@@ -211,7 +211,7 @@ int runReport(ReportOptions o)
         for (const std::string& w : reader.warnings())
             if (std::find(ctx.warnings.begin(), ctx.warnings.end(), w) == ctx.warnings.end())
                 ctx.warnings.push_back(w);
-        progress.say("writing the report");
+        progress.say("rendering the report");
         std::string out;
         if (o.format == "json") {
             out = renderReportJson(shown, reader, model.eventCount(), sym, ctx).dump(2) + "\n";

@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <thread>
 #include <functional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -57,7 +57,7 @@ public:
             }
         }
         auto populate = [](const std::vector<std::pair<uintptr_t, size_t>>& ranges) {
-            constexpr int kPopulateWrite = 23;
+            constexpr int kPopulateWrite = 23; // MADV_POPULATE_WRITE (older headers lack the name)
             for (const auto& [at, len] : ranges)
                 ::madvise(reinterpret_cast<void*>(at), len, kPopulateWrite);
         };
