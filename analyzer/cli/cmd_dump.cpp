@@ -6,9 +6,9 @@
 // per stack id (the same few hundred sites repeat).
 #include "commands.hpp"
 
-#include "objects.hpp"
-#include "symbolizer.hpp"
-#include "trace_reader.hpp"
+#include "model/objects.hpp"
+#include "symbols/symbolizer.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>

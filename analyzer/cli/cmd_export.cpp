@@ -4,12 +4,12 @@
 // name and renamed into place, so a failed export leaves no partial file and an old one intact.
 #include "commands.hpp"
 
-#include "analysis.hpp"
-#include "graph_model.hpp"
-#include "perfetto_export.hpp"
-#include "replay_model.hpp"
-#include "symbolizer.hpp"
-#include "trace_reader.hpp"
+#include "analysis/analysis.hpp"
+#include "export/graph_model.hpp"
+#include "export/perfetto_export.hpp"
+#include "model/replay_model.hpp"
+#include "symbols/symbolizer.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <fmt/format.h>
 

@@ -5,14 +5,14 @@
 // extension names (.dot .gv .svg .png .pdf).
 #include "commands.hpp"
 
-#include "analysis.hpp"
-#include "graph_model.hpp"
-#include "graphviz_export.hpp"
-#include "lock_order.hpp"
-#include "replay_model.hpp"
-#include "symbolizer.hpp"
-#include "trace_reader.hpp"
-#include "trace_time.hpp"
+#include "analysis/analysis.hpp"
+#include "export/graph_model.hpp"
+#include "export/graphviz_export.hpp"
+#include "detect/lock_order.hpp"
+#include "model/replay_model.hpp"
+#include "symbols/symbolizer.hpp"
+#include "trace/trace_reader.hpp"
+#include "base/trace_time.hpp"
 
 #include <fmt/format.h>
 

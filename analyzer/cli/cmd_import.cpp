@@ -2,8 +2,8 @@
 // into a ravel trace, so every other command (info, report, graph, the GUI) reads it like a run.
 #include "commands.hpp"
 
-#include "std_import.hpp"
-#include "trace_reader.hpp"
+#include "trace/std_import.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <fmt/format.h>
 

@@ -3,10 +3,10 @@
 // docs/info-json.md.
 #include "commands.hpp"
 
-#include "objects.hpp"
-#include "symbolizer.hpp"
-#include "trace_reader.hpp"
-#include "trace_stats.hpp"
+#include "model/objects.hpp"
+#include "symbols/symbolizer.hpp"
+#include "trace/trace_reader.hpp"
+#include "model/trace_stats.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -5,14 +5,14 @@
 #include "commands.hpp"
 #include "ravel_options.hpp"
 
-#include "analysis.hpp"
-#include "replay_model.hpp"
-#include "report_json.hpp"
-#include "report_sarif.hpp"
-#include "report_text.hpp"
-#include "suppressions.hpp"
-#include "symbolizer.hpp"
-#include "trace_reader.hpp"
+#include "analysis/analysis.hpp"
+#include "model/replay_model.hpp"
+#include "report/report_json.hpp"
+#include "report/report_sarif.hpp"
+#include "report/report_text.hpp"
+#include "report/suppressions.hpp"
+#include "symbols/symbolizer.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <fmt/format.h>
 

@@ -6,12 +6,12 @@
 #include "launcher.hpp"
 #include "watchdog.hpp"
 
-#include "analysis.hpp"
-#include "replay_model.hpp"
-#include "report_text.hpp"
-#include "symbolizer.hpp"
-#include "trace_reader.hpp"
-#include "trace_time.hpp"
+#include "analysis/analysis.hpp"
+#include "model/replay_model.hpp"
+#include "report/report_text.hpp"
+#include "symbols/symbolizer.hpp"
+#include "trace/trace_reader.hpp"
+#include "base/trace_time.hpp"
 
 #include <fmt/format.h>
 

@@ -12,7 +12,7 @@
 
 #include <dirent.h>
 
-#include "trace_reader.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -8,9 +8,9 @@
 // to the owner's callback, on the watchdog thread.
 #pragma once
 
-#include "finding.hpp"
-#include "live_detector.hpp"
-#include "live_trace.hpp"
+#include "base/finding.hpp"
+#include "detect/live_detector.hpp"
+#include "detect/live_trace.hpp"
 
 #include <ravel/trace_format.h>
 

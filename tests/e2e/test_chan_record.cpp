@@ -6,7 +6,7 @@
 // hang are recorded with the runtime preloaded and killed; the raw trace keeps their boards.
 #include "e2e_util.hpp"
 
-#include "trace_reader.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,10 +3,10 @@
 // stay silent about the look-alikes that cannot deadlock (gate lock, join order, readers, trylock).
 #include "e2e_util.hpp"
 
-#include "lock_order.hpp"
-#include "replay_model.hpp"
-#include "report_text.hpp"
-#include "symbolizer.hpp"
+#include "detect/lock_order.hpp"
+#include "model/replay_model.hpp"
+#include "report/report_text.hpp"
+#include "symbols/symbolizer.hpp"
 
 #include <set>
 

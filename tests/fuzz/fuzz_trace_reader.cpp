@@ -1,6 +1,6 @@
 // libFuzzer target: any bytes, read as a trace, must give a TraceError or a readable trace, never
 // a crash, a hang or undefined behaviour; compacting it must work too.
-#include "trace_reader.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <cstdint>
 #include <cstdio>

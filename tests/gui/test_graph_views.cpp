@@ -8,7 +8,7 @@
 #include "graph/graph_node_item.hpp"
 #include "graph/lock_order_graph_view.hpp"
 #include "graph/wait_for_graph_view.hpp"
-#include "graphviz_export.hpp"
+#include "export/graphviz_export.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
 

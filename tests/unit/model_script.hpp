@@ -2,7 +2,7 @@
 // ReplayModel, for tests of what is built on the model (handoffs, exports, the model itself).
 #pragma once
 
-#include "replay_model.hpp"
+#include "model/replay_model.hpp"
 #include "trace_builder.hpp"
 
 #include <filesystem>

@@ -1,10 +1,10 @@
 // Channel analysis on scripted traces: spans and message links in the replay model, OR waits in the
 // wait-for reduction (who may still send or receive), findings at the end of a hung or exited run.
-#include "analysis.hpp"
-#include "live_detector.hpp"
-#include "replay_model.hpp"
-#include "symbolizer.hpp"
-#include "trace_stats.hpp"
+#include "analysis/analysis.hpp"
+#include "detect/live_detector.hpp"
+#include "model/replay_model.hpp"
+#include "symbols/symbolizer.hpp"
+#include "model/trace_stats.hpp"
 #include "trace_builder.hpp"
 
 #include <gtest/gtest.h>

@@ -1,10 +1,10 @@
 // The graphs `ravel graph` draws and the GUI will show: which nodes and edges a wait-for or
 // lock-order graph has at an instant, which are deadlocked, and that the Graphviz export is valid
 // DOT (parsed back with cgraph), SVG naming every node, PNG and PDF, and laid-out geometry.
-#include "graph_model.hpp"
-#include "graphviz_export.hpp"
-#include "lock_order.hpp"
-#include "replay_model.hpp"
+#include "export/graph_model.hpp"
+#include "export/graphviz_export.hpp"
+#include "detect/lock_order.hpp"
+#include "model/replay_model.hpp"
 #include "trace_builder.hpp"
 
 #include <graphviz/cgraph.h>

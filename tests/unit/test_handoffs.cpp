@@ -1,7 +1,7 @@
 // Handoffs on scripted traces: which release enabled each contended acquisition, and which
 // releases are not handoffs (before the request, by the waiter itself, of another object).
-#include "handoffs.hpp"
-#include "replay_model.hpp"
+#include "model/handoffs.hpp"
+#include "model/replay_model.hpp"
 #include "model_script.hpp"
 #include "trace_builder.hpp"
 

@@ -1,7 +1,7 @@
 // Lock-order analysis on synthetic traces: what is a potential deadlock, what is only a one-thread
 // inversion, and the orderings and locks that make a cycle harmless.
-#include "lock_order.hpp"
-#include "replay_model.hpp"
+#include "detect/lock_order.hpp"
+#include "model/replay_model.hpp"
 #include "trace_builder.hpp"
 
 #include <fmt/format.h>

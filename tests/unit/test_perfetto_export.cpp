@@ -1,9 +1,9 @@
 // The Perfetto (Chrome trace-event JSON) export on scripted traces: what a viewer needs to show the
 // run (named threads, blocked slices, lock holds, handoff flows bound to slices, findings), read
 // back with a real JSON parser; names that would break JSON; a full disk.
-#include "graph_model.hpp"
-#include "perfetto_export.hpp"
-#include "replay_model.hpp"
+#include "export/graph_model.hpp"
+#include "export/perfetto_export.hpp"
+#include "model/replay_model.hpp"
 #include "model_script.hpp"
 #include "trace_builder.hpp"
 

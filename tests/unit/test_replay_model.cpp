@@ -1,6 +1,6 @@
 // The replay model on scripted traces: holds and waits at an instant, and the identity of objects
 // when uncontended events arrive in an order the clock could not settle.
-#include "replay_model.hpp"
+#include "model/replay_model.hpp"
 #include "model_script.hpp"
 #include "trace_builder.hpp"
 

@@ -3,15 +3,15 @@
 // real pipeline: TraceReader -> ReplayModel -> analyzeTrace -> render. The stacks and objects are
 // this test binary's own functions and globals, recorded with its real module map, so names,
 // files and lines come out of the real symbolizer. JSON is checked against docs/report.schema.json.
-#include "analysis.hpp"
-#include "replay_model.hpp"
-#include "report_json.hpp"
-#include "report_sarif.hpp"
-#include "report_text.hpp"
-#include "suppressions.hpp"
-#include "symbolizer.hpp"
+#include "analysis/analysis.hpp"
+#include "model/replay_model.hpp"
+#include "report/report_json.hpp"
+#include "report/report_sarif.hpp"
+#include "report/report_text.hpp"
+#include "report/suppressions.hpp"
+#include "symbols/symbolizer.hpp"
 #include "trace_builder.hpp"
-#include "trace_reader.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -1,11 +1,11 @@
 // Import of STD traces (the prediction literature's text format): what comes out must read like a
 // runtime trace, Java's reentrant monitors must not turn into self-deadlocks, and every malformed
 // line is one error naming the line.
-#include "analysis.hpp"
-#include "replay_model.hpp"
-#include "std_import.hpp"
-#include "symbolizer.hpp"
-#include "trace_reader.hpp"
+#include "analysis/analysis.hpp"
+#include "model/replay_model.hpp"
+#include "trace/std_import.hpp"
+#include "symbols/symbolizer.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <gtest/gtest.h>
 

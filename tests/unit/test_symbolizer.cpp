@@ -3,8 +3,8 @@
 // demangling) are this test binary itself. The module map is built the way the runtime builds it
 // (dl_iterate_phdr), so what passes here is what `ravel info` sees for a recorded program: a PIE
 // main program and a library loaded at some bias.
-#include "objects.hpp"
-#include "symbolizer.hpp"
+#include "model/objects.hpp"
+#include "symbols/symbolizer.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // TraceReader and compactTrace against traces written byte for byte by TraceBuilder.
 #include "trace_builder.hpp"
-#include "trace_reader.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <gtest/gtest.h>
 

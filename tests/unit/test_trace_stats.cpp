@@ -1,9 +1,9 @@
 // TraceStats on synthetic event streams: the exact counts and times `ravel info` prints, and the
 // object identity rules (address + generation) of docs/trace-format.md ("Object identity").
-#include "objects.hpp"
+#include "model/objects.hpp"
 #include "trace_builder.hpp"
-#include "trace_reader.hpp"
-#include "trace_stats.hpp"
+#include "trace/trace_reader.hpp"
+#include "model/trace_stats.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // The AND-OR reduction that decides deadlock, on the shapes DESIGN.md names.
-#include "wait_for.hpp"
+#include "detect/wait_for.hpp"
 
 #include <ravel/trace_format.h>
 

@@ -1,0 +1,106 @@
+#include "analysis/analysis.hpp"
+
+#include "detect/lock_order.hpp"
+#include "model/objects.hpp"
+#include "model/replay_model.hpp"
+#include "report/report_text.hpp"
+#include "symbols/symbolizer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace ravel {
+
+namespace {
+
+// Report order: what hangs or corrupts first, notes last.
+int rank(const Finding& f)
+{
+    if (f.kind == "deadlock")
+        return f.certainty == Verdict::Certain ? 0 : 1;
+    if (f.kind == "potential-deadlock")
+        return 2;
+    if (f.kind == "data-race")
+        return 3;
+    if (f.kind == "misuse")
+        return 4;
+    if (f.kind == "lock-order-inversion")
+        return 5;
+    // A thread blocked at exit is a note (idle workers are normal), unless what it waits for could
+    // never have come (a channel whose receivers had all exited): then it is an error.
+    if (f.kind == "blocked-at-exit" && f.certainty == Verdict::Certain)
+        return 1;
+    return 6; // blocked-at-exit and other notes
+}
+
+// Stable across runs and rebuilds: the kind, the objects' names and the functions involved, not
+// addresses, times or line numbers.
+std::string fingerprint(const Finding& f, const ReplayModel& model, Symbolizer& sym)
+{
+    std::set<std::string> parts;
+    for (const FindingObject& o : f.objects)
+        parts.insert("o:" + o.name);
+    auto addStack = [&](uint32_t stack) {
+        const StackTrace* s = stack ? model.trace().stack(stackIdOf(stack)) : nullptr;
+        if (!s)
+            return;
+        std::vector<Frame> frames = sym.symbolizeStack(s->frames);
+        if (const Frame* u = Symbolizer::userFrame(frames))
+            parts.insert("f:" + u->function);
+    };
+    for (const FindingThread& t : f.threads)
+        addStack(t.waitStack);
+    for (const FindingEdge& e : f.edges) {
+        addStack(e.fromStack);
+        addStack(e.toStack);
+    }
+    uint64_t h = 0xcbf29ce484222325ull;
+    auto mix = [&](const std::string& s) {
+        for (unsigned char c : s)
+            h = (h ^ c) * 0x100000001b3ull;
+        h = (h ^ 0xff) * 0x100000001b3ull;
+    };
+    mix(f.kind);
+    for (const std::string& p : parts)
+        mix(p);
+    return fmt::format("{:016x}", h);
+}
+
+} // namespace
+
+bool isError(const Finding& f) { return rank(f) <= 4; }
+
+std::vector<Finding> analyzeTrace(const ReplayModel& model, Symbolizer& sym, const AnalysisOptions& opt)
+{
+    std::vector<Finding> out = model.findings();
+    // The watchdog's verdict, when the run was ended for a deadlock, is the deadlock in force at
+    // the end of the trace: model.findings() finds it again from the trace alone.
+    if (opt.lockOrder) {
+        // A cycle that did deadlock this run is reported as the deadlock, not again as a
+        // prediction: drop potential deadlocks whose locks are all locks of a deadlock found.
+        std::set<uint64_t> deadlocked;
+        for (const Finding& f : out)
+            if (f.kind == "deadlock")
+                for (const FindingObject& o : f.objects)
+                    deadlocked.insert(o.address);
+        const LockOrderGraph& graph = model.lockOrder();
+        for (Finding& f : graph.findings()) {
+            bool happened = f.kind == "potential-deadlock" && !f.edges.empty();
+            for (const FindingEdge& e : f.edges)
+                happened = happened && deadlocked.count(f.objects[e.from].address)
+                    && deadlocked.count(f.objects[e.to].address);
+            if (!happened)
+                out.push_back(std::move(f));
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) { return rank(a) < rank(b); });
+    for (Finding& f : out) {
+        nameFindingObjects(f, model.trace(), sym);
+        f.fingerprint = fingerprint(f, model, sym);
+    }
+    return out;
+}
+
+} // namespace ravel

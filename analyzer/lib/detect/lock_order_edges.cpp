@@ -1,0 +1,506 @@
+// Lock-order analysis, the pass over the events: the distinct edges, each with the vector clock of
+// the segments it occurred in and the locks held at every occurrence (lock_order.cpp finds the
+// cycles among them).
+#include "detect/lock_order.hpp"
+
+#include "model/objects.hpp"
+#include "model/replay_model.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <utility>
+#include <vector>
+
+namespace ravel {
+
+namespace {
+
+constexpr uint32_t kNone = UINT32_MAX;
+constexpr size_t kMaxGates = 16;            // gate candidates kept per edge (outermost first)
+constexpr size_t kMaxHeldStored = 64;       // held objects kept per edge for the report
+constexpr size_t kSnapshotBudget = 64u << 20; // clock entries (256 MB); past it segments are "unknown"
+
+// Objects whose acquisition can block on a holder. A mixed cycle (issue 5: a lock held across a
+// blocking channel operation whose other side needs the lock) adds channel kinds here and writes
+// their send/receive requests as edges in request(); the search below is agnostic of object kinds.
+bool isOrderedResource(unsigned kind)
+{
+    return kind == RAVEL_OBJ_MUTEX || kind == RAVEL_OBJ_RWLOCK || kind == RAVEL_OBJ_SPIN;
+}
+
+struct Held {
+    uint32_t object;
+    uint32_t stack;
+    uint32_t depth; // recursive re-acquisitions
+    bool shared;
+};
+
+// A lock a thread requested since its last channel operation: if it next serves a channel, the
+// channel's other side waits on the lock (channel -> lock), as of the segment of that request.
+struct Need {
+    uint32_t lock;
+    uint32_t stack;
+    uint64_t timeNs;
+    uint32_t segment;
+    uint32_t snapshot;
+    bool shared;
+    std::vector<uint32_t> gates; // locks held exclusively at the request
+    std::vector<uint32_t> held;
+};
+constexpr size_t kMaxNeeds = 16;
+
+struct ThreadState {
+    std::vector<Need> needs;
+    std::vector<Held> held;
+    uint32_t pendingRequest = kNone; // object whose ACQ_REQ already made the edges
+    uint32_t segment = 0;            // bumped whenever the thread's clock changes
+    uint32_t snapshot = kNone;       // snapshot of the current segment, once an edge needed it
+    uint64_t barrierRound = 0;
+    std::vector<uint32_t> clock;     // vector clock over thread indices; empty until first used
+};
+
+// What a synchronizing object carries from its releasers to its acquirers.
+struct SyncState {
+    std::vector<uint32_t> clock;     // joined clocks of signals / posts / this round's arrivals
+    std::vector<uint32_t> done;      // barrier: the clock of the last completed round
+    uint64_t doneRound = UINT64_MAX;
+    uint64_t arrivals = 0;
+    uint32_t count = 0;              // barrier: threads per round (from INIT), 0 unknown
+};
+
+bool joinClock(std::vector<uint32_t>& into, const std::vector<uint32_t>& from)
+{
+    bool changed = false;
+    for (size_t i = 0; i < from.size() && i < into.size(); i++)
+        if (from[i] > into[i]) {
+            into[i] = from[i];
+            changed = true;
+        }
+    return changed;
+}
+
+// splitmix64's finalizer: keys are small dense numbers (object indices, stack ids), which a weak
+// mix turns into long probe chains.
+uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+} // namespace
+
+void LockOrderGraph::collectEdges()
+{
+    // ReplayModel::threads() are the trace's threads in the same order: indices agree.
+    const std::vector<ThreadInfo>& threads = m_trace.threads();
+    const uint32_t T = uint32_t(threads.size());
+    m_threadCount = T;
+    std::vector<uint32_t> threadIndex; // ravel id -> index into threads
+    for (uint32_t i = 0; i < T; i++) {
+        if (threads[i].id >= threadIndex.size())
+            threadIndex.resize(threads[i].id + 1, kNone);
+        threadIndex[threads[i].id] = i;
+    }
+    auto indexOf = [&](uint32_t id) { return id < threadIndex.size() ? threadIndex[id] : kNone; };
+
+    std::vector<ThreadState> ts(T);
+    auto clockOf = [&](uint32_t t) -> std::vector<uint32_t>& {
+        std::vector<uint32_t>& c = ts[t].clock;
+        if (c.empty()) {
+            c.assign(T, 0);
+            c[t] = 1;
+        }
+        return c;
+    };
+    auto advance = [&](uint32_t t) {
+        ts[t].segment++;
+        ts[t].snapshot = kNone;
+    };
+    // After a release (create, signal, post, arrival, fork) the thread's later events must not be
+    // ordered before whoever acquires what it released: its own component moves on.
+    auto tick = [&](uint32_t t) {
+        clockOf(t)[t]++;
+        advance(t);
+    };
+    auto acquireClock = [&](uint32_t t, const std::vector<uint32_t>& from) {
+        if (joinClock(clockOf(t), from))
+            advance(t);
+    };
+
+    ObjectTracker tracker(m_trace.threads());
+    std::vector<uint32_t> syncOf; // object -> index into syncs
+    std::vector<SyncState> syncs;
+    auto syncFor = [&](uint32_t object) -> SyncState& {
+        if (object >= syncOf.size())
+            syncOf.resize(std::max<size_t>(object + 1, syncOf.size() * 2), kNone);
+        if (syncOf[object] == kNone) {
+            syncOf[object] = uint32_t(syncs.size());
+            syncs.emplace_back();
+            syncs.back().clock.assign(T, 0);
+        }
+        return syncs[syncOf[object]];
+    };
+    std::vector<std::pair<uint32_t, std::vector<uint32_t>>> forkClocks; // child pid -> parent clock
+
+    // Distinct edges by (from, to, from site, to site, thread): open addressing with the key in the
+    // slot, so a probe touches one cache line, not the edge arrays.
+    struct Slot {
+        uint64_t objects = 0; // from << 32 | to
+        uint64_t sites = 0;   // from site << 32 | to site
+        uint32_t thread = 0;
+        uint32_t edge = kNone;
+    };
+    std::vector<Slot> slots(1024);
+    auto slotOf = [&](uint64_t objs, uint64_t sites, uint32_t thread) {
+        const size_t mask = slots.size() - 1;
+        for (size_t i = size_t(mix(mix(objs + thread) ^ sites)) & mask;; i = (i + 1) & mask) {
+            const Slot& x = slots[i];
+            if (x.edge == kNone || (x.objects == objs && x.sites == sites && x.thread == thread))
+                return i;
+        }
+    };
+    auto growSlots = [&] {
+        std::vector<Slot> old(slots.size() * 2);
+        old.swap(slots);
+        for (const Slot& x : old)
+            if (x.edge != kNone)
+                slots[slotOf(x.objects, x.sites, x.thread)] = x;
+    };
+    // A new distinct edge in the slot its key hashed to: its index.
+    auto addEdge = [&](size_t slot, uint64_t objs, uint64_t sites, uint32_t t, LockOrderEdge x, EdgeState s) {
+        const uint32_t index = uint32_t(m_edges.size());
+        m_edges.push_back(std::move(x));
+        m_state.push_back(std::move(s));
+        slots[slot] = { objs, sites, t, index };
+        if (m_edges.size() * 2 > slots.size())
+            growSlots();
+        return index;
+    };
+
+    std::vector<uint32_t> mark; // object -> stamp of the request whose exclusive held set has it
+    uint32_t stamp = 0;
+    const std::vector<ObjectRecord>& objects = tracker.objects();
+
+    auto snapshotOf = [&](uint32_t t) {
+        ThreadState& st = ts[t];
+        if (st.snapshot == kNone && m_snapshotPool.size() + T <= kSnapshotBudget) {
+            const std::vector<uint32_t>& c = clockOf(t);
+            st.snapshot = uint32_t(m_snapshotThread.size());
+            m_snapshotPool.insert(m_snapshotPool.end(), c.begin(), c.end());
+            m_snapshotThread.push_back(t);
+        }
+        return st.snapshot; // kNone past the budget: unknown, taken as concurrent with everything
+    };
+
+    // Thread t requests `object` (it may block): an edge from every lock it holds.
+    auto request = [&](uint32_t t, const Event& e, uint32_t object) {
+        ThreadState& st = ts[t];
+        for (const Held& h : st.held)
+            if (h.object == object)
+                return; // a re-acquisition: recursive, or a self-deadlock the replay reports
+        if (st.held.empty())
+            return;
+        const bool shared = e.flags & RAVEL_F_SHARED;
+        const uint32_t toSite = stackIdOf(e.stack);
+        bool marked = false;
+        for (const Held& h : st.held) {
+            const uint32_t fromSite = stackIdOf(h.stack);
+            const uint64_t objs = uint64_t(h.object) << 32 | object, sites = uint64_t(fromSite) << 32 | toSite;
+            size_t slot = slotOf(objs, sites, t);
+            uint32_t index = slots[slot].edge;
+            if (index == kNone) {
+                LockOrderEdge x;
+                x.from = h.object;
+                x.to = object;
+                x.thread = threads[t].id;
+                x.fromStack = h.stack;
+                x.toStack = e.stack;
+                x.timeNs = e.time_ns;
+                x.fromShared = h.shared;
+                x.toShared = shared;
+                EdgeState s;
+                s.fromShared = h.shared;
+                s.toShared = shared;
+                s.threadIndex = t;
+                s.fromSite = fromSite;
+                s.toSite = toSite;
+                for (const Held& g : st.held) {
+                    if (x.held.size() < kMaxHeldStored || g.object == h.object)
+                        x.held.push_back(g.object);
+                    if (!g.shared && (s.gates.size() < kMaxGates || g.object == h.object))
+                        s.gates.push_back(g.object);
+                }
+                s.onlyFromGate = s.gates.size() == 1 && s.gates[0] == h.object;
+                index = addEdge(slot, objs, sites, t, std::move(x), std::move(s));
+            }
+            EdgeState& s = m_state[index];
+            // Shared only if every occurrence was: one exclusive occurrence can block.
+            s.fromShared = s.fromShared && h.shared;
+            s.toShared = s.toShared && shared;
+            if (s.count > 0 && !s.gates.empty() && !(s.onlyFromGate && !h.shared)) {
+                // A gate counts only if it was held every time.
+                if (!marked) {
+                    if (mark.size() < objects.size())
+                        mark.resize(objects.size() * 2, 0);
+                    ++stamp;
+                    for (const Held& g : st.held)
+                        if (!g.shared)
+                            mark[g.object] = stamp;
+                    marked = true;
+                }
+                auto dropped = [&](uint32_t g) { return mark[g] != stamp; };
+                s.gates.erase(std::remove_if(s.gates.begin(), s.gates.end(), dropped), s.gates.end());
+                s.onlyFromGate = s.gates.size() == 1 && s.gates[0] == h.object;
+            }
+            s.count++;
+            if (s.lastSegment == st.segment)
+                continue;
+            s.lastSegment = st.segment;
+            // The first segments are kept; later ones replace the last slot at doubling distances,
+            // so an edge repeated in a million segments keeps early, middle and recent witnesses.
+            if (s.segmentCount < EdgeState::kSegments) {
+                s.snapshots[s.segmentCount++] = snapshotOf(t);
+            } else if (st.segment >= 2 * s.replacedAt + 1) {
+                s.snapshots[EdgeState::kSegments - 1] = snapshotOf(t);
+                s.replacedAt = st.segment;
+            }
+        }
+    };
+
+    // Mixed lock/channel cycles cost nothing in a program without channels.
+    const bool channels = m_trace.eventCount(RAVEL_EV_CHAN_CREATE) + m_trace.eventCount(RAVEL_EV_SEND_REQ)
+            + m_trace.eventCount(RAVEL_EV_RECV_REQ) + m_trace.eventCount(RAVEL_EV_SELECT_CASE)
+        > 0;
+    if (!needsEvents(m_trace))
+        return;
+    auto need = [&](uint32_t t, const Event& e, uint32_t object) {
+        ThreadState& st = ts[t];
+        Need n { object, e.stack, e.time_ns, st.segment, snapshotOf(t), bool(e.flags & RAVEL_F_SHARED), {}, {} };
+        for (const Held& h : st.held) {
+            if (!h.shared && n.gates.size() < kMaxGates)
+                n.gates.push_back(h.object);
+            if (n.held.size() < kMaxHeldStored)
+                n.held.push_back(h.object);
+        }
+        auto same = std::find_if(st.needs.begin(), st.needs.end(), [&](const Need& x) {
+            return x.lock == object && stackIdOf(x.stack) == stackIdOf(e.stack);
+        });
+        if (same != st.needs.end())
+            st.needs.erase(same);
+        else if (st.needs.size() >= kMaxNeeds)
+            st.needs.erase(st.needs.begin());
+        st.needs.push_back(std::move(n));
+    };
+    // Thread t serves channel `chan` (role) after requesting the lock of `n`: channel -> lock.
+    auto serve = [&](uint32_t t, uint32_t chan, uint32_t chanStack, ChanRole role, const Need& n) {
+        const uint32_t fromSite = stackIdOf(chanStack), toSite = stackIdOf(n.stack);
+        const uint64_t objs = uint64_t(chan) << 32 | n.lock;
+        const uint64_t sites = (uint64_t(fromSite) << 32 | toSite) ^ (uint64_t(role) << 62);
+        size_t slot = slotOf(objs, sites, t);
+        uint32_t index = slots[slot].edge;
+        if (index == kNone) {
+            LockOrderEdge x;
+            x.from = chan;
+            x.to = n.lock;
+            x.thread = threads[t].id;
+            x.fromStack = chanStack;
+            x.toStack = n.stack;
+            x.timeNs = n.timeNs;
+            x.toShared = n.shared;
+            x.held = n.held;
+            x.fromRole = role;
+            EdgeState es;
+            es.fromShared = false;
+            es.toShared = n.shared;
+            es.threadIndex = t;
+            es.fromSite = fromSite;
+            es.toSite = toSite;
+            es.gates = n.gates;
+            index = addEdge(slot, objs, sites, t, std::move(x), std::move(es));
+        }
+        EdgeState& es = m_state[index];
+        es.fromShared = false;
+        es.toShared = es.toShared && n.shared;
+        if (es.count > 0)
+            es.gates.erase(std::remove_if(es.gates.begin(), es.gates.end(),
+                                          [&](uint32_t g) {
+                                              return std::find(n.gates.begin(), n.gates.end(), g) == n.gates.end();
+                                          }),
+                           es.gates.end());
+        es.count++;
+        if (es.lastSegment == n.segment)
+            return;
+        es.lastSegment = n.segment;
+        if (es.segmentCount < EdgeState::kSegments) {
+            es.snapshots[es.segmentCount++] = n.snapshot;
+        } else if (n.segment >= 2 * es.replacedAt + 1) {
+            es.snapshots[EdgeState::kSegments - 1] = n.snapshot;
+            es.replacedAt = n.segment;
+        }
+    };
+
+    forEachEventVia(m_trace, m_pass, [&](const Event& e) {
+        const uint32_t object = tracker.onEvent(e);
+        const uint32_t t = indexOf(e.thread);
+        if (t == kNone)
+            return true;
+        ThreadState& st = ts[t];
+        const unsigned kind = e.objKind();
+        switch (e.kind) {
+        case RAVEL_EV_ACQ_REQ:
+            if (object != kNoObject && isOrderedResource(kind) && !(e.flags & RAVEL_F_TRY)) {
+                request(t, e, object);
+                st.pendingRequest = object;
+                if (channels)
+                    need(t, e, object);
+            }
+            break;
+        case RAVEL_EV_ACQUIRED: {
+            if (object == kNoObject || !isOrderedResource(kind))
+                break;
+            auto it = std::find_if(st.held.begin(), st.held.end(), [&](const Held& h) { return h.object == object; });
+            if (it != st.held.end()) {
+                it->depth++;
+            } else {
+                // A trylock cannot block, so it is no edge; it still counts as held afterwards.
+                if (!(e.flags & RAVEL_F_TRY) && st.pendingRequest != object) {
+                    request(t, e, object);
+                    if (channels)
+                        need(t, e, object);
+                }
+                st.held.push_back({ object, e.stack, 0, bool(e.flags & RAVEL_F_SHARED) });
+            }
+            st.pendingRequest = kNone;
+            break;
+        }
+        case RAVEL_EV_ACQ_FAIL:
+            st.pendingRequest = kNone;
+            break;
+        case RAVEL_EV_RELEASE: {
+            if (object == kNoObject || !isOrderedResource(kind))
+                break;
+            for (size_t i = st.held.size(); i-- > 0;) {
+                if (st.held[i].object != object)
+                    continue;
+                if (st.held[i].depth > 0)
+                    st.held[i].depth--;
+                else
+                    st.held.erase(st.held.begin() + long(i));
+                break;
+            }
+            break;
+        }
+        case RAVEL_EV_INIT:
+            if (object != kNoObject && kind == RAVEL_OBJ_BARRIER)
+                syncFor(object).count = e.aux;
+            break;
+        case RAVEL_EV_SIGNAL:
+        case RAVEL_EV_BROADCAST:
+            // Signal -> wake and post -> wait order segments; the mutex around them does not.
+            if (object != kNoObject && !isOrderedResource(kind)) {
+                joinClock(syncFor(object).clock, clockOf(t));
+                tick(t);
+            }
+            break;
+        case RAVEL_EV_WAIT_REQ:
+            if (object != kNoObject && kind == RAVEL_OBJ_BARRIER) {
+                SyncState& s = syncFor(object);
+                st.barrierRound = s.count ? s.arrivals / s.count : 0;
+                joinClock(s.clock, clockOf(t));
+                if (s.count && ++s.arrivals % s.count == 0) {
+                    s.done = s.clock;
+                    s.doneRound = st.barrierRound;
+                    s.clock.assign(T, 0);
+                }
+                tick(t);
+            }
+            break;
+        case RAVEL_EV_WOKEN:
+        case RAVEL_EV_PASS:
+            if (object != kNoObject && !isOrderedResource(kind)) {
+                SyncState& s = syncFor(object);
+                if (kind == RAVEL_OBJ_BARRIER && s.count && st.barrierRound == s.doneRound) {
+                    acquireClock(t, s.done);
+                } else {
+                    acquireClock(t, s.clock);
+                    if (kind == RAVEL_OBJ_BARRIER)
+                        acquireClock(t, s.done);
+                }
+            }
+            break;
+        case RAVEL_EV_SEND_REQ:
+        case RAVEL_EV_RECV_REQ: {
+            if (object == kNoObject || (e.flags & RAVEL_F_TRY))
+                break;
+            const bool send = e.kind == RAVEL_EV_SEND_REQ;
+            // The locks it requested since its last channel operation are needed before it serves
+            // this channel: whoever waits on the other side waits on them too.
+            for (const Need& n : st.needs)
+                serve(t, object, e.stack, send ? ChanRole::Send : ChanRole::Recv, n);
+            st.needs.clear();
+            // The locks it holds while it may block here wait on the other side.
+            size_t before = m_edges.size();
+            request(t, e, object);
+            for (size_t i = before; i < m_edges.size(); i++)
+                m_edges[i].toRole = send ? ChanRole::Recv : ChanRole::Send;
+            // Send -> receive orders segments. From the request on: a rendezvous send completes (SENT)
+            // only after its receiver has taken the message, which may be recorded first.
+            if (send) {
+                joinClock(syncFor(object).clock, clockOf(t));
+                tick(t);
+            }
+            break;
+        }
+        case RAVEL_EV_SELECT_CASE:
+        case RAVEL_EV_CHAN_CLOSE:
+            // A select's send case may be the one taken; close -> receive of the closed channel.
+            if (object != kNoObject
+                && (e.kind == RAVEL_EV_CHAN_CLOSE ? e.aux == 0 : (e.aux & RAVEL_SELECT_SEND) != 0)) {
+                joinClock(syncFor(object).clock, clockOf(t));
+                tick(t);
+            }
+            break;
+        case RAVEL_EV_RECEIVED:
+            if (object != kNoObject)
+                acquireClock(t, syncFor(object).clock);
+            break;
+        case RAVEL_EV_THREAD_CREATE: {
+            uint32_t child = indexOf(e.aux);
+            if (child != kNone && child != t) {
+                acquireClock(child, clockOf(t));
+                tick(t);
+            }
+            break;
+        }
+        case RAVEL_EV_JOIN_DONE:
+            if (e.aux == 0 && object != kNoObject && kind == RAVEL_OBJ_THREAD) {
+                uint32_t joined = indexOf(objects[object].threadId);
+                if (joined != kNone && joined != t)
+                    acquireClock(t, clockOf(joined));
+            }
+            break;
+        case RAVEL_EV_FORK:
+            forkClocks.emplace_back(e.aux, clockOf(t));
+            tick(t);
+            break;
+        case RAVEL_EV_FORK_CHILD:
+            for (const auto& [pid, clock] : forkClocks)
+                if (pid == threads[t].pid)
+                    acquireClock(t, clock);
+            break;
+        default:
+            break;
+        }
+        return true;
+    });
+    for (size_t i = 0; i < m_edges.size(); i++) {
+        m_edges[i].fromShared = m_state[i].fromShared;
+        m_edges[i].toShared = m_state[i].toShared;
+    }
+}
+
+
+} // namespace ravel

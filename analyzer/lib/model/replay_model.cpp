@@ -1,0 +1,711 @@
+#include "model/replay_model.hpp"
+
+#include "base/large_array.hpp"
+#include "detect/live_detector.hpp"
+#include "detect/lock_order.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <exception>
+#include <thread>
+#include <utility>
+#include <unordered_map>
+
+namespace ravel {
+
+namespace {
+
+constexpr uint32_t kNone = UINT32_MAX;
+constexpr uint64_t kParallelLockOrderAbove = 1u << 18;
+
+bool isLockKind(unsigned kind)
+{
+    return kind == RAVEL_OBJ_MUTEX || kind == RAVEL_OBJ_RWLOCK || kind == RAVEL_OBJ_SPIN;
+}
+
+struct OpenHold {
+    uint32_t object;
+    uint32_t span;
+    uint32_t position; // in the thread's ModelThread::holds
+};
+
+struct BuildThread {
+    uint32_t openWait = kNone;
+    std::vector<OpenHold> holds;
+    uint32_t selectLeft = 0;  // SELECT_CASE events still to come of the current select
+    uint8_t selectFlags = 0;  // the SELECT_REQ's modifiers (TRY: a default case; TIMED: a timeout)
+};
+
+uint64_t messageKey(uint32_t object, uint32_t id) { return uint64_t(object) << 32 | id; }
+
+} // namespace
+
+ReplayModel::ReplayModel(const TraceReader& trace)
+    : m_trace(trace)
+{
+    // The lock-order graph needs its own pass over the events: on a big trace it shares this
+    // model's, on a thread of its own, so the events are decoded and merged once for both.
+    if (m_trace.eventCount() >= kParallelLockOrderAbove && LockOrderGraph::needsEvents(m_trace)) {
+        SharedEventPass pass(m_trace, 2);
+        m_pass = &pass;
+        std::exception_ptr lockOrderError;
+        std::jthread lockOrder([this, &pass, &lockOrderError] {
+            try {
+                m_lockOrder = std::make_unique<LockOrderGraph>(m_trace, &pass);
+            } catch (...) {
+                lockOrderError = std::current_exception();
+            }
+        });
+        try {
+            build();
+        } catch (...) {
+            if (m_pass) // failed before reading: the other consumer must not wait for it
+                pass.forEachEvent([](const Event&) { return false; });
+            m_pass = nullptr;
+            throw;
+        }
+        m_pass = nullptr;
+        lockOrder.join();
+        if (lockOrderError) // built again, alone, when someone asks for it
+            m_lockOrder.reset();
+        return;
+    }
+    build();
+}
+
+ReplayModel::~ReplayModel() = default;
+
+const LockOrderGraph& ReplayModel::lockOrder() const
+{
+    std::lock_guard lock(m_lockOrderMutex);
+    if (!m_lockOrder)
+        m_lockOrder = std::make_unique<LockOrderGraph>(m_trace);
+    if (!m_lockOrderFinished) {
+        m_lockOrder->finish(*this);
+        m_lockOrderFinished = true;
+    }
+    return *m_lockOrder;
+}
+
+const ModelThread* ReplayModel::thread(uint32_t id) const
+{
+    if (id >= m_threadIndex.size() || m_threadIndex[id] == kNone)
+        return nullptr;
+    return &m_threads[m_threadIndex[id]];
+}
+
+void ReplayModel::build()
+{
+    for (const ThreadInfo& t : m_trace.threads()) {
+        ModelThread m;
+        m.id = t.id;
+        m.pid = t.pid;
+        m.osTid = t.os_tid;
+        m.parent = t.parent;
+        m.pthread = t.pthread;
+        m.startNs = t.start_ns;
+        m.exitNs = t.exited ? t.exit_ns : kOpenEnd;
+        m.name = t.name;
+        if (t.id >= m_threadIndex.size())
+            m_threadIndex.resize(t.id + 1, kNone);
+        m_threadIndex[t.id] = uint32_t(m_threads.size());
+        m_threads.push_back(std::move(m));
+    }
+    std::vector<BuildThread> state(m_threads.size());
+    ObjectTracker tracker(m_trace.threads());
+    for (const ObjectName& n : m_trace.names())
+        m_channelTable.setName(n.obj, n.name);
+
+    auto misuse = [&](const Event& e, uint32_t object, std::string title) {
+        Finding f;
+        f.kind = "misuse";
+        f.title = std::move(title);
+        f.timeNs = e.time_ns;
+        FindingObject o;
+        o.address = e.obj;
+        o.kind = e.objKind();
+        o.id = fmt::format("o{:x}.{}", e.obj, object == kNoObject ? 0 : tracker.objects()[object].generation);
+        f.objects.push_back(o);
+        FindingThread t;
+        t.id = e.thread;
+        if (const ModelThread* mt = thread(e.thread)) {
+            t.osTid = mt->osTid;
+            t.pid = mt->pid;
+            t.name = mt->name;
+        }
+        t.waitStack = e.stack; // where it happened
+        f.threads.push_back(std::move(t));
+        m_misuse.push_back(std::move(f));
+    };
+
+    struct PendingEnd {
+        uint32_t thread;
+        uint64_t ns;
+    };
+    std::unordered_map<uint64_t, PendingEnd> unreceived, unmatched; // sends / receives by (channel, id)
+    std::vector<int64_t> occupancy; // per m_channels entry; may dip below 0 where a receive is
+                                    // ordered before its rendezvous send
+    auto chanOf = [&](uint32_t object, uint64_t ns) -> ModelChannel& {
+        if (object >= m_channelIndex.size())
+            m_channelIndex.resize(std::max<size_t>(object + 1, m_channelIndex.size() * 2), kNone);
+        if (m_channelIndex[object] == kNone) {
+            m_channelIndex[object] = uint32_t(m_channels.size());
+            ModelChannel c;
+            c.object = object;
+            c.createdNs = ns;
+            m_channels.push_back(std::move(c));
+            occupancy.push_back(0);
+        }
+        return m_channels[m_channelIndex[object]];
+    };
+    auto setOccupancy = [&](ModelChannel& c, int64_t delta, uint64_t ns) {
+        int64_t& o = occupancy[m_channelIndex[c.object]];
+        o += delta;
+        uint32_t shown = uint32_t(std::clamp<int64_t>(o, 0, c.capacity ? int64_t(c.capacity) : 1));
+        if (!c.occupancy.empty() && c.occupancy.back() == shown)
+            return;
+        if (!c.times.empty() && c.times.back() == ns) {
+            c.occupancy.back() = shown;
+        } else {
+            c.times.push_back(ns);
+            c.occupancy.push_back(shown);
+        }
+        c.maxOccupancy = std::max(c.maxOccupancy, shown);
+    };
+    // Time blocked in channel operations, per channel and direction (select: its first case).
+    auto chanWaitEnded = [&](const WaitSpan& w) {
+        if (w.op == ChanOp::None || (w.flags & RAVEL_F_TRY) || w.object == kNoObject)
+            return;
+        ModelChannel& c = chanOf(w.object, w.start);
+        bool send = w.op == ChanOp::Send || (w.op == ChanOp::Select && w.caseCount && m_selectCases[w.cases].send);
+        (send ? c.sendBlockedNs : c.recvBlockedNs) += w.end - w.start;
+    };
+
+    // Sized once from the reader's counts: growing by doubling would cost up to twice the final
+    // size at its peak, and the spans are most of the model's memory.
+    PagePopulator populate;
+    populate.reserve(m_holds, m_trace.eventCount(RAVEL_EV_ACQUIRED));
+    auto waitsOf = [&](auto count) {
+        return count(RAVEL_EV_ACQ_REQ) + count(RAVEL_EV_WAIT_REQ) + count(RAVEL_EV_JOIN_REQ) + count(RAVEL_EV_SEND_REQ)
+            + count(RAVEL_EV_RECV_REQ) + count(RAVEL_EV_SELECT_REQ);
+    };
+    populate.reserve(m_waits, waitsOf([&](unsigned k) { return m_trace.eventCount(k); }));
+    // Each thread's span indices too: doubling a 2.5M-entry vector copies and faults it twice.
+    for (ModelThread& mt : m_threads) {
+        populate.reserve(mt.holds, m_trace.threadEventCount(mt.id, RAVEL_EV_ACQUIRED));
+        populate.reserve(mt.waits, waitsOf([&](unsigned k) { return m_trace.threadEventCount(mt.id, k); }));
+    }
+    populate.run();
+    forEachEventVia(m_trace, m_pass, [&](const Event& e) {
+        m_events++;
+        m_endNs = std::max(m_endNs, e.time_ns);
+        uint32_t object = tracker.onEvent(e);
+        if (e.thread >= m_threadIndex.size() || m_threadIndex[e.thread] == kNone)
+            return true;
+        uint32_t ti = m_threadIndex[e.thread];
+        BuildThread& bt = state[ti];
+        ModelThread& mt = m_threads[ti];
+        unsigned kind = e.objKind();
+
+        auto openWait = [&](uint32_t obj) {
+            if (bt.openWait != kNone) // a request never completed (lost event): end it here
+                m_waits[bt.openWait].end = e.time_ns;
+            WaitSpan w;
+            w.start = e.time_ns;
+            w.object = obj;
+            w.thread = e.thread;
+            w.stack = e.stack;
+            w.flags = e.flags;
+            bt.openWait = uint32_t(m_waits.size());
+            mt.waits.push_back(bt.openWait);
+            m_waits.push_back(w);
+        };
+        auto closeWait = [&](WaitOutcome outcome, uint16_t error) {
+            if (bt.openWait == kNone)
+                return;
+            WaitSpan& w = m_waits[bt.openWait];
+            w.end = e.time_ns;
+            w.outcome = outcome;
+            w.error = error;
+            bt.openWait = kNone;
+            chanWaitEnded(w);
+        };
+        auto chanMisuse = [&](std::string title) {
+            Event at = e;
+            at.flags = uint8_t(RAVEL_OBJ_CHAN | (e.flags & 0xf0));
+            misuse(at, object, std::move(title));
+        };
+
+        switch (e.kind) {
+        case RAVEL_EV_ACQ_REQ:
+        case RAVEL_EV_WAIT_REQ:
+            if (object != kNoObject)
+                openWait(object);
+            break;
+        case RAVEL_EV_JOIN_REQ:
+            if (object != kNoObject)
+                openWait(object);
+            break;
+        case RAVEL_EV_JOIN_DONE:
+            closeWait(e.aux == 0 ? WaitOutcome::Joined : WaitOutcome::Failed, uint16_t(e.aux));
+            break;
+        case RAVEL_EV_WOKEN:
+        case RAVEL_EV_PASS:
+            closeWait(WaitOutcome::Woken, 0);
+            break;
+        case RAVEL_EV_WAIT_FAIL:
+        case RAVEL_EV_ACQ_FAIL:
+            closeWait(WaitOutcome::Failed, uint16_t(e.aux));
+            if (e.kind == RAVEL_EV_ACQ_FAIL && e.aux == EDEADLK)
+                misuse(e, object, "a thread locked an error-checking mutex it already holds");
+            break;
+        case RAVEL_EV_ACQUIRED: {
+            closeWait(WaitOutcome::Acquired, 0);
+            if (object == kNoObject)
+                break;
+            // A recursive re-acquisition folds into the open span.
+            for (OpenHold& h : bt.holds) {
+                if (h.object == object && !(e.flags & RAVEL_F_SHARED) && kind == RAVEL_OBJ_MUTEX) {
+                    m_holds[h.span].depth++;
+                    return true;
+                }
+            }
+            HoldSpan h;
+            h.start = e.time_ns;
+            h.object = object;
+            h.thread = e.thread;
+            h.stack = e.stack;
+            h.flags = e.flags;
+            bt.holds.push_back({ object, uint32_t(m_holds.size()), uint32_t(mt.holds.size()) });
+            if (mt.holds.size() % kHoldBlock == 0)
+                mt.holdBlockMaxEnd.push_back(0);
+            mt.holds.push_back(uint32_t(m_holds.size()));
+            m_holds.push_back(h);
+            break;
+        }
+        case RAVEL_EV_RELEASE: {
+            if (object == kNoObject)
+                break;
+            auto it = std::find_if(bt.holds.rbegin(), bt.holds.rend(),
+                                   [&](const OpenHold& h) { return h.object == object; });
+            if (it == bt.holds.rend()) {
+                if (isLockKind(kind))
+                    misuse(e, object, fmt::format("unlock of a {} this thread does not hold", objectKindName(kind)));
+                break;
+            }
+            HoldSpan& span = m_holds[it->span];
+            if (span.depth > 0) {
+                span.depth--;
+                break;
+            }
+            span.end = e.time_ns;
+            {
+                uint64_t& blockEnd = mt.holdBlockMaxEnd[it->position / kHoldBlock];
+                blockEnd = std::max(blockEnd, span.end);
+            }
+            bt.holds.erase(std::next(it).base());
+            break;
+        }
+        case RAVEL_EV_DESTROY:
+            if (object != kNoObject && isLockKind(kind)) {
+                bool held = e.aux == EBUSY;
+                for (const BuildThread& other : state)
+                    for (const OpenHold& h : other.holds)
+                        held = held || h.object == object;
+                if (held)
+                    misuse(e, object, fmt::format("destroy of a {} that is locked", objectKindName(kind)));
+            }
+            break;
+        case RAVEL_EV_CHAN_CREATE:
+            if (object != kNoObject) {
+                ModelChannel& c = chanOf(object, e.time_ns);
+                c.capacity = e.aux;
+                c.createdNs = e.time_ns;
+            }
+            m_channelTable.onEvent(e);
+            break;
+        case RAVEL_EV_SEND_REQ:
+        case RAVEL_EV_RECV_REQ:
+            m_channelTable.onEvent(e);
+            if (object == kNoObject)
+                break;
+            chanOf(object, e.time_ns);
+            openWait(object);
+            m_waits[bt.openWait].flags = uint8_t(RAVEL_OBJ_CHAN | (e.flags & 0xf0));
+            m_waits[bt.openWait].op = e.kind == RAVEL_EV_SEND_REQ ? ChanOp::Send : ChanOp::Recv;
+            break;
+        case RAVEL_EV_SELECT_REQ:
+            bt.selectLeft = e.aux;
+            bt.selectFlags = uint8_t(e.flags & 0xf0);
+            // The span opens at the first case, which names the channel the select is shown on.
+            if (bt.openWait != kNone)
+                m_waits[bt.openWait].end = e.time_ns;
+            bt.openWait = kNone;
+            break;
+        case RAVEL_EV_SELECT_CASE:
+            m_channelTable.onEvent(e);
+            if (bt.selectLeft == 0 || object == kNoObject)
+                break;
+            chanOf(object, e.time_ns);
+            if (bt.openWait == kNone || m_waits[bt.openWait].op != ChanOp::Select) {
+                openWait(object);
+                WaitSpan& w = m_waits[bt.openWait];
+                w.flags = uint8_t(RAVEL_OBJ_CHAN | bt.selectFlags);
+                w.op = ChanOp::Select;
+                w.cases = uint32_t(m_selectCases.size());
+            }
+            m_selectCases.push_back({ object, (e.aux & RAVEL_SELECT_SEND) != 0 });
+            m_waits[bt.openWait].caseCount++;
+            bt.selectLeft--;
+            break;
+        case RAVEL_EV_SELECT_DONE:
+            bt.selectLeft = 0;
+            closeWait(e.aux == RAVEL_SELECT_NONE ? WaitOutcome::Failed : WaitOutcome::Woken,
+                      e.aux == RAVEL_SELECT_NONE ? uint16_t((bt.selectFlags & RAVEL_F_TRY) ? EAGAIN : ETIMEDOUT) : 0);
+            break;
+        case RAVEL_EV_SENT:
+        case RAVEL_EV_RECEIVED: {
+            m_channelTable.onEvent(e);
+            closeWait(WaitOutcome::Woken, 0);
+            if (object == kNoObject)
+                break;
+            ModelChannel& c = chanOf(object, e.time_ns);
+            if (e.kind == RAVEL_EV_RECEIVED && e.aux == 0)
+                break; // closed and drained: no message
+            bool sent = e.kind == RAVEL_EV_SENT;
+            setOccupancy(c, sent ? 1 : -1, e.time_ns);
+            if (sent)
+                c.messages++;
+            // Message ids are taken under the channel's lock: RECEIVED(id) took exactly SENT(id). Either
+            // may come first in the merged order (a rendezvous stamps both ends at once).
+            uint64_t key = messageKey(object, e.aux);
+            auto& mine = sent ? unreceived : unmatched;
+            auto& theirs = sent ? unmatched : unreceived;
+            auto it = theirs.find(key);
+            if (it == theirs.end()) {
+                mine[key] = { e.thread, e.time_ns };
+                break;
+            }
+            MessageLink m;
+            m.chan = object;
+            m.id = e.aux;
+            m.sender = sent ? e.thread : it->second.thread;
+            m.sendNs = sent ? e.time_ns : it->second.ns;
+            m.receiver = sent ? it->second.thread : e.thread;
+            m.recvNs = sent ? it->second.ns : e.time_ns;
+            m_messages.push_back(m);
+            theirs.erase(it);
+            break;
+        }
+        case RAVEL_EV_CHAN_FAIL:
+            closeWait(WaitOutcome::Failed, uint16_t(e.aux));
+            if (e.aux == EPIPE)
+                chanMisuse("send on a closed channel");
+            break;
+        case RAVEL_EV_CHAN_CLOSE:
+            m_channelTable.onEvent(e);
+            if (object == kNoObject)
+                break;
+            if (e.aux == EPIPE) {
+                chanMisuse("close of a channel that is already closed");
+            } else if (e.aux == 0) {
+                ModelChannel& c = chanOf(object, e.time_ns);
+                c.closedNs = std::min(c.closedNs, e.time_ns);
+            }
+            break;
+        case RAVEL_EV_THREAD_EXIT:
+            if (mt.exitNs == kOpenEnd || mt.exitNs > e.time_ns)
+                mt.exitNs = e.time_ns;
+            // A thread (not the process's end) that exits holding a lock abandons it.
+            if (mt.parent != 0) {
+                for (const OpenHold& h : bt.holds) {
+                    const HoldSpan& span = m_holds[h.span];
+                    if (isLockKind(span.flags & 0x0f)) {
+                        Event at = e;
+                        at.obj = tracker.objects()[h.object].address;
+                        at.flags = uint8_t(span.flags);
+                        at.stack = span.stack;
+                        misuse(at, h.object,
+                               fmt::format("thread exited holding a {}: nobody can ever unlock it",
+                                           objectKindName(span.flags & 0x0f)));
+                    }
+                }
+            }
+            break;
+        default:
+            break;
+        }
+        return true;
+    });
+    m_objects = tracker.objects();
+    m_endNs = std::max(m_endNs, m_trace.summary().duration_ns);
+    for (const WaitSpan& w : m_waits)
+        if (w.end == kOpenEnd && w.op != ChanOp::None && !(w.flags & RAVEL_F_TRY)) {
+            WaitSpan upToEnd = w;
+            upToEnd.end = std::max(m_endNs, w.start);
+            chanWaitEnded(upToEnd);
+        }
+    // Messages by the time they were received, so a view can binary-search them.
+    std::stable_sort(m_messages.begin(), m_messages.end(),
+                     [](const MessageLink& a, const MessageLink& b) { return a.recvNs < b.recvNs; });
+    for (ModelChannel& c : m_channels)
+        if (const ChannelInfo* info = m_channelTable.find(m_objects[c.object].address))
+            c.name = info->name;
+
+    // The latest end of each block of holds was kept as spans closed; those never closed end
+    // with the trace.
+    for (size_t ti = 0; ti < m_threads.size(); ti++)
+        for (const OpenHold& h : state[ti].holds)
+            m_threads[ti].holdBlockMaxEnd[h.position / kHoldBlock] = kOpenEnd;
+}
+
+const WaitSpan* ReplayModel::blockedAt(uint32_t id, uint64_t t) const
+{
+    const ModelThread* mt = thread(id);
+    if (!mt || mt->waits.empty())
+        return nullptr;
+    auto it = std::upper_bound(mt->waits.begin(), mt->waits.end(), t,
+                               [&](uint64_t v, uint32_t w) { return v < m_waits[w].start; });
+    if (it == mt->waits.begin())
+        return nullptr;
+    const WaitSpan& w = m_waits[*std::prev(it)];
+    return w.end > t ? &w : nullptr;
+}
+
+std::vector<const HoldSpan*> ReplayModel::heldAt(uint32_t id, uint64_t t) const
+{
+    std::vector<const HoldSpan*> out;
+    const ModelThread* mt = thread(id);
+    if (!mt)
+        return out;
+    // Holds are sorted by start; those starting after t cannot cover it. Blocks whose latest end
+    // is not past t are skipped whole, so a query costs O(blocks + answers), not O(holds).
+    size_t n = size_t(std::upper_bound(mt->holds.begin(), mt->holds.end(), t,
+                                       [&](uint64_t v, uint32_t h) { return v < m_holds[h].start; })
+        - mt->holds.begin());
+    for (size_t b = (n + kHoldBlock - 1) / kHoldBlock; b-- > 0;) {
+        if (mt->holdBlockMaxEnd[b] <= t)
+            continue;
+        size_t hi = std::min(n, (b + 1) * kHoldBlock);
+        for (size_t i = b * kHoldBlock; i < hi; i++) {
+            const HoldSpan& h = m_holds[mt->holds[i]];
+            if (h.start <= t && h.end > t)
+                out.push_back(&h);
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const HoldSpan* a, const HoldSpan* b) { return a->start < b->start; });
+    return out;
+}
+
+std::vector<ThreadSnapshot> ReplayModel::snapshotAt(uint64_t t) const
+{
+    std::vector<ThreadSnapshot> out;
+    for (const ModelThread& mt : m_threads) {
+        if (mt.startNs > t)
+            continue;
+        ThreadSnapshot s;
+        s.tid = mt.id;
+        s.os_tid = mt.osTid;
+        s.pid = mt.pid;
+        s.pthread = mt.pthread;
+        s.name = mt.name;
+        s.exited = mt.exitNs <= t;
+        if (!s.exited) {
+            if (const WaitSpan* w = blockedAt(mt.id, t)) {
+                s.blockedOn = m_objects[w->object].address;
+                s.blockedFlags = w->flags;
+                s.blockedSinceNs = w->start;
+                s.blockedSinceRaw = w->start;
+                s.blockedStack = w->stack;
+                switch (w->op) {
+                case ChanOp::Send: s.blockedAux = RAVEL_EV_SEND_REQ; break;
+                case ChanOp::Recv: s.blockedAux = RAVEL_EV_RECV_REQ; break;
+                case ChanOp::Select: s.blockedAux = RAVEL_EV_SELECT_REQ; break;
+                default: break;
+                }
+                for (uint32_t k = 0; k < w->caseCount; k++) {
+                    const ModelSelectCase& c = m_selectCases[w->cases + k];
+                    s.waitSet.push_back({ m_objects[c.object].address, c.send });
+                }
+            }
+        }
+        // An exited thread's holds stay: they are the abandoned locks.
+        for (const HoldSpan* h : heldAt(mt.id, t)) {
+            s.held.push_back(m_objects[h->object].address);
+            s.heldFlags.push_back(h->flags);
+            s.heldStacks.push_back(h->stack);
+        }
+        s.heldCount = uint32_t(s.held.size());
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+const ModelChannel* ReplayModel::channel(uint32_t object) const
+{
+    if (object >= m_channelIndex.size() || m_channelIndex[object] == kNone)
+        return nullptr;
+    return &m_channels[m_channelIndex[object]];
+}
+
+uint32_t ReplayModel::occupancyAt(uint32_t object, uint64_t t) const
+{
+    const ModelChannel* c = channel(object);
+    if (!c)
+        return 0;
+    auto it = std::upper_bound(c->times.begin(), c->times.end(), t);
+    if (it == c->times.begin())
+        return 0;
+    return c->occupancy[size_t(it - c->times.begin()) - 1];
+}
+
+bool ReplayModel::closedAt(uint32_t object, uint64_t t) const
+{
+    const ModelChannel* c = channel(object);
+    return c && c->closedNs <= t;
+}
+
+std::vector<WaitNode> ReplayModel::waitGraphAt(uint64_t t, const std::vector<ThreadSnapshot>& snapshot) const
+{
+    return waitGraphOf(snapshot, &m_channelTable, t);
+}
+
+namespace {
+
+// At a normal exit the main thread's exit is the process's end, not a thread that left: a channel
+// it served is not "gone for good" because the program ended.
+struct ExitLiveness : ThreadLiveness {
+    const ReplayModel& model;
+    uint64_t end;
+    ExitLiveness(const ReplayModel& m, uint64_t e)
+        : model(m)
+        , end(e)
+    {
+    }
+    bool alive(uint32_t id) const override
+    {
+        const ModelThread* t = model.thread(id);
+        return t && (t->exitNs > end || t->parent == 0);
+    }
+};
+
+} // namespace
+
+// Threads blocked on a channel whose other side is gone for good (everyone who ever received from it
+// exited before the program did): not idle workers but messages that can never be delivered.
+void ReplayModel::channelFindingsAtExit(const std::vector<ThreadSnapshot>& snap, const std::vector<uint32_t>& reported,
+                                        std::vector<Finding>& out, std::vector<uint32_t>& gone) const
+{
+    ExitLiveness live(*this, m_endNs);
+    for (const ThreadSnapshot& s : snap) {
+        if (s.exited || !s.blockedOn || (s.blockedFlags & 0x0f) != RAVEL_OBJ_CHAN
+            || (s.blockedFlags & (RAVEL_F_TIMED | RAVEL_F_TRY))
+            || std::find(reported.begin(), reported.end(), s.tid) != reported.end())
+            continue;
+        std::vector<SelectCase> cases = s.waitSet;
+        ChanOp op = chanOpOf(s.blockedAux);
+        if (op != ChanOp::Select)
+            cases = { { s.blockedOn, op == ChanOp::Send } };
+        bool allGone = !cases.empty();
+        for (const SelectCase& c : cases) {
+            bool g = false;
+            m_channelTable.wakers(c.channel, c.send ? ChanOp::Send : ChanOp::Recv, s.tid, m_endNs, live, &g);
+            allGone = allGone && g;
+        }
+        if (!allGone)
+            continue;
+        Deadlock one;
+        one.verdict = Verdict::Certain;
+        one.threads = one.cycle = { s.tid };
+        Finding f = deadlockFinding(one, { s }, &m_channelTable, m_endNs);
+        f.kind = "blocked-at-exit";
+        f.certainty = Verdict::Certain;
+        if (!f.threads.empty()) {
+            f.threads[0].wakers.clear();
+            f.threads[0].wakersPresumed = false;
+            f.threads[0].otherSideGone = true;
+        }
+        f.title = fmt::format("T{} was blocked forever sending on a channel whose receivers had all exited", s.tid);
+        f.notes = { "every thread that ever received from this channel exited before the program did, and the "
+                    "channel was not closed: the message could never be delivered" };
+        out.push_back(std::move(f));
+        gone.push_back(s.tid);
+    }
+}
+
+std::vector<Finding> ReplayModel::findings() const
+{
+    std::vector<Finding> out;
+    // The end of the trace: a program killed while hung (or cut short) still shows its deadlock.
+    // Threads still running then are taken as able to proceed.
+    std::vector<ThreadSnapshot> snap = snapshotAt(m_endNs);
+    std::vector<WaitNode> nodes = waitGraphAt(m_endNs, snap);
+    Deadlock d = reduceWaitFor(nodes);
+    bool ended = m_trace.summary().ended;
+    // The watchdog saw more than the trace holds (/proc: no thread it could not see, no signal
+    // handler): when it called the deadlock certain, so does the trace.
+    bool watchdogCertain = !ended && m_trace.summary().verdict == uint32_t(Verdict::Certain);
+    std::vector<uint32_t> reported;
+    if (d.verdict != Verdict::None) {
+        bool anyAnd = false;
+        for (const WaitNode& n : nodes)
+            if (std::find(d.cycle.begin(), d.cycle.end(), n.thread) != d.cycle.end() && n.mode == WaitMode::And)
+                anyAnd = true;
+        // At a normal exit, waits on condition variables, semaphores or barriers that nobody served
+        // are idle threads swept away by exit(), not a hang: they are noted below. A knot of
+        // channel waits is not idleness, though: each thread of it waits for channels that only
+        // other threads of the knot have used in the other role (a cycle of sends on full channels).
+        bool channelKnot = !d.cycle.empty();
+        for (const WaitNode& n : nodes) {
+            if (std::find(d.cycle.begin(), d.cycle.end(), n.thread) == d.cycle.end())
+                continue;
+            bool inside = !n.wakers.empty() && n.objectKind == RAVEL_OBJ_CHAN;
+            for (uint32_t w : n.wakers)
+                inside = inside && std::find(d.threads.begin(), d.threads.end(), w) != d.threads.end();
+            channelKnot = channelKnot && inside;
+        }
+        if (!ended || anyAnd || channelKnot) {
+            bool upgraded = d.verdict == Verdict::Likely && watchdogCertain;
+            if (upgraded)
+                d.verdict = Verdict::Certain;
+            Finding f = deadlockFinding(d, snap, &m_channelTable, m_endNs);
+            if (upgraded)
+                f.notes.push_back("the watchdog saw every thread of the program blocked, none in a timed wait, and no "
+                                  "signal handler installed: nobody was left to wake them");
+            out.push_back(std::move(f));
+            reported = d.threads;
+        }
+    }
+    if (ended) {
+        std::vector<uint32_t> gone;
+        channelFindingsAtExit(snap, reported, out, gone);
+        reported.insert(reported.end(), gone.begin(), gone.end());
+        Deadlock idle;
+        for (const ThreadSnapshot& s : snap)
+            if (!s.exited && s.blockedOn && !(s.blockedFlags & (RAVEL_F_TIMED | RAVEL_F_TRY))
+                && std::find(reported.begin(), reported.end(), s.tid) == reported.end())
+                idle.threads.push_back(s.tid);
+        if (!idle.threads.empty()) {
+            idle.cycle = idle.threads;
+            Finding f = deadlockFinding(idle, snap, &m_channelTable, m_endNs);
+            f.kind = "blocked-at-exit";
+            f.certainty = Verdict::None;
+            for (FindingThread& t : f.threads) {
+                // Idle at the end, not proven stuck: the wakers of the end state mean nothing here.
+                t.otherSideGone = false;
+                t.wakersPresumed = false;
+            }
+            f.title = fmt::format("{} thread{} still blocked when the program exited", f.threads.size(),
+                                  f.threads.size() == 1 ? " was" : "s were");
+            f.notes.clear();
+            out.push_back(std::move(f));
+        }
+    }
+    for (const Finding& m : m_misuse)
+        out.push_back(m);
+    return out;
+}
+
+} // namespace ravel

@@ -1,0 +1,479 @@
+// The global order of a decoded trace (internal to ravel_core): per-thread event arrays with
+// their clock anchors, cursors that interpolate times, the index of per-object sequence numbers,
+// and the k-way merge with causal corrections that docs/trace-format.md ("Global order") specifies.
+#pragma once
+
+#include "trace/internal/trace_file.hpp"
+#include "trace/trace_reader.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <cstdint>
+#include <vector>
+
+namespace ravel::detail {
+
+// A clock reading attached to the event at `idx` of a thread (idx == event count: after the last).
+struct Anchor {
+    uint64_t idx;
+    uint64_t time;
+    bool stamped; // read from the clock for event idx (a TIME record), not inferred
+};
+
+// One events chunk of a thread as the first pass found it: decoding it again and dropping its
+// TIME records (and whatever follows an END or unknown kind within its first `records`) gives
+// exactly `count` events, the thread's events [first, first + count).
+struct StreamChunk {
+    const ChunkRef* chunk = nullptr;
+    uint64_t first = 0;
+    uint32_t count = 0;
+    uint32_t records = 0;
+};
+
+// A thread's events are not kept decoded: the reader indexes them once, then every pass decodes
+// chunk by chunk as its cursor gets there. A trace costs its compressed size in memory, not 16
+// bytes per event.
+struct ThreadStream {
+    uint32_t tid = 0;
+    uint64_t n = 0;                  // events
+    std::vector<StreamChunk> chunks; // in program order, covering [0, n)
+    std::vector<Anchor> anchors;     // anchors[0].idx == 0, anchors.back().idx == n
+    uint64_t kindCounts[RAVEL_EV_KIND_COUNT] = {}; // its events by RAVEL_EV_* kind
+};
+
+// Events whose aux is the object's sequence number (one counter per object, shared by all these
+// kinds: a signal's number precedes the wake-up it causes).
+inline bool isSequenced(unsigned kind)
+{
+    return kind == RAVEL_EV_ACQUIRED || kind == RAVEL_EV_WOKEN || kind == RAVEL_EV_SIGNAL || kind == RAVEL_EV_BROADCAST
+        || kind == RAVEL_EV_PASS;
+}
+
+// Events the causal merge looks at: sequenced ones, and releases (an exclusive acquisition comes
+// after the release by the previous holder).
+inline bool isOrdered(unsigned kind)
+{
+    return isSequenced(kind) || kind == RAVEL_EV_RELEASE;
+}
+
+// Keeps the first `records` decoded records of `v` from `at` on that are events (TIME records
+// out, stop at an END or an unknown kind); calls onTime(index the next event will have, record)
+// for each TIME record. Returns the number kept. The one definition of a chunk's events, used by
+// the indexing pass and by every cursor.
+// `unknown` (when not null) receives the record index and kind of an unknown kind (index
+// SIZE_MAX when there is none).
+struct UnknownKind {
+    size_t at = SIZE_MAX;
+    unsigned kind = 0;
+};
+template <class OnTime>
+size_t keepEvents(EventBuffer& v, size_t at, size_t records, uint64_t firstIndex, OnTime&& onTime,
+    UnknownKind* unknown = nullptr)
+{
+    RavelEvent* rec = v.data() + at;
+    const size_t n = std::min(records, v.size() - at);
+    size_t w = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const unsigned kind = unsigned(rec[i].word >> 48) & 0xff;
+        if (kind == RAVEL_EV_TIME) {
+            onTime(firstIndex + w, rec[i]);
+            continue;
+        }
+        if (kind == RAVEL_EV_END)
+            break;
+        if (!((kind >= RAVEL_EV_TIME && kind <= RAVEL_EV_EXEC) || (kind >= RAVEL_EV_INIT && kind < RAVEL_EV_KIND_COUNT))) {
+            if (unknown)
+                *unknown = UnknownKind { i, kind };
+            break;
+        }
+        rec[w++] = rec[i];
+    }
+    v.resize(at + w);
+    return w;
+}
+
+// Walks one thread's events in program order, decoding chunk by chunk and interpolating times
+// between its anchors.
+struct Cursor {
+    const RavelEvent* ev = nullptr; // the decoded chunk: events [base, end) of the thread
+    uint64_t base = 0, end = 0;
+    const Anchor* anchor = nullptr;
+    uint64_t i = 0, n = 0;
+    uint64_t i0 = 0, iNext = 0, t0 = 0;
+    // Interpolation in 32.32 fixed point: acc = (i - i0) * step, kept by adding step per event (an
+    // add instead of a chain of float conversions, the merge's costliest line).
+    unsigned __int128 step = 0, acc = 0;
+    uint64_t time = 0;
+    uint32_t tid = 0;
+    // ObjectIndex entries of the two objects this thread used last: a release finds its
+    // acquisition's object without hashing, also when two locks nest.
+    uint64_t cachedObj[2] = { ~0ull, ~0ull };
+    uint32_t cachedIndex[2] = {};
+    const ThreadStream* stream = nullptr;
+    ChunkDecoder* decoder = nullptr;
+    size_t nextChunk = 0;
+    EventBuffer buf;
+
+    void start(const ThreadStream& s, ChunkDecoder& d)
+    {
+        stream = &s;
+        decoder = &d;
+        n = s.n;
+        anchor = s.anchors.data();
+        tid = s.tid;
+        i = 0;
+        nextChunk = 0;
+        base = end = 0;
+        load();
+        enterSegment();
+        time = t0;
+    }
+    const RavelEvent& rec() const { return ev[i - base]; }
+    // Decodes the chunk holding event i.
+    void load()
+    {
+        while (nextChunk < stream->chunks.size()) {
+            const StreamChunk& c = stream->chunks[nextChunk++];
+            if (c.count == 0)
+                continue;
+            buf.clear();
+            decoder->appendEvents(*c.chunk, buf, nullptr);
+            keepEvents(buf, 0, c.records, c.first, [](uint64_t, const RavelEvent&) {});
+            // The first pass decoded this chunk to `count` events; the same bytes decode the same
+            // way, but never index past what is really there.
+            buf.resize(std::min<size_t>(buf.size(), c.count));
+            if (buf.size() < c.count)
+                buf.resize(c.count, RavelEvent { ravel_event_word(0, RAVEL_EV_LOST, 0), 0, 0 });
+            ev = buf.data();
+            base = c.first;
+            end = c.first + c.count;
+            return;
+        }
+    }
+    void enterSegment()
+    {
+        i0 = anchor[0].idx;
+        t0 = anchor[0].time;
+        iNext = anchor[1].idx;
+        step = (static_cast<unsigned __int128>(anchor[1].time - t0) << 32) / (iNext - i0);
+        acc = static_cast<unsigned __int128>(i - i0) * step;
+    }
+    void advance()
+    {
+        ++i;
+        if (i >= end && i < n)
+            load();
+        if (i >= iNext && i < n) {
+            do
+                ++anchor;
+            while (anchor[1].idx <= i);
+            enterSegment();
+        } else {
+            acc += step;
+        }
+        time = t0 + uint64_t(acc >> 32);
+    }
+    bool stamped() const { return i == i0 && anchor[0].stamped; }
+    // Writes the current event, at time t, into e field by field: filling the destination in
+    // place (a batch slot) instead of copying a temporary avoids a store-forwarding stall that
+    // cost most of the merge's time.
+    void fill(Event& e, uint64_t t) const
+    {
+        const RavelEvent& r = rec();
+        e.time_ns = t;
+        e.obj = r.word & RAVEL_OBJ_MASK;
+        e.thread = tid;
+        e.aux = r.aux;
+        e.stack = r.stack;
+        e.kind = uint8_t(r.word >> 48);
+        e.flags = uint8_t(r.word >> 56);
+        e.stamped = stamped();
+    }
+    Event event() const
+    {
+        Event e;
+        fill(e, time);
+        return e;
+    }
+};
+
+// For the causal merge: which per-object sequence numbers exist in the trace. Sequence numbers of
+// one object are nearly always a dense range; only then (or when a bitmap of the range is cheap)
+// can the merge know that a predecessor exists and wait for it.
+struct ObjectSeqs {
+    uint64_t obj = 0;
+    uint32_t base = 0; // first sequence number seen; others are kept as signed offsets from it
+    int64_t lo = 0, hi = 0;
+    uint64_t count = 0;
+    enum Mode : uint8_t { Dense, Bitmap, Unknown } mode = Dense;
+    size_t bits = 0; // index of the first word in ObjectIndex::bitmap
+
+    bool exists(uint32_t seq, const std::vector<uint64_t>& bitmap) const
+    {
+        int64_t off = int32_t(seq - base);
+        if (off < lo || off > hi || mode == Unknown)
+            return false;
+        if (mode == Dense)
+            return true;
+        uint64_t b = uint64_t(off - lo);
+        return bitmap[bits + b / 64] >> (b % 64) & 1;
+    }
+};
+
+class ObjectIndex {
+public:
+    // Returns the index of obj's entry, creating it.
+    uint32_t insert(uint64_t obj)
+    {
+        if ((m_used + 1) * 2 > m_keys.size())
+            grow();
+        size_t mask = m_keys.size() - 1;
+        for (size_t h = hash(obj) & mask;; h = (h + 1) & mask) {
+            if (m_keys[h] == obj + 1)
+                return m_vals[h];
+            if (m_keys[h] == 0) {
+                m_keys[h] = obj + 1;
+                m_vals[h] = uint32_t(objects.size());
+                ++m_used;
+                objects.push_back(ObjectSeqs { obj });
+                return m_vals[h];
+            }
+        }
+    }
+    uint32_t find(uint64_t obj) const
+    {
+        if (m_keys.empty())
+            return NotFound;
+        size_t mask = m_keys.size() - 1;
+        for (size_t h = hash(obj) & mask;; h = (h + 1) & mask) {
+            if (m_keys[h] == obj + 1)
+                return m_vals[h];
+            if (m_keys[h] == 0)
+                return NotFound;
+        }
+    }
+    static constexpr uint32_t NotFound = ~0u;
+    std::vector<ObjectSeqs> objects;
+    std::vector<uint64_t> bitmap;
+
+private:
+    static size_t hash(uint64_t k) { return size_t((k * 0x9E3779B97F4A7C15ull) >> 20); }
+    void grow()
+    {
+        std::vector<uint64_t> keys(std::max<size_t>(64, m_keys.size() * 2));
+        std::vector<uint32_t> vals(keys.size());
+        size_t mask = keys.size() - 1;
+        for (size_t j = 0; j < m_keys.size(); ++j) {
+            if (!m_keys[j])
+                continue;
+            size_t h = hash(m_keys[j] - 1) & mask;
+            while (keys[h])
+                h = (h + 1) & mask;
+            keys[h] = m_keys[j];
+            vals[h] = m_vals[j];
+        }
+        m_keys.swap(keys);
+        m_vals.swap(vals);
+    }
+    std::vector<uint64_t> m_keys; // obj + 1; 0 = empty
+    std::vector<uint32_t> m_vals;
+    size_t m_used = 0;
+};
+
+// The k-way merge; fn(const Cursor&, uint64_t time) takes each event (Cursor::fill makes it an
+// Event). The current thread stays outside the heap and keeps the floor while its next
+// event is not later than the heap's earliest; a switch swaps it with the heap's top (one sift
+// down), so a busy interleaving of threads costs a few comparisons per switch.
+template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, const ObjectIndex& objects, F&& fn)
+{
+    ChunkDecoder decoder;
+    struct Delivered {
+        uint32_t last = 0; // highest sequence number delivered
+        bool any = false;
+        uint32_t holder = 0; // cursor + 1 of the exclusive holder, 0 = free
+        uint32_t depth = 0; // recursive acquisitions by the holder
+        uint32_t waiters = 0; // held-back cursors waiting on this object
+    };
+    std::vector<Delivered> state(objects.objects.size());
+    std::vector<Cursor> cur;
+    cur.reserve(streams.size());
+    for (const ThreadStream& s : streams) {
+        if (s.n == 0)
+            continue;
+        cur.emplace_back();
+        cur.back().start(s, decoder);
+    }
+    // Heap entries carry their key, so ordering them touches no cursor.
+    struct Entry {
+        uint64_t time;
+        uint32_t tid;
+        uint32_t cursor;
+    };
+    auto later = [](const Entry& a, const Entry& b) { return a.time > b.time || (a.time == b.time && a.tid > b.tid); };
+    auto entry = [&](uint32_t c) { return Entry { cur[c].time, cur[c].tid, c }; };
+    std::vector<Entry> heap;
+    heap.reserve(cur.size());
+    for (uint32_t i = 0; i < cur.size(); ++i)
+        heap.push_back(entry(i));
+    std::make_heap(heap.begin(), heap.end(), later);
+    auto siftDown = [&](Entry e) {
+        const size_t n = heap.size();
+        size_t i = 0;
+        for (;;) {
+            size_t m = 2 * i + 1;
+            if (m >= n)
+                break;
+            if (m + 1 < n && later(heap[m], heap[m + 1]))
+                ++m;
+            if (!later(e, heap[m]))
+                break;
+            heap[i] = heap[m];
+            i = m;
+        }
+        heap[i] = e;
+    };
+    auto push = [&](uint32_t c) {
+        heap.push_back(entry(c));
+        std::push_heap(heap.begin(), heap.end(), later);
+    };
+    std::vector<uint32_t> held; // cursors whose next event must wait for another thread's
+
+    auto objectOf = [&](Cursor& c) {
+        const uint64_t obj = c.rec().word & RAVEL_OBJ_MASK;
+        if (obj == c.cachedObj[0])
+            return c.cachedIndex[0];
+        if (obj != c.cachedObj[1]) {
+            c.cachedObj[1] = obj;
+            c.cachedIndex[1] = objects.find(obj);
+        }
+        std::swap(c.cachedObj[0], c.cachedObj[1]);
+        std::swap(c.cachedIndex[0], c.cachedIndex[1]);
+        return c.cachedIndex[0];
+    };
+    // Times as delivered never decrease: an event held back for causality takes the time of the
+    // event it waited for when its own (interpolated) time is earlier.
+    uint64_t now = 0;
+    auto deliver = [&](const Cursor& k) {
+        now = std::max(now, k.time);
+        return fn(k, now);
+    };
+    auto exclusive = [](const RavelEvent& e) {
+        return (unsigned(e.word >> 48) & 0xff) == RAVEL_EV_ACQUIRED && !((e.word >> 56) & RAVEL_F_SHARED);
+    };
+    auto mustWait = [&](uint32_t c, uint32_t o) {
+        const RavelEvent& e = cur[c].rec();
+        const Delivered& d = state[o];
+        // Another thread holds it exclusively: its release comes first, unless that thread has no
+        // events left to release it with (it died holding it, or the trace ends).
+        if ((unsigned(e.word >> 48) & 0xff) == RAVEL_EV_ACQUIRED && d.holder && d.holder != c + 1
+            && cur[d.holder - 1].i < cur[d.holder - 1].n)
+            return true;
+        if (!isSequenced(unsigned(e.word >> 48) & 0xff) || e.aux == 0) // aux 0: not sequenced
+            return false;
+        const uint32_t pred = e.aux - 1;
+        if (!objects.objects[o].exists(pred, objects.bitmap))
+            return false;
+        return !d.any || int32_t(pred - d.last) > 0;
+    };
+    auto wake = [&](uint32_t o) {
+        for (size_t j = 0; j < held.size() && state[o].waiters;) {
+            uint32_t h = held[j];
+            if (objectOf(cur[h]) == o && !mustWait(h, o)) {
+                --state[o].waiters;
+                held[j] = held.back();
+                held.pop_back();
+                push(h);
+            } else {
+                ++j;
+            }
+        }
+    };
+    auto delivered = [&](uint32_t c, uint32_t o) {
+        const RavelEvent& e = cur[c].rec();
+        Delivered& d = state[o];
+        const unsigned kind = unsigned(e.word >> 48) & 0xff;
+        if (kind == RAVEL_EV_RELEASE) {
+            if (d.holder == c + 1 && --d.depth == 0)
+                d.holder = 0;
+        } else {
+            if (e.aux != 0) {
+                if (!d.any || int32_t(e.aux - d.last) > 0)
+                    d.last = e.aux;
+                d.any = true;
+            }
+            if (exclusive(e)) {
+                if (d.holder == c + 1) {
+                    ++d.depth;
+                } else {
+                    d.holder = c + 1;
+                    d.depth = 1;
+                }
+            }
+        }
+        if (d.waiters)
+            wake(o);
+    };
+
+    for (;;) {
+        uint32_t c;
+        bool force = false;
+        if (!heap.empty()) {
+            c = heap.front().cursor;
+            Entry last = heap.back();
+            heap.pop_back();
+            if (!heap.empty())
+                siftDown(last);
+        } else if (!held.empty()) {
+            // Every remaining thread waits for something that will not come (a cycle, which only
+            // a damaged trace has): release the earliest rather than stall.
+            auto it = std::min_element(
+                held.begin(), held.end(), [&](uint32_t a, uint32_t b) { return later(entry(b), entry(a)); });
+            c = *it;
+            held.erase(it);
+            --state[objectOf(cur[c])].waiters;
+            force = true;
+        } else {
+            break;
+        }
+        for (;;) {
+            Cursor& k = cur[c];
+            const unsigned kind = unsigned(k.rec().word >> 48) & 0xff;
+            if (isOrdered(kind)) {
+                const uint32_t o = objectOf(k);
+                if (o == ObjectIndex::NotFound) {
+                    if (!deliver(k))
+                        return;
+                } else {
+                    if (!force && mustWait(c, o)) {
+                        ++state[o].waiters;
+                        held.push_back(c);
+                        break;
+                    }
+                    if (!deliver(k))
+                        return;
+                    delivered(c, o);
+                }
+            } else if (!deliver(k)) {
+                return;
+            }
+            force = false;
+            k.advance();
+            if (k.i == k.n) {
+                // A thread that ends holding a lock will never release it: whoever waits for
+                // that release may go now.
+                if (!held.empty())
+                    for (uint32_t o = 0; o < state.size(); ++o)
+                        if (state[o].holder == c + 1 && state[o].waiters)
+                            wake(o);
+                break;
+            }
+            if (!heap.empty() && later(entry(c), heap.front())) {
+                const uint32_t next = heap.front().cursor;
+                siftDown(entry(c));
+                c = next;
+            }
+        }
+    }
+}
+
+} // namespace ravel::detail
