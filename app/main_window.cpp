@@ -14,9 +14,9 @@
 #include "playback/playback_controller.hpp"
 #include "timeline/minimap_widget.hpp"
 #include "timeline/timeline_view.hpp"
-#include "graph_model.hpp"
-#include "perfetto_export.hpp"
-#include "trace_time.hpp"
+#include "export/graph_model.hpp"
+#include "export/perfetto_export.hpp"
+#include "base/trace_time.hpp"
 
 #include <QAction>
 #include <QApplication>

@@ -5,7 +5,7 @@
 // exports, the status bar, the remembered layout. It holds no analysis logic.
 #pragma once
 
-#include "finding.hpp"
+#include "base/finding.hpp"
 
 #include <QMainWindow>
 #include <QPointer>

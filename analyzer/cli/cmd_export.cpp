@@ -5,6 +5,7 @@
 #include "commands.hpp"
 
 #include "analysis/analysis.hpp"
+#include "analysis/run_analysis.hpp"
 #include "export/graph_model.hpp"
 #include "export/perfetto_export.hpp"
 #include "model/replay_model.hpp"
@@ -110,13 +111,14 @@ int runExport(const ExportOptions& o)
         TraceReader reader(o.trace);
         // Opened before the long work, so a bad output path fails at once.
         Output out(o.output);
-        ReplayModel model(reader);
+        RunAnalysis run(reader);
+        const ReplayModel& model = run.model();
         Symbolizer sym(reader.modules());
         std::vector<Finding> findings;
         if (!o.noFindings) {
             AnalysisOptions analysis;
             analysis.lockOrder = !o.noLockOrder;
-            findings = analyzeTrace(model, sym, analysis);
+            findings = analyzeTrace(run, sym, analysis);
         }
         SymbolizedNaming naming(model, sym);
         PerfettoStats stats;

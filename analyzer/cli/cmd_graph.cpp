@@ -6,6 +6,7 @@
 #include "commands.hpp"
 
 #include "analysis/analysis.hpp"
+#include "analysis/run_analysis.hpp"
 #include "export/graph_model.hpp"
 #include "export/graphviz_export.hpp"
 #include "detect/lock_order.hpp"
@@ -44,12 +45,13 @@ void warn(const std::vector<std::string>& lines)
         fmt::print(stderr, "ravel: warning: {}\n", w);
 }
 
-GraphModel build(const GraphOptions& o, const ReplayModel& model, Symbolizer& sym, int& status)
+GraphModel build(const GraphOptions& o, const RunAnalysis& run, Symbolizer& sym, int& status)
 {
+    const ReplayModel& model = run.model();
     SymbolizedNaming naming(model, sym);
     if (o.finding) {
         // Numbered as every report numbers them: analyzeTrace's order, from 1.
-        std::vector<Finding> findings = analyzeTrace(model, sym);
+        std::vector<Finding> findings = analyzeTrace(run, sym);
         if (*o.finding == 0 || *o.finding > findings.size()) {
             if (findings.empty())
                 fmt::print(stderr, "ravel: graph: --finding {}: the trace has no findings\n", *o.finding);
@@ -73,7 +75,7 @@ GraphModel build(const GraphOptions& o, const ReplayModel& model, Symbolizer& sy
         return g;
     }
     if (o.kind == "lock-order") {
-        const LockOrderGraph& lo = model.lockOrder();
+        const LockOrderGraph& lo = run.lockOrder();
         return lockOrderGraph(model, lo.edges(), lo.cycleEdges(), naming);
     }
     uint64_t at = model.endNs();
@@ -93,10 +95,10 @@ int runGraph(const GraphOptions& o)
 {
     try {
         TraceReader reader(o.trace);
-        ReplayModel model(reader);
+        RunAnalysis run(reader);
         Symbolizer sym(reader.modules());
         int status = 0;
-        GraphModel g = build(o, model, sym, status);
+        GraphModel g = build(o, run, sym, status);
         warn(reader.warnings());
         warn(sym.warnings());
         if (status != 0)

@@ -6,6 +6,7 @@
 #include "ravel_options.hpp"
 
 #include "analysis/analysis.hpp"
+#include "analysis/run_analysis.hpp"
 #include "model/replay_model.hpp"
 #include "report/report_json.hpp"
 #include "report/report_sarif.hpp"
@@ -185,12 +186,13 @@ int runReport(ReportOptions o)
         progress.say("reading the trace");
         TraceReader reader(o.trace);
         progress.say("replaying the events");
-        ReplayModel model(reader);
+        RunAnalysis run(reader);
+        const ReplayModel& model = run.model();
         progress.say("analyzing");
         Symbolizer sym(reader.modules());
         AnalysisOptions analysis;
         analysis.lockOrder = !o.noLockOrder;
-        std::vector<Finding> findings = analyzeTrace(model, sym, analysis);
+        std::vector<Finding> findings = analyzeTrace(run, sym, analysis);
 
         std::vector<NumberedFinding> shown;
         size_t suppressed = 0;

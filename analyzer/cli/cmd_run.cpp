@@ -7,6 +7,7 @@
 #include "watchdog.hpp"
 
 #include "analysis/analysis.hpp"
+#include "analysis/run_analysis.hpp"
 #include "model/replay_model.hpp"
 #include "report/report_text.hpp"
 #include "symbols/symbolizer.hpp"
@@ -255,9 +256,9 @@ private:
 
 void RunCommand::reportAtExit(const TraceReader& reader)
 {
-    ReplayModel model(reader);
+    RunAnalysis run(reader);
     Symbolizer sym(reader.modules());
-    std::vector<Finding> findings = analyzeTrace(model, sym);
+    std::vector<Finding> findings = analyzeTrace(run, sym);
     TextReportOptions opt;
     opt.color = isatty(STDERR_FILENO);
     // Errors are printed; notes (threads blocked at exit, inversions within one thread) are

@@ -5,7 +5,7 @@
 #include "models/stack_model.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
-#include "trace_time.hpp"
+#include "base/trace_time.hpp"
 
 #include <QCheckBox>
 #include <QDir>

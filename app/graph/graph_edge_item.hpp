@@ -4,8 +4,8 @@
 #pragma once
 
 #include "graph/graph_colors.hpp"
-#include "graph_model.hpp"
-#include "graphviz_export.hpp"
+#include "export/graph_model.hpp"
+#include "export/graphviz_export.hpp"
 
 #include <QGraphicsItem>
 #include <QPainterPath>

@@ -5,8 +5,8 @@
 // out), and a result that is no longer the client's newest when it is done is dropped.
 #pragma once
 
-#include "graph_model.hpp"
-#include "graphviz_export.hpp"
+#include "export/graph_model.hpp"
+#include "export/graphviz_export.hpp"
 
 #include <QObject>
 #include <QString>

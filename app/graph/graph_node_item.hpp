@@ -4,7 +4,7 @@
 #pragma once
 
 #include "graph/graph_colors.hpp"
-#include "graph_model.hpp"
+#include "export/graph_model.hpp"
 
 #include <QGraphicsItem>
 

@@ -8,8 +8,8 @@
 
 #include "graph/graph_colors.hpp"
 #include "graph/graph_layout_worker.hpp"
-#include "graph_model.hpp"
-#include "graphviz_export.hpp"
+#include "export/graph_model.hpp"
+#include "export/graphviz_export.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
 

@@ -1,7 +1,7 @@
 #include "graph/live_wait_for_graph.hpp"
 
-#include "objects.hpp"
-#include "trace_time.hpp"
+#include "model/objects.hpp"
+#include "base/trace_time.hpp"
 
 #include <ravel/trace_format.h>
 

@@ -5,8 +5,8 @@
 // replay's "o<index>".
 #pragma once
 
-#include "graph_model.hpp"
-#include "live_trace.hpp"
+#include "export/graph_model.hpp"
+#include "detect/live_trace.hpp"
 
 #include <cstdint>
 #include <string>

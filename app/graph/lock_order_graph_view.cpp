@@ -1,6 +1,6 @@
 #include "graph/lock_order_graph_view.hpp"
 
-#include "lock_order.hpp"
+#include "detect/lock_order.hpp"
 #include "models/trace_document.hpp"
 
 #include <QtConcurrent/QtConcurrentRun>
@@ -51,14 +51,14 @@ void LockOrderGraphView::onLoaded()
 {
     cancelAnalysis();
     clearGraph(tr("Finding the lock orders…"));
-    const ravel::ReplayModel* model = &document()->model();
+    const ravel::RunAnalysis* run = &document()->run();
     m_watcher = new QFutureWatcher<std::shared_ptr<Orders>>(this);
     connect(m_watcher, &QFutureWatcherBase::finished, this, &LockOrderGraphView::onAnalyzed);
-    m_watcher->setFuture(QtConcurrent::run([model] {
+    m_watcher->setFuture(QtConcurrent::run([run] {
         auto orders = std::make_shared<Orders>();
         try {
-            // The model's own graph: the document's analyses built it already while loading.
-            const ravel::LockOrderGraph& lo = model->lockOrder();
+            // The run's own graph: the document's analyses built it already while loading.
+            const ravel::LockOrderGraph& lo = run->lockOrder();
             orders->edges = lo.edges();
             orders->cycleEdges = lo.cycleEdges();
         } catch (const std::exception& e) {

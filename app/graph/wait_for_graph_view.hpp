@@ -6,7 +6,7 @@
 #pragma once
 
 #include "graph/graph_view.hpp"
-#include "live_trace.hpp"
+#include "detect/live_trace.hpp"
 
 #include <memory>
 

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "launch/run_request.hpp"
-#include "live_trace.hpp"
+#include "detect/live_trace.hpp"
 
 #include <QObject>
 #include <QProcess>

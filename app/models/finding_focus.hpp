@@ -4,7 +4,7 @@
 // wait (or the cycle's first edge) becomes the selected event so the details show its stack.
 #pragma once
 
-#include "finding.hpp"
+#include "base/finding.hpp"
 
 #include <QList>
 

@@ -1,7 +1,7 @@
 #include "models/findings_model.hpp"
 
 #include "models/trace_document.hpp"
-#include "trace_time.hpp"
+#include "base/trace_time.hpp"
 
 #include <QColor>
 #include <QIcon>

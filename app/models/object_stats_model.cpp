@@ -1,7 +1,7 @@
 #include "models/object_stats_model.hpp"
 
 #include "models/trace_document.hpp"
-#include "objects.hpp"
+#include "model/objects.hpp"
 
 namespace ravel::gui {
 

@@ -1,7 +1,7 @@
 #include "models/stack_model.hpp"
 
 #include "models/trace_document.hpp"
-#include "objects.hpp"
+#include "model/objects.hpp"
 
 #include <QFont>
 #include <QGuiApplication>

@@ -3,7 +3,7 @@
 // is the line a person wants to read; the details pane opens its source.
 #pragma once
 
-#include "symbolizer.hpp"
+#include "symbols/symbolizer.hpp"
 
 #include <QAbstractTableModel>
 

@@ -2,7 +2,7 @@
 
 #include "models/timeline_state.hpp"
 
-#include "handoffs.hpp"
+#include "model/handoffs.hpp"
 
 #include <QFileInfo>
 

@@ -9,8 +9,8 @@
 
 #include "models/timeline_row.hpp"
 
-#include "finding.hpp"
-#include "replay_model.hpp"
+#include "base/finding.hpp"
+#include "model/replay_model.hpp"
 
 #include <QList>
 #include <QString>

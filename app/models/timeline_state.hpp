@@ -4,7 +4,7 @@
 // vocabulary both sides share.
 #pragma once
 
-#include "replay_model.hpp"
+#include "model/replay_model.hpp"
 
 #include <cstdint>
 

@@ -28,7 +28,7 @@ quint64 TraceDocument::durationNs() const
     // A hung program lasts until the watchdog's verdict ends it, and its deadlocked threads were
     // blocked all that time (ravel info counts the run so too).
     const ravel::TraceSummary& s = m_data->reader->summary();
-    return std::max<quint64>({ m_data->model->endNs(), s.duration_ns, s.verdict_ns });
+    return std::max<quint64>({ m_data->run->model().endNs(), s.duration_ns, s.verdict_ns });
 }
 
 QStringList TraceDocument::warnings() const
@@ -47,12 +47,12 @@ QStringList TraceDocument::warnings() const
 
 QString TraceDocument::objectName(quint32 objectIndex) const
 {
-    if (!m_data || objectIndex >= m_data->model->objects().size())
+    if (!m_data || objectIndex >= m_data->run->model().objects().size())
         return QStringLiteral("?");
     Data& d = *m_data;
     if (!d.namer)
         d.namer = std::make_unique<ravel::ObjectNamer>(*d.symbolizer, *d.reader);
-    const auto& objects = d.model->objects();
+    const auto& objects = d.run->model().objects();
     while (d.objectNames.size() <= objectIndex) {
         const auto i = quint32(d.objectNames.size());
         d.objectNames.push_back(QString::fromStdString(d.namer->name(i, objects[i])));
@@ -63,7 +63,7 @@ QString TraceDocument::objectName(quint32 objectIndex) const
 QString TraceDocument::threadName(quint32 ravelTid) const
 {
     if (m_data)
-        if (const ravel::ModelThread* t = m_data->model->thread(ravelTid); t && !t->name.empty())
+        if (const ravel::ModelThread* t = m_data->run->model().thread(ravelTid); t && !t->name.empty())
             return QString::fromStdString(t->name);
     return QStringLiteral("T%1").arg(ravelTid);
 }
@@ -72,7 +72,7 @@ int TraceDocument::objectIndex(quint64 address, quint32 generation) const
 {
     if (!m_data)
         return -1;
-    const auto& objects = m_data->model->objects();
+    const auto& objects = m_data->run->model().objects();
     for (size_t i = 0; i < objects.size(); i++)
         if (objects[i].address == address && objects[i].generation == generation)
             return int(i);
@@ -96,11 +96,11 @@ void TraceDocument::load(QPromise<LoadResult>& promise, const QString& path)
         data->reader = std::make_unique<ravel::TraceReader>(file);
         if (!stage(35, "Replaying the events"))
             return;
-        data->model = std::make_unique<ravel::ReplayModel>(*data->reader);
+        data->run = std::make_unique<ravel::RunAnalysis>(*data->reader);
         if (!stage(70, "Analyzing"))
             return;
         data->symbolizer = std::make_unique<ravel::Symbolizer>(data->reader->modules());
-        data->findings = ravel::analyzeTrace(*data->model, *data->symbolizer);
+        data->findings = ravel::analyzeTrace(*data->run, *data->symbolizer);
         stage(100, "Done");
         result.data = std::move(data);
     } catch (const ravel::TraceError& e) {

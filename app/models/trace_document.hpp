@@ -5,12 +5,13 @@
 // the load in the background and announce themselves with statsReady().
 #pragma once
 
-#include "analysis.hpp"
-#include "finding.hpp"
-#include "objects.hpp"
-#include "replay_model.hpp"
-#include "symbolizer.hpp"
-#include "trace_reader.hpp"
+#include "analysis/analysis.hpp"
+#include "base/finding.hpp"
+#include "model/objects.hpp"
+#include "analysis/run_analysis.hpp"
+#include "model/replay_model.hpp"
+#include "symbols/symbolizer.hpp"
+#include "trace/trace_reader.hpp"
 #include "models/trace_stats_qt.hpp"
 
 #include <QFutureWatcher>
@@ -42,7 +43,8 @@ public:
 
     // Valid while isLoaded().
     const ravel::TraceReader& trace() const { return *m_data->reader; }
-    const ravel::ReplayModel& model() const { return *m_data->model; }
+    const ravel::ReplayModel& model() const { return m_data->run->model(); }
+    const ravel::RunAnalysis& run() const { return *m_data->run; }
     const std::vector<ravel::Finding>& findings() const { return m_data->findings; }
     ravel::Symbolizer& symbolizer() const { return *m_data->symbolizer; } // GUI thread only
     quint64 durationNs() const;
@@ -71,7 +73,7 @@ private:
     struct Data {
         // Destruction order matters: the model and the symbolizer refer to the reader.
         std::unique_ptr<ravel::TraceReader> reader;
-        std::unique_ptr<ravel::ReplayModel> model;
+        std::unique_ptr<ravel::RunAnalysis> run; // the replay model and the lock-order graph
         std::unique_ptr<ravel::Symbolizer> symbolizer;
         std::unique_ptr<ravel::ObjectNamer> namer; // names objects in index order, as it must
         std::vector<QString> objectNames;
@@ -83,7 +85,7 @@ private:
             findings.clear();
             namer.reset();
             symbolizer.reset();
-            model.reset();
+            run.reset();
             reader.reset();
         }
     };

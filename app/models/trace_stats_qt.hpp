@@ -4,5 +4,5 @@
 
 #pragma push_macro("signals")
 #undef signals
-#include "trace_stats.hpp"
+#include "model/trace_stats.hpp"
 #pragma pop_macro("signals")

@@ -3,7 +3,7 @@
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
 #include "playback/playback_controller.hpp"
-#include "trace_time.hpp"
+#include "base/trace_time.hpp"
 
 #include <QAction>
 #include <QComboBox>

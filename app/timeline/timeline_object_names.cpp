@@ -1,7 +1,7 @@
 #include "timeline/timeline_object_names.hpp"
 
-#include "replay_model.hpp"
-#include "symbolizer.hpp"
+#include "model/replay_model.hpp"
+#include "symbols/symbolizer.hpp"
 
 namespace ravel::gui {
 

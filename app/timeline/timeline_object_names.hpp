@@ -5,7 +5,7 @@
 // front (a trace can have a million heap mutexes).
 #pragma once
 
-#include "objects.hpp"
+#include "model/objects.hpp"
 
 #include <QString>
 

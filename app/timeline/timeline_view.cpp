@@ -7,7 +7,7 @@
 #include "timeline/timeline_palette.hpp"
 #include "timeline/timeline_ruler.hpp"
 
-#include "objects.hpp"
+#include "model/objects.hpp"
 
 #include <QCoreApplication>
 #include <QFileInfo>

@@ -5,7 +5,7 @@
 
 #include "detect/lock_order.hpp"
 #include "model/replay_model.hpp"
-#include "report/report_text.hpp"
+#include "analysis/analysis.hpp"
 #include "symbols/symbolizer.hpp"
 
 #include <set>

@@ -1,5 +1,8 @@
 // Channel analysis on scripted traces: spans and message links in the replay model, OR waits in the
 // wait-for reduction (who may still send or receive), findings at the end of a hung or exited run.
+#include "detect/live_trace.hpp"
+#include "analysis/run_analysis.hpp"
+#include "detect/end_of_run.hpp"
 #include "analysis/analysis.hpp"
 #include "detect/live_detector.hpp"
 #include "model/replay_model.hpp"
@@ -78,14 +81,14 @@ public:
         m_dir = dir;
         b.write(m_dir + "/t.ravel");
         m_reader = std::make_unique<TraceReader>(m_dir + "/t.ravel");
-        m_model = std::make_unique<ReplayModel>(*m_reader);
-        return *m_model;
+        m_run = std::make_unique<RunAnalysis>(*m_reader);
+        return m_run->model();
     }
     std::vector<Finding> analyze()
     {
-        const ReplayModel& m = model();
+        model();
         m_sym = std::make_unique<Symbolizer>(m_reader->modules());
-        return analyzeTrace(m, *m_sym);
+        return analyzeTrace(*m_run, *m_sym);
     }
     ~Script()
     {
@@ -99,7 +102,7 @@ private:
     bool m_ended = false;
     std::string m_dir;
     std::unique_ptr<TraceReader> m_reader;
-    std::unique_ptr<ReplayModel> m_model;
+    std::unique_ptr<RunAnalysis> m_run;
     std::unique_ptr<Symbolizer> m_sym;
 };
 
@@ -149,7 +152,7 @@ TEST(ChanAnalysis, LinksEachReceiveToItsSendAndTracksOccupancy)
     EXPECT_EQ(m.occupancyAt(c.object, closed), 0u);
     EXPECT_FALSE(m.closedAt(c.object, full));
     EXPECT_TRUE(m.closedAt(c.object, closed));
-    EXPECT_TRUE(m.findings().empty());
+    EXPECT_TRUE(endOfRunFindings(m).empty());
 }
 
 TEST(ChanAnalysis, ABlockedSendIsAWaitSpanWithItsOperation)
@@ -168,7 +171,7 @@ TEST(ChanAnalysis, ABlockedSendIsAWaitSpanWithItsOperation)
     EXPECT_EQ(w->op, ChanOp::Send);
     EXPECT_EQ(w->outcome, WaitOutcome::Woken);
     ASSERT_EQ(m.messages().size(), 1u);
-    EXPECT_TRUE(m.findings().empty()) << "a failed try_recv is no misuse and no wait";
+    EXPECT_TRUE(endOfRunFindings(m).empty()) << "a failed try_recv is no misuse and no wait";
 }
 
 TEST(ChanAnalysis, EveryThreadBlockedOnChannelsIsADeadlock)
@@ -180,7 +183,7 @@ TEST(ChanAnalysis, EveryThreadBlockedOnChannelsIsADeadlock)
     s.ev(2, RAVEL_EV_RECV_REQ, JOBS);    // waits for a job nobody sends
     s.ev(3, RAVEL_EV_RECV_REQ, RESULTS); // waits for a result T2 would send
     const ReplayModel& m = s.model();
-    std::vector<Finding> fs = m.findings();
+    std::vector<Finding> fs = endOfRunFindings(m);
     const Finding* d = findKind(fs, "deadlock");
     ASSERT_NE(d, nullptr);
     EXPECT_EQ(threadIds(*d), (std::vector<uint32_t> { 1, 2, 3 }));
@@ -207,7 +210,7 @@ TEST(ChanAnalysis, SendCycleOnFullChannelsIsFoundWhileMainRunsOn)
     s.ev(1, RAVEL_EV_RELEASE, M, 0, RAVEL_OBJ_MUTEX); // main keeps running (an unrelated event)
     const ReplayModel& m = s.model();
     std::vector<ThreadSnapshot> snap = m.snapshotAt(m.endNs());
-    Deadlock d = reduceWaitFor(m.waitGraphAt(m.endNs(), snap));
+    Deadlock d = reduceWaitFor(waitGraphOf(snap, &m.channelTable(), m.endNs()));
     EXPECT_EQ(d.threads, (std::vector<uint32_t> { 2, 3 }));
     EXPECT_EQ(d.verdict, Verdict::Likely) << "a thread that never used the channels could still receive";
     // Without what the trace says about who used the channels, main (running) is presumed able to.
@@ -249,7 +252,7 @@ TEST(ChanAnalysis, ReceiveWhoseOnlySenderExitedWithoutClosing)
     s.ev(1, RAVEL_EV_RELEASE, M, 0, RAVEL_OBJ_MUTEX); // main runs on
     const ReplayModel& m = s.model();
     std::vector<ThreadSnapshot> snap = m.snapshotAt(m.endNs());
-    Deadlock d = reduceWaitFor(m.waitGraphAt(m.endNs(), snap));
+    Deadlock d = reduceWaitFor(waitGraphOf(snap, &m.channelTable(), m.endNs()));
     EXPECT_EQ(d.threads, (std::vector<uint32_t> { 3 }));
     Finding f = deadlockFinding(d, snap, &m.channelTable(), m.endNs());
     EXPECT_TRUE(f.threads[0].wakers.empty());
@@ -276,7 +279,7 @@ TEST(ChanAnalysis, SelectWhoseEveryCaseIsDead)
     EXPECT_EQ(w->op, ChanOp::Select);
     EXPECT_EQ(w->caseCount, 2u);
     std::vector<ThreadSnapshot> snap = m.snapshotAt(m.endNs());
-    Deadlock d = reduceWaitFor(m.waitGraphAt(m.endNs(), snap));
+    Deadlock d = reduceWaitFor(waitGraphOf(snap, &m.channelTable(), m.endNs()));
     EXPECT_EQ(d.threads, (std::vector<uint32_t> { 3 }));
     Finding f = deadlockFinding(d, snap, &m.channelTable(), m.endNs());
     ASSERT_EQ(f.threads.size(), 1u);
@@ -295,7 +298,7 @@ TEST(ChanAnalysis, SelectWithALiveSenderIsNotStuck)
     s.ev(2, RAVEL_EV_RELEASE, M, 0, RAVEL_OBJ_MUTEX); // T2, a sender, is running
     const ReplayModel& m = s.model();
     std::vector<ThreadSnapshot> snap = m.snapshotAt(m.endNs());
-    EXPECT_EQ(reduceWaitFor(m.waitGraphAt(m.endNs(), snap)).verdict, Verdict::None);
+    EXPECT_EQ(reduceWaitFor(waitGraphOf(snap, &m.channelTable(), m.endNs())).verdict, Verdict::None);
 }
 
 TEST(ChanAnalysis, OrphanedSenderAtExitIsANoteWhileItsReceiverLives)

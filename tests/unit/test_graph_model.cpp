@@ -1,6 +1,7 @@
 // The graphs `ravel graph` draws and the GUI will show: which nodes and edges a wait-for or
 // lock-order graph has at an instant, which are deadlocked, and that the Graphviz export is valid
 // DOT (parsed back with cgraph), SVG naming every node, PNG and PDF, and laid-out geometry.
+#include "detect/end_of_run.hpp"
 #include "export/graph_model.hpp"
 #include "export/graphviz_export.hpp"
 #include "detect/lock_order.hpp"
@@ -217,7 +218,7 @@ TEST(GraphModel, DeadlockFindingIsDrawnWhenItFormed)
     Script s;
     uint64_t formed = abba(s);
     const ReplayModel& m = s.model();
-    std::vector<Finding> findings = m.findings();
+    std::vector<Finding> findings = endOfRunFindings(m);
     ASSERT_FALSE(findings.empty());
     ASSERT_EQ(findings[0].kind, "deadlock");
     PlainNaming naming(m);

@@ -1,5 +1,6 @@
 // Lock-order analysis on synthetic traces: what is a potential deadlock, what is only a one-thread
 // inversion, and the orderings and locks that make a cycle harmless.
+#include "analysis/run_analysis.hpp"
 #include "detect/lock_order.hpp"
 #include "model/replay_model.hpp"
 #include "trace_builder.hpp"
@@ -81,13 +82,14 @@ public:
         m_dir = dir;
         b.write(m_dir + "/t.ravel");
         m_reader = std::make_unique<TraceReader>(m_dir + "/t.ravel");
-        m_model = std::make_unique<ReplayModel>(*m_reader);
-        m_graph = std::make_unique<LockOrderGraph>(*m_model);
+        m_run = std::make_unique<RunAnalysis>(*m_reader);
+        m_graph = std::make_unique<LockOrderGraph>(m_run->model());
         m_findings = m_graph->findings();
         return *m_graph;
     }
     const std::vector<Finding>& findings() const { return m_findings; }
-    const ReplayModel& model() const { return *m_model; }
+    const ReplayModel& model() const { return m_run->model(); }
+    const RunAnalysis& run() const { return *m_run; }
     ~Script()
     {
         if (!m_dir.empty())
@@ -101,7 +103,7 @@ private:
     std::map<uint64_t, uint32_t> m_seq;
     std::string m_dir;
     std::unique_ptr<TraceReader> m_reader;
-    std::unique_ptr<ReplayModel> m_model;
+    std::unique_ptr<RunAnalysis> m_run;
     std::unique_ptr<LockOrderGraph> m_graph;
     std::vector<Finding> m_findings;
 };
@@ -619,7 +621,7 @@ TEST(LockOrder, GraphBuiltBesideTheModelEqualsTheOneBuiltAlone)
         }
     });
     const LockOrderGraph& alone = s.analyze();
-    const LockOrderGraph& shared = s.model().lockOrder();
+    const LockOrderGraph& shared = s.run().lockOrder();
     ASSERT_GT(s.model().eventCount(), uint64_t(1) << 18);
     EXPECT_EQ(s.model().holdSpans().size(), size_t(4) * kRounds);
     ASSERT_EQ(shared.edges().size(), alone.edges().size());

@@ -1,6 +1,7 @@
 // The Perfetto (Chrome trace-event JSON) export on scripted traces: what a viewer needs to show the
 // run (named threads, blocked slices, lock holds, handoff flows bound to slices, findings), read
 // back with a real JSON parser; names that would break JSON; a full disk.
+#include "detect/end_of_run.hpp"
 #include "export/graph_model.hpp"
 #include "export/perfetto_export.hpp"
 #include "model/replay_model.hpp"
@@ -209,7 +210,7 @@ TEST(PerfettoExport, DeadlockedThreadsStayBlockedToTheEndAndTheFindingIsAGlobalI
     uint64_t formed = s.ev(3, RAVEL_EV_ACQ_REQ, M);
     s.ev(1, RAVEL_EV_ACQUIRED, 0x555555558090, RAVEL_OBJ_MUTEX, 1); // main runs on
     const ReplayModel& m = s.model();
-    std::vector<Finding> findings = m.findings();
+    std::vector<Finding> findings = endOfRunFindings(m);
     ASSERT_FALSE(findings.empty());
     json events = exportJson(m, findings);
     expectWellFormed(events, m);

@@ -3,6 +3,7 @@
 // real pipeline: TraceReader -> ReplayModel -> analyzeTrace -> render. The stacks and objects are
 // this test binary's own functions and globals, recorded with its real module map, so names,
 // files and lines come out of the real symbolizer. JSON is checked against docs/report.schema.json.
+#include "analysis/run_analysis.hpp"
 #include "analysis/analysis.hpp"
 #include "model/replay_model.hpp"
 #include "report/report_json.hpp"
@@ -147,7 +148,7 @@ protected:
 
     struct Analyzed {
         std::unique_ptr<TraceReader> reader;
-        std::unique_ptr<ReplayModel> model;
+        std::unique_ptr<RunAnalysis> run;
         std::unique_ptr<Symbolizer> sym;
         std::vector<Finding> findings;
         std::vector<NumberedFinding> numbered() const
@@ -163,9 +164,9 @@ protected:
     {
         Analyzed a;
         a.reader = std::make_unique<TraceReader>(path);
-        a.model = std::make_unique<ReplayModel>(*a.reader);
+        a.run = std::make_unique<RunAnalysis>(*a.reader);
         a.sym = std::make_unique<Symbolizer>(a.reader->modules());
-        a.findings = analyzeTrace(*a.model, *a.sym);
+        a.findings = analyzeTrace(*a.run, *a.sym);
         return a;
     }
 
@@ -174,7 +175,7 @@ protected:
         ReportContext ctx;
         ctx.tracePath = "t.ravel";
         ctx.toolVersion = "test";
-        return json::parse(renderReportJson(a.numbered(), *a.reader, a.model->eventCount(), *a.sym, ctx).dump());
+        return json::parse(renderReportJson(a.numbered(), *a.reader, a.run->model().eventCount(), *a.sym, ctx).dump());
     }
 
     fs::path m_dir;

@@ -1,6 +1,8 @@
 // Import of STD traces (the prediction literature's text format): what comes out must read like a
 // runtime trace, Java's reentrant monitors must not turn into self-deadlocks, and every malformed
 // line is one error naming the line.
+#include "analysis/run_analysis.hpp"
+#include "detect/end_of_run.hpp"
 #include "analysis/analysis.hpp"
 #include "model/replay_model.hpp"
 #include "trace/std_import.hpp"
@@ -110,19 +112,19 @@ TEST_F(StdImportTest, JavaAbbaWithReentrantMonitorsReadsBackWithoutSelfDeadlock)
     EXPECT_EQ(kindsOf(reader), expected);
 
     ReplayModel model(reader);
-    EXPECT_TRUE(model.findings().empty()) << model.findings().front().title;
+    EXPECT_TRUE(endOfRunFindings(model).empty()) << endOfRunFindings(model).front().title;
 }
 
 TEST_F(StdImportTest, ReentrantReacquisitionsAddNoLockOrderEdgeOfTheirOwn)
 {
     importStd((dataDir() / "abba.std").string(), out(), "abba.std");
     TraceReader reader(out());
-    ReplayModel model(reader);
+    RunAnalysis run(reader);
     Symbolizer symbolizer(reader.modules());
     // The ABBA itself may be predicted (one potential deadlock); a re-entry folded wrongly would
     // add an A->A or B->A edge inside one thread: a self-deadlock, an inversion or misuse.
     unsigned potential = 0;
-    for (const Finding& f : analyzeTrace(model, symbolizer)) {
+    for (const Finding& f : analyzeTrace(run, symbolizer)) {
         EXPECT_EQ(f.kind, "potential-deadlock") << f.title;
         potential += f.kind == "potential-deadlock";
     }
@@ -173,7 +175,7 @@ TEST_F(StdImportTest, WaitReleasesTheMonitorUntilTheThreadsNextEvent)
         {2, RAVEL_EV_WOKEN}, {2, RAVEL_EV_ACQUIRED}, {2, RAVEL_EV_RELEASE}};
     EXPECT_EQ(seq, expected);
     ReplayModel model(reader);
-    EXPECT_TRUE(model.findings().empty()) << model.findings().front().title;
+    EXPECT_TRUE(endOfRunFindings(model).empty()) << endOfRunFindings(model).front().title;
 }
 
 TEST_F(StdImportTest, ThreadsStillRequestingAtTheEndAreADeadlock)
@@ -183,7 +185,7 @@ TEST_F(StdImportTest, ThreadsStillRequestingAtTheEndAreADeadlock)
     TraceReader reader(out());
     EXPECT_FALSE(reader.summary().ended);
     ReplayModel model(reader);
-    std::vector<Finding> findings = model.findings();
+    std::vector<Finding> findings = endOfRunFindings(model);
     ASSERT_FALSE(findings.empty());
     EXPECT_EQ(findings[0].kind, "deadlock");
     EXPECT_EQ(findings[0].threads.size(), 2u);
@@ -242,7 +244,7 @@ TEST_F(StdImportTest, RapidSamplesImport)
     EXPECT_EQ(reader.thread(2)->parent, 0u);
     EXPECT_EQ(reader.thread(3)->parent, 1u);
     ReplayModel model(reader);
-    EXPECT_TRUE(model.findings().empty()) << model.findings().front().title;
+    EXPECT_TRUE(endOfRunFindings(model).empty()) << endOfRunFindings(model).front().title;
 }
 
 TEST_F(StdImportTest, BlankLinesCarriageReturnsAndAMissingLastNewlineAreAccepted)
@@ -286,7 +288,7 @@ TEST_F(StdImportTest, ManyInterleavedEventsSpanChunksAndKeepTheirOrder)
     EXPECT_TRUE(ordered);
     EXPECT_EQ(acquisitions, uint64_t(rounds) * 4);
     ReplayModel model(reader);
-    EXPECT_TRUE(model.findings().empty());
+    EXPECT_TRUE(endOfRunFindings(model).empty());
 }
 
 TEST_F(StdImportTest, EveryEventKeepsItsLinesTimeThoughOnlyRunEndsAreStamped)

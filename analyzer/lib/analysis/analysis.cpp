@@ -1,9 +1,10 @@
 #include "analysis/analysis.hpp"
 
+#include "analysis/run_analysis.hpp"
+#include "detect/end_of_run.hpp"
 #include "detect/lock_order.hpp"
 #include "model/objects.hpp"
 #include "model/replay_model.hpp"
-#include "report/report_text.hpp"
 #include "symbols/symbolizer.hpp"
 
 #include <fmt/format.h>
@@ -72,11 +73,49 @@ std::string fingerprint(const Finding& f, const ReplayModel& model, Symbolizer& 
 
 bool isError(const Finding& f) { return rank(f) <= 4; }
 
-std::vector<Finding> analyzeTrace(const ReplayModel& model, Symbolizer& sym, const AnalysisOptions& opt)
+void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym)
 {
-    std::vector<Finding> out = model.findings();
+    for (size_t i = 0; i < f.objects.size(); i++) {
+        FindingObject& o = f.objects[i];
+        if (!o.name.empty())
+            continue;
+        if (o.kind == RAVEL_OBJ_THREAD) {
+            for (const ThreadInfo& t : trace.threads()) {
+                if (t.pthread == o.address) {
+                    o.name = t.name.empty() ? fmt::format("T{}", t.id) : fmt::format("T{} \"{}\"", t.id, t.name);
+                    break;
+                }
+            }
+            if (o.name.empty())
+                o.name = fmt::format("thread 0x{:x}", o.address);
+            continue;
+        }
+        if (std::string given = objectNameAt(trace, o.address, f.timeNs); !given.empty()) {
+            o.name = given; // a channel's constructor name, ravel_name
+            continue;
+        }
+        // A stack that touched the object in this finding gives the site for unnamed objects.
+        uint32_t stack = 0;
+        for (const FindingThread& t : f.threads) {
+            for (const FindingHold& h : t.holds)
+                if (h.object == i && h.stack && !stack)
+                    stack = h.stack;
+            if (t.waitsFor == long(i) && t.waitStack && !stack)
+                stack = t.waitStack;
+        }
+        std::vector<Frame> frames;
+        if (const StackTrace* s = stack ? trace.stack(stackIdOf(stack)) : nullptr)
+            frames = sym.symbolizeStack(s->frames);
+        o.name = sym.objectName(o.address, o.kind, frames);
+    }
+}
+
+std::vector<Finding> analyzeTrace(const RunAnalysis& run, Symbolizer& sym, const AnalysisOptions& opt)
+{
+    const ReplayModel& model = run.model();
+    std::vector<Finding> out = endOfRunFindings(model);
     // The watchdog's verdict, when the run was ended for a deadlock, is the deadlock in force at
-    // the end of the trace: model.findings() finds it again from the trace alone.
+    // the end of the trace: endOfRunFindings() finds it again from the trace alone.
     if (opt.lockOrder) {
         // A cycle that did deadlock this run is reported as the deadlock, not again as a
         // prediction: drop potential deadlocks whose locks are all locks of a deadlock found.
@@ -85,7 +124,7 @@ std::vector<Finding> analyzeTrace(const ReplayModel& model, Symbolizer& sym, con
             if (f.kind == "deadlock")
                 for (const FindingObject& o : f.objects)
                     deadlocked.insert(o.address);
-        const LockOrderGraph& graph = model.lockOrder();
+        const LockOrderGraph& graph = run.lockOrder();
         for (Finding& f : graph.findings()) {
             bool happened = f.kind == "potential-deadlock" && !f.edges.empty();
             for (const FindingEdge& e : f.edges)

@@ -12,7 +12,7 @@
 
 namespace ravel {
 
-class ReplayModel;
+class RunAnalysis;
 class Symbolizer;
 class TraceReader;
 
@@ -20,8 +20,12 @@ struct AnalysisOptions {
     bool lockOrder = true;
 };
 
-// Runs the analyses on a built model and names every object of every finding.
-std::vector<Finding> analyzeTrace(const ReplayModel& model, Symbolizer& sym, const AnalysisOptions& opt = {});
+// Runs the detectors on a run's models and names every object of every finding.
+std::vector<Finding> analyzeTrace(const RunAnalysis& run, Symbolizer& sym, const AnalysisOptions& opt = {});
+
+// Fills FindingObject::name: threads by their ravel id and name, other objects by the variable at
+// their address, else by the site of the stack that used them in this finding.
+void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym);
 
 // True for findings that make `ravel run` / `ravel report` exit with the error exit code.
 bool isError(const Finding& f);

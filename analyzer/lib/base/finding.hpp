@@ -3,13 +3,14 @@
 // and the GUI's findings list. Stacks stay ids into the trace's stack table until rendered.
 #pragma once
 
-#include "detect/wait_for.hpp"
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace ravel {
+
+// How sure a deadlock is (DESIGN.md's verdict table).
+enum class Verdict : uint8_t { None = 0, Certain = 1, Likely = 2 };
 
 struct FindingObject {
     std::string id;         // stable within a report: "o<address hex>.<generation>"

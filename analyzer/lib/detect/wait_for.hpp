@@ -9,6 +9,8 @@
 // after-the-fact analysis (nodes built from the replay model at an instant) and the GUI.
 #pragma once
 
+#include "base/finding.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,8 +33,6 @@ struct WaitNode {
     unsigned objectKind = 0;   // RAVEL_OBJ_*
     std::vector<uint32_t> wakers; // thread ids; an AND wait with no waker can never end
 };
-
-enum class Verdict : uint8_t { None = 0, Certain = 1, Likely = 2 };
 
 struct Deadlock {
     Verdict verdict = Verdict::None;

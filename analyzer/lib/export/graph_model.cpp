@@ -217,7 +217,7 @@ GraphModel waitForGraphAt(const ReplayModel& model, uint64_t t, GraphNaming& nam
     GraphModel g;
     g.kind = GraphKind::WaitFor;
     g.atNs = t;
-    std::vector<WaitNode> waitNodes = model.waitGraphAt(t, model.snapshotAt(t));
+    std::vector<WaitNode> waitNodes = waitGraphOf(model.snapshotAt(t), &model.channelTable(), t);
     Deadlock d = reduceWaitFor(waitNodes);
     g.verdict = d.verdict;
     auto in = [](const std::vector<uint32_t>& v, uint32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };

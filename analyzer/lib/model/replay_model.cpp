@@ -1,8 +1,6 @@
 #include "model/replay_model.hpp"
 
 #include "base/large_array.hpp"
-#include "detect/live_detector.hpp"
-#include "detect/lock_order.hpp"
 
 #include <fmt/format.h>
 
@@ -18,7 +16,6 @@ namespace ravel {
 namespace {
 
 constexpr uint32_t kNone = UINT32_MAX;
-constexpr uint64_t kParallelLockOrderAbove = 1u << 18;
 
 bool isLockKind(unsigned kind)
 {
@@ -42,52 +39,20 @@ uint64_t messageKey(uint32_t object, uint32_t id) { return uint64_t(object) << 3
 
 } // namespace
 
-ReplayModel::ReplayModel(const TraceReader& trace)
+ReplayModel::ReplayModel(const TraceReader& trace, SharedEventPass* pass)
     : m_trace(trace)
+    , m_pass(pass)
 {
-    // The lock-order graph needs its own pass over the events: on a big trace it shares this
-    // model's, on a thread of its own, so the events are decoded and merged once for both.
-    if (m_trace.eventCount() >= kParallelLockOrderAbove && LockOrderGraph::needsEvents(m_trace)) {
-        SharedEventPass pass(m_trace, 2);
-        m_pass = &pass;
-        std::exception_ptr lockOrderError;
-        std::jthread lockOrder([this, &pass, &lockOrderError] {
-            try {
-                m_lockOrder = std::make_unique<LockOrderGraph>(m_trace, &pass);
-            } catch (...) {
-                lockOrderError = std::current_exception();
-            }
-        });
-        try {
-            build();
-        } catch (...) {
-            if (m_pass) // failed before reading: the other consumer must not wait for it
-                pass.forEachEvent([](const Event&) { return false; });
-            m_pass = nullptr;
-            throw;
-        }
-        m_pass = nullptr;
-        lockOrder.join();
-        if (lockOrderError) // built again, alone, when someone asks for it
-            m_lockOrder.reset();
-        return;
+    try {
+        build();
+    } catch (...) {
+        if (m_pass) // failed before reading: the other consumers must not wait for this one
+            m_pass->forEachEvent([](const Event&) { return false; });
+        throw;
     }
-    build();
 }
 
 ReplayModel::~ReplayModel() = default;
-
-const LockOrderGraph& ReplayModel::lockOrder() const
-{
-    std::lock_guard lock(m_lockOrderMutex);
-    if (!m_lockOrder)
-        m_lockOrder = std::make_unique<LockOrderGraph>(m_trace);
-    if (!m_lockOrderFinished) {
-        m_lockOrder->finish(*this);
-        m_lockOrderFinished = true;
-    }
-    return *m_lockOrder;
-}
 
 const ModelThread* ReplayModel::thread(uint32_t id) const
 {
@@ -565,147 +530,6 @@ bool ReplayModel::closedAt(uint32_t object, uint64_t t) const
 {
     const ModelChannel* c = channel(object);
     return c && c->closedNs <= t;
-}
-
-std::vector<WaitNode> ReplayModel::waitGraphAt(uint64_t t, const std::vector<ThreadSnapshot>& snapshot) const
-{
-    return waitGraphOf(snapshot, &m_channelTable, t);
-}
-
-namespace {
-
-// At a normal exit the main thread's exit is the process's end, not a thread that left: a channel
-// it served is not "gone for good" because the program ended.
-struct ExitLiveness : ThreadLiveness {
-    const ReplayModel& model;
-    uint64_t end;
-    ExitLiveness(const ReplayModel& m, uint64_t e)
-        : model(m)
-        , end(e)
-    {
-    }
-    bool alive(uint32_t id) const override
-    {
-        const ModelThread* t = model.thread(id);
-        return t && (t->exitNs > end || t->parent == 0);
-    }
-};
-
-} // namespace
-
-// Threads blocked on a channel whose other side is gone for good (everyone who ever received from it
-// exited before the program did): not idle workers but messages that can never be delivered.
-void ReplayModel::channelFindingsAtExit(const std::vector<ThreadSnapshot>& snap, const std::vector<uint32_t>& reported,
-                                        std::vector<Finding>& out, std::vector<uint32_t>& gone) const
-{
-    ExitLiveness live(*this, m_endNs);
-    for (const ThreadSnapshot& s : snap) {
-        if (s.exited || !s.blockedOn || (s.blockedFlags & 0x0f) != RAVEL_OBJ_CHAN
-            || (s.blockedFlags & (RAVEL_F_TIMED | RAVEL_F_TRY))
-            || std::find(reported.begin(), reported.end(), s.tid) != reported.end())
-            continue;
-        std::vector<SelectCase> cases = s.waitSet;
-        ChanOp op = chanOpOf(s.blockedAux);
-        if (op != ChanOp::Select)
-            cases = { { s.blockedOn, op == ChanOp::Send } };
-        bool allGone = !cases.empty();
-        for (const SelectCase& c : cases) {
-            bool g = false;
-            m_channelTable.wakers(c.channel, c.send ? ChanOp::Send : ChanOp::Recv, s.tid, m_endNs, live, &g);
-            allGone = allGone && g;
-        }
-        if (!allGone)
-            continue;
-        Deadlock one;
-        one.verdict = Verdict::Certain;
-        one.threads = one.cycle = { s.tid };
-        Finding f = deadlockFinding(one, { s }, &m_channelTable, m_endNs);
-        f.kind = "blocked-at-exit";
-        f.certainty = Verdict::Certain;
-        if (!f.threads.empty()) {
-            f.threads[0].wakers.clear();
-            f.threads[0].wakersPresumed = false;
-            f.threads[0].otherSideGone = true;
-        }
-        f.title = fmt::format("T{} was blocked forever sending on a channel whose receivers had all exited", s.tid);
-        f.notes = { "every thread that ever received from this channel exited before the program did, and the "
-                    "channel was not closed: the message could never be delivered" };
-        out.push_back(std::move(f));
-        gone.push_back(s.tid);
-    }
-}
-
-std::vector<Finding> ReplayModel::findings() const
-{
-    std::vector<Finding> out;
-    // The end of the trace: a program killed while hung (or cut short) still shows its deadlock.
-    // Threads still running then are taken as able to proceed.
-    std::vector<ThreadSnapshot> snap = snapshotAt(m_endNs);
-    std::vector<WaitNode> nodes = waitGraphAt(m_endNs, snap);
-    Deadlock d = reduceWaitFor(nodes);
-    bool ended = m_trace.summary().ended;
-    // The watchdog saw more than the trace holds (/proc: no thread it could not see, no signal
-    // handler): when it called the deadlock certain, so does the trace.
-    bool watchdogCertain = !ended && m_trace.summary().verdict == uint32_t(Verdict::Certain);
-    std::vector<uint32_t> reported;
-    if (d.verdict != Verdict::None) {
-        bool anyAnd = false;
-        for (const WaitNode& n : nodes)
-            if (std::find(d.cycle.begin(), d.cycle.end(), n.thread) != d.cycle.end() && n.mode == WaitMode::And)
-                anyAnd = true;
-        // At a normal exit, waits on condition variables, semaphores or barriers that nobody served
-        // are idle threads swept away by exit(), not a hang: they are noted below. A knot of
-        // channel waits is not idleness, though: each thread of it waits for channels that only
-        // other threads of the knot have used in the other role (a cycle of sends on full channels).
-        bool channelKnot = !d.cycle.empty();
-        for (const WaitNode& n : nodes) {
-            if (std::find(d.cycle.begin(), d.cycle.end(), n.thread) == d.cycle.end())
-                continue;
-            bool inside = !n.wakers.empty() && n.objectKind == RAVEL_OBJ_CHAN;
-            for (uint32_t w : n.wakers)
-                inside = inside && std::find(d.threads.begin(), d.threads.end(), w) != d.threads.end();
-            channelKnot = channelKnot && inside;
-        }
-        if (!ended || anyAnd || channelKnot) {
-            bool upgraded = d.verdict == Verdict::Likely && watchdogCertain;
-            if (upgraded)
-                d.verdict = Verdict::Certain;
-            Finding f = deadlockFinding(d, snap, &m_channelTable, m_endNs);
-            if (upgraded)
-                f.notes.push_back("the watchdog saw every thread of the program blocked, none in a timed wait, and no "
-                                  "signal handler installed: nobody was left to wake them");
-            out.push_back(std::move(f));
-            reported = d.threads;
-        }
-    }
-    if (ended) {
-        std::vector<uint32_t> gone;
-        channelFindingsAtExit(snap, reported, out, gone);
-        reported.insert(reported.end(), gone.begin(), gone.end());
-        Deadlock idle;
-        for (const ThreadSnapshot& s : snap)
-            if (!s.exited && s.blockedOn && !(s.blockedFlags & (RAVEL_F_TIMED | RAVEL_F_TRY))
-                && std::find(reported.begin(), reported.end(), s.tid) == reported.end())
-                idle.threads.push_back(s.tid);
-        if (!idle.threads.empty()) {
-            idle.cycle = idle.threads;
-            Finding f = deadlockFinding(idle, snap, &m_channelTable, m_endNs);
-            f.kind = "blocked-at-exit";
-            f.certainty = Verdict::None;
-            for (FindingThread& t : f.threads) {
-                // Idle at the end, not proven stuck: the wakers of the end state mean nothing here.
-                t.otherSideGone = false;
-                t.wakersPresumed = false;
-            }
-            f.title = fmt::format("{} thread{} still blocked when the program exited", f.threads.size(),
-                                  f.threads.size() == 1 ? " was" : "s were");
-            f.notes.clear();
-            out.push_back(std::move(f));
-        }
-    }
-    for (const Finding& m : m_misuse)
-        out.push_back(m);
-    return out;
 }
 
 } // namespace ravel

@@ -6,8 +6,8 @@
 
 #include "model/channels.hpp"
 #include "base/finding.hpp"
-#include "detect/live_trace.hpp"
 #include "model/objects.hpp"
+#include "model/thread_snapshot.hpp"
 #include "trace/trace_reader.hpp"
 
 #include <cstdint>
@@ -18,8 +18,6 @@
 #include <vector>
 
 namespace ravel {
-
-class LockOrderGraph;
 
 inline constexpr uint64_t kOpenEnd = std::numeric_limits<uint64_t>::max();
 
@@ -98,7 +96,9 @@ class ReplayModel {
 public:
     static constexpr size_t kHoldBlock = 64;
 
-    explicit ReplayModel(const TraceReader& trace);
+    // With a shared pass, the model is one of its consumers (RunAnalysis runs it beside the
+    // lock-order graph's pass); without one it reads the trace alone.
+    explicit ReplayModel(const TraceReader& trace, SharedEventPass* pass = nullptr);
     ~ReplayModel();
 
     const TraceReader& trace() const { return m_trace; }
@@ -109,10 +109,6 @@ public:
     const std::vector<WaitSpan>& waitSpans() const { return m_waits; }
     uint64_t endNs() const { return m_endNs; }
     uint64_t eventCount() const { return m_events; }
-    // The lock-order graph of the run. Its pass over the events runs beside the model's own when
-    // the trace is big enough for that to pay; its cycles are searched on first use.
-    const LockOrderGraph& lockOrder() const;
-
     // The wait span of `thread` covering t, or nullptr.
     const WaitSpan* blockedAt(uint32_t thread, uint64_t t) const;
     // Hold spans of `thread` covering t.
@@ -130,12 +126,8 @@ public:
     bool closedAt(uint32_t object, uint64_t t) const;
     // Who used which channel in which role when: what the wait-for graph asks of channel waits.
     const ChannelTable& channelTable() const { return m_channelTable; }
-    // The wait-for graph at t (channel waits resolved with channelTable()).
-    std::vector<WaitNode> waitGraphAt(uint64_t t, const std::vector<ThreadSnapshot>& snapshot) const;
-
-    // Findings the replay itself shows: the deadlock in force when the trace ends (a hung program
-    // killed, or cut short), threads blocked forever at a normal exit, and API misuse.
-    std::vector<Finding> findings() const;
+    // API misuse met during the replay (unlock of a lock not held, destroy of a held one, ...).
+    const std::vector<Finding>& misuse() const { return m_misuse; }
 
 private:
     void build();
@@ -153,14 +145,9 @@ private:
     std::vector<uint32_t> m_channelIndex; // object index -> index in m_channels (UINT32_MAX none)
     ChannelTable m_channelTable;
 
-    void channelFindingsAtExit(const std::vector<ThreadSnapshot>& snap, const std::vector<uint32_t>& reported,
-                               std::vector<Finding>& out, std::vector<uint32_t>& gone) const;
     uint64_t m_endNs = 0;
     uint64_t m_events = 0;
-    SharedEventPass* m_pass = nullptr; // while building: the pass shared with the lock-order graph
-    mutable std::unique_ptr<LockOrderGraph> m_lockOrder;
-    mutable bool m_lockOrderFinished = false;
-    mutable std::mutex m_lockOrderMutex;
+    SharedEventPass* m_pass = nullptr; // while building: the pass shared with other consumers
 };
 
 } // namespace ravel

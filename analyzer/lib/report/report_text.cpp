@@ -12,18 +12,6 @@
 
 namespace ravel {
 
-const char* verdictName(Verdict v)
-{
-    switch (v) {
-    case Verdict::Certain:
-        return "certain";
-    case Verdict::Likely:
-        return "likely";
-    default:
-        return "";
-    }
-}
-
 namespace {
 
 struct Style {
@@ -204,43 +192,6 @@ std::string channelWaitLine(const Finding& f, const FindingThread& t, const std:
 }
 
 } // namespace
-
-void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym)
-{
-    for (size_t i = 0; i < f.objects.size(); i++) {
-        FindingObject& o = f.objects[i];
-        if (!o.name.empty())
-            continue;
-        if (o.kind == RAVEL_OBJ_THREAD) {
-            for (const ThreadInfo& t : trace.threads()) {
-                if (t.pthread == o.address) {
-                    o.name = t.name.empty() ? fmt::format("T{}", t.id) : fmt::format("T{} \"{}\"", t.id, t.name);
-                    break;
-                }
-            }
-            if (o.name.empty())
-                o.name = fmt::format("thread 0x{:x}", o.address);
-            continue;
-        }
-        if (std::string given = objectNameAt(trace, o.address, f.timeNs); !given.empty()) {
-            o.name = given; // a channel's constructor name, ravel_name
-            continue;
-        }
-        // A stack that touched the object in this finding gives the site for unnamed objects.
-        uint32_t stack = 0;
-        for (const FindingThread& t : f.threads) {
-            for (const FindingHold& h : t.holds)
-                if (h.object == i && h.stack && !stack)
-                    stack = h.stack;
-            if (t.waitsFor == long(i) && t.waitStack && !stack)
-                stack = t.waitStack;
-        }
-        std::vector<Frame> frames;
-        if (const StackTrace* s = stack ? trace.stack(stackIdOf(stack)) : nullptr)
-            frames = sym.symbolizeStack(s->frames);
-        o.name = sym.objectName(o.address, o.kind, frames);
-    }
-}
 
 std::string renderFindingText(const Finding& f, size_t number, const TraceReader& trace, Symbolizer& sym,
                               const TextReportOptions& opt)

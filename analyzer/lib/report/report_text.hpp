@@ -24,8 +24,4 @@ struct TextReportOptions {
 std::string renderFindingText(const Finding& f, size_t number, const TraceReader& trace, Symbolizer& sym,
                               const TextReportOptions& opt = {});
 
-// Fills FindingObject::name: threads by their ravel id and name, other objects by the variable at
-// their address, else by the site of the stack that used them in this finding.
-void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym);
-
 } // namespace ravel

@@ -1,6 +1,6 @@
 #include "symbols/symbolizer.hpp"
 
-#include "model/objects.hpp"
+#include "trace/kind_names.hpp"
 
 #include <fmt/format.h>
 #include <llvm/DebugInfo/DIContext.h>
