@@ -10,7 +10,7 @@ mkdir -p "$work"
 lib="$src/analyzer/lib"
 clang++-19 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$lib" -I"$src/instrumentation/include" \
-    "$src/tests/fuzz/fuzz_trace_reader.cpp" "$lib/trace/trace_reader.cpp" "$lib/trace/trace_file.cpp" "$lib/trace/compact.cpp" \
+    "$src/tests/fuzz/fuzz_trace_reader.cpp" "$lib/trace/trace_reader.cpp" "$lib/trace/event_pass.cpp" "$lib/trace/trace_file.cpp" "$lib/trace/compact.cpp" \
     $(pkg-config --cflags --libs libzstd) -lfmt -o "$work/fuzz_trace_reader"
 # New inputs go to a scratch copy: the committed corpus stays as reviewed.
 rm -rf "$work/corpus"
