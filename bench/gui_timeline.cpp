@@ -12,8 +12,8 @@
 #include "timeline/timeline_layout.hpp"
 #include "timeline/timeline_palette.hpp"
 
-#include "replay_model.hpp"
-#include "trace_reader.hpp"
+#include "model/replay_model.hpp"
+#include "trace/trace_reader.hpp"
 
 #include <QApplication>
 #include <QElapsedTimer>
