@@ -40,3 +40,47 @@ TEST(ReportAtExit, CrashKeepsTheSignalStatus)
     ASSERT_FALSE(r.timedOut);
     EXPECT_EQ(r.status, 139) << r.err;
 }
+
+// The end of a process ends every thread: threads parked on locks the exiting thread holds are a
+// shutdown (a note at most), live and after the run, whether main calls exit() or returns.
+TEST(ReportAtExit, ThreadsParkedOnLocksMainHoldsAtExitAreNoDeadlock)
+{
+    TempDir dir("parked");
+    for (const char* mode : { "parked", "returns", "slowexit" }) {
+        RunResult r = ravelRun(dir.file("t.ravel"), { helper("e2e_exit_parked"), mode }, withTimeout(30s));
+        ASSERT_FALSE(r.timedOut) << mode << "\n" << r.err;
+        EXPECT_EQ(r.status, 0) << mode << "\n" << r.err;
+        EXPECT_EQ(r.err.find("deadlock"), std::string::npos) << mode << "\n" << r.err;
+        EXPECT_NE(r.out.find("shutdown"), std::string::npos) << r.out;
+        RunResult rep = run({ ravelBinary(), "report", dir.file("t.ravel"), "--format", "json" }, withTimeout(30s));
+        EXPECT_EQ(rep.status, 0) << rep.err;
+        nlohmann::json j = nlohmann::json::parse(rep.out);
+        ASSERT_EQ(j["findings"].size(), 1u) << rep.out;
+        EXPECT_EQ(j["findings"][0]["kind"], "blocked-at-exit") << rep.out;
+        EXPECT_EQ(j["findings"][0]["threads"].size(), 3u) << rep.out;
+        std::filesystem::remove(dir.file("t.ravel"));
+    }
+}
+
+// A deadlock that formed before the exit is still one: two workers in an ABBA while main exits.
+TEST(ReportAtExit, DeadlockBeforeTheExitIsStillADeadlock)
+{
+    TempDir dir("abba-exit");
+    RunResult r = ravelRun(dir.file("t.ravel"), { helper("e2e_exit_parked"), "abba" }, withTimeout(30s));
+    ASSERT_FALSE(r.timedOut) << r.err;
+    EXPECT_EQ(r.status, 66) << r.err;
+    EXPECT_NE(r.err.find("deadlock (certain): 2 threads wait for each other's locks"), std::string::npos) << r.err;
+}
+
+// A lock abandoned by a thread that exited before the process did is no shutdown: its waiter is
+// stuck for good, and the title says why in words that fit one thread.
+TEST(ReportAtExit, LockAbandonedBeforeTheExitIsADeadlockOfOneThread)
+{
+    TempDir dir("abandoned");
+    RunResult r = ravelRun(dir.file("t.ravel"), { helper("e2e_exit_parked"), "abandoned" }, withTimeout(30s));
+    ASSERT_FALSE(r.timedOut) << r.err;
+    EXPECT_EQ(r.status, 66) << r.err;
+    EXPECT_NE(r.err.find("waits for a lock whose holder exited without releasing it"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("each other"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("config_lock"), std::string::npos) << r.err;
+}

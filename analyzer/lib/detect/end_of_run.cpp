@@ -73,6 +73,25 @@ void channelFindingsAtExit(const ReplayModel& model, const std::vector<ThreadSna
     }
 }
 
+// The thread whose exit was the process's (exit(), a return from main: the last thread to exit
+// of a process that ended normally) ran on until the process was gone, and its locks went with
+// the process: threads parked on them are idle at exit, not deadlocked. A thread that exited
+// earlier holding a lock did abandon it.
+void markProcessExit(const ReplayModel& model, std::vector<ThreadSnapshot>& snap)
+{
+    ThreadSnapshot* last = nullptr;
+    uint64_t lastExit = 0;
+    for (ThreadSnapshot& s : snap) {
+        const ModelThread* t = model.thread(s.tid);
+        if (s.exited && t && s.pid == model.trace().summary().pid && (!last || t->exitNs >= lastExit)) {
+            last = &s;
+            lastExit = t->exitNs;
+        }
+    }
+    if (last)
+        last->exitedWithProcess = true;
+}
+
 } // namespace
 
 std::vector<Finding> endOfRunFindings(const ReplayModel& model)
@@ -83,9 +102,11 @@ std::vector<Finding> endOfRunFindings(const ReplayModel& model)
     // The end of the trace: a program killed while hung (or cut short) still shows its deadlock.
     // Threads still running then are taken as able to proceed.
     std::vector<ThreadSnapshot> snap = model.snapshotAt(endNs);
+    bool ended = model.trace().summary().ended;
+    if (ended)
+        markProcessExit(model, snap);
     std::vector<WaitNode> nodes = waitGraphOf(snap, &channels, endNs);
     Deadlock d = reduceWaitFor(nodes);
-    bool ended = model.trace().summary().ended;
     // The watchdog saw more than the trace holds (/proc: no thread it could not see, no signal
     // handler): when it called the deadlock certain, so does the trace.
     bool watchdogCertain = !ended && model.trace().summary().verdict == uint32_t(Verdict::Certain);

@@ -196,8 +196,14 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
     if (locks == 0)
         locksOnly = false;
     const FindingThread& first = f.threads[0];
+    bool anyWaker = false; // none: every lock waited for was abandoned, nobody waits for anybody
+    for (const FindingThread& t : f.threads)
+        anyWaker = anyWaker || !t.wakers.empty();
     if (n == 1 && first.wakers.size() == 1 && first.wakers[0] == first.id)
         f.title = fmt::format("T{} waits for a lock it holds itself", first.id);
+    else if (locksOnly && !anyWaker)
+        f.title = n == 1 ? fmt::format("T{} waits for a lock whose holder exited without releasing it", first.id)
+                         : fmt::format("{} threads wait for locks whose holders exited without releasing them", n);
     else if (locksOnly)
         f.title = fmt::format("{} threads wait for each other's locks", n);
     else if (n == 1 && anyChannel && first.wakers.empty())

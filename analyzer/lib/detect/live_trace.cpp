@@ -140,6 +140,14 @@ std::vector<ThreadSnapshot> LiveTrace::sample()
         }
     }
     std::sort(out.begin(), out.end(), [](const ThreadSnapshot& a, const ThreadSnapshot& b) { return a.tid < b.tid; });
+    // The process has begun its exit (exit(), a return from main): the thread that called it is
+    // marked exited while atexit handlers and destructors still run, and its locks go only with
+    // the process. The board keeps no exit time, so every exited thread counts here; one that
+    // left a lock abandoned before was reported while the process still ran (two samples agree
+    // within ~100 ms), and the analysis after the run tells the two apart by time.
+    if (__atomic_load_n(&m_header->flags, __ATOMIC_ACQUIRE) & RAVEL_FILE_ENDED)
+        for (ThreadSnapshot& t : out)
+            t.exitedWithProcess = t.exited && t.pid == m_header->pid;
     return out;
 }
 
@@ -228,7 +236,7 @@ std::vector<WaitNode> waitGraphOf(const std::vector<ThreadSnapshot>& threads, co
 {
     std::vector<WaitNode> nodes;
     for (const ThreadSnapshot& t : threads) {
-        if (t.exited)
+        if (t.exited && !t.exitedWithProcess)
             continue; // exited threads wake nobody and wait for nothing
         WaitNode n;
         n.thread = t.tid;
@@ -258,7 +266,7 @@ std::vector<WaitNode> waitGraphOf(const std::vector<ThreadSnapshot>& threads, co
                     bool heldShared = h.heldFlags[k] & RAVEL_F_SHARED;
                     if (wantShared && heldShared && h.tid != t.tid)
                         continue;
-                    if (h.exited)
+                    if (h.exited && !h.exitedWithProcess)
                         abandoned = true; // nobody will ever release it
                     else if (std::find(n.wakers.begin(), n.wakers.end(), h.tid) == n.wakers.end())
                         n.wakers.push_back(h.tid);

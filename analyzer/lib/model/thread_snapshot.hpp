@@ -17,6 +17,10 @@ struct ThreadSnapshot {
     uint32_t pid = 0;
     uint64_t pthread = 0;
     bool exited = false;
+    // Exited by ending its process (exit(), a return from main): the process's end ends every
+    // thread and releases every lock at once, so this thread's holds are not abandoned and, until
+    // the process is gone, it counts as running (DESIGN.md: the end of a process is no deadlock).
+    bool exitedWithProcess = false;
     std::string name;
     uint64_t blockedOn = 0;       // object address, 0 when running
     unsigned blockedFlags = 0;    // object kind | RAVEL_F_* of the request
