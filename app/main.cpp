@@ -10,6 +10,8 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace {
 
@@ -78,10 +80,45 @@ void runScript(ravel::gui::MainWindow* window, const Script& script)
     });
 }
 
+// Without a display Qt's default platform aborts ("could not connect to display", exit 134) before
+// any option is read. What needs no window (--help, --version, a script that ends in --quit) runs
+// on the offscreen platform instead; an interactive start says in one line why it cannot.
+bool prepareHeadless(int argc, char** argv)
+{
+    auto set = [](const char* name) {
+        const char* v = std::getenv(name);
+        return v && *v;
+    };
+    if (set("QT_QPA_PLATFORM") || set("DISPLAY") || set("WAYLAND_DISPLAY"))
+        return true;
+    bool windowless = false;
+    for (int i = 1; i < argc; i++) {
+        const std::string a = argv[i];
+        windowless = windowless || a == "--help" || a == "-h" || a == "--help-all" || a == "--version" || a == "-v"
+            || a == "--quit";
+    }
+    if (!windowless) {
+        say(QStringLiteral("no display (neither DISPLAY nor WAYLAND_DISPLAY is set): run it under X or Wayland "
+                           "(or xvfb-run), or script it with --export-* and --quit"));
+        return false;
+    }
+    qputenv("QT_QPA_PLATFORM", "offscreen");
+    // Two warnings the offscreen platform always prints, about nothing the user asked for.
+    qInstallMessageHandler([](QtMsgType type, const QMessageLogContext& context, const QString& message) {
+        if (message.startsWith(QLatin1String("QStandardPaths: XDG_RUNTIME_DIR not set"))
+            || message.startsWith(QLatin1String("This plugin does not support")))
+            return;
+        std::fprintf(stderr, "%s\n", qPrintable(qFormatLogMessage(type, context, message)));
+    });
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
+    if (!prepareHeadless(argc, argv))
+        return 1;
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ravel-gui"));
     QApplication::setOrganizationName(QStringLiteral("ravel"));
