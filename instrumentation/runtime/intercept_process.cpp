@@ -23,9 +23,9 @@ RAVEL_DECLARE_REAL(int, execvp, const char*, char* const[])
 RAVEL_DECLARE_REAL(int, execvpe, const char*, char* const[], char* const[])
 RAVEL_DECLARE_REAL(void, free, void*)
 RAVEL_DECLARE_REAL(int, munmap, void*, size_t)
-RAVEL_DECLARE_REAL(size_t, malloc_usable_size, void*)
-
-extern "C" void __libc_free(void*);
+// From the allocator that defines free: glibc's malloc_usable_size would read a header that a
+// foreign allocator's blocks do not have.
+RAVEL_DECLARE_REAL_BESIDE(size_t, malloc_usable_size, "free", void*)
 
 namespace {
 
@@ -160,21 +160,16 @@ RAVEL_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[
 RAVEL_EXPORT void free(void* p)
 {
     if (p && g.enabled && !t_state.in_rt) {
-        t_state.in_rt++;
-        size_t size = REAL(malloc_usable_size)(p);
-        t_state.in_rt--;
+        // An allocator without malloc_usable_size: the block is known to hold at least a byte.
+        size_t size = 1;
+        if (void* usable = __atomic_load_n(&real_malloc_usable_size, __ATOMIC_RELAXED)) {
+            t_state.in_rt++;
+            size = reinterpret_cast<malloc_usable_size_fn>(usable)(p);
+            t_state.in_rt--;
+        }
         released(p, size);
     }
-    // dlsym itself may free while the real free is being looked up: glibc's then.
-    if (RAVEL_UNLIKELY(!real_free)) {
-        static int resolving;
-        if (__atomic_exchange_n(&resolving, 1, __ATOMIC_ACQUIRE)) {
-            __libc_free(p);
-            return;
-        }
-        real_free = reinterpret_cast<free_fn>(resolveReal("free"));
-    }
-    real_free(p);
+    REAL(free)(p);
 }
 
 RAVEL_EXPORT int munmap(void* addr, size_t len)

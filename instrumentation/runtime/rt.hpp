@@ -113,7 +113,17 @@ void disableAfterFork();
 void* allocChunk(uint16_t type, uint32_t owner, uint32_t seq, uint64_t* offsetOut);
 uint64_t monoNs();
 void rtMessage(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void* resolveReal(const char* name, const char* version = nullptr);
+
+// --- the real functions (rt_real.cpp) ---
+// One per RAVEL_DECLARE_REAL, in the `ravel_real` section.
+struct alignas(32) RealEntry { // aligned as the compiler aligns each entry: the section is an array
+    const char* name;
+    const char* version;      // or null: the default version
+    const char* sameObjectAs; // or null; else name comes from the object defining this, or stays null
+    void** slot;
+};
+void resolveAllReal();                // every entry, once; safe at any moment (no dlsym, no malloc)
+void resolveLate(const RealEntry* e); // an entry still null at its first call
 
 // --- stacks (rt_stack.cpp) ---
 uint32_t captureStack(); // the whole call path of the current interceptor's caller
@@ -360,16 +370,28 @@ struct InRuntime {
 
 } // namespace ravel::rt
 
-// REAL(fn): the next definition of fn after this library (libc's), resolved on first use.
-// RAVEL_DECLARE_REAL_V picks a symbol version (glibc keeps old pthread_cond_* beside new ones).
-#define RAVEL_DECLARE_REAL_V(ret, name, version, ...)                                                            \
+// REAL(fn): the next definition of fn after this library (libc's, or that of an allocator or
+// library loaded after it), resolved with every other one before the target can call in
+// (rt_real.cpp). The check is for calls that come before that: another library's constructor,
+// or ld.so calling free. RAVEL_DECLARE_REAL_V picks a symbol version (glibc keeps old
+// pthread_cond_* beside new ones); RAVEL_DECLARE_REAL_BESIDE takes fn from the object that
+// defines another function, or leaves it null (malloc_usable_size from free's allocator).
+#define RAVEL_DECLARE_REAL_ENTRY(ret, name, version, beside, ...)                                                  \
     using name##_fn = ret (*)(__VA_ARGS__);                                                                      \
-    static name##_fn real_##name;                                                                                \
+    static void* real_##name;                                                                                    \
+    [[gnu::used, gnu::section("ravel_real")]] static constinit const ravel::rt::RealEntry realEntry_##name {      \
+        #name, version, beside, &real_##name                                                                     \
+    };                                                                                                           \
     static inline name##_fn getReal_##name()                                                                     \
     {                                                                                                            \
-        if (RAVEL_UNLIKELY(!real_##name))                                                                        \
-            real_##name = reinterpret_cast<name##_fn>(ravel::rt::resolveReal(#name, version));                   \
-        return real_##name;                                                                                      \
+        void* p = real_##name;                                                                                   \
+        if (RAVEL_UNLIKELY(!p)) {                                                                                \
+            ravel::rt::resolveLate(&realEntry_##name);                                                           \
+            p = __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE);                                                 \
+        }                                                                                                        \
+        return reinterpret_cast<name##_fn>(p);                                                                   \
     }
-#define RAVEL_DECLARE_REAL(ret, name, ...) RAVEL_DECLARE_REAL_V(ret, name, nullptr, __VA_ARGS__)
+#define RAVEL_DECLARE_REAL_V(ret, name, version, ...) RAVEL_DECLARE_REAL_ENTRY(ret, name, version, nullptr, __VA_ARGS__)
+#define RAVEL_DECLARE_REAL(ret, name, ...) RAVEL_DECLARE_REAL_ENTRY(ret, name, nullptr, nullptr, __VA_ARGS__)
+#define RAVEL_DECLARE_REAL_BESIDE(ret, name, beside, ...) RAVEL_DECLARE_REAL_ENTRY(ret, name, nullptr, beside, __VA_ARGS__)
 #define REAL(name) getReal_##name()

@@ -224,18 +224,6 @@ void rtMessage(const char* fmt, ...)
     (void)rc;
 }
 
-void* resolveReal(const char* name, const char* version)
-{
-    void* p = version ? dlvsym(RTLD_NEXT, name, version) : nullptr;
-    if (!p)
-        p = dlsym(RTLD_NEXT, name);
-    if (!p) {
-        rtMessage("cannot find the real %s; aborting", name);
-        abort();
-    }
-    return p;
-}
-
 // Reserves the space of one chunk (growing the file when needed) and faults its pages in now: a
 // page fault taken later, while writing a record inside a critical section, would stall every
 // thread waiting for that lock (measured: 160K faults made a lock micro 7x slower).
@@ -504,6 +492,8 @@ void ensureInit()
     g.fd = -1;
     ThreadState* t = &t_state;
     t->in_rt++;
+    // Before anything of the runtime can reach an interceptor's real call.
+    resolveAllReal();
     parseOptions(g.opt);
     Dl_info info;
     if (dladdr(reinterpret_cast<void*>(&ensureInit), &info) && info.dli_fbase) {

@@ -1,0 +1,48 @@
+// End to end: the runtime never changes what the target does (DESIGN.md, "Bad input and
+// faults"). Each test runs a small real program natively and under `ravel run`, and checks what a
+// user would: the same output and exit status, and a trace that still holds the program's events.
+#include "e2e_util.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace ravel::e2e;
+
+namespace {
+
+// Runs `program` natively, then under ravel run into `trace`; both must agree and succeed.
+RunResult sameAsNative(const std::string& trace, const std::vector<std::string>& program, const RunOptions& options = {})
+{
+    RunResult native = run(program, options);
+    EXPECT_EQ(native.status, 0) << "the program fails natively: " << native.err;
+    RunResult recorded = ravelRun(trace, program, options);
+    EXPECT_FALSE(recorded.timedOut);
+    EXPECT_EQ(recorded.status, native.status) << recorded.err;
+    EXPECT_EQ(recorded.out, native.out) << recorded.err;
+    return recorded;
+}
+
+int64_t acquisitions(const std::string& trace, const std::string& lock)
+{
+    RunResult infoRun;
+    auto info = infoJson(trace, &infoRun);
+    EXPECT_TRUE(info) << infoRun.err;
+    if (!info)
+        return -1;
+    const nlohmann::json* o = findObject(*info, lock, "mutex");
+    EXPECT_NE(o, nullptr) << (*info)["objects"].dump();
+    return count(o, "acquisitions");
+}
+
+// glibc frees the previous dlerror string (through free, the runtime's) on the next lookup; a
+// runtime that looked up the real free with dlsym from inside free freed it twice, and the
+// program died at start-up (a database server did, even for --version).
+TEST(RuntimeTransparency, SurvivesTwoFailedDlsymLookups)
+{
+    TempDir dir("dlsym");
+    const std::string trace = dir.file("dlsym.ravel");
+    RunResult r = sameAsNative(trace, {helper("e2e_dlsym_probe")});
+    EXPECT_EQ(r.out, "missing missing found error-kept locks 3\n") << "dlerror() still tells the program's own error";
+    EXPECT_EQ(acquisitions(trace, "probe_lock"), 3);
+}
+
+} // namespace
