@@ -109,6 +109,10 @@ inline void afterUnlock(ThreadState* t)
 }
 void stampClock(ThreadState* t);
 void finalizeProcess(int status);
+// The trace's descriptor: the target's close, close_range, closefrom, dup2 and dup3 leave it be.
+bool isTraceFd(int fd);
+int traceFd();      // or -1
+void moveTraceFd(); // before the target reuses its number (dup2 onto it)
 void disableAfterFork();
 void* allocChunk(uint16_t type, uint32_t owner, uint32_t seq, uint64_t* offsetOut);
 uint64_t monoNs();

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -39,6 +40,49 @@ bool g_initDone;
 constexpr uint32_t kMaxEntries = 1u << 16;
 RavelThreadEntry** g_entries; // every registered thread's entry, for lookups by pthread_t
 uint32_t g_entryCount;
+dev_t g_traceDev; // the trace file's identity: a descriptor of that number may be another file now
+ino_t g_traceIno;
+
+// Not close(): the interceptor would keep a descriptor whose number is the trace's.
+void closeOwnFd(int fd) { syscall(SYS_close, fd); }
+
+// The trace descriptor sits out of the way, above the numbers a program expects open() to give
+// it (a daemon that closed 0-2 and opens /dev/null three times) and above what most programs
+// ever use; the descriptor interceptors protect it wherever it is.
+int moveHigh(int fd)
+{
+    struct rlimit rl;
+    int floor = 1000;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 1024)
+        floor = rl.rlim_cur > 64 ? static_cast<int>(rl.rlim_cur) - 24 : 3;
+    if (fd >= floor)
+        return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+    if (high < 0)
+        return fd;
+    closeOwnFd(fd);
+    return high;
+}
+
+// The target closed the trace descriptor behind the interceptors' back (a raw close syscall) or
+// put another file under its number: open the trace again by its path, or stop recording rather
+// than grow or map someone else's file.
+bool traceFdIntact()
+{
+    struct stat st;
+    if (fstat(g.fd, &st) == 0 && st.st_dev == g_traceDev && st.st_ino == g_traceIno)
+        return true;
+    int fd = open(g.path, O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == g_traceDev && st.st_ino == g_traceIno) {
+        g.fd = moveHigh(fd);
+        return true;
+    }
+    if (fd >= 0)
+        closeOwnFd(fd);
+    g.fd = -1;
+    rtMessage("the program closed the trace file %s; recording stopped, the program continues", g.path);
+    return false;
+}
 
 uint64_t parseSize(const char* s, const char** end)
 {
@@ -108,6 +152,8 @@ bool growTo(uint64_t want)
                   static_cast<unsigned long long>(g.reserve >> 30));
         return false;
     }
+    if (!traceFdIntact())
+        return false;
     // Reserve the blocks first: storing into a sparse shared mapping on a full disk would raise
     // SIGBUS in the target.
     int rc = fallocate(g.fd, 0, static_cast<off_t>(have), static_cast<off_t>(newSize - have));
@@ -153,6 +199,25 @@ bool openTraceFile()
     if (g.fd < 0) {
         rtMessage("cannot create trace %s (%s); the program runs unrecorded", g.path, strerror(errno));
         return false;
+    }
+    g.fd = moveHigh(g.fd);
+    struct stat st;
+    if (fstat(g.fd, &st) == 0) {
+        g_traceDev = st.st_dev;
+        g_traceIno = st.st_ino;
+    }
+    // Absolute, to open it again after the program changed directory (traceFdIntact).
+    if (g.path[0] != '/') {
+        char abs[sizeof g.path];
+        size_t pathLen = strlen(g.path);
+        if (getcwd(abs, sizeof abs)) {
+            size_t cwdLen = strlen(abs);
+            if (cwdLen + 1 + pathLen < sizeof abs) {
+                abs[cwdLen] = '/';
+                memcpy(abs + cwdLen + 1, g.path, pathLen + 1);
+                memcpy(g.path, abs, sizeof abs);
+            }
+        }
     }
     void* base = mmap(nullptr, kReserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
@@ -356,6 +421,34 @@ void stampClock(ThreadState* t)
     putTime(t, __rdtsc() - g.hdr->start_tsc);
 }
 
+int traceFd() { return __atomic_load_n(&g.fd, __ATOMIC_RELAXED); }
+
+bool isTraceFd(int fd)
+{
+    if (fd < 0 || fd != __atomic_load_n(&g.fd, __ATOMIC_RELAXED))
+        return false;
+    // The number may be the target's by now (the trace's descriptor closed by a raw syscall and
+    // the number reused): then it is the target's to close, and growTo opens the trace again.
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_dev == g_traceDev && st.st_ino == g_traceIno)
+        return true;
+    __atomic_store_n(&g.fd, -1, __ATOMIC_RELAXED);
+    return false;
+}
+
+void moveTraceFd()
+{
+    g_growLock.lock();
+    int fd = g.fd;
+    if (fd >= 0) {
+        // The old number is left for the caller's dup2 to replace; growTo uses the new one.
+        int moved = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+        if (moved >= 0)
+            __atomic_store_n(&g.fd, moved, __ATOMIC_RELAXED);
+    }
+    g_growLock.unlock();
+}
+
 RavelThreadEntry* allocThreadEntry()
 {
     g_threadLock.lock();
@@ -475,10 +568,11 @@ void disableAfterFork()
     g.enabled = false;
     if (g.base)
         munmap(g.base, g.reserve);
-    if (g.fd >= 0)
-        close(g.fd);
+    int fd = g.fd;
+    g.fd = -1; // first: the close interceptor keeps the trace descriptor open
+    if (fd >= 0)
+        close(fd);
     g.base = nullptr;
-    g.fd = -1;
     t_state.chunk = nullptr;
     t_state.cur = t_state.end = nullptr;
     t_state.spare = nullptr;

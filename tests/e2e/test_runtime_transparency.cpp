@@ -45,4 +45,24 @@ TEST(RuntimeTransparency, SurvivesTwoFailedDlsymLookups)
     EXPECT_EQ(acquisitions(trace, "probe_lock"), 3);
 }
 
+// A daemon closes every descriptor it did not open, then opens its data file, which gets the
+// number the trace had. The runtime kept growing and mapping "its" descriptor: the program's
+// 12-byte file grew to hundreds of megabytes of trace chunks. Chunks of 16 MiB make the trace
+// grow after the close. "raw" closes with the system call itself, past every interceptor.
+class ClosesEveryDescriptor : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ClosesEveryDescriptor, KeepsTheTraceAndTheProgramsFile)
+{
+    TempDir dir(std::string("closefds-") + GetParam());
+    const std::string trace = dir.file("closefds.ravel");
+    RunOptions options;
+    options.env = {"RAVEL_OPTIONS=chunk_size=16M"};
+    RunResult r = sameAsNative(trace, {helper("e2e_close_fds"), GetParam(), dir.file("data"), "200000"}, options);
+    EXPECT_EQ(r.out, "count 800000 data intact\n");
+    EXPECT_EQ(fs::file_size(dir.file("data")), 12u);
+    EXPECT_EQ(acquisitions(trace, "work_lock"), 800000) << "recording went on after the descriptors were closed";
+}
+
+INSTANTIATE_TEST_SUITE_P(RuntimeTransparency, ClosesEveryDescriptor, ::testing::Values("loop", "range", "from", "raw", "dup2"));
+
 } // namespace
