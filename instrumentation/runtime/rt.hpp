@@ -94,8 +94,11 @@ struct SpinLock {
 
 // --- core (rt_core.cpp) ---
 void ensureInit();
-// Registers the calling thread; `e` is an entry reserved by its creator, or null.
-void registerThread(ThreadState* t, uint32_t tid, uint32_t parent, uint32_t createStack, RavelThreadEntry* e);
+// Registers the calling thread; `e` is an entry reserved by its creator, or null. A foreign
+// thread (one the runtime did not start) registers from whatever interceptor it reaches first,
+// perhaps inside the target's allocator: nothing may allocate then.
+void registerThread(ThreadState* t, uint32_t tid, uint32_t parent, uint32_t createStack, RavelThreadEntry* e,
+                    bool foreign = false);
 RavelThreadEntry* allocThreadEntry();
 void unregisterThread(ThreadState* t);
 RavelThreadEntry* findThreadEntry(uint64_t pthread); // a running thread's entry, or null
@@ -195,7 +198,7 @@ inline ThreadState* enter()
         return nullptr;
     if (RAVEL_UNLIKELY(t->tid == 0)) {
         t->in_rt++;
-        registerThread(t, 0, 0, 0, nullptr);
+        registerThread(t, 0, 0, 0, nullptr, true);
         t->in_rt--;
         if (t->tid == 0)
             return nullptr;

@@ -475,7 +475,8 @@ RavelThreadEntry* allocThreadEntry()
     return e;
 }
 
-void registerThread(ThreadState* t, uint32_t tid, uint32_t parent, uint32_t createStack, RavelThreadEntry* e)
+void registerThread(ThreadState* t, uint32_t tid, uint32_t parent, uint32_t createStack, RavelThreadEntry* e,
+                    bool foreign)
 {
     if (!g.enabled)
         return;
@@ -493,7 +494,8 @@ void registerThread(ThreadState* t, uint32_t tid, uint32_t parent, uint32_t crea
     e->start_tsc = __rdtsc();
     e->state = 1;
     pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    // pthread_getattr_np allocates (the affinity mask): a foreign thread's stack stays unknown.
+    if (!foreign && pthread_getattr_np(pthread_self(), &attr) == 0) {
         void* addr;
         size_t size;
         if (pthread_attr_getstack(&attr, &addr, &size) == 0) {

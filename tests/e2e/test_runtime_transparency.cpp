@@ -65,4 +65,52 @@ TEST_P(ClosesEveryDescriptor, KeepsTheTraceAndTheProgramsFile)
 
 INSTANTIATE_TEST_SUITE_P(RuntimeTransparency, ClosesEveryDescriptor, ::testing::Values("loop", "range", "from", "raw", "dup2"));
 
+// Programs that bring their own allocator: the runtime preloads before it (ravel run keeps the
+// user's LD_PRELOAD after its own), so free and malloc_usable_size are the allocator's.
+// Skipped where the Debian package (scripts/setup installs it) is missing.
+struct Allocator {
+    const char* name;
+    const char* library;
+};
+void PrintTo(const Allocator& a, std::ostream* os) { *os << a.name; }
+
+class ForeignAllocator : public ::testing::TestWithParam<Allocator> {
+protected:
+    void SetUp() override
+    {
+        if (!fs::exists(GetParam().library))
+            GTEST_SKIP() << GetParam().library << " is not installed";
+        m_options.env = {std::string("LD_PRELOAD=") + GetParam().library};
+    }
+    RunOptions m_options;
+};
+
+TEST_P(ForeignAllocator, ProbesWithDlsymAsNatively)
+{
+    TempDir dir(std::string("alloc-dlsym-") + GetParam().name);
+    const std::string trace = dir.file("dlsym.ravel");
+    RunResult r = sameAsNative(trace, {helper("e2e_dlsym_probe")}, m_options);
+    EXPECT_EQ(r.out, "missing missing found error-kept locks 3\n");
+    EXPECT_EQ(acquisitions(trace, "probe_lock"), 3);
+}
+
+// A thread started by a library's constructor, before the runtime's, is first seen inside the
+// allocator: it registers there without allocating (with jemalloc it died of SIGSEGV).
+TEST_P(ForeignAllocator, ThreadStartedBeforeTheRuntimeRegistersInsideTheAllocator)
+{
+    TempDir dir(std::string("alloc-early-") + GetParam().name);
+    const std::string trace = dir.file("early.ravel");
+    RunResult r = sameAsNative(trace, {helper("e2e_early_thread")}, m_options);
+    EXPECT_EQ(r.out, "early thread done\n");
+    RunResult infoRun;
+    auto info = infoJson(trace, &infoRun);
+    ASSERT_TRUE(info) << infoRun.err;
+    EXPECT_GT((*info)["events"].get<int64_t>(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(RuntimeTransparency, ForeignAllocator,
+                         ::testing::Values(Allocator {"jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"},
+                                           Allocator {"tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4"}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 } // namespace
