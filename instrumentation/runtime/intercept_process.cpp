@@ -34,7 +34,9 @@ MainFn g_main;
 void recordExit(int status)
 {
     ThreadState* t = enter();
-    if (t) {
+    // A vfork child runs on its parent's memory and thread state until it execs or exits: its
+    // _exit (after a failed exec) is not the parent's.
+    if (t && static_cast<uint32_t>(getpid()) == g.hdr->pid) {
         emitStamped(t, reinterpret_cast<void*>(pthread_self()), RAVEL_EV_THREAD_EXIT, RAVEL_OBJ_THREAD, 0, 0);
         finalizeProcess(status);
     }

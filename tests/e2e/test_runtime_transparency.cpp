@@ -65,6 +65,27 @@ TEST_P(ClosesEveryDescriptor, KeepsTheTraceAndTheProgramsFile)
 
 INSTANTIATE_TEST_SUITE_P(RuntimeTransparency, ClosesEveryDescriptor, ::testing::Values("loop", "range", "from", "raw", "dup2"));
 
+// A vfork child whose exec failed ends with _exit(127) on its parent's memory and thread state:
+// the trace said the parent's main thread exited there (and then went on locking), and a parent
+// killed afterwards would have looked ended with the child's status.
+TEST(RuntimeTransparency, VforkChildsExitIsNotTheParents)
+{
+    TempDir dir("vfork");
+    const std::string trace = dir.file("vfork.ravel");
+    RunResult native = run({helper("e2e_vfork_exit")});
+    ASSERT_EQ(native.status, 3) << native.err;
+    RunResult r = ravelRun(trace, {helper("e2e_vfork_exit")});
+    EXPECT_EQ(r.status, 3) << r.err;
+    EXPECT_EQ(r.out, native.out);
+    EXPECT_EQ(r.out, "child 127 locks 5\n");
+    RunResult infoRun;
+    auto info = infoJson(trace, &infoRun);
+    ASSERT_TRUE(info) << infoRun.err;
+    EXPECT_EQ((*info)["events_by_kind"].value("THREAD_EXIT", 0), 1) << (*info)["events_by_kind"].dump();
+    EXPECT_EQ((*info)["exit_status"].get<int>(), 3);
+    EXPECT_EQ(acquisitions(trace, "after_lock"), 5);
+}
+
 // Programs that bring their own allocator: the runtime preloads before it (ravel run keeps the
 // user's LD_PRELOAD after its own), so free and malloc_usable_size are the allocator's.
 // Skipped where the Debian package (scripts/setup installs it) is missing.
