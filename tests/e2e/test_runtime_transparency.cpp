@@ -65,6 +65,45 @@ TEST_P(ClosesEveryDescriptor, KeepsTheTraceAndTheProgramsFile)
 
 INSTANTIATE_TEST_SUITE_P(RuntimeTransparency, ClosesEveryDescriptor, ::testing::Values("loop", "range", "from", "raw", "dup2"));
 
+// A C program loads a C++ plugin RTLD_LOCAL, as interpreters load extension modules: the real
+// __cxa_guard_acquire is in a libstdc++ outside the global scope, which dlsym(RTLD_NEXT) never
+// searched ("cannot find the real __cxa_guard_acquire; aborting", exit 134).
+TEST(RuntimeTransparency, RunsACxxPluginLoadedByACProgram)
+{
+    TempDir dir("plugin");
+    const std::string trace = dir.file("plugin.ravel");
+    RunResult r = sameAsNative(trace, {helper("e2e_plugin_host"), helper("libe2e_cxx_plugin.so")});
+    EXPECT_EQ(r.out, "plugin-42 plugin-42\n");
+    EXPECT_EQ(acquisitions(trace, "pluginName::m"), 2);
+}
+
+// A handler for every signal, each taking a lock, while threads lock: signals sent to itself, a
+// timer, a child's end, a write to a closed pipe.
+TEST(RuntimeTransparency, HandlersForEverySignalRunAsNatively)
+{
+    TempDir dir("signals");
+    const std::string trace = dir.file("signals.ravel");
+    RunResult r = sameAsNative(trace, {helper("e2e_all_signals"), "100000"});
+    EXPECT_EQ(r.out.rfind("count 300000 caught ", 0), 0u) << r.out;
+    EXPECT_EQ(acquisitions(trace, "work_lock"), 300000);
+    EXPECT_GE(acquisitions(trace, "signal_lock"), 1);
+}
+
+// pthread_atfork handlers hold the program's lock across fork; children allocate, probe with
+// dlsym, start a thread and exit with their own status.
+TEST(RuntimeTransparency, ForkWithAtforkHandlersKeepsChildrenStatuses)
+{
+    TempDir dir("atfork");
+    const std::string trace = dir.file("atfork.ravel");
+    RunResult r = sameAsNative(trace, {helper("e2e_atfork_locks"), "20"});
+    EXPECT_EQ(r.out, "forks 20 statuses ok count positive\n");
+    RunResult infoRun;
+    auto info = infoJson(trace, &infoRun);
+    ASSERT_TRUE(info) << infoRun.err;
+    EXPECT_EQ((*info)["events_by_kind"].value("FORK", 0), 20) << (*info)["events_by_kind"].dump();
+    EXPECT_GT(acquisitions(trace, "state_lock"), 0);
+}
+
 // A vfork child whose exec failed ends with _exit(127) on its parent's memory and thread state:
 // the trace said the parent's main thread exited there (and then went on locking), and a parent
 // killed afterwards would have looked ended with the child's status.
