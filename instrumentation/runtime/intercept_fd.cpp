@@ -21,7 +21,8 @@ namespace {
 inline int traceFdIn(unsigned first, unsigned last)
 {
     int fd = traceFd();
-    return fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last && isTraceFd(fd) ? fd : -1;
+    return fd >= 0 && static_cast<unsigned>(fd) >= first && static_cast<unsigned>(fd) <= last && isTraceFd(fd) ? fd
+                                                                                                               : -1;
 }
 
 // close_range around the trace descriptor.

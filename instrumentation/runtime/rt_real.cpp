@@ -25,15 +25,23 @@ namespace ravel::rt {
 
 namespace {
 
+using Addr = ElfW(Addr);
+using Dyn = ElfW(Dyn);
+using Half = ElfW(Half);
+using Phdr = ElfW(Phdr);
+using Sym = ElfW(Sym);
+using Verdaux = ElfW(Verdaux);
+using Verdef = ElfW(Verdef);
+
 // One object's dynamic symbol table, as ld.so left it in memory.
 struct SymbolTable {
     uint64_t base = 0;
-    const ElfW(Sym)* symbols = nullptr;
+    const Sym* symbols = nullptr;
     const char* strings = nullptr;
     const uint32_t* gnuHash = nullptr;
     const uint32_t* sysvHash = nullptr;
-    const ElfW(Half)* versym = nullptr;
-    const ElfW(Verdef)* verdef = nullptr;
+    const Half* versym = nullptr;
+    const Verdef* verdef = nullptr;
 };
 
 // ld.so rewrites most d_ptr values in place to absolute addresses; the vDSO's stay offsets.
@@ -44,10 +52,10 @@ const void* dynPointer(uint64_t base, uint64_t value)
 
 bool readTable(const dl_phdr_info* info, SymbolTable* out)
 {
-    const ElfW(Dyn)* dyn = nullptr;
+    const Dyn* dyn = nullptr;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-            dyn = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+            dyn = reinterpret_cast<const Dyn*>(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
     if (!dyn)
         return false;
     SymbolTable t;
@@ -55,13 +63,26 @@ bool readTable(const dl_phdr_info* info, SymbolTable* out)
     for (; dyn->d_tag != DT_NULL; dyn++) {
         const void* p = dynPointer(t.base, dyn->d_un.d_ptr);
         switch (dyn->d_tag) {
-        case DT_SYMTAB: t.symbols = static_cast<const ElfW(Sym)*>(p); break;
-        case DT_STRTAB: t.strings = static_cast<const char*>(p); break;
-        case DT_GNU_HASH: t.gnuHash = static_cast<const uint32_t*>(p); break;
-        case DT_HASH: t.sysvHash = static_cast<const uint32_t*>(p); break;
-        case DT_VERSYM: t.versym = static_cast<const ElfW(Half)*>(p); break;
-        case DT_VERDEF: t.verdef = static_cast<const ElfW(Verdef)*>(p); break;
-        default: break;
+        case DT_SYMTAB:
+            t.symbols = static_cast<const Sym*>(p);
+            break;
+        case DT_STRTAB:
+            t.strings = static_cast<const char*>(p);
+            break;
+        case DT_GNU_HASH:
+            t.gnuHash = static_cast<const uint32_t*>(p);
+            break;
+        case DT_HASH:
+            t.sysvHash = static_cast<const uint32_t*>(p);
+            break;
+        case DT_VERSYM:
+            t.versym = static_cast<const Half*>(p);
+            break;
+        case DT_VERDEF:
+            t.verdef = static_cast<const Verdef*>(p);
+            break;
+        default:
+            break;
         }
     }
     if (!t.symbols || !t.strings || (!t.gnuHash && !t.sysvHash))
@@ -72,10 +93,10 @@ bool readTable(const dl_phdr_info* info, SymbolTable* out)
 
 const char* versionName(const SymbolTable& t, unsigned index)
 {
-    for (const ElfW(Verdef)* d = t.verdef; d;
-         d = d->vd_next ? reinterpret_cast<const ElfW(Verdef)*>(reinterpret_cast<const char*>(d) + d->vd_next) : nullptr) {
+    for (const Verdef* d = t.verdef; d;
+         d = d->vd_next ? reinterpret_cast<const Verdef*>(reinterpret_cast<const char*>(d) + d->vd_next) : nullptr) {
         if ((d->vd_ndx & 0x7fff) == index) {
-            auto aux = reinterpret_cast<const ElfW(Verdaux)*>(reinterpret_cast<const char*>(d) + d->vd_aux);
+            auto aux = reinterpret_cast<const Verdaux*>(reinterpret_cast<const char*>(d) + d->vd_aux);
             return t.strings + aux->vda_name;
         }
     }
@@ -86,7 +107,7 @@ const char* versionName(const SymbolTable& t, unsigned index)
 // (hidden or not); without, the default one (never a hidden, older version).
 bool matches(const SymbolTable& t, uint32_t index, const char* name, const char* version)
 {
-    const ElfW(Sym)& s = t.symbols[index];
+    const Sym& s = t.symbols[index];
     if (s.st_shndx == SHN_UNDEF || (s.st_value == 0 && ELF64_ST_TYPE(s.st_info) != STT_TLS))
         return false;
     unsigned bind = ELF64_ST_BIND(s.st_info);
@@ -125,20 +146,20 @@ uint32_t sysvHashOf(const char* s)
     return h;
 }
 
-const ElfW(Sym)* findIn(const SymbolTable& t, const char* name, const char* version)
+const Sym* findIn(const SymbolTable& t, const char* name, const char* version)
 {
     if (t.gnuHash) {
         const uint32_t* h = t.gnuHash;
         uint32_t nbuckets = h[0], symoffset = h[1], bloomSize = h[2], bloomShift = h[3];
         if (nbuckets == 0 || bloomSize == 0)
             return nullptr;
-        auto bloom = reinterpret_cast<const ElfW(Addr)*>(h + 4);
+        auto bloom = reinterpret_cast<const Addr*>(h + 4);
         auto buckets = reinterpret_cast<const uint32_t*>(bloom + bloomSize);
         const uint32_t* chain = buckets + nbuckets;
         uint32_t hash = gnuHashOf(name);
-        constexpr unsigned kBits = sizeof(ElfW(Addr)) * 8;
-        ElfW(Addr) word = bloom[(hash / kBits) % bloomSize];
-        ElfW(Addr) mask = (ElfW(Addr)(1) << (hash % kBits)) | (ElfW(Addr)(1) << ((hash >> bloomShift) % kBits));
+        constexpr unsigned kBits = sizeof(Addr) * 8;
+        Addr word = bloom[(hash / kBits) % bloomSize];
+        Addr mask = (Addr(1) << (hash % kBits)) | (Addr(1) << ((hash >> bloomShift) % kBits));
         if ((word & mask) != mask)
             return nullptr;
         uint32_t i = buckets[hash % nbuckets];
@@ -167,7 +188,7 @@ bool containsSelf(const dl_phdr_info* info)
 {
     auto self = reinterpret_cast<uint64_t>(&resolveAllReal);
     for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+        const Phdr& ph = info->dlpi_phdr[i];
         uint64_t lo = info->dlpi_addr + ph.p_vaddr;
         if (ph.p_type == PT_LOAD && self >= lo && self < lo + ph.p_memsz)
             return true;
@@ -200,7 +221,7 @@ int searchObject(dl_phdr_info* info, size_t, void* data)
     SymbolTable t;
     if (!readTable(info, &t))
         return 0;
-    const ElfW(Sym)* sym = findIn(t, s->name, s->version);
+    const Sym* sym = findIn(t, s->name, s->version);
     if (!sym && s->version) // an older glibc without that version: its one definition
         sym = findIn(t, s->name, nullptr);
     if (!sym)

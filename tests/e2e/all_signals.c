@@ -42,7 +42,7 @@ static void* worker(void* arg)
 int main(int argc, char** argv)
 {
     iterations = argc > 1 ? atol(argv[1]) : 100000;
-    struct sigaction sa = {0};
+    struct sigaction sa = { 0 };
     sa.sa_handler = onSignal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
@@ -52,10 +52,10 @@ int main(int argc, char** argv)
     pthread_t th[kThreads];
     for (int i = 0; i < kThreads; i++)
         pthread_create(&th[i], NULL, worker, NULL);
-    int sent[] = {SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGWINCH, SIGRTMIN, SIGRTMIN + 5, SIGRTMAX};
+    int sent[] = { SIGUSR1, SIGUSR2, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGWINCH, SIGRTMIN, SIGRTMIN + 5, SIGRTMAX };
     for (unsigned i = 0; i < sizeof sent / sizeof sent[0]; i++)
         raise(sent[i]);
-    struct itimerval timer = {{0, 0}, {0, 20000}};
+    struct itimerval timer = { { 0, 0 }, { 0, 20000 } };
     setitimer(ITIMER_REAL, &timer, NULL);
     pid_t child = fork();
     if (child == 0)

@@ -15,9 +15,18 @@ static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stop;
 static long count;
 
-static void prepare(void) { pthread_mutex_lock(&state_lock); }
-static void parent(void) { pthread_mutex_unlock(&state_lock); }
-static void child(void) { pthread_mutex_unlock(&state_lock); }
+static void prepare(void)
+{
+    pthread_mutex_lock(&state_lock);
+}
+static void parent(void)
+{
+    pthread_mutex_unlock(&state_lock);
+}
+static void child(void)
+{
+    pthread_mutex_unlock(&state_lock);
+}
 
 static void* worker(void* arg)
 {

@@ -70,7 +70,7 @@ int main(int argc, char** argv)
     if (write(data, "after\n", 6) != 6)
         return 5;
     struct stat st;
-    char buf[64] = {0};
+    char buf[64] = { 0 };
     if (fstat(data, &st) != 0 || pread(data, buf, sizeof buf - 1, 0) < 0)
         return 6;
     close(data);

@@ -3,7 +3,10 @@
 // (RTLD_LOCAL, outside the global scope dlsym(RTLD_NEXT) searches).
 #include <mutex>
 #include <string>
-static std::string makeName() { return std::string("plugin-") + std::to_string(42); }
+static std::string makeName()
+{
+    return std::string("plugin-") + std::to_string(42);
+}
 extern "C" const char* pluginName();
 extern "C" const char* pluginName()
 {

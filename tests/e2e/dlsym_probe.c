@@ -30,6 +30,6 @@ int main(void)
         pthread_mutex_unlock(&probe_lock);
     }
     printf("%s %s %s %s locks %d\n", a ? "found" : "missing", b ? "found" : "missing", c ? "found" : "missing",
-           d ? "found" : (kept ? "error-kept" : "error-lost"), locks);
+        d ? "found" : (kept ? "error-kept" : "error-lost"), locks);
     return 0;
 }

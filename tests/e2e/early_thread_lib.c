@@ -22,6 +22,12 @@ static void* early_run(void* arg)
     return arg;
 }
 
-__attribute__((constructor)) static void early_start(void) { pthread_create(&early, NULL, early_run, NULL); }
+__attribute__((constructor)) static void early_start(void)
+{
+    pthread_create(&early, NULL, early_run, NULL);
+}
 
-void early_join(void) { pthread_join(early, NULL); }
+void early_join(void)
+{
+    pthread_join(early, NULL);
+}
