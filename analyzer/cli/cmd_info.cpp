@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <csignal>
+#include <cstring>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -84,6 +86,76 @@ std::vector<std::pair<uint32_t, unsigned>> processes(const TraceStats& stats)
 
 std::string objectId(uint32_t index) { return fmt::format("o{}", index + 1); }
 
+// "SIGKILL", "SIGRTMIN+3"; "signal 77" for a number this system has no name for.
+std::string signalName(int sig)
+{
+    if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+        return sig == SIGRTMIN ? "SIGRTMIN" : fmt::format("SIGRTMIN+{}", sig - SIGRTMIN);
+    if (const char* abbrev = sig > 0 ? sigabbrev_np(sig) : nullptr)
+        return fmt::format("SIG{}", abbrev);
+    return fmt::format("signal {}", sig);
+}
+
+// How the program ended, in a few words: from the run-end record `ravel run` wrote, else from
+// what the runtime saw.
+std::string endInBrief(const TraceSummary& s)
+{
+    switch (s.run_end) {
+    case RAVEL_RUN_EXITED:
+        return fmt::format("exited with status {}", s.run_end_value);
+    case RAVEL_RUN_SIGNALED:
+        return fmt::format("killed by {}", signalName(s.run_end_value));
+    case RAVEL_RUN_STOPPED:
+        return "left stopped for a debugger";
+    case RAVEL_RUN_ORPHANED:
+        return fmt::format("killed by {} when ravel run was killed", signalName(s.run_end_value));
+    default:
+        return s.ended ? fmt::format("exited with status {}", s.exit_status) : "";
+    }
+}
+
+// The `exit:` line: the end in full, with who sent the signal when ravel knows.
+std::string endInFull(const TraceSummary& s)
+{
+    switch (s.run_end) {
+    case RAVEL_RUN_EXITED:
+        return fmt::format("status {}", s.run_end_value);
+    case RAVEL_RUN_SIGNALED: {
+        std::string out = fmt::format("killed by {}", signalName(s.run_end_value));
+        if (s.run_end_flags & RAVEL_RUN_F_CORE_DUMPED)
+            out += " (core dumped)";
+        if (s.run_end_flags & RAVEL_RUN_F_BY_RAVEL)
+            out += ", sent by ravel run to end the deadlock";
+        else if (s.run_end_flags & RAVEL_RUN_F_FORWARDED)
+            out += ", sent to ravel run and forwarded";
+        return out;
+    }
+    case RAVEL_RUN_STOPPED:
+        return fmt::format("left stopped ({}) by ravel run for a debugger", signalName(s.run_end_value));
+    case RAVEL_RUN_ORPHANED:
+        return fmt::format("ravel run was killed while the program ran; its guard sent {} to the program's "
+                           "process group",
+            signalName(s.run_end_value));
+    default:
+        return s.ended ? fmt::format("status {}", s.exit_status) : "did not exit normally: crashed or killed";
+    }
+}
+
+const char* endKind(uint32_t runEnd)
+{
+    switch (runEnd) {
+    case RAVEL_RUN_EXITED:
+        return "exited";
+    case RAVEL_RUN_SIGNALED:
+        return "killed";
+    case RAVEL_RUN_STOPPED:
+        return "stopped";
+    case RAVEL_RUN_ORPHANED:
+        return "orphaned";
+    }
+    return "unknown";
+}
+
 // What the counts columns cannot say: failures, condition-variable and semaphore traffic, and
 // who was still stuck when the trace ended.
 std::string notes(const ObjectStats& o)
@@ -150,10 +222,7 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
         args += " " + s.argv[i];
     out += fmt::format("program:   {}{}\n", s.program, args);
     out += fmt::format("pid:       {}{}\n", s.pid, s.ppid ? fmt::format(" (parent {})", s.ppid) : "");
-    if (s.ended)
-        out += fmt::format("exit:      status {}\n", s.exit_status);
-    else
-        out += "exit:      did not exit normally: crashed or killed\n";
+    out += fmt::format("exit:      {}\n", endInFull(s));
     std::vector<std::pair<uint32_t, unsigned>> procs = processes(stats);
     if (procs.size() > 1) {
         out += fmt::format("processes: {}:", procs.size());
@@ -161,7 +230,8 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
             out += fmt::format(" {} ({} threads)", pid, threads);
         out += '\n';
     }
-    out += fmt::format("duration:  {}\n", formatDuration(stats.endNs));
+    std::string brief = endInBrief(s);
+    out += fmt::format("duration:  {}{}\n", formatDuration(stats.endNs), brief.empty() ? "" : " (" + brief + ")");
     out += fmt::format("events:    {}\n", stats.events);
     if (s.lost_events)
         out += fmt::format("lost:      {} events were not recorded\n", s.lost_events);
@@ -252,7 +322,26 @@ nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& s
     j["pid"] = s.pid;
     j["ppid"] = s.ppid;
     j["ended"] = s.ended;
-    j["exit_status"] = s.ended ? json(s.exit_status) : json(nullptr);
+    bool exited = s.run_end == RAVEL_RUN_EXITED;
+    j["exit_status"] = exited ? json(s.run_end_value) : s.ended ? json(s.exit_status) : json(nullptr);
+    if (s.run_end == RAVEL_RUN_UNKNOWN) {
+        j["end"] = nullptr;
+    } else {
+        bool signal = s.run_end != RAVEL_RUN_EXITED;
+        j["end"] = {
+            {"how", endKind(s.run_end)},
+            {"exit_status", exited ? json(s.run_end_value) : json(nullptr)},
+            {"signal", signal ? json(signalName(s.run_end_value)) : json(nullptr)},
+            {"signal_number", signal ? json(s.run_end_value) : json(nullptr)},
+            {"core_dumped", bool(s.run_end_flags & RAVEL_RUN_F_CORE_DUMPED)},
+            {"signal_from", s.run_end_flags & RAVEL_RUN_F_BY_RAVEL ? json("ravel")
+                    : s.run_end_flags & RAVEL_RUN_F_FORWARDED     ? json("forwarded")
+                    : s.run_end == RAVEL_RUN_ORPHANED             ? json("guard")
+                                                                  : json(nullptr)},
+            {"time_ns", s.run_end_ns},
+            {"text", endInFull(s)},
+        };
+    }
     j["duration_ns"] = stats.endNs;
     j["start_real_ns"] = s.start_real_ns;
     j["lost_events"] = s.lost_events;

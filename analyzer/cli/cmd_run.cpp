@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "ravel_options.hpp"
 #include "launcher.hpp"
+#include "run_end.hpp"
 #include "watchdog.hpp"
 
 #include "analysis/analysis.hpp"
@@ -234,6 +235,7 @@ private:
     bool clearOldTrace();
     std::vector<std::string> childEnvironment(const std::string& runtime, Injection injection) const;
     void finish(const TraceFile& main, bool recordable, double ranMs);
+    void recordEnd(const std::string& trace, const TargetProcess& target);
     void onDeadlock(const Finding& f, uint64_t verdictNs, const std::string& trace, pid_t target);
     void reportAtExit(const TraceReader& reader);
 
@@ -478,6 +480,7 @@ int RunCommand::execute()
     m_spec.path = resolved.path;
     m_spec.argv = m_command;
     m_spec.env = childEnvironment(runtime, injection);
+    m_spec.killWithRavel = m_opts.onDeadlock != "stop";
     if (m_opts.verbose) {
         say("==ravel== runtime: {}\n", runtime);
         std::string options
@@ -531,10 +534,52 @@ int RunCommand::execute()
     double ranMs = millisSince(started);
     auto exited = Clock::now();
     watchdog.stop();
+    recordEnd(main.path, target);
     finish(main, recordable, ranMs);
     if (m_opts.verbose)
         say("==ravel== after exit: {:.1f} ms; exit status {}\n", millisSince(exited), status);
-    return m_deadlock.load() || m_errorsAtExit ? m_opts.errorExitCode : status;
+    int exitStatus = m_deadlock.load() || m_errorsAtExit ? m_opts.errorExitCode : status;
+    const TargetEnd& end = target.end();
+    if (target.hadTerminal() && end.how == TargetEnd::How::Signaled && end.value == SIGINT
+        && exitStatus == 128 + SIGINT) {
+        // The terminal's Ctrl-C went to the program's group alone, so a script or make that
+        // started ravel did not get it; dying of it as the program did lets the caller stop as
+        // it would have without ravel (an exit status of 130 would not: shells go on).
+        std::fflush(stdout);
+        std::fflush(stderr);
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+    }
+    return exitStatus;
+}
+
+void RunCommand::recordEnd(const std::string& trace, const TargetProcess& target)
+{
+    const TargetEnd& end = target.end();
+    RunEndRecord record;
+    record.launchMonoNs = target.launchMonoNs();
+    record.endMonoNs = end.monoNs;
+    record.value = end.value;
+    switch (end.how) {
+    case TargetEnd::How::Exited:
+        record.how = RAVEL_RUN_EXITED;
+        break;
+    case TargetEnd::How::Signaled:
+        record.how = RAVEL_RUN_SIGNALED;
+        if (end.coreDumped)
+            record.flags |= RAVEL_RUN_F_CORE_DUMPED;
+        if (m_deadlock.load() && m_opts.onDeadlock == "kill" && end.value == SIGKILL)
+            record.flags |= RAVEL_RUN_F_BY_RAVEL;
+        else if (end.forwarded)
+            record.flags |= RAVEL_RUN_F_FORWARDED;
+        break;
+    case TargetEnd::How::LeftStopped:
+        record.how = RAVEL_RUN_STOPPED;
+        break;
+    case TargetEnd::How::Running:
+        return; // waitpid failed: nothing known to record
+    }
+    writeRunEnd(trace.c_str(), record);
 }
 
 void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)

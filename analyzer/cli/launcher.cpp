@@ -1,9 +1,14 @@
 #include "launcher.hpp"
 
+#include "run_end.hpp"
+
 #include <fmt/format.h>
 
 #include <elf.h>
+#include <pthread.h>
+#include <termios.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -15,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <stdexcept>
 
 #ifndef RAVEL_INSTALL_LIBDIR
@@ -28,22 +34,52 @@ namespace {
 constexpr const char* kRuntimeName = "libravel_rt.so";
 
 // Signals a user sends to "the program" by sending them to ravel (kill, a supervisor, a closed
-// terminal): they go on to the target. SIGINT/SIGQUIT come from the terminal to the whole process
-// group, so the target already has them; ravel only has to survive them.
-constexpr int kForwardedSignals[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
-constexpr int kIgnoredSignals[] = { SIGINT, SIGQUIT };
+// terminal, a terminal whose foreground ravel kept): they go on to the target. Not the faults
+// (SEGV, BUS, FPE, ILL, TRAP, SYS: ravel's own), SIGPIPE, SIGXCPU/SIGXFSZ, SIGPROF/SIGVTALRM
+// (ravel's own writes, limits, profilers) or SIGCHLD; SIGTTOU is ignored instead (see below).
+// SIGABRT is forwarded because supervisors send it to ask for a core dump (systemd's watchdog).
+constexpr int kForwardedSignals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGPWR,
+    SIGABRT, SIGTSTP, SIGTTIN, SIGCONT };
 
 std::atomic<pid_t> g_targetPid { 0 };
+std::atomic<int> g_terminal { -1 };
+std::atomic<int> g_lastForwarded { 0 };
+std::atomic<unsigned> g_continued { 0 }; // SIGCONTs ravel received
 
-void forwardSignal(int sig)
+// Async-signal-safe. The program's group gets the terminal back if ravel has it (a shell's `fg`
+// gave it to ravel's group), then SIGCONT: a stopped job is a whole group.
+void continueTarget(pid_t pid)
 {
-    int savedErrno = errno;
-    pid_t pid = g_targetPid.load(std::memory_order_relaxed);
-    if (pid > 0)
-        kill(pid, sig);
-    errno = savedErrno;
+    int tty = g_terminal.load(std::memory_order_relaxed);
+    if (tty >= 0 && tcgetpgrp(tty) == getpgrp())
+        tcsetpgrp(tty, pid);
+    kill(-pid, SIGCONT);
 }
 
+void forwardSignal(int sig, siginfo_t* info, void*)
+{
+    int savedErrno = errno;
+    if (sig == SIGCONT)
+        g_continued.fetch_add(1, std::memory_order_relaxed);
+    pid_t pid = g_targetPid.load(std::memory_order_relaxed);
+    bool fromProcess = info->si_code == SI_USER || info->si_code == SI_QUEUE || info->si_code == SI_TKILL;
+    // Not back to the program that sent it to its parent, and not ravel's own abort(): glibc
+    // re-raises that with the default action once this returns.
+    bool ownOrTargets = fromProcess && (info->si_pid == pid || info->si_pid == getpid());
+    if (pid > 0 && !ownOrTargets) {
+        if (sig == SIGCONT) {
+            continueTarget(pid);
+        } else if (info->si_code == SI_KERNEL) {
+            kill(-pid, sig); // the terminal signals a whole group, so ravel does too
+        } else if (info->si_code == SI_QUEUE) {
+            sigqueue(pid, sig, info->si_value); // sigqueue(3) carries a value: keep it
+        } else {
+            kill(pid, sig);
+        }
+        g_lastForwarded.store(sig, std::memory_order_relaxed);
+    }
+    errno = savedErrno;
+}
 bool isRegularFile(const std::string& path)
 {
     struct stat st;
@@ -262,33 +298,43 @@ TargetProcess::~TargetProcess()
 {
     if (m_handlersInstalled)
         restoreSignalHandling();
+    if (m_terminal >= 0)
+        close(m_terminal);
 }
 
 void TargetProcess::installSignalHandling()
 {
+    m_signals.assign(std::begin(kForwardedSignals), std::end(kForwardedSignals));
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        m_signals.push_back(sig);
+
     // Blocked until the pid is published, so a forwarded signal never finds "no target yet".
     sigset_t block;
     sigemptyset(&block);
-    for (int sig : kForwardedSignals)
+    for (int sig : m_signals)
         sigaddset(&block, sig);
     sigprocmask(SIG_BLOCK, &block, &m_savedMask);
-
-    struct sigaction ignore { };
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    for (int sig : kIgnoredSignals)
-        sigaction(sig, &ignore, &m_savedActions[sig]);
+    g_lastForwarded.store(0, std::memory_order_relaxed);
 
     struct sigaction forward { };
-    forward.sa_handler = forwardSignal;
+    forward.sa_sigaction = forwardSignal;
     sigemptyset(&forward.sa_mask);
-    forward.sa_flags = SA_RESTART;
-    for (int sig : kForwardedSignals) {
+    forward.sa_flags = SA_RESTART | SA_SIGINFO;
+    for (int sig : m_signals) {
         sigaction(sig, nullptr, &m_savedActions[sig]);
         // A signal ignored when ravel started (nohup) stays ignored, for ravel and the target.
         if (m_savedActions[sig].sa_handler != SIG_IGN)
             sigaction(sig, &forward, nullptr);
     }
+
+    // Ravel, in the background while the program has the terminal, must be able to give it back
+    // (tcsetpgrp from a background group raises SIGTTOU) and to print its report even with
+    // `stty tostop`.
+    struct sigaction ignore { };
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGTTOU, &ignore, &m_savedActions[SIGTTOU]);
+    m_signals.push_back(SIGTTOU);
 
     // With SIGCHLD ignored (inherited from a careless parent) the kernel would reap the target
     // itself and waitpid would never see its status.
@@ -296,17 +342,16 @@ void TargetProcess::installSignalHandling()
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     sigaction(SIGCHLD, &dfl, &m_savedActions[SIGCHLD]);
+    m_signals.push_back(SIGCHLD);
     m_handlersInstalled = true;
 }
 
 void TargetProcess::restoreSignalHandling()
 {
     g_targetPid.store(0, std::memory_order_relaxed);
-    for (int sig : kIgnoredSignals)
+    g_terminal.store(-1, std::memory_order_relaxed);
+    for (int sig : m_signals)
         sigaction(sig, &m_savedActions[sig], nullptr);
-    for (int sig : kForwardedSignals)
-        sigaction(sig, &m_savedActions[sig], nullptr);
-    sigaction(SIGCHLD, &m_savedActions[SIGCHLD], nullptr);
     sigprocmask(SIG_SETMASK, &m_savedMask, nullptr);
     m_handlersInstalled = false;
 }
@@ -341,7 +386,18 @@ int TargetProcess::start(const LaunchSpec& spec)
     if (pipe2(errPipe, O_CLOEXEC) != 0)
         return errno;
 
+    // The controlling terminal, whatever stdin is (a shell gives a job the terminal however its
+    // input is redirected, and a program may open /dev/tty for a password). The program's group
+    // gets its foreground when ravel's group has it now, as an interactive shell's job.
+    if (m_terminal < 0)
+        m_terminal = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    bool handOver = m_terminal >= 0 && tcgetpgrp(m_terminal) == getpgrp();
+    int terminal = m_terminal;
+    pid_t ravelPid = getpid();
+    bool deathSignal = spec.killWithRavel;
+
     installSignalHandling();
+    m_launchMonoNs = monotonicNowNs();
     pid_t pid = fork();
     if (pid < 0) {
         int error = errno;
@@ -351,13 +407,19 @@ int TargetProcess::start(const LaunchSpec& spec)
         return error;
     }
     if (pid == 0) {
+        // Its own group, the terminal's foreground if ravel had it: while SIGTTOU is still ignored.
+        setpgid(0, 0);
+        if (handOver)
+            tcsetpgrp(terminal, getpid());
         // Ravel's handlers mean nothing in the target; it gets what ravel itself was given.
-        for (int sig : kIgnoredSignals)
+        for (int sig : m_signals)
             sigaction(sig, &m_savedActions[sig], nullptr);
-        for (int sig : kForwardedSignals)
-            sigaction(sig, &m_savedActions[sig], nullptr);
-        sigaction(SIGCHLD, &m_savedActions[SIGCHLD], nullptr);
         sigprocmask(SIG_SETMASK, &m_savedMask, nullptr);
+        if (deathSignal) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+            if (getppid() != ravelPid)
+                raise(SIGKILL); // ravel died before that took effect
+        }
         close(errPipe[0]);
         if (tracePerPid) {
             char* at = appendDecimal(traceEntryTail, static_cast<long>(getpid()));
@@ -375,12 +437,19 @@ int TargetProcess::start(const LaunchSpec& spec)
         _exit(127);
     }
 
+    // Both sides set the group, as shells do: whichever runs first, no signal or terminal
+    // handover finds the program still in ravel's group (EACCES once it has exec'd: done).
+    setpgid(pid, pid);
+    if (handOver)
+        tcsetpgrp(m_terminal, pid);
+    m_hadTerminal = handOver;
     m_pid = pid;
+    g_terminal.store(m_terminal, std::memory_order_relaxed);
     g_targetPid.store(pid, std::memory_order_relaxed);
     // Unblock: anything that arrived since installSignalHandling() is forwarded now.
     sigset_t unblock;
     sigemptyset(&unblock);
-    for (int sig : kForwardedSignals) {
+    for (int sig : m_signals) {
         if (!sigismember(&m_savedMask, sig))
             sigaddset(&unblock, sig);
     }
@@ -397,6 +466,7 @@ int TargetProcess::start(const LaunchSpec& spec)
     if (got == static_cast<ssize_t>(sizeof execError)) {
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) { }
+        reclaimTerminal();
         m_pid = 0;
         restoreSignalHandling();
         return execError ? execError : ENOEXEC;
@@ -406,7 +476,51 @@ int TargetProcess::start(const LaunchSpec& spec)
         m_traceFile = fmt::format("{}/{}.{}.ravel", spec.traceDir, spec.traceName, pid);
     else if (spec.setTraceEnv)
         m_traceFile = spec.traceFile;
+    // Started while ravel still has one thread (the watchdog comes later).
+    m_guard.start(pid, m_traceFile, m_launchMonoNs);
     return 0;
+}
+
+void TargetProcess::reclaimTerminal()
+{
+    // Only from the program's group: if the shell took the terminal meanwhile, it is the shell's.
+    if (m_terminal >= 0 && m_pid > 0 && tcgetpgrp(m_terminal) == m_pid)
+        tcsetpgrp(m_terminal, getpgrp());
+}
+
+void TargetProcess::suspendWithTarget(int sig)
+{
+    // What the shell that waits for ravel sees of a job: the program stopped, so ravel stops,
+    // with the same signal (the shell says "Stopped" or "Stopped (tty input)") and with the
+    // terminal back in ravel's group, where the shell looks for it.
+    reclaimTerminal();
+    struct sigaction dfl { }, saved { };
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, &saved);
+    sigset_t only, old;
+    sigemptyset(&only);
+    sigaddset(&only, sig);
+    pthread_sigmask(SIG_UNBLOCK, &only, &old);
+    unsigned continuedBefore = g_continued.load(std::memory_order_relaxed);
+    kill(getpid(), sig);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    sigaction(sig, &saved, nullptr);
+    // No SIGCONT came: the kernel discarded the stop (ravel's group is orphaned, nobody could
+    // continue it), as it would have discarded it for the program without ravel. Continue the
+    // program, a little later, so one that keeps reading a terminal it cannot have does not spin.
+    if (g_continued.load(std::memory_order_relaxed) == continuedBefore)
+        usleep(50'000);
+    // The SIGCONT handler did this already when ravel was continued; doing it twice is harmless.
+    continueTarget(m_pid);
+}
+
+void TargetProcess::finishWaiting()
+{
+    m_guard.release();
+    reclaimTerminal();
+    m_pid = 0;
+    restoreSignalHandling();
 }
 
 int TargetProcess::wait(const std::function<bool()>& stopWaiting)
@@ -416,27 +530,42 @@ int TargetProcess::wait(const std::function<bool()>& stopWaiting)
         pid_t got = waitpid(m_pid, &status, WUNTRACED);
         if (got == m_pid && WIFSTOPPED(status)) {
             if (stopWaiting && stopWaiting()) {
-                m_pid = 0;
-                restoreSignalHandling();
+                m_end.how = TargetEnd::How::LeftStopped;
+                m_end.value = SIGSTOP;
+                m_end.monoNs = monotonicNowNs();
+                finishWaiting();
                 return 128 + SIGSTOP;
             }
-            continue; // stopped by someone else (job control): it will go on
+            int sig = WSTOPSIG(status);
+            if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+                suspendWithTarget(sig);
+            // Otherwise stopped by someone else (SIGSTOP from a user or a debugger, ravel's own
+            // before it ends a deadlock): it will go on or be ended.
+            continue;
         }
         if (got == m_pid)
             break;
         if (got < 0 && errno != EINTR) {
             // Cannot happen for our own child; say "failed" rather than "succeeded".
-            m_pid = 0;
-            restoreSignalHandling();
+            m_end.monoNs = monotonicNowNs();
+            finishWaiting();
             return 1;
         }
     }
-    m_pid = 0;
-    restoreSignalHandling();
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
+    m_end.monoNs = monotonicNowNs();
+    finishWaiting();
+    if (WIFEXITED(status)) {
+        m_end.how = TargetEnd::How::Exited;
+        m_end.value = WEXITSTATUS(status);
+        return m_end.value;
+    }
+    if (WIFSIGNALED(status)) {
+        m_end.how = TargetEnd::How::Signaled;
+        m_end.value = WTERMSIG(status);
+        m_end.coreDumped = WCOREDUMP(status);
+        m_end.forwarded = g_lastForwarded.load(std::memory_order_relaxed) == m_end.value;
+        return 128 + m_end.value;
+    }
     return 1;
 }
 

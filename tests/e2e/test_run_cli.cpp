@@ -258,8 +258,9 @@ TEST_F(RunCli, ProgramThatCannotRunGetsOneLineAndTheShellStatus)
 
 TEST_F(RunCli, CtrlCReachesTheProgramAndRavelOutlivesIt)
 {
-    // The terminal sends SIGINT to the whole foreground process group: ravel and the program.
-    // The program decides what happens; ravel waits and reports its status.
+    // A SIGINT to ravel's whole process group, as a terminal whose foreground ravel kept sends it:
+    // the program, in a group of its own, gets it once through ravel, decides what happens, and
+    // ravel waits and reports its status.
     std::string ready = dir.file("ready");
     Process p(ravelRunArgs({ "-q", "-o", dir.file("int.ravel") },
         { "sh", "-c", "trap 'echo interrupted; exit 42' INT; touch \"$0\"; while :; do sleep 0.05; done", ready }));

@@ -76,7 +76,7 @@ MappedTrace::MappedTrace(const std::string& path)
             throw fail("truncated trace header");
         uint32_t version;
         std::memcpy(&version, m_data + 8, 4);
-        // Version 2 only added events and a table, so version 1 traces read as they are.
+        // Versions 2 and 3 only added events, a table and header fields: older traces read as they are.
         if (version < 1 || version > RAVEL_TRACE_VERSION)
             throw fail(fmt::format(
                 "trace format version {}, this ravel reads versions 1 to {}", version, RAVEL_TRACE_VERSION));

@@ -459,6 +459,15 @@ void TraceReader::Impl::fillSummary(MappedTrace& t)
     summary.start_real_ns = h.start_real_ns;
     summary.verdict = h.verdict;
     summary.verdict_ns = h.verdict_tsc ? tscToNs(h.verdict_tsc) : 0;
+    // The end as the launcher measured it, on the header's own monotonic clock. An end before the
+    // start or centuries after it is a damaged record: ignored, it would stretch every timeline.
+    if (h.version >= 3 && h.run_end != RAVEL_RUN_UNKNOWN && h.run_end <= RAVEL_RUN_ORPHANED
+        && h.run_end_mono_ns >= h.start_mono_ns && h.run_end_mono_ns - h.start_mono_ns < (uint64_t(1) << 62)) {
+        summary.run_end = h.run_end;
+        summary.run_end_value = h.run_end_value;
+        summary.run_end_flags = h.run_end_flags;
+        summary.run_end_ns = h.run_end_mono_ns - h.start_mono_ns;
+    }
     summary.lost_events = h.lost_events;
     summary.file_size = t.size();
     uint64_t duration = summary.ended && h.end_tsc ? tscToNs(h.end_tsc) : 0;
@@ -466,7 +475,8 @@ void TraceReader::Impl::fillSummary(MappedTrace& t)
         duration = std::max(duration, s.anchors.back().time);
     for (const ThreadInfo& ti : threads)
         duration = std::max(duration, ti.exit_ns);
-    summary.duration_ns = duration;
+    // The program ran until it ended, not until its last event (a server killed after idling).
+    summary.duration_ns = std::max(duration, summary.run_end_ns);
 }
 
 TraceReader::TraceReader(const std::string& path)

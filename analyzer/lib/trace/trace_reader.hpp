@@ -82,10 +82,17 @@ struct TraceSummary {
     std::string program;
     std::vector<std::string> argv;
     uint64_t start_real_ns = 0;
-    uint64_t duration_ns = 0;  // last known time, from the trace start
+    uint64_t duration_ns = 0;  // last known time, from the trace start (the run's end when recorded)
     double tsc_per_ns = 0;     // calibration used
     uint32_t verdict = 0;
     uint64_t verdict_ns = 0;
+    // How the program ended, as `ravel run` saw it (the run-end record, version 3): RAVEL_RUN_*,
+    // the exit status or signal, RAVEL_RUN_F_* and the trace time of the end; run_end 0 when the
+    // trace has none.
+    uint32_t run_end = 0;
+    int32_t run_end_value = 0;
+    uint32_t run_end_flags = 0;
+    uint64_t run_end_ns = 0;
     uint32_t lost_events = 0;
     uint64_t file_size = 0;
 };

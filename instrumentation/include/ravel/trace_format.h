@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define RAVEL_TRACE_MAGIC "RAVELTRC" /* 8 bytes, no terminator in the file */
-#define RAVEL_TRACE_VERSION 2u /* 2: channels, annotations, the names table */
+#define RAVEL_TRACE_VERSION 3u /* 2: channels, annotations, the names table; 3: the run-end record */
 #define RAVEL_HEADER_SIZE 4096u
 #define RAVEL_CHUNK_MAGIC 0x4b4e4843u /* "CHNK" */
 #define RAVEL_CHUNK_HEADER_SIZE 64u
@@ -31,6 +31,23 @@ enum {
     RAVEL_FILE_FLIGHT_RECORDER = 1u << 2, /* old event chunks of a thread may have been reused */
     RAVEL_FILE_TRUNCATED_DISK = 1u << 3,  /* recording stopped: the disk was full */
     RAVEL_FILE_OVERFLOW = 1u << 4,        /* a table (threads, stacks) was full; some data lost */
+};
+
+/* FileHeader.run_end: how the program ended, as `ravel run` saw it */
+enum {
+    RAVEL_RUN_UNKNOWN = 0,  /* not recorded (no `ravel run`, or a trace of another process of the run) */
+    RAVEL_RUN_EXITED = 1,   /* it exited; run_end_value = its status */
+    RAVEL_RUN_SIGNALED = 2, /* a signal killed it; run_end_value = the signal */
+    RAVEL_RUN_STOPPED = 3,  /* `ravel run` left it stopped (SIGSTOP) for a debugger and exited */
+    RAVEL_RUN_ORPHANED = 4, /* `ravel run` died first (SIGKILL); its guard then sent run_end_value
+                               (SIGKILL) to the program's process group */
+};
+
+/* FileHeader.run_end_flags */
+enum {
+    RAVEL_RUN_F_CORE_DUMPED = 1u << 0, /* SIGNALED: the kernel wrote a core dump */
+    RAVEL_RUN_F_BY_RAVEL = 1u << 1,    /* SIGNALED: `ravel run` sent the signal (it ended a deadlock) */
+    RAVEL_RUN_F_FORWARDED = 1u << 2,   /* SIGNALED: the signal was sent to `ravel run`, which forwarded it */
 };
 
 typedef struct RavelFileHeader {
@@ -64,7 +81,15 @@ typedef struct RavelFileHeader {
     uint32_t argv_len;       /* bytes used in argv */
     uint32_t reserved1;
     char argv[3072 - 8];     /* arguments, each NUL-terminated, back to back */
-    uint8_t reserved2[4096 - 176 - 512 - 3072];
+    /* The run-end record (version 3): how the program ended, written by `ravel run` once waitpid
+     * returned (or by its guard when `ravel run` itself died first); all zero when nobody did. */
+    uint32_t run_end;        /* RAVEL_RUN_* */
+    int32_t run_end_value;   /* EXITED: the exit status; SIGNALED, STOPPED, ORPHANED: a signal number */
+    uint32_t run_end_flags;  /* RAVEL_RUN_F_* */
+    uint32_t run_end_reserved;
+    uint64_t run_launch_mono_ns; /* CLOCK_MONOTONIC when `ravel run` started the program */
+    uint64_t run_end_mono_ns;    /* CLOCK_MONOTONIC when it ended (waitpid returned) */
+    uint8_t reserved2[4096 - 176 - 512 - 3072 - 32];
 } RavelFileHeader;
 
 /* ChunkHeader.type */
