@@ -113,7 +113,7 @@ void StatsCollector::onEvent(const Event& e)
     // Durations are measured on the thread's own clock: the global order may deliver an event
     // later than it happened (held back behind another thread's), but never outside what the
     // clocks prove, so a hold or a wait is never stretched past the thread's next stamp.
-    const uint64_t at = std::clamp(at, e.earliest_ns, std::max(e.earliest_ns, e.latest_ns));
+    const uint64_t at = std::clamp(e.time_ns, e.earliest_ns, std::max(e.earliest_ns, e.latest_ns));
 
     // A thread the threads table does not know (its slot was lost) is still counted.
     size_t known = m_stats.threads.size();
