@@ -110,6 +110,10 @@ void StatsCollector::onEvent(const Event& e)
     ++m_stats.events;
     ++m_stats.eventsByKind[e.kind];
     m_lastNs = std::max(m_lastNs, e.time_ns);
+    // Durations are measured on the thread's own clock: the global order may deliver an event
+    // later than it happened (held back behind another thread's), but never outside what the
+    // clocks prove, so a hold or a wait is never stretched past the thread's next stamp.
+    const uint64_t at = std::clamp(e.time_ns, e.earliest_ns, std::max(e.earliest_ns, e.latest_ns));
 
     // A thread the threads table does not know (its slot was lost) is still counted.
     size_t known = m_stats.threads.size();
@@ -117,19 +121,19 @@ void StatsCollector::onEvent(const Event& e)
     ThreadState& t = m_threadState[si];
     ThreadStats& ts = m_stats.threads[si];
     if (si >= known)
-        ts.startNs = e.time_ns;
+        ts.startNs = at;
     ++ts.events;
     if (e.kind == RAVEL_EV_THREAD_EXIT && !ts.exited) {
         // The table's state can lag behind the events (a process killed right after the exit).
         ts.exited = true;
-        ts.exitNs = e.time_ns;
+        ts.exitNs = at;
     }
 
     uint32_t object = m_tracker.onEvent(e);
     // A select that timed out or took its default names no channel, but ends the wait.
     if (e.kind == RAVEL_EV_SELECT_DONE && t.inSelect && t.waitObject != kNoObject) {
         m_waitedNs = 0;
-        endWait(t, t.waitObject, e.time_ns);
+        endWait(t, t.waitObject, at);
         ts.waitNsTotal += m_waitedNs;
         m_waitedNs = 0;
         return;
@@ -144,7 +148,7 @@ void StatsCollector::onEvent(const Event& e)
     m_waitedNs = 0;
     switch (e.kind) {
     case RAVEL_EV_ACQ_REQ:
-        beginWait(t, object, e.time_ns);
+        beginWait(t, object, at);
         break;
     case RAVEL_EV_ACQUIRED:
         ++o.acquisitions;
@@ -154,28 +158,28 @@ void StatsCollector::onEvent(const Event& e)
             ++o.contended;
         if (e.flags & RAVEL_F_TRY)
             ++o.tryAcquisitions;
-        endWait(t, object, e.time_ns);
-        acquired(t, object, e.time_ns);
+        endWait(t, object, at);
+        acquired(t, object, at);
         break;
     case RAVEL_EV_ACQ_FAIL:
         ++o.failed;
-        endWait(t, object, e.time_ns);
+        endWait(t, object, at);
         break;
     case RAVEL_EV_RELEASE:
-        released(t, object, e.time_ns);
+        released(t, object, at);
         break;
     case RAVEL_EV_WAIT_REQ:
     case RAVEL_EV_JOIN_REQ:
         ++o.waits;
-        beginWait(t, object, e.time_ns);
+        beginWait(t, object, at);
         break;
     case RAVEL_EV_WOKEN:
     case RAVEL_EV_JOIN_DONE:
-        endWait(t, object, e.time_ns);
+        endWait(t, object, at);
         break;
     case RAVEL_EV_WAIT_FAIL:
         ++o.waitTimeouts;
-        endWait(t, object, e.time_ns);
+        endWait(t, object, at);
         break;
     case RAVEL_EV_SIGNAL:
         ++o.signals;
@@ -192,27 +196,27 @@ void StatsCollector::onEvent(const Event& e)
     case RAVEL_EV_SEND_REQ:
     case RAVEL_EV_RECV_REQ:
         if (!(e.flags & RAVEL_F_TRY)) {
-            beginWait(t, object, e.time_ns);
+            beginWait(t, object, at);
             t.chanWait = e.kind == RAVEL_EV_SEND_REQ ? 1 : 2;
         }
         break;
     case RAVEL_EV_SELECT_CASE:
         // Shown on its first case, as the state board shows it.
         if (t.waitObject == kNoObject) {
-            beginWait(t, object, e.time_ns);
+            beginWait(t, object, at);
             t.chanWait = (e.aux & RAVEL_SELECT_SEND) ? 1 : 2;
             t.inSelect = true;
         }
         break;
     case RAVEL_EV_SELECT_DONE:
         if (t.inSelect && t.waitObject != kNoObject)
-            endWait(t, t.waitObject, e.time_ns);
+            endWait(t, t.waitObject, at);
         break;
     case RAVEL_EV_SENT:
     case RAVEL_EV_RECEIVED:
     case RAVEL_EV_CHAN_FAIL:
         if (t.chanWait)
-            endWait(t, object, e.time_ns);
+            endWait(t, object, at);
         if (e.kind == RAVEL_EV_SENT) {
             ++o.messages;
             ++o.occupancy;

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -210,6 +211,37 @@ void mergeSequences(ObjectIndex& into, const ObjectIndex& from)
     }
 }
 
+// pthread_cond_wait releases its mutex inside the wait, but the runtime stamps only the wait's
+// request (before) and its wake-up (after): interpolated, the RELEASE right after a stamped
+// WAIT_REQ of a condition variable would land partway through the wait, stretching the hold over
+// time the thread spent asleep and pushing other threads' acquisitions after it. The release
+// happens at once after the request (nothing runs between them but the runtime), so it gets an
+// anchor at the request's time. `anchors[from..]` are the chunk's stamps, for events from `first`.
+void pinCondReleases(const EventBuffer& events, uint64_t first, std::vector<Anchor>& anchors, size_t from)
+{
+    std::vector<Anchor> pins;
+    size_t a = from;
+    for (size_t j = 0; j + 1 < events.size(); ++j) {
+        const RavelEvent& e = events[j];
+        if ((unsigned(e.word >> 48) & 0xff) != RAVEL_EV_WAIT_REQ || (unsigned(e.word >> 56) & 0x0f) != RAVEL_OBJ_COND
+            || (unsigned(events[j + 1].word >> 48) & 0xff) != RAVEL_EV_RELEASE)
+            continue;
+        while (a < anchors.size() && anchors[a].idx < first + j)
+            ++a;
+        if (a < anchors.size() && anchors[a].idx == first + j && anchors[a].stamped
+            && (a + 1 == anchors.size() || anchors[a + 1].idx != first + j + 1))
+            pins.push_back(Anchor { first + j + 1, anchors[a].time, false, true });
+    }
+    if (pins.empty())
+        return;
+    std::vector<Anchor> merged;
+    merged.reserve(anchors.size() - from + pins.size());
+    std::merge(anchors.begin() + std::ptrdiff_t(from), anchors.end(), pins.begin(), pins.end(),
+        std::back_inserter(merged), [](const Anchor& x, const Anchor& y) { return x.idx < y.idx; });
+    anchors.resize(from);
+    anchors.insert(anchors.end(), merged.begin(), merged.end());
+}
+
 } // namespace
 
 // One thread's chunks (sorted by seq): its stream, anchors, kind counts and sequence ranges.
@@ -256,6 +288,7 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
             lastSeq = c.hdr.seq;
         }
         detail::UnknownKind unknown;
+        const size_t anchorsBefore = s.anchors.size();
         const size_t kept = keepEvents(
             buf, 0, records, s.n,
             [&](uint64_t idx, const RavelEvent& r) {
@@ -266,6 +299,7 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
         if (unknown.at != SIZE_MAX)
             log.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk skipped",
                 c.offset, unknown.at, unknown.kind));
+        pinCondReleases(buf, s.n, s.anchors, anchorsBefore);
         for (const RavelEvent& e : buf) {
             const unsigned kind = unsigned(e.word >> 48) & 0xff;
             ++out.kindCounts[kind];
@@ -392,12 +426,13 @@ void TraceReader::Impl::finishAnchors(ThreadStream& s, bool fromStart) const
     }
     if (out.back().idx < n) {
         uint64_t t1 = out.back().time;
-        if (info && info->exit_ns > t1)
+        const bool exited = info && info->exit_ns != 0 && info->exit_ns >= t1;
+        if (exited)
             t1 = info->exit_ns;
-        out.push_back(Anchor { n, t1, false });
+        out.push_back(Anchor { n, t1, false, exited });
     }
     if (out.size() == 1)
-        out.push_back(Anchor { n, out[0].time, false });
+        out.push_back(Anchor { n, out[0].time, false, false });
     s.anchors.swap(out);
 }
 

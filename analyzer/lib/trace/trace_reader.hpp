@@ -33,6 +33,12 @@ struct Event {
     uint8_t kind = 0;     // RAVEL_EV_*
     uint8_t flags = 0;    // object kind (low 4 bits) | RAVEL_F_* modifiers
     bool stamped = false; // time_ns was read from the clock for this event, not interpolated
+    // What the clocks prove: the event happened within [earliest_ns, latest_ns] (equal to time_ns
+    // when stamped; latest_ns is UINT64_MAX after the last stamp of a thread that did not exit).
+    // time_ns is the reader's best placement in that range, or later when the global order had
+    // to hold the event back behind another thread's (see docs/trace-format.md, "Time").
+    uint64_t earliest_ns = 0;
+    uint64_t latest_ns = UINT64_MAX;
 
     unsigned objKind() const { return flags & 0x0f; }
 };

@@ -18,7 +18,20 @@ struct Anchor {
     uint64_t idx;
     uint64_t time;
     bool stamped; // read from the clock for event idx (a TIME record), not inferred
+    // Event idx happened no later than `time`: a stamp, the thread's exit, or the wait start a
+    // condition variable's release is pinned to. False for a guess (the last stamp of a thread
+    // still running, a raised stamp).
+    bool bound = stamped;
 };
+
+// Unstamped events after a stamp are spread over at most this much time: the runtime stamps the
+// next event once the watchdog's millisecond tick moved (or after 64 unstamped events), so while
+// the watchdog ticks, an unstamped event happened within a tick of the stamp before it, and a
+// longer gap to the next stamp is time the thread spent outside recorded events (work, I/O, a
+// wait the runtime cannot see). Spreading them over the whole gap is what made a start-up lock
+// look held for 381 ms. Where in the gap they really were is exposed as Event::earliest_ns /
+// latest_ns.
+constexpr uint64_t kUnstampedWindowNs = 1'000'000;
 
 // One events chunk of a thread as the first pass found it: decoding it again and dropping its
 // TIME records (and whatever follows an END or unknown kind within its first `records`) gives
@@ -155,7 +168,7 @@ struct Cursor {
         i0 = anchor[0].idx;
         t0 = anchor[0].time;
         iNext = anchor[1].idx;
-        step = (static_cast<unsigned __int128>(anchor[1].time - t0) << 32) / (iNext - i0);
+        step = (static_cast<unsigned __int128>(std::min(anchor[1].time - t0, kUnstampedWindowNs)) << 32) / (iNext - i0);
         acc = static_cast<unsigned __int128>(i - i0) * step;
     }
     void advance()
@@ -188,7 +201,21 @@ struct Cursor {
         e.kind = uint8_t(r.word >> 48);
         e.flags = uint8_t(r.word >> 56);
         e.stamped = stamped();
+        if (exact()) {
+            e.earliest_ns = e.latest_ns = time;
+        } else {
+            e.earliest_ns = t0;
+            e.latest_ns = anchor[1].bound ? anchor[1].time : UINT64_MAX;
+        }
     }
+    // What the clocks prove about the current event: it happened no later than this.
+    uint64_t latest() const
+    {
+        return exact() ? time : anchor[1].bound ? anchor[1].time : UINT64_MAX;
+    }
+    // The current event's time is known, not placed: a stamp, or a release pinned to its cond
+    // wait's request.
+    bool exact() const { return i == i0 && anchor[0].bound; }
     Event event() const
     {
         Event e;
@@ -337,6 +364,14 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
         std::push_heap(heap.begin(), heap.end(), later);
     };
     std::vector<uint32_t> held; // cursors whose next event must wait for another thread's
+    constexpr uint32_t None = ~0u;
+    std::vector<uint32_t> heldOn(cur.size(), None); // the object a held cursor's event waits on
+    // The next event goes without waiting: it closed a cycle of waits, or the clocks prove that
+    // what is about to be delivered came after it.
+    std::vector<uint8_t> exempt(cur.size(), 0);
+    // No more than the smallest latest() of the held cursors (recomputed when it is passed).
+    uint64_t heldLatest = UINT64_MAX;
+    std::vector<uint32_t> chain;
 
     auto objectOf = [&](Cursor& c) {
         const uint64_t obj = c.rec().word & RAVEL_OBJ_MASK;
@@ -375,15 +410,92 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
             return false;
         return !d.any || int32_t(pred - d.last) > 0;
     };
+    auto unhold = [&](size_t j) {
+        const uint32_t h = held[j];
+        --state[heldOn[h]].waiters;
+        heldOn[h] = None;
+        held[j] = held.back();
+        held.pop_back();
+    };
+    // The thread whose release c's acquisition waits for, None when c waits for a sequence number
+    // (whose owner the merge does not know) or for nothing.
+    auto blockerOf = [&](uint32_t c, uint32_t o) {
+        const RavelEvent& e = cur[c].rec();
+        const Delivered& d = state[o];
+        if ((unsigned(e.word >> 48) & 0xff) == RAVEL_EV_ACQUIRED && d.holder && d.holder != c + 1
+            && cur[d.holder - 1].i < cur[d.holder - 1].n)
+            return d.holder - 1;
+        return None;
+    };
+    // Only a wait for a holder's release can be overruled by the clocks: a sequence number is
+    // taken under the object's own lock, which beats clocks read on two different cores.
+    auto noteLatest = [&](uint32_t h) {
+        if (blockerOf(h, heldOn[h]) != None)
+            heldLatest = std::min(heldLatest, cur[h].latest());
+    };
+    auto holdBack = [&](uint32_t c, uint32_t o) {
+        ++state[o].waiters;
+        heldOn[c] = o;
+        held.push_back(c);
+        noteLatest(c);
+    };
+    // Holding c back on o would close a cycle of "waits for the holder's release" (A holds X and
+    // waits for B's release of L, B holds L and waits for A's release of X): no thread of the
+    // cycle could ever go on, and everything after would be delivered at the end of the trace.
+    // A real run cannot do that while every acquisition succeeded, so one of the acquisitions
+    // was placed too early (an uncontended one is ordered by its interpolated time only). The
+    // cycle is broken at an acquisition that did not block (uncontended, trylock, a timed lock
+    // that got it at once): its holder constraint is the inferred one. Returns the cursor to let
+    // go, None when there is no cycle.
+    auto cycleVictim = [&](uint32_t c, uint32_t o) {
+        chain.clear();
+        chain.push_back(c);
+        uint32_t y = blockerOf(c, o);
+        for (size_t steps = 0; y != None && steps <= cur.size(); ++steps) {
+            if (y == c) {
+                for (uint32_t m : chain)
+                    if (!((cur[m].rec().word >> 56) & RAVEL_F_CONTENDED))
+                        return m;
+                return c;
+            }
+            if (heldOn[y] == None)
+                return None;
+            chain.push_back(y);
+            y = blockerOf(y, heldOn[y]);
+        }
+        return None;
+    };
+    // Lets go of every held event that the clocks prove came before `earliest` (its thread's next
+    // stamp is earlier): whatever it waits for was misplaced. Bounds any hold-back by the held
+    // thread's next stamp, also where cycleVictim cannot see the cycle (a sequence number's
+    // owner). Returns whether it let any go.
+    auto releaseProvenEarlier = [&](uint64_t earliest) {
+        bool any = false;
+        heldLatest = UINT64_MAX;
+        for (size_t j = 0; j < held.size();) {
+            const uint32_t h = held[j];
+            if (blockerOf(h, heldOn[h]) != None && cur[h].latest() < earliest) {
+                unhold(j);
+                exempt[h] = 1;
+                push(h);
+                any = true;
+            } else {
+                noteLatest(h);
+                ++j;
+            }
+        }
+        return any;
+    };
     auto wake = [&](uint32_t o) {
         for (size_t j = 0; j < held.size() && state[o].waiters;) {
             uint32_t h = held[j];
-            if (objectOf(cur[h]) == o && !mustWait(h, o)) {
-                --state[o].waiters;
-                held[j] = held.back();
-                held.pop_back();
+            if (heldOn[h] != o) {
+                ++j;
+            } else if (!mustWait(h, o)) {
+                unhold(j);
                 push(h);
             } else {
+                noteLatest(h); // its wait may have become one for a holder's release
                 ++j;
             }
         }
@@ -429,14 +541,17 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
             auto it = std::min_element(
                 held.begin(), held.end(), [&](uint32_t a, uint32_t b) { return later(entry(b), entry(a)); });
             c = *it;
-            held.erase(it);
-            --state[objectOf(cur[c])].waiters;
+            unhold(size_t(it - held.begin()));
             force = true;
         } else {
             break;
         }
         for (;;) {
             Cursor& k = cur[c];
+            if (k.t0 > heldLatest && releaseProvenEarlier(k.t0)) {
+                push(c);
+                break;
+            }
             const unsigned kind = unsigned(k.rec().word >> 48) & 0xff;
             if (isOrdered(kind)) {
                 const uint32_t o = objectOf(k);
@@ -444,10 +559,21 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
                     if (!deliver(k))
                         return;
                 } else {
-                    if (!force && mustWait(c, o)) {
-                        ++state[o].waiters;
-                        held.push_back(c);
-                        break;
+                    if (!force && !exempt[c] && mustWait(c, o)) {
+                        const uint32_t victim = cycleVictim(c, o);
+                        if (victim != c) {
+                            holdBack(c, o);
+                            if (victim != None) {
+                                for (size_t j = 0; j < held.size(); ++j)
+                                    if (held[j] == victim) {
+                                        unhold(j);
+                                        break;
+                                    }
+                                exempt[victim] = 1;
+                                push(victim);
+                            }
+                            break;
+                        }
                     }
                     if (!deliver(k))
                         return;
@@ -457,6 +583,7 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
                 return;
             }
             force = false;
+            exempt[c] = 0;
             k.advance();
             if (k.i == k.n) {
                 // A thread that ends holding a lock will never release it: whoever waits for
