@@ -78,7 +78,7 @@ TEST_F(BigLockGraph, AllDrawsEveryClassWithItsOrders)
     EXPECT_EQ(r.err.find("drew"), std::string::npos) << "nothing left out, nothing said: " << r.err;
 }
 
-TEST_F(BigLockGraph, EveryLockIsLaidOutBySfdpInTime)
+TEST_F(BigLockGraph, EveryLockIsGivenToSfdpNotDot)
 {
     RunResult r = graph({ "--all", "--by-lock", "-o", out("every.dot") });
     ASSERT_FALSE(r.timedOut);
