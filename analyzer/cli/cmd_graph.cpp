@@ -3,12 +3,18 @@
 // (by default the end of the trace, where a hung program's deadlock is), or of a finding, or the
 // lock-order graph of the whole run, drawn through Graphviz's library in the format FILE's
 // extension names (.dot .gv .svg .png .pdf).
+//
+// The lock-order graph is drawn by lock class (lock_class.hpp) and, unless --all, only its cycles:
+// a server's trace has thousands of locks and a hundred thousand orders, and all of them one node
+// and edge each is a picture nobody reads and a layout Graphviz does not finish. Every layout runs
+// in a child process with a time limit (graphviz_process.hpp): Graphviz cannot be cancelled.
 #include "commands.hpp"
 
 #include "analysis/analysis.hpp"
 #include "analysis/run_analysis.hpp"
 #include "export/graph_model.hpp"
 #include "export/graphviz_export.hpp"
+#include "export/graphviz_process.hpp"
 #include "detect/lock_order.hpp"
 #include "model/replay_model.hpp"
 #include "symbols/symbolizer.hpp"
@@ -18,6 +24,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -37,7 +44,38 @@ struct GraphOptions {
     std::string output;
     GraphFormat format = GraphFormat::Svg;
     std::string engine;
+    bool all = false;     // lock order: every lock, not only the cycles
+    bool byLock = false;  // lock order: one node per lock, not per class
+    std::chrono::milliseconds timeout { 30'000 };
 };
+
+// "4,412": counts a person compares at a glance.
+std::string grouped(size_t n)
+{
+    std::string digits = std::to_string(n), out;
+    for (size_t i = 0; i < digits.size(); i++) {
+        if (i && (digits.size() - i) % 3 == 0)
+            out += ',';
+        out += digits[i];
+    }
+    return out;
+}
+
+// What the default lock-order graph left out, on stderr: the user asked for "the lock-order
+// graph" and gets its cycles.
+void sayWhatWasLeftOut(const LockOrderSummary& s, bool byLock)
+{
+    if (s.drawnLocks == s.locks)
+        return;
+    const char* unit = byLock ? "lock" : "lock class";
+    size_t drawn = s.drawnClasses, total = byLock ? s.locks : s.classes;
+    std::string what = byLock || s.drawnLocks == s.drawnClasses
+        ? ""
+        : fmt::format(" ({} of {} locks)", grouped(s.drawnLocks), grouped(s.locks));
+    fmt::print(stderr, "ravel: graph: drew {} of {} {}{}{}: {}; --all for every lock\n", grouped(drawn),
+               grouped(total), unit, total == 1 ? "" : (byLock ? "s" : "es"), what,
+               drawn ? "the cycles" : "no lock is on a cycle");
+}
 
 void warn(const std::vector<std::string>& lines)
 {
@@ -76,7 +114,11 @@ GraphModel build(const GraphOptions& o, const RunAnalysis& run, Symbolizer& sym,
     }
     if (o.kind == "lock-order") {
         const LockOrderGraph& lo = run.lockOrder();
-        return lockOrderGraph(model, lo.edges(), lo.cycleEdges(), naming);
+        LockOrderSummary summary;
+        GraphModel g = lockOrderGraph(model, lo.edges(), lo.cycleEdges(), naming,
+                                      LockOrderScope { !o.byLock, !o.all }, &summary);
+        sayWhatWasLeftOut(summary, o.byLock);
+        return g;
     }
     uint64_t at = model.endNs();
     if (o.atNs) {
@@ -105,8 +147,12 @@ int runGraph(const GraphOptions& o)
             return status;
         GraphStyle style;
         style.engine = o.engine;
-        writeGraph(g, o.output, o.format, style);
+        writeGraphInChild(g, o.output, o.format, style, o.timeout);
         return 0;
+    } catch (const GraphvizTimeout& e) {
+        fmt::print(stderr, "ravel: graph: {} (--timeout to wait longer{})\n", e.what(),
+                   o.kind == "lock-order" && o.all ? ", or leave out --all" : "");
+        return 1;
     } catch (const TraceError& e) {
         fmt::print(stderr, "ravel: {}\n", e.what());
         return 1;
@@ -162,9 +208,27 @@ void addGraphCommand(CLI::App& app, int& status)
            },
            "output file; its extension chooses the format: .dot .gv .svg .png .pdf")
         ->required();
-    cmd->add_option("--layout", options->engine, "Graphviz layout engine (default: dot, circo for long cycles)")
-        ->check(CLI::IsMember({ "dot", "circo", "neato", "fdp", "twopi" }));
+    cmd->add_option("--layout", options->engine,
+                    "Graphviz layout engine (default: dot, circo for long cycles, sfdp past "
+                        + std::to_string(kBigGraphNodes) + " nodes or " + std::to_string(kBigGraphEdges) + " edges)")
+        ->check(CLI::IsMember({ "dot", "circo", "neato", "fdp", "sfdp", "twopi" }));
+    cmd->add_flag("--all", options->all, "lock-order graph: every lock, not only those on a cycle");
+    cmd->add_flag("--by-lock", options->byLock,
+                  "lock-order graph: one node per lock, not per lock class (forks[*] for every forks[N])");
+    cmd->add_option_function<std::string>(
+        "--timeout",
+        [options](const std::string& value) {
+            std::optional<uint64_t> ns = parseTraceTime(value);
+            if (!ns || *ns < 1'000'000)
+                throw CLI::ValidationError("--timeout", "expected a time limit of 1ms or more with a unit, like 30s "
+                                                        "or 500ms, got '" + value + "'");
+            options->timeout = std::chrono::milliseconds(*ns / 1'000'000);
+        },
+        "give up on a Graphviz layout after this long (default 30s); nothing is written then");
     cmd->callback([options, &status] {
+        if (options->kind != "lock-order" && (options->all || options->byLock))
+            throw CLI::ValidationError(options->all ? "--all" : "--by-lock",
+                                       "applies to --kind lock-order (a wait-for graph shows everything involved)");
         if (options->kind == "lock-order" && options->atNs)
             throw CLI::ValidationError("--at",
                                        "the lock-order graph covers the whole run: --at applies to --kind wait-for");

@@ -30,7 +30,9 @@ GraphLayoutWorker::~GraphLayoutWorker()
         m_pending.clear();
     }
     m_wake.notify_all();
-    // A layout in progress cannot be interrupted inside Graphviz: this waits for it (tens of ms).
+    // A big layout runs in a child process, killed here; a small one in this process cannot be
+    // interrupted inside Graphviz: this waits for it (tens of ms).
+    m_cancel.cancel();
     m_thread.join();
 }
 
@@ -74,6 +76,12 @@ quint64 GraphLayoutWorker::droppedJobs() const
     return m_dropped;
 }
 
+quint64 GraphLayoutWorker::childLayouts() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_childLayouts;
+}
+
 bool GraphLayoutWorker::isIdle() const
 {
     std::lock_guard lock(m_mutex);
@@ -101,7 +109,15 @@ void GraphLayoutWorker::run()
         QElapsedTimer timer;
         timer.start();
         try {
-            result->layout = ravel::layoutGraph(job.model, job.style);
+            if (ravel::isBigGraph(job.model)) {
+                {
+                    std::lock_guard lock(m_mutex);
+                    m_childLayouts++;
+                }
+                result->layout = ravel::layoutGraphInChild(job.model, job.style, kChildLimit, &m_cancel);
+            } else {
+                result->layout = ravel::layoutGraph(job.model, job.style);
+            }
         } catch (const std::exception& e) {
             result->error = QString::fromStdString(e.what());
         }

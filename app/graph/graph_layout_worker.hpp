@@ -3,14 +3,21 @@
 // Every view submits its graph with its own client key; a job carries an id, a view only wants
 // its newest: a job not started yet is replaced by a newer one of the same client (never laid
 // out), and a result that is no longer the client's newest when it is done is dropped.
+//
+// Big graphs (ravel::isBigGraph) are laid out in a child process (graphviz_process.hpp), killed
+// at kChildLimit and when the worker is destroyed: dot on a server's lock-order graph never
+// finishes, and a thread inside Graphviz cannot be stopped, so a stuck layout would otherwise
+// hold the GUI's exit forever (its main thread joins this worker).
 #pragma once
 
 #include "export/graph_model.hpp"
 #include "export/graphviz_export.hpp"
+#include "export/graphviz_process.hpp"
 
 #include <QObject>
 #include <QString>
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -30,6 +37,9 @@ struct GraphLayoutResult {
 class GraphLayoutWorker : public QObject {
     Q_OBJECT
 public:
+    // How long a big graph's layout may take before its child process is killed.
+    static constexpr std::chrono::milliseconds kChildLimit { 20'000 };
+
     // The process's worker, owned by the application object.
     static GraphLayoutWorker* shared();
 
@@ -47,6 +57,8 @@ public:
     // Jobs never laid out or whose result was thrown away, since the start (tests measure this).
     quint64 droppedJobs() const;
     bool isIdle() const;
+    // Layouts done in a child process, since the start (tests measure this).
+    quint64 childLayouts() const;
 
 signals:
     // On the GUI thread, only for the client's newest job.
@@ -66,6 +78,8 @@ private:
     std::map<const void*, quint64> m_latest;
     quint64 m_nextId = 1;
     quint64 m_dropped = 0;
+    quint64 m_childLayouts = 0;
+    ravel::LayoutCancel m_cancel; // kills the child layout running when the worker goes
     bool m_busy = false;
     bool m_stop = false;
     std::thread m_thread;

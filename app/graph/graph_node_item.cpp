@@ -10,7 +10,10 @@ GraphNodeItem::GraphNodeItem(const ravel::GraphNode& node, QSizeF size, const Gr
     , m_size(size)
     , m_colors(colors)
 {
-    setToolTip(QString::fromStdString(node.label + (node.tooltip.empty() ? "" : "\n" + node.tooltip)));
+    QString tip = QString::fromStdString(node.label + (node.tooltip.empty() ? "" : "\n" + node.tooltip));
+    if (node.instances.size() > 1)
+        tip += QStringLiteral("\n") + QObject::tr("Click to select all %1 locks of the class").arg(node.instances.size());
+    setToolTip(tip);
     setCursor(Qt::PointingHandCursor);
     setZValue(1); // over the edges that reach it, as outputorder=edgesfirst does in the files
 }

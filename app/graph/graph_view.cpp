@@ -1,5 +1,7 @@
 #include "graph/graph_view.hpp"
 
+#include "export/graphviz_process.hpp"
+
 #include "graph/graph_edge_item.hpp"
 #include "graph/graph_node_item.hpp"
 #include "models/trace_document.hpp"
@@ -259,7 +261,10 @@ void GraphView::updateHighlights()
     const QList<quint32> objects = m_state->selectedObjects();
     for (GraphNodeItem* n : nodeItems()) {
         const ravel::GraphNode& node = n->node();
-        n->setHighlighted(n->isThread() ? threads.contains(node.thread) : objects.contains(node.object));
+        bool on = n->isThread() ? threads.contains(node.thread) : objects.contains(node.object);
+        for (size_t i = 0; !on && i < node.instances.size(); i++)
+            on = objects.contains(node.instances[i]);
+        n->setHighlighted(on);
     }
 }
 
@@ -303,7 +308,11 @@ bool GraphView::exportGraph(const QString& path, QString* error)
     if (!format)
         return fail(tr("cannot tell the format of '%1': name it .dot, .gv, .svg, .png or .pdf").arg(path));
     try {
-        ravel::writeGraph(m_shown, path.toStdString(), *format);
+        // A big graph is exported as it was laid out: in a child process, within the limit.
+        if (ravel::isBigGraph(m_shown))
+            ravel::writeGraphInChild(m_shown, path.toStdString(), *format, {}, GraphLayoutWorker::kChildLimit);
+        else
+            ravel::writeGraph(m_shown, path.toStdString(), *format);
     } catch (const std::exception& e) {
         return fail(QString::fromStdString(e.what()));
     }
@@ -335,9 +344,14 @@ void GraphView::mousePressEvent(QMouseEvent* event)
                     sel << node.thread;
                 m_state->setSelectedThreads(sel);
             } else if (m_document && m_document->isLoaded() && node.object < m_document->model().objects().size()) {
+                // A lock class selects every lock of it: each instance one click away in the
+                // timeline and the details.
                 QList<quint32> sel = add ? m_state->selectedObjects() : QList<quint32> {};
-                if (!sel.contains(node.object))
-                    sel << node.object;
+                std::vector<uint32_t> picked = node.instances.empty() ? std::vector<uint32_t> { node.object }
+                                                                      : node.instances;
+                for (uint32_t o : picked)
+                    if (o < m_document->model().objects().size() && !sel.contains(o))
+                        sel << o;
                 m_state->setSelectedObjects(sel);
             }
             event->accept();

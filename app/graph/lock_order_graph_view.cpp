@@ -1,6 +1,7 @@
 #include "graph/lock_order_graph_view.hpp"
 
 #include "detect/lock_order.hpp"
+#include "export/graphviz_export.hpp"
 #include "models/trace_document.hpp"
 
 #include <QtConcurrent/QtConcurrentRun>
@@ -81,7 +82,13 @@ void LockOrderGraphView::onAnalyzed()
     }
     // Names on the GUI thread: the symbolizer is not thread-safe.
     ravel::SymbolizedNaming naming(document()->model(), document()->symbolizer());
-    showGraph(ravel::lockOrderGraph(document()->model(), orders->edges, orders->cycleEdges, naming));
+    // By lock class, every class; when even the classes are too many to read (or to lay out
+    // quickly), only those on a cycle, the subtitle saying how many locks are left out.
+    ravel::GraphModel g = ravel::lockOrderGraph(document()->model(), orders->edges, orders->cycleEdges, naming);
+    if (ravel::isBigGraph(g))
+        g = ravel::lockOrderGraph(document()->model(), orders->edges, orders->cycleEdges, naming,
+                                  ravel::LockOrderScope { true, true });
+    showGraph(std::move(g));
 }
 
 } // namespace ravel::gui

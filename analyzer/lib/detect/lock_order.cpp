@@ -54,6 +54,8 @@ bool LockOrderGraph::needsEvents(const TraceReader& trace)
 void LockOrderGraph::finish(const ReplayModel& model)
 {
     m_model = &model;
+    for (size_t i = 0; i < m_edges.size(); i++)
+        m_edges[i].count = std::max<uint64_t>(1, m_state[i].count);
     findCycles();
 }
 

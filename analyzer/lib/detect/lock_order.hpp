@@ -34,6 +34,7 @@ struct LockOrderEdge {
     uint32_t fromStack = 0;   // acquisition of `from`
     uint32_t toStack = 0;     // request of `to`
     uint64_t timeNs = 0;
+    uint64_t count = 1;       // occurrences folded into this edge (set by finish())
     bool fromShared = false;  // `from` held in read mode
     bool toShared = false;    // `to` requested in read mode
     std::vector<uint32_t> held; // every object held at the request (object indices)

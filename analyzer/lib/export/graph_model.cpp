@@ -2,6 +2,7 @@
 
 #include "detect/live_trace.hpp"
 #include "detect/lock_order.hpp"
+#include "export/lock_class.hpp"
 #include "model/objects.hpp"
 #include "model/replay_model.hpp"
 #include "symbols/symbolizer.hpp"
@@ -379,53 +380,202 @@ GraphModel waitForGraphAt(const ReplayModel& model, uint64_t t, GraphNaming& nam
     return g;
 }
 
+std::vector<bool> edgesOnCycles(const std::vector<LockOrderEdge>& edges)
+{
+    std::unordered_map<uint32_t, uint32_t> idOf;
+    std::vector<std::vector<uint32_t>> next;
+    auto id = [&](uint32_t object) {
+        auto [it, fresh] = idOf.try_emplace(object, uint32_t(next.size()));
+        if (fresh)
+            next.emplace_back();
+        return it->second;
+    };
+    std::vector<std::pair<uint32_t, uint32_t>> ends(edges.size());
+    for (size_t i = 0; i < edges.size(); i++) {
+        ends[i] = { id(edges[i].from), id(edges[i].to) };
+        next[ends[i].first].push_back(ends[i].second);
+    }
+    constexpr uint32_t kNone = UINT32_MAX;
+    const size_t n = next.size();
+    std::vector<uint32_t> index(n, kNone), low(n, 0), component(n, kNone), stack;
+    std::vector<bool> onStack(n, false);
+    struct Frame {
+        uint32_t v;
+        size_t edge;
+    };
+    std::vector<Frame> calls;
+    uint32_t counter = 0, components = 0;
+    auto visit = [&](uint32_t v) {
+        index[v] = low[v] = counter++;
+        stack.push_back(v);
+        onStack[v] = true;
+        calls.push_back({ v, 0 });
+    };
+    for (uint32_t root = 0; root < n; root++) {
+        if (index[root] != kNone)
+            continue;
+        visit(root);
+        while (!calls.empty()) {
+            const uint32_t v = calls.back().v;
+            if (calls.back().edge < next[v].size()) {
+                uint32_t w = next[v][calls.back().edge++];
+                if (index[w] == kNone)
+                    visit(w);
+                else if (onStack[w])
+                    low[v] = std::min(low[v], index[w]);
+                continue;
+            }
+            if (low[v] == index[v]) {
+                uint32_t w;
+                do {
+                    w = stack.back();
+                    stack.pop_back();
+                    onStack[w] = false;
+                    component[w] = components;
+                } while (w != v);
+                components++;
+            }
+            calls.pop_back();
+            if (!calls.empty())
+                low[calls.back().v] = std::min(low[calls.back().v], low[v]);
+        }
+    }
+    // Both ends in one component: the edge closes a cycle (a lock requested while held, too).
+    std::vector<bool> on(edges.size());
+    for (size_t i = 0; i < edges.size(); i++)
+        on[i] = component[ends[i].first] == component[ends[i].second];
+    return on;
+}
+
 GraphModel lockOrderGraph(const ReplayModel& model, const std::vector<LockOrderEdge>& edges,
-                          const std::vector<size_t>& cycleEdges, GraphNaming& naming)
+                          const std::vector<size_t>& cycleEdges, GraphNaming& naming, const LockOrderScope& scope,
+                          LockOrderSummary* summary)
 {
     GraphModel g;
     g.kind = GraphKind::LockOrder;
     g.atNs = model.endNs();
-    std::map<uint32_t, size_t> nodeOf;
-    auto node = [&](uint32_t index) {
-        auto it = nodeOf.find(index);
-        if (it != nodeOf.end())
-            return it->second;
-        GraphNode n;
-        n.id = fmt::format("o{}", index);
-        n.kind = GraphNodeKind::Object;
-        n.object = index;
-        if (index < model.objects().size()) {
-            n.objectKind = model.objects()[index].kind;
-            n.tooltip = fmt::format("0x{:x}", model.objects()[index].address);
-        }
-        n.label = objectLabel(n.objectKind, naming.objectName(index));
-        g.nodes.push_back(std::move(n));
-        return nodeOf[index] = g.nodes.size() - 1;
+    std::vector<bool> onReportedCycle(edges.size(), false);
+    for (size_t i : cycleEdges)
+        if (i < edges.size())
+            onReportedCycle[i] = true;
+    std::vector<bool> keep(edges.size(), true);
+    if (scope.cyclesOnly) {
+        keep = edgesOnCycles(edges);
+        for (size_t i = 0; i < edges.size(); i++)
+            keep[i] = keep[i] || onReportedCycle[i];
+    }
+
+    // Every lock of every edge gets its class, drawn or not: a class's size is the whole run's.
+    struct Class {
+        std::string name;
+        std::vector<uint32_t> locks; // in order of first appearance
+        std::vector<uint32_t> drawn;
+        size_t node = SIZE_MAX;
     };
-    // One drawn edge per ordered pair of locks: a hot pair can have hundreds of (thread, site)
-    // instances, and parallel arrows between the same two boxes only hide each other.
+    std::vector<Class> classes;
+    std::unordered_map<std::string, size_t> classByKey;
+    std::unordered_map<uint32_t, size_t> classOfLock;
+    auto classOf = [&](uint32_t object, uint32_t stack) {
+        auto it = classOfLock.find(object);
+        if (it != classOfLock.end())
+            return it->second;
+        std::string name = lockClassOf(naming.objectName(object), naming.site(stack));
+        // Drawn by lock, every lock is its own class (and still knows the class it belongs to).
+        std::string key = scope.byClass ? name : fmt::format("{}\n{}", name, object);
+        auto [c, fresh] = classByKey.try_emplace(key, classes.size());
+        if (fresh)
+            classes.push_back({ std::move(name), {}, {}, SIZE_MAX });
+        classes[c->second].locks.push_back(object);
+        return classOfLock[object] = c->second;
+    };
+    std::vector<std::pair<size_t, size_t>> classPair(edges.size());
+    for (size_t i = 0; i < edges.size(); i++)
+        classPair[i] = { classOf(edges[i].from, edges[i].fromStack), classOf(edges[i].to, edges[i].toStack) };
+
+    std::unordered_map<uint32_t, bool> drawnLock;
+    std::vector<size_t> classOrder; // drawn classes in order of first appearance
+    auto draw = [&](size_t c, uint32_t object) {
+        if (classes[c].drawn.empty())
+            classOrder.push_back(c);
+        if (drawnLock.emplace(object, true).second)
+            classes[c].drawn.push_back(object);
+    };
+    size_t kept = 0;
+    for (size_t i = 0; i < edges.size(); i++)
+        if (keep[i]) {
+            draw(classPair[i].first, edges[i].from);
+            draw(classPair[i].second, edges[i].to);
+            kept++;
+        }
+
+    bool anyClass = false;
+    for (size_t c : classOrder) {
+        Class& k = classes[c];
+        const uint32_t first = k.drawn.front();
+        GraphNode n;
+        n.kind = GraphNodeKind::Object;
+        n.object = first;
+        n.lockClass = k.name;
+        n.instances = k.drawn;
+        if (first < model.objects().size())
+            n.objectKind = model.objects()[first].kind;
+        if (k.drawn.size() == 1) {
+            // One lock drawn: it is shown as itself ("forks[3]"), the class in its tooltip.
+            n.id = fmt::format("o{}", first);
+            n.label = objectLabel(n.objectKind, naming.objectName(first));
+            if (first < model.objects().size())
+                n.tooltip = fmt::format("0x{:x}", model.objects()[first].address);
+            if (k.locks.size() > 1)
+                n.tooltip += fmt::format("{}class {}: {} locks", n.tooltip.empty() ? "" : ", ", k.name, k.locks.size());
+        } else {
+            anyClass = true;
+            n.id = fmt::format("c{}", first);
+            n.label = objectLabel(n.objectKind, k.name) + fmt::format(" \u00d7{}", k.drawn.size());
+            constexpr size_t kNamed = 12;
+            n.tooltip = fmt::format("lock class {}: {} locks", k.name, k.drawn.size());
+            if (k.drawn.size() < k.locks.size())
+                n.tooltip += fmt::format(" on a cycle, of {}", k.locks.size());
+            n.tooltip += ": ";
+            for (size_t i = 0; i < std::min(kNamed, k.drawn.size()); i++)
+                n.tooltip += (i ? ", " : "") + naming.objectName(k.drawn[i]);
+            if (k.drawn.size() > kNamed)
+                n.tooltip += fmt::format(", +{} more", k.drawn.size() - kNamed);
+        }
+        g.nodes.push_back(std::move(n));
+        k.node = g.nodes.size() - 1;
+    }
+
+    // One drawn edge per ordered pair of nodes: a hot pair can have hundreds of (thread, site)
+    // instances, and a pair of classes thousands of lock pairs; parallel arrows between the same
+    // two boxes only hide each other.
     struct Pair {
         std::vector<size_t> members;
+        std::set<std::pair<uint32_t, uint32_t>> lockPairs;
+        uint64_t occurrences = 0;
         bool cycle = false;
     };
-    std::map<std::pair<uint32_t, uint32_t>, Pair> pairs;
-    std::vector<std::pair<uint32_t, uint32_t>> order;
+    std::map<std::pair<size_t, size_t>, Pair> pairs;
+    std::vector<std::pair<size_t, size_t>> order;
     for (size_t i = 0; i < edges.size(); i++) {
-        auto key = std::make_pair(edges[i].from, edges[i].to);
+        if (!keep[i])
+            continue;
+        auto key = std::make_pair(classes[classPair[i].first].node, classes[classPair[i].second].node);
         auto [it, fresh] = pairs.try_emplace(key);
         if (fresh)
             order.push_back(key);
-        it->second.members.push_back(i);
-        if (std::find(cycleEdges.begin(), cycleEdges.end(), i) != cycleEdges.end())
-            it->second.cycle = true;
+        Pair& p = it->second;
+        p.members.push_back(i);
+        p.lockPairs.emplace(edges[i].from, edges[i].to);
+        p.occurrences += std::max<uint64_t>(1, edges[i].count);
+        p.cycle = p.cycle || onReportedCycle[i];
     }
     constexpr size_t kShown = 3;
     size_t onCycle = 0;
     for (const auto& key : order) {
         const Pair& p = pairs[key];
         GraphEdge e;
-        e.from = node(key.first);
-        e.to = node(key.second);
+        e.from = key.first;
+        e.to = key.second;
         e.kind = GraphEdgeKind::LockOrder;
         e.deadlocked = p.cycle;
         const LockOrderEdge& first = edges[p.members.front()];
@@ -435,6 +585,8 @@ GraphModel lockOrderGraph(const ReplayModel& model, const std::vector<LockOrderE
         std::set<std::string> seen;
         std::vector<std::string> lines;
         for (size_t m : p.members) {
+            if (lines.size() > kShown && seen.size() > 64)
+                break; // enough to say "+N more" of a class pair with thousands
             const LockOrderEdge& le = edges[m];
             std::string where = naming.site(le.toStack);
             std::string line = threadName(model, le.thread) + (where.empty() ? "" : " · " + where);
@@ -445,8 +597,11 @@ GraphModel lockOrderGraph(const ReplayModel& model, const std::vector<LockOrderE
             e.label += (i ? "\n" : "") + lines[i];
         if (lines.size() > kShown)
             e.label += fmt::format("\n+{} more", lines.size() - kShown);
-        e.tooltip = fmt::format("{} requested while holding {} ({} instance{})", g.nodes[e.to].label,
-                                g.nodes[e.from].label, p.members.size(), p.members.size() == 1 ? "" : "s");
+        if (p.lockPairs.size() > 1)
+            e.label += fmt::format("\n{} lock pairs, {} times", p.lockPairs.size(), p.occurrences);
+        e.tooltip = fmt::format("{} requested while holding {} ({} instance{}, {} time{})", g.nodes[e.to].label,
+                                g.nodes[e.from].label, p.members.size(), p.members.size() == 1 ? "" : "s",
+                                p.occurrences, p.occurrences == 1 ? "" : "s");
         if (p.cycle) {
             g.nodes[e.from].deadlocked = g.nodes[e.from].onCycle = true;
             g.nodes[e.to].deadlocked = g.nodes[e.to].onCycle = true;
@@ -454,17 +609,37 @@ GraphModel lockOrderGraph(const ReplayModel& model, const std::vector<LockOrderE
         }
         g.edges.push_back(std::move(e));
     }
-    g.title = fmt::format("lock-order graph — {} lock{}, {} order{}", g.nodes.size(), g.nodes.size() == 1 ? "" : "s",
-                          g.edges.size(), g.edges.size() == 1 ? "" : "s");
+
+    size_t drawnLocks = drawnLock.size();
+    if (anyClass)
+        g.title = fmt::format("lock-order graph — {} lock class{} ({} locks), {} order{}", g.nodes.size(),
+                              g.nodes.size() == 1 ? "" : "es", drawnLocks, g.edges.size(),
+                              g.edges.size() == 1 ? "" : "s");
+    else
+        g.title = fmt::format("lock-order graph — {} lock{}, {} order{}", g.nodes.size(),
+                              g.nodes.size() == 1 ? "" : "s", g.edges.size(), g.edges.size() == 1 ? "" : "s");
     if (onCycle)
         g.title += fmt::format(", {} on a potential deadlock cycle", onCycle);
     else if (!g.edges.empty())
         g.title += ", no cycle";
     g.subtitle = programLine(model);
-    if (g.nodes.empty())
-        g.subtitle += std::string(g.subtitle.empty() ? "" : " · ") + "no lock was requested while another was held";
+    auto more = [&](const std::string& s) { g.subtitle += (g.subtitle.empty() ? "" : " · ") + s; };
+    if (edges.empty())
+        more("no lock was requested while another was held");
+    else if (g.nodes.empty())
+        more(fmt::format("no cycle among the {} locks", classOfLock.size()));
     else
-        g.subtitle += std::string(g.subtitle.empty() ? "" : " · ") + "A → B: B requested while A was held";
+        more("A → B: B requested while A was held");
+    if (scope.cyclesOnly && drawnLocks < classOfLock.size())
+        more(fmt::format("only the cycles: {} of {} locks", drawnLocks, classOfLock.size()));
+    if (summary) {
+        summary->locks = classOfLock.size();
+        summary->classes = classes.size();
+        summary->drawnLocks = drawnLocks;
+        summary->drawnClasses = g.nodes.size();
+        summary->edges = edges.size();
+        summary->drawnEdges = kept;
+    }
     return g;
 }
 
@@ -505,7 +680,11 @@ GraphModel findingGraph(const ReplayModel& model, const Finding& f, GraphNaming&
         std::vector<size_t> all(edges.size());
         for (size_t i = 0; i < all.size(); i++)
             all[i] = i;
-        GraphModel g = lockOrderGraph(model, edges, all, naming);
+        // A finding is one cycle of locks: drawn lock by lock, each lock's class in its tooltip.
+        GraphModel g = lockOrderGraph(model, edges, all, naming, LockOrderScope { false, false });
+        for (GraphNode& n : g.nodes)
+            if (!n.lockClass.empty() && n.tooltip.find("class ") == std::string::npos)
+                n.tooltip += (n.tooltip.empty() ? "class " : ", class ") + n.lockClass;
         // Objects the model does not know (a damaged trace) keep the finding's own names.
         for (GraphNode& n : g.nodes)
             if (n.object >= model.objects().size())

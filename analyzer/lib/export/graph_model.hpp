@@ -40,6 +40,10 @@ struct GraphNode {
     bool exited = false;    // Thread: exited (shown only while it holds something: an abandoned lock)
     bool deadlocked = false; // in the deadlocked set (threads) or on its waits (objects)
     bool onCycle = false;   // the part of the set that forms the cycle itself
+    // Lock-order graphs drawn by class: the class ("buckets[*]") and every lock of it drawn here
+    // (object indices, `object` is the first), so each instance is one click away.
+    std::string lockClass;
+    std::vector<uint32_t> instances;
 };
 
 struct GraphEdge {
@@ -120,9 +124,32 @@ GraphModel waitForGraphAt(const ReplayModel& model, uint64_t t, GraphNaming& nam
 // edges; anything else as the wait-for graph when it was seen.
 GraphModel findingGraph(const ReplayModel& model, const Finding& finding, GraphNaming& naming);
 
-// The lock-order graph of the whole run: one node per lock, one edge per (held, requested) pair
-// with up to a few thread-and-site labels; edges listed in `cycleEdges` (indices into `edges`) red.
+// What a lock-order graph draws.
+struct LockOrderScope {
+    bool byClass = true;     // one node per lock class (lock_class.hpp), else one per lock
+    bool cyclesOnly = false; // only the locks on some cycle: the strongly connected parts
+};
+
+// What a lock-order graph left out, for the line that says so.
+struct LockOrderSummary {
+    size_t locks = 0;        // locks in any lock-order edge
+    size_t classes = 0;      // their classes (locks, when not drawn by class)
+    size_t drawnLocks = 0;
+    size_t drawnClasses = 0; // nodes drawn
+    size_t edges = 0;        // distinct lock-order edges
+    size_t drawnEdges = 0;   // of them, folded into the drawn edges
+};
+
+// The lock-order graph of the whole run: one node per lock class (label "mutex buckets[*] ×4096";
+// a class of one lock is the lock, "mutex account_a"), one edge per (held, requested) pair of
+// nodes with up to a few thread-and-site labels and a count of the lock pairs and occurrences it
+// folds; edges listed in `cycleEdges` (indices into `edges`) red.
 GraphModel lockOrderGraph(const ReplayModel& model, const std::vector<LockOrderEdge>& edges,
-                          const std::vector<size_t>& cycleEdges, GraphNaming& naming);
+                          const std::vector<size_t>& cycleEdges, GraphNaming& naming,
+                          const LockOrderScope& scope = {}, LockOrderSummary* summary = nullptr);
+
+// Which of `edges` lie on some cycle: both ends in one strongly connected component (Tarjan's,
+// iterative: a 4,000-lock chain must not overflow the stack). By edge index.
+std::vector<bool> edgesOnCycles(const std::vector<LockOrderEdge>& edges);
 
 } // namespace ravel

@@ -80,6 +80,14 @@ private:
     std::lock_guard<std::mutex> m_lock;
 };
 
+} // namespace
+
+std::unique_lock<std::mutex> lockGraphviz() { return std::unique_lock(graphviz().mutex); }
+
+bool isBigGraph(const GraphModel& g) { return g.nodes.size() > kBigGraphNodes || g.edges.size() > kBigGraphEdges; }
+
+namespace {
+
 char* cstr(const std::string& s) { return const_cast<char*>(s.c_str()); }
 char* cstr(const char* s) { return const_cast<char*>(s); }
 
@@ -133,6 +141,12 @@ public:
             graphAttr("rankdir", "LR");
             graphAttr("nodesep", "0.35");
             graphAttr("ranksep", "0.6");
+        } else if (engine == "sfdp") {
+            // Thousands of nodes: overlaps removed by sfdp's own cheap pass, edges straight (the
+            // spline router alone takes minutes there), drawn under the nodes.
+            graphAttr("overlap", "prism");
+            graphAttr("splines", "false");
+            graphAttr("sep", "+4");
         } else if (engine == "circo") {
             graphAttr("mindist", "0.4");
             graphAttr("overlap", "false");
@@ -183,9 +197,15 @@ public:
             }
             m_nodes.push_back(v);
         }
+        // Labels on thousands of edges only pile up on each other, and placing them is most of
+        // the layout's time: a big graph keeps them in the tooltips.
+        const bool edgeLabels = !isBigGraph(m);
         for (const GraphEdge& e : m.edges) {
             Agedge_t* a = agedge(m_g, m_nodes.at(e.from), m_nodes.at(e.to), nullptr, 1);
-            set(a, "label", labelText(e.label));
+            if (edgeLabels)
+                set(a, "label", labelText(e.label));
+            else if (e.tooltip.empty())
+                set(a, "tooltip", e.label);
             if (!e.tooltip.empty())
                 set(a, "tooltip", e.tooltip);
             if (e.kind == GraphEdgeKind::Waits)
@@ -468,6 +488,8 @@ Plan planOf(const GraphModel& m, const GraphStyle& style)
         return { "neato", {} };
     if (!style.engine.empty())
         return { style.engine, {} };
+    if (isBigGraph(m))
+        return { "sfdp", {} };
     std::vector<size_t> cycle = pinnedCycle(m);
     if (!cycle.empty())
         return { "neato", std::move(cycle) };

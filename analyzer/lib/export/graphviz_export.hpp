@@ -12,6 +12,7 @@
 #include "export/graph_model.hpp"
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -45,8 +46,20 @@ struct GraphStyle {
 };
 
 // dot; neato with a long simple cycle pinned along a ring (or rows, past two dozen nodes); circo
-// for other long cycles.
+// for other long cycles; sfdp for big graphs.
 std::string graphLayoutEngine(const GraphModel& g);
+
+// Past this size dot's ranking and edge routing take minutes (a cache server's 4,400 locks and
+// 103k orders never finished): such a graph is laid out by sfdp, its edges straight and their
+// labels left to the tooltips, and callers run it in a child process with a time limit
+// (graphviz_process.hpp).
+constexpr size_t kBigGraphNodes = 150;
+constexpr size_t kBigGraphEdges = 600;
+bool isBigGraph(const GraphModel& g);
+
+// Graphviz's process-wide lock, held while a thread is inside Graphviz. A fork under it gives the
+// child a Graphviz no other thread was in the middle of (graphviz_process forks so).
+std::unique_lock<std::mutex> lockGraphviz();
 
 // The graph as DOT source, with every attribute but no layout (what `dot` would read).
 std::string graphToDot(const GraphModel& g, const GraphStyle& style = {});
