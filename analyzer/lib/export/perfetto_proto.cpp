@@ -64,9 +64,21 @@ enum Key : uint64_t { Object = 1, Outcome, At, Holder, Mode, Recursive, HeldAtEn
 constexpr const char* kKeys[] = { "object", "outcome", "at", "holder", "mode", "recursive",
     "held when the trace ended", "to", "from", "message", "finding", "title", "threads", "objects" };
 
-// Track uuids: one space per kind of track, so they never collide.
-constexpr uint64_t kProcessTracks = 1ull << 40, kThreadTracks = 2ull << 40, kLockTracks = 3ull << 40,
-                   kFindingsTrack = 4ull << 40;
+// Track uuids: the kind in the low bits, so they never collide and stay short varints (every
+// event carries one).
+constexpr uint64_t processTrack(uint32_t pid)
+{
+    return uint64_t(pid) << 2 | 1;
+}
+constexpr uint64_t threadTrack(size_t index)
+{
+    return uint64_t(index) << 2 | 2;
+}
+constexpr uint64_t lockTrack(uint64_t n)
+{
+    return n << 2 | 3;
+}
+constexpr uint64_t kFindingsTrack = 4;
 
 class ProtoSink final : public Sink {
 public:
@@ -94,7 +106,7 @@ public:
             if (!pids.insert(t.pid).second)
                 continue;
             // Thread tracks in ravel id order under their process; lock tracks after them.
-            startTrack(kProcessTracks + t.pid);
+            startTrack(processTrack(t.pid));
             m_packet.open(Track::process);
             m_packet.sint(Process::pid, t.pid);
             m_packet.string(Process::name, processName);
@@ -106,8 +118,8 @@ public:
         }
         for (size_t i = 0; i < threads.size(); i++) {
             const SinkThread& t = threads[i];
-            startTrack(kThreadTracks + i);
-            m_packet.uint(Track::parentUuid, kProcessTracks + t.pid);
+            startTrack(threadTrack(i));
+            m_packet.uint(Track::parentUuid, processTrack(t.pid));
             m_packet.string(Track::name, t.label);
             m_packet.open(Track::thread);
             m_packet.sint(Thread::pid, t.pid);
@@ -123,7 +135,7 @@ public:
     void wait(size_t thread, bool chan, const std::string& name, uint64_t start, uint64_t end, uint32_t object,
         const std::string& outcome, uint32_t stack, const std::string& site) override
     {
-        uint64_t track = kThreadTracks + thread;
+        uint64_t track = threadTrack(thread);
         uint64_t nameIid = eventName(name);
         startEvent(Event::kSliceBegin, track, chan ? Chan : Blocked, nameIid);
         annotateString(Object, objectId(object));
@@ -131,7 +143,7 @@ public:
         if (!site.empty())
             annotateIid(At, siteIid(stack, site));
         endEvent(start);
-        startEvent(Event::kSliceEnd, track, chan ? Chan : Blocked, 0);
+        startEvent(Event::kSliceEnd, track, 0, 0);
         endEvent(end);
     }
 
@@ -140,7 +152,7 @@ public:
     {
         bool lock = kind == MarkerKind::Release || kind == MarkerKind::Acquire;
         bool out = outgoing(kind);
-        startEvent(Event::kInstant, kThreadTracks + thread, lock ? Lock : Chan, eventName(name));
+        startEvent(Event::kInstant, threadTrack(thread), lock ? Lock : Chan, eventName(name));
         annotateString(Object, objectId(object));
         annotateString(out ? To : From, peer < m_threads.size() ? m_threads[peer].label : std::string("?"));
         if (message)
@@ -165,9 +177,9 @@ public:
         while (lane < m_lanes.size() && m_lanes[lane].end > h.start)
             lane++;
         if (lane == m_lanes.size()) {
-            uint64_t uuid = kLockTracks + m_lockTracks++;
+            uint64_t uuid = lockTrack(++m_lockTracks);
             startTrack(uuid);
-            m_packet.uint(Track::parentUuid, kProcessTracks + m_threads[h.thread].pid);
+            m_packet.uint(Track::parentUuid, processTrack(m_threads[h.thread].pid));
             m_packet.string(Track::name, *h.name);
             m_packet.sint(Track::siblingOrderRank, int64_t(1 << 30) + h.object);
             endTrack();
@@ -196,7 +208,7 @@ public:
         if (!h.site->empty())
             annotateIid(At, siteIid(h.stack, *h.site));
         endEvent(h.start);
-        startEvent(Event::kSliceEnd, track, Lock, 0);
+        startEvent(Event::kSliceEnd, track, 0, 0);
         endEvent(h.end);
     }
 
@@ -280,10 +292,13 @@ private:
         return m_objectId;
     }
 
+    // An end names nothing (category 0, name 0): it closes the slice its track has open.
     void startEvent(uint32_t type, uint64_t track, uint64_t category, uint64_t nameIid)
     {
         m_event.clear();
-        m_event.uint(Event::categoryIids, category);
+        m_endEvent = type == Event::kSliceEnd;
+        if (category)
+            m_event.uint(Event::categoryIids, category);
         m_event.uint(Event::type, type);
         if (nameIid)
             m_event.uint(Event::nameIid, nameIid);
@@ -317,7 +332,9 @@ private:
         m_packet.clear();
         m_packet.uint(Packet::timestamp, ts);
         m_packet.uint(Packet::sequenceId, kSequence);
-        m_packet.uint(Packet::sequenceFlags, Packet::kNeedsIncrementalState);
+        // Only what refers to interned names needs the sequence's state (an end refers to none).
+        if (!m_endEvent)
+            m_packet.uint(Packet::sequenceFlags, Packet::kNeedsIncrementalState);
         if (!m_newNames.empty() || !m_newStrings.empty()) {
             m_packet.open(Packet::internedData);
             for (const std::string* s : m_newNames)
@@ -368,6 +385,7 @@ private:
     std::vector<Lane> m_lanes;
     uint64_t m_lockTracks = 0;
     bool m_findingsTrack = false;
+    bool m_endEvent = false;
 };
 
 } // namespace
