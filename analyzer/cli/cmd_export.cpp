@@ -1,11 +1,13 @@
-// `ravel export TRACE --perfetto -o FILE.json`: the run as Chrome trace-event JSON for
-// ui.perfetto.dev and chrome://tracing (threads, blocked slices, lock holds, handoff flows,
-// findings; see perfetto_export.hpp). `-o -` writes to stdout. A file is written beside its final
+// `ravel export TRACE --perfetto -o FILE.pftrace|FILE.json`: the run for ui.perfetto.dev, in
+// Perfetto's protobuf format (the default for .pftrace and .perfetto-trace) or as Chrome
+// trace-event JSON (threads, blocked slices, lock holds, handoff flows, findings; see
+// perfetto_export.hpp), optionally cut to a window (--from, --to). `-o -` writes to stdout. A file is written beside its final
 // name and renamed into place, so a failed export leaves no partial file and an old one intact.
 #include "commands.hpp"
 
 #include "analysis/analysis.hpp"
 #include "analysis/run_analysis.hpp"
+#include "base/trace_time.hpp"
 #include "export/graph_model.hpp"
 #include "export/perfetto_export.hpp"
 #include "model/replay_model.hpp"
@@ -33,6 +35,9 @@ struct ExportOptions {
     std::string trace;
     bool perfetto = false;
     std::string output;
+    std::string format; // "proto", "json", or empty: by the output's name
+    std::string from, to;
+    PerfettoOptions how; // from the three above
     bool noFindings = false;
     bool noLockOrder = false;
     bool verbose = false;
@@ -123,7 +128,7 @@ int runExport(const ExportOptions& o)
         SymbolizedNaming naming(model, sym);
         PerfettoStats stats;
         try {
-            stats = writePerfettoJson(model, findings, naming, out.file());
+            stats = writePerfetto(model, findings, naming, out.file(), o.how);
         } catch (const std::runtime_error& e) {
             throw std::runtime_error(out.failure(e.what()));
         }
@@ -134,9 +139,9 @@ int runExport(const ExportOptions& o)
         if (o.verbose) {
             double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             fmt::print(stderr,
-                "==ravel== exported {} trace events to {} ({} bytes: {} blocked, {} holds, {} flows, {} "
+                "==ravel== exported {} {} to {} ({} bytes: {} blocked, {} holds, {} flows, {} "
                 "findings) from {} recorded events in {:.2f} s\n",
-                stats.events, o.output == "-" ? "stdout" : o.output, stats.bytes, stats.waits, stats.holds, stats.flows,
+                stats.events, o.how.format == PerfettoFormat::Proto ? "packets" : "trace events", o.output == "-" ? "stdout" : o.output, stats.bytes, stats.waits, stats.holds, stats.flows,
                 stats.findings, model.eventCount(), seconds);
         }
         return 0;
@@ -155,13 +160,23 @@ void addExportCommand(CLI::App& app, int& status)
 {
     auto options = std::make_shared<ExportOptions>();
     CLI::App* cmd = app.add_subcommand("export",
-        "Export a trace for other tools: --perfetto writes the Chrome "
-        "trace-event JSON that ui.perfetto.dev and chrome://tracing open");
+        "Export a trace for other tools: --perfetto writes what ui.perfetto.dev opens, Perfetto's "
+        "protobuf trace (.pftrace) or Chrome trace-event JSON");
     cmd->add_option("TRACE", options->trace, "trace file (.ravel)")->required();
     cmd->add_flag("--perfetto", options->perfetto,
-        "Chrome/Perfetto trace-event JSON: thread names, blocked slices, lock holds, handoff flows, "
-        "findings");
+        "Perfetto trace: thread names, blocked slices, lock holds, handoff flows, findings");
     cmd->add_option("-o,--output", options->output, "output file, or - for stdout")->required();
+    cmd->add_option("--format", options->format,
+           "proto (Perfetto's protobuf trace, compact; the default for a .pftrace or .perfetto-trace "
+           "output) or json (Chrome trace-event JSON; the default otherwise)")
+        ->check(CLI::IsMember({ "proto", "json" }));
+    auto time = [](const std::string& v) {
+        return parseTraceTime(v) ? std::string() : "'" + v + "' is not a time such as 1.25s or 1250ms";
+    };
+    cmd->add_option("--from", options->from, "keep what happens at or after TIME (1.25s, 1250ms, 40us)")
+        ->type_name("TIME")
+        ->check(time);
+    cmd->add_option("--to", options->to, "keep what happens at or before TIME")->type_name("TIME")->check(time);
     cmd->add_flag("--no-findings", options->noFindings, "leave the findings out (skips the analyses)");
     cmd->add_flag("--no-lock-order", options->noLockOrder, "skip the lock-order analysis: no potential deadlocks");
     cmd->add_flag("-v,--verbose", options->verbose, "print what was written and how long it took");
@@ -170,6 +185,16 @@ void addExportCommand(CLI::App& app, int& status)
             throw CLI::ValidationError("export", "choose the output format: --perfetto");
         if (options->output.empty())
             throw CLI::ValidationError("-o", "expected a file name, or - for stdout");
+        PerfettoOptions& p = options->how;
+        p.format = options->format == "proto" ? PerfettoFormat::Proto
+            : options->format == "json"       ? PerfettoFormat::Json
+                                              : perfettoFormatFor(options->output);
+        if (!options->from.empty())
+            p.fromNs = *parseTraceTime(options->from);
+        if (!options->to.empty())
+            p.toNs = *parseTraceTime(options->to);
+        if (p.toNs < p.fromNs)
+            throw CLI::ValidationError("--to", fmt::format("{} is before --from {}", options->to, options->from));
         status = runExport(*options);
     });
 }

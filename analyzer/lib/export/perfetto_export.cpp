@@ -1,6 +1,7 @@
 #include "export/perfetto_export.hpp"
 
 #include "export/graph_model.hpp"
+#include "export/internal/perfetto_sink.hpp"
 #include "model/handoffs.hpp"
 #include "model/replay_model.hpp"
 
@@ -10,6 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
@@ -209,13 +212,177 @@ std::string programName(const std::string& path)
     return base.empty() ? "process" : base;
 }
 
+using perfetto_detail::MarkerKind;
+using perfetto_detail::SinkHold;
+using perfetto_detail::SinkThread;
+
+// The JSON encoding: Chrome trace events, one per line, in the order the walker gives them.
+class JsonSink final : public perfetto_detail::Sink {
+public:
+    explicit JsonSink(std::FILE* out)
+        : m_out(out)
+    {
+    }
+
+    void begin(const std::string& program, const std::string& processName, const std::vector<SinkThread>& threads) override
+    {
+        m_out.raw(FMT_COMPILE("{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"producer\":\"ravel\",\"program\":{}}},"
+                              "\"traceEvents\":["),
+            jsonString(program));
+        std::string process = jsonString(processName);
+        std::unordered_set<uint32_t> pids;
+        for (const SinkThread& t : threads) {
+            m_threads.push_back({ t.pid, t.tid, jsonString(t.label) });
+            if (!pids.insert(t.pid).second)
+                continue;
+            m_out.event();
+            m_out.raw(
+                FMT_COMPILE("{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":{}}}}}"),
+                t.pid, process);
+            m_out.event();
+            m_out.raw(FMT_COMPILE("{{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":{},\"tid\":0,"
+                                  "\"args\":{{\"sort_index\":{}}}}}"),
+                t.pid, pids.size());
+        }
+        for (size_t i = 0; i < threads.size(); i++) {
+            const Thread& t = m_threads[i];
+            m_out.event();
+            m_out.raw(
+                FMT_COMPILE("{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":{}}}}}"),
+                t.pid, t.tid, t.label);
+            m_out.event();
+            m_out.raw(FMT_COMPILE("{{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":{},\"tid\":{},"
+                                  "\"args\":{{\"sort_index\":{}}}}}"),
+                t.pid, t.tid, threads[i].ravelId);
+        }
+        if (!threads.empty())
+            m_pid = threads.front().pid;
+    }
+
+    void wait(size_t thread, bool chan, const std::string& name, uint64_t start, uint64_t end, uint32_t object,
+        const std::string& outcome, uint32_t stack, const std::string& site) override
+    {
+        const Thread& t = m_threads[thread];
+        m_out.event();
+        // A channel operation is a span even when it did not block: not every one is a wait.
+        m_out.raw(FMT_COMPILE("{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},"
+                              "\"args\":{{\"object\":\"o{}\",\"outcome\":\"{}\""),
+            chan ? "chan" : "blocked", jsonString(name), t.pid, t.tid, Micros { start }, Micros { end - start },
+            object + 1, outcome);
+        if (const std::string& json = siteJson(stack, site); !json.empty())
+            m_out.raw(FMT_COMPILE(",\"at\":{}"), json);
+        m_out.raw(FMT_COMPILE("}}}}"));
+    }
+
+    void marker(size_t thread, MarkerKind kind, const std::string& name, uint64_t ts, uint32_t object, size_t peer,
+        uint64_t flowId, std::optional<uint64_t> message) override
+    {
+        const Thread& t = m_threads[thread];
+        bool lock = kind == MarkerKind::Release || kind == MarkerKind::Acquire;
+        bool out = perfetto_detail::outgoing(kind);
+        std::string extra = message ? fmt::format(",\"message\":{}", *message) : std::string();
+        const char* cat = lock ? "lock" : "chan";
+        m_out.event();
+        m_out.raw(FMT_COMPILE("{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":0,"
+                              "\"args\":{{\"object\":\"o{}\",\"{}\":{}{}}}}}"),
+            cat, jsonString(name), t.pid, t.tid, Micros { ts }, object + 1, out ? "to" : "from",
+            peer < m_threads.size() ? m_threads[peer].label : "\"?\"", extra);
+        // The flow shares the marker's category and instant: chrome://tracing binds them by
+        // (pid, tid, ts, cat), Perfetto to the slice open when it reads the flow event.
+        m_out.event();
+        m_out.raw(
+            FMT_COMPILE("{{\"ph\":\"{}\",{}\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}}}"),
+            out ? "s" : "f", out ? "" : "\"bp\":\"e\",", cat, lock ? "handoff" : "message", flowId, t.pid, t.tid,
+            Micros { ts });
+    }
+
+    bool holdsByLock() const override { return false; }
+
+    void hold(const SinkHold& h) override
+    {
+        const Thread& t = m_threads[h.thread];
+        const std::string& name = objectJson(h.object, *h.name);
+        m_out.event();
+        m_out.raw(FMT_COMPILE("{{\"ph\":\"b\",\"cat\":\"lock\",\"name\":{},\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{},"
+                              "\"args\":{{\"holder\":{},\"object\":\"o{}\""),
+            name, h.id, t.pid, t.tid, Micros { h.start }, t.label, h.object + 1);
+        if (h.shared)
+            m_out.raw(FMT_COMPILE(",\"mode\":\"read\""));
+        if (h.depth)
+            m_out.raw(FMT_COMPILE(",\"recursive\":{}"), h.depth);
+        if (h.open)
+            m_out.raw(FMT_COMPILE(",\"held when the trace ended\":true"));
+        if (const std::string& site = siteJson(h.stack, *h.site); !site.empty())
+            m_out.raw(FMT_COMPILE(",\"at\":{}"), site);
+        m_out.raw(FMT_COMPILE("}}}}"));
+        m_out.event();
+        m_out.raw(
+            FMT_COMPILE("{{\"ph\":\"e\",\"cat\":\"lock\",\"name\":{},\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}}}"),
+            name, h.id, t.pid, t.tid, Micros { h.end });
+    }
+
+    void finding(size_t number, const std::string& kind, const std::string& title, const std::string& threads,
+        const std::string& objects, uint64_t ts) override
+    {
+        m_out.event();
+        m_out.raw(
+            FMT_COMPILE("{{\"ph\":\"i\",\"s\":\"g\",\"cat\":\"finding\",\"name\":{},\"pid\":{},\"tid\":0,\"ts\":{},"
+                        "\"args\":{{\"finding\":{},\"title\":{},\"threads\":{},\"objects\":{}}}}}"),
+            jsonString(kind), m_pid, Micros { ts }, number, jsonString(title), jsonString(threads),
+            jsonString(objects));
+    }
+
+    void finish() override
+    {
+        m_out.raw(FMT_COMPILE("\n]}}\n"));
+        m_out.flush();
+    }
+    uint64_t events() const override { return m_out.events(); }
+    uint64_t bytes() const override { return m_out.bytes(); }
+
+    void setPid(uint32_t pid) { m_pid = pid; }
+
+private:
+    struct Thread {
+        uint32_t pid, tid;
+        std::string label; // as a JSON string
+    };
+
+    const std::string& objectJson(uint32_t object, const std::string& name)
+    {
+        if (object >= m_objectJson.size())
+            m_objectJson.resize(object + 1);
+        std::string& json = m_objectJson[object];
+        if (json.empty())
+            json = jsonString(name);
+        return json;
+    }
+    const std::string& siteJson(uint32_t stack, const std::string& site)
+    {
+        auto [it, added] = m_sites.try_emplace(stack);
+        if (added && !site.empty())
+            it->second = jsonString(site);
+        return it->second;
+    }
+
+    EventWriter m_out;
+    std::vector<Thread> m_threads;
+    uint32_t m_pid = 0;
+    std::vector<std::string> m_objectJson;
+    std::unordered_map<uint32_t, std::string> m_sites;
+};
+
+// Walks the model once, in the order the viewers want, cut to the window, into a sink.
 class Exporter {
 public:
-    Exporter(const ReplayModel& model, const std::vector<Finding>& findings, GraphNaming& naming, std::FILE* out)
+    Exporter(const ReplayModel& model, const std::vector<Finding>& findings, GraphNaming& naming,
+        const PerfettoOptions& options, perfetto_detail::Sink& sink)
         : m_model(model)
         , m_findings(findings)
         , m_naming(naming)
-        , m_out(out)
+        , m_from(options.fromNs)
+        , m_to(std::max(options.fromNs, options.toNs))
+        , m_sink(sink)
     {
     }
 
@@ -227,37 +394,35 @@ public:
         prepareThreads();
         m_handoffs = computeHandoffs(m_model);
         collectMarkers();
-        m_out.raw(FMT_COMPILE("{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"producer\":\"ravel\",\"program\":{}}},"
-                              "\"traceEvents\":["),
-            jsonString(m_model.trace().summary().program));
-        writeMetadata();
+        m_sink.begin(m_model.trace().summary().program, programName(m_model.trace().summary().program), m_threads);
         for (size_t i = 0; i < m_threads.size(); i++)
             writeThreadTrack(i);
         writeHolds();
         writeFindings();
-        m_out.raw(FMT_COMPILE("\n]}}\n"));
-        m_out.flush();
-        m_stats.events = m_out.events();
-        m_stats.bytes = m_out.bytes();
+        m_sink.finish();
+        m_stats.events = m_sink.events();
+        m_stats.bytes = m_sink.bytes();
         return m_stats;
     }
 
 private:
-    struct ThreadOut {
-        uint32_t pid = 0;
-        uint32_t tid = 0; // as written: the OS tid when every thread has its own, else the ravel id
-        std::string label; // JSON string: "T2 philosopher"
-    };
-    // A zero-length slice that a flow end binds to: Perfetto binds "s" and "f" to the slice open on
-    // the thread's track when it reads them, so each end gets a slice of its own at its instant.
-    enum class MarkerKind : uint8_t { Release, Acquire, Send, Receive };
     struct Marker {
         uint32_t thread; // index into m_threads
         uint64_t ts;
         uint32_t index; // into m_handoffs (Release, Acquire) or the model's messages() (Send, Receive)
         MarkerKind kind;
-        bool outgoing() const { return kind == MarkerKind::Release || kind == MarkerKind::Send; }
     };
+
+    // [start, end] cut to the window; false when they do not meet.
+    bool clip(uint64_t& start, uint64_t& end) const
+    {
+        if (end < m_from || start > m_to)
+            return false;
+        start = std::max(start, m_from);
+        end = std::min(end, m_to);
+        return true;
+    }
+    bool inWindow(uint64_t ts) const { return ts >= m_from && ts <= m_to; }
 
     void prepareThreads()
     {
@@ -268,10 +433,11 @@ private:
             osTidsUnique = osTidsUnique && t.osTid != 0 && osTids.insert(t.osTid).second;
         uint32_t tracePid = m_model.trace().summary().pid;
         for (const ModelThread& t : threads) {
-            ThreadOut o;
+            SinkThread o;
             o.pid = t.pid ? t.pid : tracePid;
             o.tid = osTidsUnique ? t.osTid : t.id;
-            o.label = jsonString(threadLabel(t));
+            o.ravelId = t.id;
+            o.label = threadLabel(t);
             m_threads.push_back(std::move(o));
         }
     }
@@ -288,63 +454,22 @@ private:
         return t ? size_t(t - m_model.threads().data()) : SIZE_MAX;
     }
 
-    // Names by object index, plain and as JSON strings; both made on first use.
+    // Names by object index, made on first use.
     const std::string& objectName(uint32_t object)
     {
-        if (object >= m_objectNames.size()) {
+        if (object >= m_objectNames.size())
             m_objectNames.resize(std::max<size_t>(object + 1, m_model.objects().size()));
-            m_objectJson.resize(m_objectNames.size());
-        }
         std::string& name = m_objectNames[object];
         if (name.empty())
             name = m_naming.objectName(object);
         return name;
     }
-    const std::string& objectJson(uint32_t object)
-    {
-        const std::string& name = objectName(object);
-        std::string& json = m_objectJson[object];
-        if (json.empty())
-            json = jsonString(name);
-        return json;
-    }
-    const std::string& siteJson(uint32_t stack)
+    const std::string& site(uint32_t stack)
     {
         auto [it, added] = m_sites.try_emplace(stack);
-        if (added) {
-            std::string site = m_naming.site(stack);
-            it->second = site.empty() ? std::string() : jsonString(site);
-        }
+        if (added)
+            it->second = m_naming.site(stack);
         return it->second;
-    }
-
-    void writeMetadata()
-    {
-        std::string process = jsonString(programName(m_model.trace().summary().program));
-        std::unordered_set<uint32_t> pids;
-        for (const ThreadOut& t : m_threads) {
-            if (!pids.insert(t.pid).second)
-                continue;
-            m_out.event();
-            m_out.raw(
-                FMT_COMPILE("{{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":{}}}}}"),
-                t.pid, process);
-            m_out.event();
-            m_out.raw(FMT_COMPILE("{{\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":{},\"tid\":0,"
-                                  "\"args\":{{\"sort_index\":{}}}}}"),
-                t.pid, pids.size());
-        }
-        for (size_t i = 0; i < m_threads.size(); i++) {
-            const ThreadOut& t = m_threads[i];
-            m_out.event();
-            m_out.raw(
-                FMT_COMPILE("{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":{}}}}}"),
-                t.pid, t.tid, t.label);
-            m_out.event();
-            m_out.raw(FMT_COMPILE("{{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":{},\"tid\":{},"
-                                  "\"args\":{{\"sort_index\":{}}}}}"),
-                t.pid, t.tid, m_model.threads()[i].id);
-        }
     }
 
     // Blocked slices and handoff markers of one thread, in time order (X events of a track must not
@@ -353,7 +478,6 @@ private:
     void writeThreadTrack(size_t ti)
     {
         const ModelThread& mt = m_model.threads()[ti];
-        const ThreadOut& t = m_threads[ti];
         auto markerBegin = std::lower_bound(
             m_markers.begin(), m_markers.end(), uint32_t(ti), [](const Marker& m, uint32_t v) { return m.thread < v; });
         auto marker = markerBegin;
@@ -362,11 +486,11 @@ private:
         const auto& waits = m_model.waitSpans();
         for (size_t k = 0; k <= mt.waits.size(); k++) {
             // Past the last wait, every remaining marker (a marker is never at kOpenEnd).
-            uint64_t nextWait = k < mt.waits.size() ? waits[mt.waits[k]].start : kOpenEnd;
+            uint64_t nextWait = k < mt.waits.size() ? std::max(waits[mt.waits[k]].start, m_from) : kOpenEnd;
             for (; marker != markersEnd && marker->ts < nextWait; ++marker)
-                writeMarker(*marker, t);
+                writeMarker(*marker, ti);
             if (k < mt.waits.size())
-                writeWait(waits[mt.waits[k]], t);
+                writeWait(waits[mt.waits[k]], ti);
         }
     }
 
@@ -377,12 +501,14 @@ private:
         auto add = [&](uint32_t fromThread, uint64_t fromNs, uint32_t toThread, uint64_t toNs, uint32_t index,
                        MarkerKind out, MarkerKind in) {
             size_t from = threadIndex(fromThread), to = threadIndex(toThread);
-            if (from == SIZE_MAX || to == SIZE_MAX)
-                return;
-            m_markers.push_back({ uint32_t(from), fromNs, index, out });
             // A rendezvous receive can be stamped a hair before its send: a flow must not run back
             // in time, or a viewer reads its end before its start and drops it.
-            m_markers.push_back({ uint32_t(to), std::max(fromNs, toNs), index, in });
+            toNs = std::max(fromNs, toNs);
+            // A flow is kept whole or not at all: an arrow from outside the window points nowhere.
+            if (from == SIZE_MAX || to == SIZE_MAX || !inWindow(fromNs) || !inWindow(toNs))
+                return;
+            m_markers.push_back({ uint32_t(from), fromNs, index, out });
+            m_markers.push_back({ uint32_t(to), toNs, index, in });
         };
         for (uint32_t i = 0; i < m_handoffs.size(); i++) {
             const Handoff& h = m_handoffs[i];
@@ -411,96 +537,87 @@ private:
         return cases.empty() ? "select" : "select " + cases;
     }
 
-    void writeWait(const WaitSpan& w, const ThreadOut& t)
+    void writeWait(const WaitSpan& w, size_t thread)
     {
-        uint64_t end = w.end == kOpenEnd ? std::max(m_endNs, w.start) : w.end;
-        std::string name
-            = jsonString(w.op == ChanOp::None ? blockedSliceName(w.flags, objectName(w.object)) : channelSliceName(w));
-        m_out.event();
-        // A channel operation is a span even when it did not block: not every one is a wait.
-        m_out.raw(FMT_COMPILE("{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},"
-                              "\"args\":{{\"object\":\"o{}\",\"outcome\":\"{}\""),
-            w.op == ChanOp::None ? "blocked" : "chan", name, t.pid, t.tid, Micros { w.start }, Micros { end - w.start },
-            w.object + 1, outcomeText(w));
-        if (const std::string& site = siteJson(w.stack); !site.empty())
-            m_out.raw(FMT_COMPILE(",\"at\":{}"), site);
-        m_out.raw(FMT_COMPILE("}}}}"));
+        uint64_t start = w.start, end = w.end == kOpenEnd ? std::max(m_endNs, w.start) : w.end;
+        if (!clip(start, end))
+            return;
+        std::string name = w.op == ChanOp::None ? blockedSliceName(w.flags, objectName(w.object)) : channelSliceName(w);
+        m_sink.wait(thread, w.op != ChanOp::None, name, start, end, w.object, outcomeText(w), w.stack, site(w.stack));
         m_stats.waits++;
     }
 
-    void writeMarker(const Marker& m, const ThreadOut& t)
+    void writeMarker(const Marker& m, size_t thread)
     {
         bool lock = m.kind == MarkerKind::Release || m.kind == MarkerKind::Acquire;
-        uint32_t object = 0, other = 0, flowId = m.index + 1;
-        std::string extra;
+        bool out = perfetto_detail::outgoing(m.kind);
+        uint32_t object = 0, other = 0;
+        uint64_t flowId = m.index + 1;
+        std::optional<uint64_t> message;
         if (lock) {
             const Handoff& h = m_handoffs[m.index];
             object = h.object;
-            other = m.outgoing() ? h.toThread : h.fromThread;
+            other = out ? h.toThread : h.fromThread;
         } else {
             const MessageLink& msg = m_model.messages()[m.index];
             object = msg.chan;
-            other = m.outgoing() ? msg.receiver : msg.sender;
-            extra = fmt::format(",\"message\":{}", msg.id);
-            flowId += uint32_t(m_handoffs.size()); // one id space for all flows, whatever the viewer keys by
+            other = out ? msg.receiver : msg.sender;
+            message = msg.id;
+            flowId += m_handoffs.size(); // one id space for all flows, whatever the viewer keys by
         }
         static constexpr const char* verbs[] = { "unlock", "acquired", "sent on", "received from" };
-        const char* cat = lock ? "lock" : "chan";
-        const ModelThread* peer = m_model.thread(other);
-        m_out.event();
-        m_out.raw(FMT_COMPILE("{{\"ph\":\"X\",\"cat\":\"{}\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":0,"
-                              "\"args\":{{\"object\":\"o{}\",\"{}\":{}{}}}}}"),
-            cat, jsonString(fmt::format("{} {}", verbs[size_t(m.kind)], objectName(object))), t.pid, t.tid,
-            Micros { m.ts }, object + 1, m.outgoing() ? "to" : "from",
-            peer ? m_threads[size_t(peer - m_model.threads().data())].label : "\"?\"", extra);
-        // The flow shares the marker's category and instant: chrome://tracing binds them by
-        // (pid, tid, ts, cat), Perfetto to the slice open when it reads the flow event.
-        m_out.event();
-        m_out.raw(
-            FMT_COMPILE("{{\"ph\":\"{}\",{}\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}}}"),
-            m.outgoing() ? "s" : "f", m.outgoing() ? "" : "\"bp\":\"e\",", cat, lock ? "handoff" : "message", flowId,
-            t.pid, t.tid, Micros { m.ts });
+        m_sink.marker(thread, m.kind, fmt::format("{} {}", verbs[size_t(m.kind)], objectName(object)), m.ts, object,
+            threadIndex(other), flowId, message);
+    }
+
+    void writeHold(uint32_t hi, size_t thread)
+    {
+        const HoldSpan& h = m_model.holdSpans()[hi];
+        SinkHold out;
+        out.open = h.end == kOpenEnd;
+        out.start = h.start;
+        out.end = out.open ? std::max(m_endNs, h.start) : h.end;
+        if (!clip(out.start, out.end))
+            return;
+        out.thread = thread;
+        out.id = hi + 1;
+        out.object = h.object;
+        out.name = &objectName(h.object);
+        out.shared = h.flags & RAVEL_F_SHARED;
+        out.depth = h.depth;
+        out.stack = h.stack;
+        out.site = &site(h.stack);
+        m_sink.hold(out);
+        m_stats.holds++;
     }
 
     void writeHolds()
     {
-        const auto& holds = m_model.holdSpans();
-        for (size_t ti = 0; ti < m_threads.size(); ti++) {
-            const ThreadOut& t = m_threads[ti];
-            for (uint32_t hi : m_model.threads()[ti].holds) {
-                const HoldSpan& h = holds[hi];
-                const std::string& name = objectJson(h.object);
-                bool open = h.end == kOpenEnd;
-                uint64_t end = open ? std::max(m_endNs, h.start) : h.end;
-                m_out.event();
-                m_out.raw(
-                    FMT_COMPILE("{{\"ph\":\"b\",\"cat\":\"lock\",\"name\":{},\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{},"
-                                "\"args\":{{\"holder\":{},\"object\":\"o{}\""),
-                    name, hi + 1, t.pid, t.tid, Micros { h.start }, t.label, h.object + 1);
-                if (h.flags & RAVEL_F_SHARED)
-                    m_out.raw(FMT_COMPILE(",\"mode\":\"read\""));
-                if (h.depth)
-                    m_out.raw(FMT_COMPILE(",\"recursive\":{}"), h.depth);
-                if (open)
-                    m_out.raw(FMT_COMPILE(",\"held when the trace ended\":true"));
-                if (const std::string& site = siteJson(h.stack); !site.empty())
-                    m_out.raw(FMT_COMPILE(",\"at\":{}"), site);
-                m_out.raw(FMT_COMPILE("}}}}"));
-                m_out.event();
-                m_out.raw(
-                    FMT_COMPILE(
-                        "{{\"ph\":\"e\",\"cat\":\"lock\",\"name\":{},\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}}}"),
-                    name, hi + 1, t.pid, t.tid, Micros { end });
-                m_stats.holds++;
-            }
+        if (!m_sink.holdsByLock()) {
+            for (size_t ti = 0; ti < m_threads.size(); ti++)
+                for (uint32_t hi : m_model.threads()[ti].holds)
+                    writeHold(hi, ti);
+            return;
         }
+        // Grouped by lock, each lock's in start order: 4 bytes a hold, the sort O(n log n).
+        const auto& holds = m_model.holdSpans();
+        std::vector<uint32_t> order(holds.size());
+        for (uint32_t i = 0; i < order.size(); i++)
+            order[i] = i;
+        std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+            return std::tie(holds[a].object, holds[a].start, a) < std::tie(holds[b].object, holds[b].start, b);
+        });
+        for (uint32_t hi : order)
+            if (size_t ti = threadIndex(holds[hi].thread); ti != SIZE_MAX)
+                writeHold(hi, ti);
     }
 
     void writeFindings()
     {
-        uint32_t pid = m_threads.empty() ? m_model.trace().summary().pid : m_threads.front().pid;
         for (size_t i = 0; i < m_findings.size(); i++) {
             const Finding& f = m_findings[i];
+            if (!inWindow(f.timeNs))
+                continue;
             std::string threads, objects;
             for (const FindingThread& t : f.threads) {
                 const ModelThread* mt = m_model.thread(t.id);
@@ -510,12 +627,7 @@ private:
                 objects += (objects.empty() ? "" : ", ") + o.name;
             std::string kind
                 = f.certainty == Verdict::None ? f.kind : fmt::format("{} ({})", f.kind, verdictName(f.certainty));
-            m_out.event();
-            m_out.raw(
-                FMT_COMPILE("{{\"ph\":\"i\",\"s\":\"g\",\"cat\":\"finding\",\"name\":{},\"pid\":{},\"tid\":0,\"ts\":{},"
-                            "\"args\":{{\"finding\":{},\"title\":{},\"threads\":{},\"objects\":{}}}}}"),
-                jsonString(kind), pid, Micros { f.timeNs }, i + 1, jsonString(f.title), jsonString(threads),
-                jsonString(objects));
+            m_sink.finding(i + 1, kind, f.title, threads, objects, f.timeNs);
             m_stats.findings++;
         }
     }
@@ -523,23 +635,49 @@ private:
     const ReplayModel& m_model;
     const std::vector<Finding>& m_findings;
     GraphNaming& m_naming;
-    EventWriter m_out;
+    uint64_t m_from, m_to;
+    perfetto_detail::Sink& m_sink;
     PerfettoStats m_stats;
     uint64_t m_endNs = 0;
-    std::vector<ThreadOut> m_threads;
+    std::vector<SinkThread> m_threads;
     std::vector<Handoff> m_handoffs;
     std::vector<Marker> m_markers;
     std::vector<std::string> m_objectNames;
-    std::vector<std::string> m_objectJson;
     std::unordered_map<uint32_t, std::string> m_sites;
 };
 
+bool endsWith(const std::string& s, std::string_view tail)
+{
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 } // namespace
+
+PerfettoFormat perfettoFormatFor(const std::string& path)
+{
+    return endsWith(path, ".pftrace") || endsWith(path, ".perfetto-trace") ? PerfettoFormat::Proto
+                                                                            : PerfettoFormat::Json;
+}
+
+PerfettoStats writePerfetto(const ReplayModel& model, const std::vector<Finding>& findings, GraphNaming& naming,
+    std::FILE* out, const PerfettoOptions& options)
+{
+    std::unique_ptr<perfetto_detail::Sink> sink;
+    if (options.format == PerfettoFormat::Proto) {
+        sink = perfetto_detail::makeProtoSink(out);
+    } else {
+        auto json = std::make_unique<JsonSink>(out);
+        // Findings are global instants of the first thread's process (of the trace's without one).
+        json->setPid(model.trace().summary().pid);
+        sink = std::move(json);
+    }
+    return Exporter(model, findings, naming, options, *sink).run();
+}
 
 PerfettoStats writePerfettoJson(
     const ReplayModel& model, const std::vector<Finding>& findings, GraphNaming& naming, std::FILE* out)
 {
-    return Exporter(model, findings, naming, out).run();
+    return writePerfetto(model, findings, naming, out, PerfettoOptions {});
 }
 
 } // namespace ravel

@@ -1,5 +1,6 @@
-// Perfetto export: a recorded run as Chrome trace-event JSON, the format ui.perfetto.dev and
-// chrome://tracing open, so a run can be looked at (and shared) in the tools people already have.
+// Perfetto export: a recorded run in Perfetto's protobuf trace format (compact: what a big run
+// needs) or as Chrome trace-event JSON (the format chrome://tracing opens too), so a run can be
+// looked at (and shared) in the tools people already have. Both hold the same content.
 //
 // What is written, per process of the trace:
 // - metadata: process and thread names ("T2 philosopher") and sort indices (by ravel id);
@@ -13,8 +14,13 @@
 //   the waiter: a flow binds to the slice its thread has open, so each end gets its own;
 // - each finding as a global instant at its time ("deadlock (certain): ...").
 //
-// The JSON is streamed through a buffer into the file: memory stays bounded by the model, not by
-// the output (tens of bytes per event, hundreds of MB for a big trace).
+// In the protobuf format each lock gets a track of its own under its process (lanes of one name,
+// which the viewer merges, where holds overlap), findings a "findings" track; names and argument
+// keys are interned. perfetto/perfetto_trace_subset.proto lists every field written.
+//
+// Both are streamed through a buffer into the file: memory stays bounded by the model, not by
+// the output. A time window keeps what overlaps it: slices are cut at its edges, instants and
+// flows (both ends) must lie inside.
 #pragma once
 
 #include "base/finding.hpp"
@@ -30,7 +36,7 @@ class GraphNaming;
 class ReplayModel;
 
 struct PerfettoStats {
-    uint64_t events = 0; // trace events written (metadata included)
+    uint64_t events = 0; // trace events (JSON, metadata included) or packets (protobuf) written
     uint64_t bytes = 0; // bytes written
     uint64_t waits = 0; // blocked slices
     uint64_t holds = 0; // hold slices
@@ -38,7 +44,22 @@ struct PerfettoStats {
     uint64_t findings = 0; // finding instants
 };
 
-// Writes the whole model to `out`. `findings` are numbered from 1 in the order given (report
+enum class PerfettoFormat { Json, Proto };
+
+struct PerfettoOptions {
+    PerfettoFormat format = PerfettoFormat::Json;
+    uint64_t fromNs = 0; // the window, in ns from the start of the trace
+    uint64_t toNs = UINT64_MAX;
+};
+
+// The format an output's name asks for: Proto for ".pftrace" and ".perfetto-trace", else Json.
+PerfettoFormat perfettoFormatFor(const std::string& path);
+
+// Writes the model to `out` in the format and window of `options`.
+PerfettoStats writePerfetto(const ReplayModel& model, const std::vector<Finding>& findings, GraphNaming& naming,
+    std::FILE* out, const PerfettoOptions& options);
+
+// Writes the whole model to `out` as JSON. `findings` are numbered from 1 in the order given (report
 // order). Throws std::runtime_error when writing fails (the caller names the file).
 PerfettoStats writePerfettoJson(
     const ReplayModel& model, const std::vector<Finding>& findings, GraphNaming& naming, std::FILE* out);
