@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <map>
 #include <sstream>
+#include <string>
 
 using namespace ravel::e2e;
 
@@ -118,28 +119,43 @@ TEST(TimelineStats, DISABLED_HoldsAndWaitsAroundATrylockAgreeWithTheProgramsOwnC
     EXPECT_CLOSE(count(b, "wait_ns_total"), m.waits["b"], "thread B's waits");
 }
 
+// Both stamps of main's lock at 0.1 s are the runtime's own (after the real lock returns, before
+// the real unlock): on a loaded machine the thread is sometimes descheduled between those stamps
+// and its own clock_gettime calls, and the mutex really was held ~10 ms by then. That is not
+// the placement this test is about (which was wrong on every run: 1.05 s), so a run gets up to
+// three attempts; the failures of the last one are reported.
 TEST(TimelineStats, ReleaseInsideACondWaitEndsTheHoldAtTheWaitsStart)
 {
     TempDir dir("timeline-cond");
-    const std::string trace = dir.file("cond.ravel");
-    RunResult run = ravelRun(trace, {helper("e2e_timeline_condwait")});
-    ASSERT_EQ(run.status, 0) << run.err;
-    Measured m = parse(run.out);
-    ASSERT_EQ(m.holds.size(), 1u) << run.out;
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+        const std::string trace = dir.file("cond" + std::to_string(attempt) + ".ravel");
+        RunResult run = ravelRun(trace, {helper("e2e_timeline_condwait")});
+        ASSERT_EQ(run.status, 0) << run.err;
+        Measured m = parse(run.out);
+        ASSERT_EQ(m.holds.size(), 1u) << run.out;
 
-    RunResult infoRun;
-    auto info = infoJson(trace, &infoRun);
-    ASSERT_TRUE(info) << infoRun.err << infoRun.out;
-    const nlohmann::json* lock = findObject(*info, "pool_lock", "mutex");
-    ASSERT_NE(lock, nullptr) << (*info)["objects"].dump();
-    EXPECT_LT(count(lock, "hold_ns_max"), 10'000'000) << "the mutex is released inside the cond wait";
-    const std::vector<int64_t>& own = m.holds["pool_lock"];
-    EXPECT_EQ(count(lock, "acquisitions"), own[0]);
-    EXPECT_CLOSE(count(lock, "hold_ns_total"), own[1], "pool_lock hold total");
-    EXPECT_CLOSE(count(lock, "hold_ns_max"), own[2], "pool_lock hold max");
-    const nlohmann::json* cond = findObject(*info, "pool_cond");
-    ASSERT_NE(cond, nullptr) << (*info)["objects"].dump();
-    EXPECT_CLOSE(count(cond, "wait_ns_total"), m.waits["pool_cond"], "pool_cond wait");
+        RunResult infoRun;
+        auto info = infoJson(trace, &infoRun);
+        ASSERT_TRUE(info) << infoRun.err << infoRun.out;
+        const nlohmann::json* lock = findObject(*info, "pool_lock", "mutex");
+        ASSERT_NE(lock, nullptr) << (*info)["objects"].dump();
+        const nlohmann::json* cond = findObject(*info, "pool_cond");
+        ASSERT_NE(cond, nullptr) << (*info)["objects"].dump();
+        const std::vector<int64_t>& own = m.holds["pool_lock"];
+        auto close = [](int64_t r, int64_t p) { return std::llabs(r - p) <= std::max<int64_t>(1'000'000, p / 10); };
+        const bool ok = count(lock, "hold_ns_max") < 10'000'000 && count(lock, "acquisitions") == own[0]
+            && close(count(lock, "hold_ns_total"), own[1]) && close(count(lock, "hold_ns_max"), own[2])
+            && close(count(cond, "wait_ns_total"), m.waits["pool_cond"]);
+        if (ok)
+            return;
+        if (attempt < 3)
+            continue;
+        EXPECT_LT(count(lock, "hold_ns_max"), 10'000'000) << "the mutex is released inside the cond wait";
+        EXPECT_EQ(count(lock, "acquisitions"), own[0]);
+        EXPECT_CLOSE(count(lock, "hold_ns_total"), own[1], "pool_lock hold total");
+        EXPECT_CLOSE(count(lock, "hold_ns_max"), own[2], "pool_lock hold max");
+        EXPECT_CLOSE(count(cond, "wait_ns_total"), m.waits["pool_cond"], "pool_cond wait");
+    }
 }
 
 } // namespace
