@@ -139,6 +139,37 @@ TEST_F(TimelineTest, HeldBackEventGoesOnceTheClocksProveItCameFirst)
     EXPECT_EQ(ev.back().thread, 3u);
 }
 
+TEST_F(TimelineTest, AcquisitionWaitsForAHolderThatCanStillRunEvenWhenItsStampIsPassed)
+{
+    // pigz under load: thread 3 holds X (its release unstamped, placed at 1.32 us), thread 2's
+    // stamped acquisition of X (after a cond wait) is at 1.1 us, and thread 1's event at 1.2 us
+    // comes up before thread 3's release. The clocks do not overrule the holder rule here: thread
+    // 3 can still run, and two holders would make its later destroy look like misuse.
+    TraceBuilder b;
+    b.time(3, ticks(1000));
+    b.event(3, RAVEL_EV_ACQUIRED, X, 0, 0, RAVEL_OBJ_MUTEX);
+    for (int i = 0; i < 3; ++i)
+        b.event(3, RAVEL_EV_INIT, 0x99);
+    b.event(3, RAVEL_EV_RELEASE, X, 0, 0, RAVEL_OBJ_MUTEX);
+    b.time(3, ticks(1400));
+    b.event(3, RAVEL_EV_MARK, 0);
+    b.time(2, ticks(1100));
+    b.event(2, RAVEL_EV_ACQUIRED, X, 1, 0, RAVEL_OBJ_MUTEX | RAVEL_F_CONTENDED);
+    b.event(2, RAVEL_EV_RELEASE, X, 0, 0, RAVEL_OBJ_MUTEX);
+    b.event(2, RAVEL_EV_DESTROY, X, 0, 0, RAVEL_OBJ_MUTEX);
+    b.time(1, ticks(1200));
+    b.event(1, RAVEL_EV_MARK, 0);
+    std::vector<Event> ev = merged(b);
+    std::vector<std::pair<uint32_t, uint8_t>> onX;
+    for (const Event& e : ev)
+        if (e.obj == X)
+            onX.emplace_back(e.thread, e.kind);
+    using P = std::pair<uint32_t, uint8_t>;
+    EXPECT_EQ(onX,
+        (std::vector<P> { P(3, RAVEL_EV_ACQUIRED), P(3, RAVEL_EV_RELEASE), P(2, RAVEL_EV_ACQUIRED),
+            P(2, RAVEL_EV_RELEASE), P(2, RAVEL_EV_DESTROY) }));
+}
+
 TEST_F(TimelineTest, ReleaseInsideACondWaitSitsAtTheWaitsStart)
 {
     // The waiter of the reproducer: it locks m, waits on c for 2 s, wakes holding m.

@@ -427,8 +427,16 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
             return d.holder - 1;
         return None;
     };
-    // Only a wait for a holder's release can be overruled by the clocks: a sequence number is
-    // taken under the object's own lock, which beats clocks read on two different cores.
+    // Only a wait for the release by a holder that is itself held back can be overruled by the
+    // clocks: a sequence number is taken under the object's own lock, which beats clocks read on
+    // two different cores, and a holder that can still run will release (its placed times may lag
+    // the clocks, but delivering the acquisition first would show two holders: a misuse check
+    // then reports a destroy of a locked mutex that never happened).
+    auto overrulable = [&](uint32_t h) {
+        const uint32_t b = blockerOf(h, heldOn[h]);
+        return b != None && heldOn[b] != None;
+    };
+    // Noted for every wait for a holder (whether the holder is held back may change later).
     auto noteLatest = [&](uint32_t h) {
         if (blockerOf(h, heldOn[h]) != None)
             heldLatest = std::min(heldLatest, cur[h].latest());
@@ -474,7 +482,7 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
         heldLatest = UINT64_MAX;
         for (size_t j = 0; j < held.size();) {
             const uint32_t h = held[j];
-            if (blockerOf(h, heldOn[h]) != None && cur[h].latest() < earliest) {
+            if (overrulable(h) && cur[h].latest() < earliest) {
                 unhold(j);
                 exempt[h] = 1;
                 push(h);
