@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -556,16 +557,17 @@ std::string renderGraph(const GraphModel& m, GraphFormat format, const GraphStyl
     return bytes;
 }
 
-void writeGraph(const GraphModel& m, const std::string& path, GraphFormat format, const GraphStyle& style)
+void writeRendered(const std::string& path, const std::function<std::string()>& render)
 {
-    // Opened before the layout, so an unwritable path fails at once and leaves nothing behind.
+    // Opened before the layout, so an unwritable path fails at once; removed on any failure, so
+    // a layout that did not finish leaves no empty file behind.
     FILE* f = std::fopen(path.c_str(), "wb");
     if (!f)
         throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
     std::unique_ptr<FILE, int (*)(FILE*)> file(f, std::fclose);
     std::string bytes;
     try {
-        bytes = renderGraph(m, format, style);
+        bytes = render();
     } catch (...) {
         file.reset();
         std::remove(path.c_str());
@@ -579,6 +581,11 @@ void writeGraph(const GraphModel& m, const std::string& path, GraphFormat format
         std::remove(path.c_str());
         throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
     }
+}
+
+void writeGraph(const GraphModel& m, const std::string& path, GraphFormat format, const GraphStyle& style)
+{
+    writeRendered(path, [&] { return renderGraph(m, format, style); });
 }
 
 GraphLayout layoutGraph(const GraphModel& m, const GraphStyle& style)

@@ -11,6 +11,7 @@
 
 #include "export/graph_model.hpp"
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -70,6 +71,9 @@ std::string renderGraph(const GraphModel& g, GraphFormat format, const GraphStyl
 // Renders and writes `path`. Throws GraphvizError when Graphviz fails, std::runtime_error with
 // "cannot write PATH: reason" when the file cannot be written.
 void writeGraph(const GraphModel& g, const std::string& path, GraphFormat format, const GraphStyle& style = {});
+// Writes what `render` returns to `path`; the file is opened first (an unwritable path fails
+// before any layout) and removed when rendering or writing fails, so no partial file is left.
+void writeRendered(const std::string& path, const std::function<std::string()>& render);
 
 struct NodeGeometry {
     GraphPoint center;

@@ -326,28 +326,7 @@ GraphLayout layoutGraphInChild(const GraphModel& g, const GraphStyle& style, std
 void writeGraphInChild(const GraphModel& g, const std::string& path, GraphFormat format, const GraphStyle& style,
                        std::chrono::milliseconds limit, LayoutCancel* cancel)
 {
-    // Opened before the layout, so an unwritable path fails at once; removed on any failure, so
-    // a layout that did not finish leaves no empty file behind.
-    FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f)
-        throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    std::unique_ptr<FILE, int (*)(FILE*)> file(f, std::fclose);
-    std::string bytes;
-    try {
-        bytes = renderGraphInChild(g, format, style, limit, cancel);
-    } catch (...) {
-        file.reset();
-        std::remove(path.c_str());
-        throw;
-    }
-    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-    int err = errno;
-    ok = std::fclose(file.release()) == 0 && ok;
-    if (!ok) {
-        err = err ? err : errno;
-        std::remove(path.c_str());
-        throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
-    }
+    writeRendered(path, [&] { return renderGraphInChild(g, format, style, limit, cancel); });
 }
 
 } // namespace ravel
