@@ -396,11 +396,15 @@ int TargetProcess::start(const LaunchSpec& spec)
     pid_t ravelPid = getpid();
     bool deathSignal = spec.killWithRavel;
 
+    // Before the program, so that it is out of ravel's process group before anything could kill
+    // that group with the program already running.
+    m_guard.start();
     installSignalHandling();
     m_launchMonoNs = monotonicNowNs();
     pid_t pid = fork();
     if (pid < 0) {
         int error = errno;
+        m_guard.release();
         restoreSignalHandling();
         close(errPipe[0]);
         close(errPipe[1]);
@@ -444,6 +448,11 @@ int TargetProcess::start(const LaunchSpec& spec)
         tcsetpgrp(m_terminal, pid);
     m_hadTerminal = handOver;
     m_pid = pid;
+    if (tracePerPid)
+        m_traceFile = fmt::format("{}/{}.{}.ravel", spec.traceDir, spec.traceName, pid);
+    else if (spec.setTraceEnv)
+        m_traceFile = spec.traceFile;
+    m_guard.watch(pid, m_traceFile, m_launchMonoNs);
     g_terminal.store(m_terminal, std::memory_order_relaxed);
     g_targetPid.store(pid, std::memory_order_relaxed);
     // Unblock: anything that arrived since installSignalHandling() is forwarded now.
@@ -466,18 +475,13 @@ int TargetProcess::start(const LaunchSpec& spec)
     if (got == static_cast<ssize_t>(sizeof execError)) {
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) { }
+        m_guard.release();
         reclaimTerminal();
         m_pid = 0;
+        m_traceFile.clear();
         restoreSignalHandling();
         return execError ? execError : ENOEXEC;
     }
-
-    if (tracePerPid)
-        m_traceFile = fmt::format("{}/{}.{}.ravel", spec.traceDir, spec.traceName, pid);
-    else if (spec.setTraceEnv)
-        m_traceFile = spec.traceFile;
-    // Started while ravel still has one thread (the watchdog comes later).
-    m_guard.start(pid, m_traceFile, m_launchMonoNs);
     return 0;
 }
 

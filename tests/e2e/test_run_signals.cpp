@@ -400,6 +400,22 @@ TEST_F(RunSignals, CtrlCOnTheTerminalReachesTheProgramOnce)
     EXPECT_TRUE(job.waitForOutput("==ravel== trace:", 5s)) << job.output();
 }
 
+TEST_F(RunSignals, CtrlCThatKillsTheProgramKillsRavelTooSoItsCallerStops)
+{
+    // The program's group alone got the Ctrl-C: ravel dies of SIGINT after its report, so a
+    // script or make waiting for ravel stops as it would have without ravel.
+    std::string ready = dir.file("intkill.ready");
+    std::string trace = dir.file("intkill.ravel");
+    TerminalJob job({ ravelBinary(), "run", "-o", trace, "--", target(), "idle", ready }, false);
+    ASSERT_TRUE(waitForReady(ready)) << job.output();
+    job.type("\x03");
+    EXPECT_EQ(job.nextEvent(), "killed " + std::to_string(SIGINT)) << job.output();
+    EXPECT_TRUE(job.waitForOutput("==ravel== trace:", 5s)) << "the report comes first: " << job.output();
+    auto info = infoJson(trace);
+    ASSERT_TRUE(info);
+    EXPECT_EQ((*info)["end"]["signal"], "SIGINT") << info->dump();
+}
+
 TEST_F(RunSignals, CtrlZStopsRavelWithTheProgramAndFgGivesTheProgramTheTerminalAgain)
 {
     std::vector<std::string> argv { ravelBinary(), "run", "-q", "-o", dir.file("tstp.ravel"), "--", target(), "read-line" };
