@@ -67,6 +67,15 @@ TEST_P(ClosesEveryDescriptor, KeepsTheTraceAndTheProgramsFile)
 INSTANTIATE_TEST_SUITE_P(
     RuntimeTransparency, ClosesEveryDescriptor, ::testing::Values("loop", "range", "from", "raw", "dup2"));
 
+// Started with stdin closed, a program's first open() returns 0; the runtime's trace took that
+// number (the program got 3). The trace descriptor now sits out of the way.
+TEST(RuntimeTransparency, LeavesTheLowestDescriptorToTheProgram)
+{
+    TempDir dir("lowestfd");
+    RunResult r = sameAsNative(dir.file("lowest.ravel"), { helper("e2e_lowest_fd") });
+    EXPECT_EQ(r.out, "first open got 0\n");
+}
+
 // A C program loads a C++ plugin RTLD_LOCAL, as interpreters load extension modules: the real
 // __cxa_guard_acquire is in a libstdc++ outside the global scope, which dlsym(RTLD_NEXT) never
 // searched ("cannot find the real __cxa_guard_acquire; aborting", exit 134).
