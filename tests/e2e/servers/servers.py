@@ -34,17 +34,12 @@ TOOL_TIMEOUT = float(os.environ.get("RAVEL_SERVERS_TOOL_TIMEOUT", 90))  # one ra
 # Settings of the developer's shell that would change what ravel records or reports.
 _SCRUBBED = ("RAVEL_OPTIONS", "RAVEL_RUNTIME", "RAVEL_TRACE_FILE", "LD_PRELOAD")
 
-# Known bugs that make a test fail today. A test marked with known_bug() is skipped unless
-# RAVEL_KNOWN_BUGS names its bug (or is "all"); the ctest entries that set it are DISABLED until
-# the fix lands (tests/e2e/servers/CMakeLists.txt).
-KNOWN_BUGS = {
-    "dlsym-double-free": "issue 11 (1): a program that calls dlsym twice for a missing symbol dies with "
-                         "'free(): double free detected in tcache 2' under ravel run (mariadbd, even --version)",
-    "exit-is-deadlock": "issue 11 (2): threads parked on mutexes main holds when it calls exit(0) are reported "
-                        "as a certain deadlock, exit 66 (redis-server --io-threads 4 at shutdown)",
-    "lock-order-hang": "issue 11 (4): ravel graph --kind lock-order and ravel-gui --quit do not finish on a "
-                       "trace with thousands of locks (memcached's item locks): Graphviz dot runs for minutes",
-}
+# Known bugs that make a test fail today, by name: a test marked with known_bug(NAME) is skipped
+# unless RAVEL_KNOWN_BUGS names it (or is "all"); CMakeLists.txt registers such a run DISABLED
+# until the fix lands. None now: the three this suite found at first (mariadbd's double free at
+# start-up, redis's exit called a deadlock, the lock-order layout that never finished on
+# memcached's item locks) were fixed on main.
+KNOWN_BUGS = {}
 
 
 def known_bug(name):
@@ -385,7 +380,6 @@ class ServerSuite(unittest.TestCase):
         finally:
             shutil.rmtree(runtime, ignore_errors=True)
 
-    # Subclasses whose trace hits the lock-order hang mark these two known_bug("lock-order-hang").
     def test_lock_order_graph_draws(self):
         self.check_lock_order_graph()
 

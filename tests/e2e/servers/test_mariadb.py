@@ -113,9 +113,5 @@ class MariadbUnderRavel(servers.ServerSuite):
         self.assertIn("shop", a["tables_after_slap"].split())
 
 
-# mariadbd dies at start-up under ravel run (free(): double free, exit 134) until the runtime's fix:
-# every test of the suite needs the traced run, so the whole class waits for it.
-MariadbUnderRavel = servers.known_bug("dlsym-double-free")(MariadbUnderRavel)
-
 if __name__ == "__main__":
     servers.main()

@@ -157,14 +157,6 @@ class MemcachedUnderRavel(servers.ServerSuite):
         self.assertEqual(a["slap_ops"], str(SLAP_OPS))
         self.assertEqual(a["threads"], "4")
 
-    @servers.known_bug("lock-order-hang")
-    def test_lock_order_graph_draws(self):
-        self.check_lock_order_graph()
-
-    @servers.known_bug("lock-order-hang")
-    def test_gui_opens_and_quits(self):
-        self.check_gui_opens()
-
 
 if __name__ == "__main__":
     servers.main()

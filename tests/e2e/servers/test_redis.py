@@ -72,15 +72,6 @@ class RedisIoThreadsUnderRavel(servers.ServerSuite):
         self.assertEqual(a["rpush"], ["3", "a\nb\nc"])
         self.assertTrue(a["io_threads_served"], "with 50 clients the I/O threads write replies")
 
-    # At shutdown redis parks its I/O threads on mutexes main holds and calls exit(0).
-    @servers.known_bug("exit-is-deadlock")
-    def test_stops_with_its_native_exit_status(self):
-        super().test_stops_with_its_native_exit_status()
-
-    @servers.known_bug("exit-is-deadlock")
-    def test_report_has_no_error_finding(self):
-        super().test_report_has_no_error_finding()
-
 
 if __name__ == "__main__":
     servers.main()
