@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <functional>
 #include <map>
-#include <queue>
 #include <set>
 
 namespace ravel::gui {
@@ -27,33 +26,41 @@ bool cancelled(const std::atomic<bool>* cancel)
 // a lock held long stays on row 0 and hand-over-hand pairs alternate between two rows.
 std::vector<std::vector<TimelineItem>> assignHoldRows(const ReplayModel& model, const ModelThread& t, quint64 endNs)
 {
-    std::vector<std::vector<TimelineItem>> rows;
-    using Busy = std::pair<quint64, size_t>; // (end, row)
-    std::priority_queue<Busy, std::vector<Busy>, std::greater<>> busy;
-    std::priority_queue<size_t, std::vector<size_t>, std::greater<>> free;
     const std::vector<HoldSpan>& holds = model.holdSpans();
-    for (uint32_t hi : t.holds) {
+    auto itemOf = [&](uint32_t hi) {
         const HoldSpan& h = holds[hi];
         TimelineItem item;
         item.start = std::min<quint64>(h.start, endNs);
         item.end = std::max(item.start, std::min<quint64>(h.end, endNs));
         item.ref = hi;
         item.state = holdState(h);
-        while (!busy.empty() && busy.top().first <= item.start) {
-            free.push(busy.top().second);
-            busy.pop();
+        return item;
+    };
+    // First the row of every hold and the size of every row, then each row allocated once: a
+    // busy thread has millions of holds, and growing its rows by doubling cost more than the rest.
+    // The lowest row free at a hold's start is the lowest whose last hold ended by then; rows are
+    // as many as the thread's deepest nesting, so a scan beats a heap.
+    std::vector<quint32> rowOf(t.holds.size());
+    std::vector<size_t> sizes;
+    std::vector<quint64> rowEnd;
+    for (size_t i = 0; i < t.holds.size(); i++) {
+        const TimelineItem item = itemOf(t.holds[i]);
+        quint32 row = 0;
+        while (row < rowEnd.size() && rowEnd[row] > item.start)
+            row++;
+        if (row == rowEnd.size()) {
+            rowEnd.push_back(0);
+            sizes.push_back(0);
         }
-        size_t row;
-        if (!free.empty()) {
-            row = free.top();
-            free.pop();
-        } else {
-            row = rows.size();
-            rows.emplace_back();
-        }
-        rows[row].push_back(item);
-        busy.push({ item.end, row });
+        rowEnd[row] = item.end;
+        rowOf[i] = row;
+        sizes[row]++;
     }
+    std::vector<std::vector<TimelineItem>> rows(sizes.size());
+    for (size_t r = 0; r < rows.size(); r++)
+        rows[r].reserve(sizes[r]);
+    for (size_t i = 0; i < t.holds.size(); i++)
+        rows[rowOf[i]].push_back(itemOf(t.holds[i]));
     return rows;
 }
 
@@ -69,7 +76,7 @@ std::vector<TimelineItem> unionOf(const std::vector<std::vector<TimelineItem>>& 
         if (!out.empty() && item.start < out.back().end) {
             TimelineItem& u = out.back();
             u.end = std::max(u.end, item.end);
-            u.count += item.count;
+            u.addCount(item.count);
             if (TimelineRow::moreSevere(item.state, u.state)) {
                 u.state = item.state;
                 u.ref = item.ref;

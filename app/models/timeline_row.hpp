@@ -7,11 +7,14 @@
 // p ns per pixel walks the coarsest level with W_k <= p: its items do not overlap and are either
 // >= W_k long or alone in their bucket, so at most 2 * range / W_k + 3 (< 8 per pixel) of them lie
 // in any range, and folding neighbours that share a pixel brings that to about 2 per pixel. A
-// level that would fold nothing is not stored twice: it points at the level below.
+// level that would not fold at least half the items of the stored level below it is not stored:
+// it points at that level (which then has at most twice the items the skipped level would have
+// had), so a row costs at most about twice its spans.
 #pragma once
 
 #include <QtGlobal>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -23,9 +26,15 @@ struct TimelineItem {
     quint64 end = 0;    // open spans end at the trace's end here; the state says they are open
     quint32 ref = 0;    // the span shown (index into the ReplayModel's wait or hold spans); for a
                         // fold, its most severe span (a click on a fold selects that one)
-    quint32 count = 1;  // spans folded into this item
-    quint8 state = 0;   // TimelineState byte: SpanKind | kOpenBit
+    // 24 bytes an item, not 32: a row of a busy thread holds millions of them.
+    quint32 count : 24 = 1; // spans folded into this item, saturating at kMaxCount
+    quint32 state : 8 = 0;  // TimelineState byte: SpanKind | kOpenBit
+
+    static constexpr quint32 kMaxCount = (1u << 24) - 1;
+    bool countSaturated() const { return count == kMaxCount; }
+    void addCount(quint32 n) { count = std::min<quint64>(quint64(count) + n, kMaxCount); }
 };
+static_assert(sizeof(TimelineItem) == 24);
 
 class TimelineRow {
 public:

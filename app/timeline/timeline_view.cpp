@@ -677,7 +677,9 @@ QString TimelineView::tooltipAt(const QPoint& pos)
     const TimelineItem& item = hit.item;
     QString fold;
     if (item.count > 1)
-        fold = tr("%1 spans in this pixel; the most severe:").arg(item.count) + QStringLiteral("<br>");
+        fold = (item.countSaturated() ? tr("over %1 spans in this pixel; the most severe:")
+                                      : tr("%1 spans in this pixel; the most severe:"))
+                   .arg(item.count) + QStringLiteral("<br>");
     if (hit.row == -1) {
         const WaitSpan& w = model.waitSpans()[item.ref];
         QString verb = waitKindOf(w) == SpanKind::WaitJoin ? tr("waits to join") : tr("waits for");

@@ -134,6 +134,20 @@ void TestTimelineIndex::queriesStayBoundedAtEveryZoom()
             spans += row.spanCount();
     }
     QCOMPARE(spans, index.spanCount());
+    // The pyramid costs at most about twice the spans themselves (a busy server's rows once kept
+    // five near-copies of every span: 3 GB for 12M spans).
+    size_t rowBytes = 0;
+    size_t rowCount = 0;
+    for (const TimelineLane& lane : index.lanes()) {
+        rowBytes += lane.state.memoryBytes();
+        rowCount++;
+        for (const TimelineRow& row : lane.holdRows) {
+            rowBytes += row.memoryBytes();
+            rowCount++;
+        }
+    }
+    QVERIFY2(rowBytes <= spans * sizeof(TimelineItem) * 5 / 2 + rowCount * 1024,
+             qPrintable(QStringLiteral("%1 bytes for %2 spans in %3 rows").arg(rowBytes).arg(spans).arg(rowCount)));
     if (example != QLatin1String("dining"))
         QVERIFY2(spans > 50000, qPrintable(QStringLiteral("only %1 spans").arg(spans)));
     std::mt19937_64 rng(42);
