@@ -174,12 +174,70 @@ bool growTo(uint64_t want)
     return true;
 }
 
+// The program as it was started: argv[0] (found in PATH when it has no slash) when that is the
+// running executable, so a program started through a symlink keeps its name (Debian's
+// /usr/bin/redis-server is a symlink to redis-check-rdb, which /proc/self/exe resolves to);
+// else the executable's resolved path. Sets exe, returns false when neither is known.
+bool programPath(char* exe, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", exe, size - 1);
+    exe[n > 0 ? n : 0] = 0;
+    char argv0[512] = {};
+    int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (cfd < 0)
+        return n > 0;
+    ssize_t got = read(cfd, argv0, sizeof argv0 - 1);
+    close(cfd);
+    if (got <= 0 || !argv0[0] || strnlen(argv0, sizeof argv0) == sizeof argv0 - 1)
+        return n > 0;
+    struct stat self;
+    if (stat("/proc/self/exe", &self) != 0)
+        return n > 0;
+    char candidate[1024];
+    auto sameFile = [&](const char* path) {
+        struct stat st;
+        return stat(path, &st) == 0 && st.st_dev == self.st_dev && st.st_ino == self.st_ino;
+    };
+    auto take = [&](const char* path) {
+        if (path[0] == '/') {
+            snprintf(exe, size, "%s", path);
+        } else {
+            char cwd[512];
+            if (!getcwd(cwd, sizeof cwd))
+                return;
+            int w = snprintf(exe, size, "%s/%s", cwd, path[0] == '.' && path[1] == '/' ? path + 2 : path);
+            if (w < 0 || size_t(w) >= size) { // too long to keep: the resolved path
+                ssize_t r = readlink("/proc/self/exe", exe, size - 1);
+                exe[r > 0 ? r : 0] = 0;
+            }
+        }
+    };
+    if (strchr(argv0, '/')) {
+        if (sameFile(argv0))
+            take(argv0);
+        return exe[0] != 0;
+    }
+    const char* path = getenv("PATH");
+    while (path && *path) {
+        const char* colon = strchr(path, ':');
+        size_t len = colon ? size_t(colon - path) : strlen(path);
+        if (len > 0 && len < 512) {
+            snprintf(candidate, sizeof candidate, "%.*s/%s", static_cast<int>(len), path, argv0);
+            if (sameFile(candidate)) {
+                take(candidate);
+                break;
+            }
+        }
+        path = colon ? colon + 1 : nullptr;
+    }
+    return exe[0] != 0;
+}
+
 bool openTraceFile()
 {
     const char* env = getenv("RAVEL_TRACE_FILE");
     char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = 0;
+    programPath(exe, sizeof exe);
     const char* baseName = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
     if (env && *env)
         snprintf(g.path, sizeof g.path, "%s", env);

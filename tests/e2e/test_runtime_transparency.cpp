@@ -187,6 +187,42 @@ INSTANTIATE_TEST_SUITE_P(RuntimeTransparency, ForeignAllocator,
         Allocator { "tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4" }),
     [](const auto& info) { return std::string(info.param.name); });
 
+// A program started through a symlink keeps the name it was started by (Debian's redis-server
+// is a symlink to redis-check-rdb, and the trace said redis-check-rdb): by path, relative or
+// found in PATH. A name that is not the running executable does not override it.
+TEST(RuntimeTransparency, ProgramStartedThroughASymlinkKeepsItsName)
+{
+    TempDir dir("symlink");
+    const std::string target = "/usr/bin/true";
+    fs::create_directories(dir.file("bin"));
+    fs::create_symlink(target, dir.file("bin/friendly-name"));
+    struct Case {
+        std::vector<std::string> argv;
+        RunOptions options;
+        std::string expected;
+    };
+    RunOptions inDir;
+    inDir.cwd = dir.path().string();
+    RunOptions inPath;
+    inPath.env = { "PATH=" + dir.file("bin") + ":/usr/bin:/bin" };
+    const std::vector<Case> cases = {
+        { { dir.file("bin/friendly-name") }, {}, dir.file("bin/friendly-name") },
+        { { "./bin/friendly-name" }, inDir, dir.file("bin/friendly-name") },
+        { { "friendly-name" }, inPath, dir.file("bin/friendly-name") },
+        { { target }, {}, fs::canonical(target).string() },
+    };
+    int n = 0;
+    for (const Case& c : cases) {
+        const std::string trace = dir.file("t" + std::to_string(n++) + ".ravel");
+        RunResult r = ravelRun(trace, c.argv, c.options);
+        ASSERT_EQ(r.status, 0) << c.argv[0] << ": " << r.err;
+        RunResult infoRun;
+        auto info = infoJson(trace, &infoRun);
+        ASSERT_TRUE(info) << infoRun.err;
+        EXPECT_EQ((*info)["program"].get<std::string>(), c.expected) << "started as " << c.argv[0];
+    }
+}
+
 // Debian programs a new user tries first. mariadbd --version died at start-up (its dlsym probes:
 // the double free above). Skipped where the package is missing (scripts/setup installs them).
 class DebianProgram : public ::testing::TestWithParam<std::vector<std::string>> { };

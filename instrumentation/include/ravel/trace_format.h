@@ -77,7 +77,8 @@ typedef struct RavelFileHeader {
     uint64_t calib_tsc;      /* a later (tsc, monotonic) pair for calibrating the tsc rate; */
     uint64_t calib_mono_ns;  /* written by the watchdog and at chunk opens (best effort) */
     uint8_t reserved0[32];
-    char program[512];       /* absolute path of the executable, NUL-terminated */
+    char program[512];       /* absolute path of the executable as started (argv[0] when it is the
+                                running executable, symlinks kept), NUL-terminated */
     uint32_t argv_len;       /* bytes used in argv */
     uint32_t reserved1;
     char argv[3072 - 8];     /* arguments, each NUL-terminated, back to back */
