@@ -8,6 +8,8 @@
 #include "analysis/analysis.hpp"
 #include "symbols/symbolizer.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <set>
 
 using namespace ravel::e2e;
@@ -133,4 +135,37 @@ TEST(PotentialDeadlock, TrylockBackOffIsClean)
 {
     Analysis a = recordAndAnalyze("trylock_ok", { "trylock_ok" }, false);
     EXPECT_TRUE(a.findings.empty()) << describe(a.findings);
+}
+
+// 64 bucket locks each taken before one global lock by one thread, after it by another: one bug,
+// so one finding whose bucket side names its lock class and how many locks of it the pattern took,
+// in the text a user reads and in the JSON a script reads.
+TEST(PotentialDeadlock, BucketLocksAgainstOneGlobalLockAreOneFindingOfTheirClass)
+{
+    TempDir dir("bucket_inversion");
+    const std::string trace = dir.file("t.ravel");
+    RunResult r = ravelRun(trace, { helper("e2e_bucket_inversion") }, withTimeout(60s));
+    ASSERT_FALSE(r.timedOut) << r.err;
+    EXPECT_EQ(r.status, 66) << r.err;
+    EXPECT_NE(r.err.find("one of 64 locks of class bucket[*] taken here in this pattern"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("64 instances of this pattern"), std::string::npos) << r.err;
+
+    RunResult report = run({ ravelBinary(), "report", "--format", "json", trace });
+    ASSERT_EQ(report.status, 66) << report.err;
+    nlohmann::json j = nlohmann::json::parse(report.out);
+    std::vector<nlohmann::json> potential;
+    for (const nlohmann::json& f : j["findings"])
+        if (f["kind"] == "potential-deadlock")
+            potential.push_back(f);
+    ASSERT_EQ(potential.size(), 1u) << report.out;
+    const nlohmann::json& f = potential[0];
+    EXPECT_EQ(f["instances"].get<int>(), 64);
+    std::map<std::string, std::string> classOf;
+    for (const nlohmann::json& o : f["objects"])
+        classOf[o["id"].get<std::string>()] = o["class"].get<std::string>();
+    std::map<std::string, uint64_t> locksOfClass;
+    for (const nlohmann::json& e : f["edges"])
+        locksOfClass[classOf[e["from"].get<std::string>()]] = e["from_locks"].get<uint64_t>();
+    EXPECT_EQ(locksOfClass, (std::map<std::string, uint64_t> { { "bucket[*]", 64 }, { "global_lock", 1 } }))
+        << f["edges"].dump();
 }

@@ -1,9 +1,9 @@
-// Lock classes (export/lock_class.hpp) and the lock-order graph drawn by class: the locks of one
+// Lock classes (base/lock_class.hpp) and the lock-order graph drawn by class: the locks of one
 // array, one struct field or one site are one node with a count, edges fold by class pair, and
 // the default scope of `ravel graph` (the cycles) leaves out what is on none.
 #include "detect/lock_order.hpp"
 #include "export/graph_model.hpp"
-#include "export/lock_class.hpp"
+#include "base/lock_class.hpp"
 #include "model_script.hpp"
 
 #include <gtest/gtest.h>

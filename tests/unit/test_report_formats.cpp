@@ -426,8 +426,8 @@ TEST_F(ReportFormats, PotentialDeadlockShowsEveryEdgeWithBothStacks)
     size_t ia = 0, ib = 1;
     if (f.objects[0].name != "report_account_a")
         std::swap(ia, ib);
-    f.edges.push_back({ ia, ib, 2, 1, 2, 400, { ia }, {}, {} });
-    f.edges.push_back({ ib, ia, 3, 1, 2, 500, { ib }, {}, {} });
+    f.edges.push_back({ ia, ib, 2, 1, 2, 400, { ia }, {}, {}, 1 });
+    f.edges.push_back({ ib, ia, 3, 1, 2, 500, { ib }, {}, {}, 1 });
     f.instances = 3;
     f.fingerprint = "0123456789abcdef";
     std::string text = renderFindingText(f, 2, *a.reader, *a.sym);

@@ -64,6 +64,9 @@ struct FindingEdge {
     // while holding `from`; or `from` is a channel it serves by that operation after requesting `to`.
     std::string toOp;
     std::string fromOp;
+    // Patterns (Finding::instances > 1): the distinct locks taken at this position over every
+    // instance, e.g. 64 when each of 64 bucket locks was taken before the global one; `from` is one.
+    uint64_t fromLocks = 1;
 };
 
 struct Finding {

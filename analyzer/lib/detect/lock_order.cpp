@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
 #include <utility>
 
 namespace ravel {
@@ -99,6 +100,9 @@ struct LockOrderGraph::Pattern {
     bool oneThread = false;
     uint64_t instances = 0;
     std::vector<std::vector<uint32_t>> examples; // edge indices, in cycle order
+    // The distinct locks each position of the cycle took over all instances: 64 bucket locks
+    // against one global lock is one pattern, 64 locks at one position and 1 at the other.
+    std::vector<std::unordered_set<uint32_t>> locksAt;
 };
 
 // Enumerates simple cycles of one strongly connected component, each once (rooted at its lowest
@@ -351,6 +355,9 @@ void LockOrderGraph::findCycles()
         }
         Pattern& p = patterns[it->second];
         p.instances++;
+        p.locksAt.resize(n);
+        for (size_t i = 0; i < n; i++)
+            p.locksAt[i].insert(m_edges[rotated[i]].from);
         if (p.examples.size() < kExamplesPerPattern)
             p.examples.push_back(std::move(rotated));
     };
@@ -426,6 +433,8 @@ Finding LockOrderGraph::makeFinding(const Pattern& p) const
         return out;
     };
     f.edges = edgesOf(p.examples[0]);
+    for (size_t i = 0; i < f.edges.size() && i < p.locksAt.size(); i++)
+        f.edges[i].fromLocks = std::max<uint64_t>(1, p.locksAt[i].size());
     for (size_t i = 1; i < p.examples.size(); i++)
         f.moreExamples.push_back(edgesOf(p.examples[i]));
     for (const FindingEdge& e : f.edges) {
@@ -463,9 +472,6 @@ Finding LockOrderGraph::makeFinding(const Pattern& p) const
         f.notes.push_back("this run did not deadlock, but nothing orders these critical sections (no common lock, "
                           "create/join, signal or barrier between them): another schedule can");
     }
-    if (p.instances > 1)
-        f.notes.push_back(fmt::format("{}{} cycles of this pattern (the same acquire sites) in this run",
-                                      m_searchCapped ? "at least " : "", p.instances));
     if (m_searchCapped)
         f.notes.push_back("the cycle search stopped at its bound: counts are lower bounds and some longer "
                           "cycles may be missing");

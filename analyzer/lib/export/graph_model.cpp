@@ -2,7 +2,7 @@
 
 #include "detect/live_trace.hpp"
 #include "detect/lock_order.hpp"
-#include "export/lock_class.hpp"
+#include "base/lock_class.hpp"
 #include "model/objects.hpp"
 #include "model/replay_model.hpp"
 #include "symbols/symbolizer.hpp"

@@ -1,6 +1,7 @@
 #include "report/report_json.hpp"
 
 #include "analysis/analysis.hpp"
+#include "base/lock_class.hpp"
 #include "model/objects.hpp"
 #include "trace/trace_reader.hpp"
 
@@ -62,6 +63,7 @@ public:
                 { "name", o.name },
                 { "address", hex(o.address) },
                 { "generation", o.generation },
+                { "class", lockClassOfName(o.name) },
             });
         }
         j["objects"] = std::move(objects);
@@ -158,6 +160,7 @@ private:
                 { "from_stack", stack(e.fromStack) },
                 { "to_stack", stack(e.toStack) },
                 { "held", std::move(held) },
+                { "from_locks", e.fromLocks },
             });
             if (!e.toOp.empty() || !e.fromOp.empty()) {
                 out.back()["to_op"] = e.toOp.empty() ? json(nullptr) : json(e.toOp);

@@ -1,5 +1,7 @@
 #include "report/report_text.hpp"
 
+#include "base/lock_class.hpp"
+
 #include "model/channels.hpp"
 #include "model/objects.hpp"
 #include "report/report_json.hpp"
@@ -113,7 +115,15 @@ void appendCycle(std::string& out, const Finding& f, const TraceReader& trace, S
             appendStack(out, e.fromStack, false, trace, sym, opt, st);
             continue;
         }
-        out += fmt::format("\n    {} takes {}, acquired at:\n", st.bold(label(e.thread)), name(e.from));
+        std::string ofClass;
+        if (e.fromLocks > 1 && e.from < f.objects.size()) {
+            // One pattern over a lock class: say so, or 64 findings' worth of locks reads as one.
+            const std::string cls = lockClassOfName(f.objects[e.from].name);
+            ofClass = cls != f.objects[e.from].name
+                ? fmt::format(" (one of {} locks of class {} taken here in this pattern)", e.fromLocks, st.bold(cls))
+                : fmt::format(" (one of {} locks taken here in this pattern)", e.fromLocks);
+        }
+        out += fmt::format("\n    {} takes {}{}, acquired at:\n", st.bold(label(e.thread)), name(e.from), ofClass);
         appendStack(out, e.fromStack, false, trace, sym, opt, st);
         if (!e.toOp.empty())
             out += fmt::format("    then {} {} at {}, which blocks until a {} comes:\n", verb(e.toOp), name(e.to),
@@ -129,7 +139,7 @@ void appendCycle(std::string& out, const Finding& f, const TraceReader& trace, S
             out += fmt::format("    (also holding {})\n", others);
     }
     if (f.instances > 1)
-        out += fmt::format("\n  {} instances of this pattern in this run\n", f.instances);
+        out += fmt::format("\n  {} instances of this pattern (the same acquire sites) in this run\n", f.instances);
     for (const auto& cycle : f.moreExamples) {
         std::string line;
         for (const FindingEdge& e : cycle)

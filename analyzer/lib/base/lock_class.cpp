@@ -1,4 +1,4 @@
-#include "export/lock_class.hpp"
+#include "base/lock_class.hpp"
 
 #include <cctype>
 
