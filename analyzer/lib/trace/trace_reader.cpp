@@ -288,11 +288,23 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
             lastSeq = c.hdr.seq;
         }
         detail::UnknownKind unknown;
-        const size_t anchorsBefore = s.anchors.size();
+        size_t anchorsBefore = s.anchors.size();
         const size_t kept = keepEvents(
             buf, 0, records, s.n,
             [&](uint64_t idx, const RavelEvent& r) {
                 uint64_t rel = (r.word & RAVEL_OBJ_MASK) | (uint64_t(r.aux & 0xffff) << 48);
+                // Two stamps with no event between them: the runtime stamped before a call that
+                // blocks (a sleep, a poll; intercept_block.cpp) or opened a chunk, then stamped the
+                // next event. The first bounds the events before it: the last of them happened no
+                // later, so it anchors that one (not the next event, which came after the block).
+                if (!s.anchors.empty() && s.anchors.back().idx == idx && s.anchors.back().stamped && idx > 0) {
+                    const uint64_t before = s.anchors.back().time;
+                    s.anchors.pop_back();
+                    if (s.anchors.size() < anchorsBefore)
+                        anchorsBefore = s.anchors.size();
+                    if (s.anchors.empty() || s.anchors.back().idx < idx - 1)
+                        s.anchors.push_back({ idx - 1, before, false, true });
+                }
                 s.anchors.push_back({ idx, relTscToNs(rel), true });
             },
             &unknown);
