@@ -538,8 +538,17 @@ int RunCommand::execute()
     finish(main, recordable, ranMs);
     if (m_opts.verbose)
         say("==ravel== after exit: {:.1f} ms; exit status {}\n", millisSince(exited), status);
-    int exitStatus = m_deadlock.load() || m_errorsAtExit ? m_opts.errorExitCode : status;
     const TargetEnd& end = target.end();
+    // A program that died of a signal ravel did not send (a crash, a supervisor's kill) keeps its
+    // status, 128+N, even with findings: the crash is the bigger news (DESIGN.md's verdict table),
+    // and a script must still see that the program crashed. The report above says both.
+    const bool killedByRavel = m_deadlock.load() && m_opts.onDeadlock == "kill" && end.how == TargetEnd::How::Signaled
+        && end.value == SIGKILL && !end.forwarded;
+    const bool crashed = end.how == TargetEnd::How::Signaled && !killedByRavel;
+    int exitStatus = (m_deadlock.load() || m_errorsAtExit) && !crashed ? m_opts.errorExitCode : status;
+    if (crashed && (m_deadlock.load() || m_errorsAtExit))
+        say("==ravel== exit status {}: the program died of signal {} ({}); the findings above would have made it {}\n",
+            status, end.value, sigabbrev_np(end.value) ? sigabbrev_np(end.value) : "?", m_opts.errorExitCode);
     if (target.hadTerminal() && end.how == TargetEnd::How::Signaled && end.value == SIGINT
         && exitStatus == 128 + SIGINT) {
         // The terminal's Ctrl-C went to the program's group alone, so a script or make that

@@ -7,7 +7,9 @@
  *              samples the exiting process several times and must not call it a deadlock
  *   abba       two workers deadlock on two mutexes while main goes on and exits: a deadlock
  *   abandoned  a worker exits holding a mutex, another blocks on it, then main exits: a deadlock
- *              (nobody could ever have released it), not a shutdown */
+ *              (nobody could ever have released it), not a shutdown
+ *   abandoned_abort  the same, but main then calls abort(): a deadlock and a crash, and the crash
+ *              is the bigger news, so `ravel run` keeps the program's status (134) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,11 +84,13 @@ int main(int argc, char** argv)
         usleep(300000);
         exit(0);
     }
-    if (!strcmp(mode, "abandoned")) {
+    if (!strcmp(mode, "abandoned") || !strcmp(mode, "abandoned_abort")) {
         pthread_create(&t[0], NULL, loader, NULL);
         pthread_join(t[0], NULL);
         pthread_create(&t[1], NULL, reader, NULL);
         usleep(50000);
+        if (!strcmp(mode, "abandoned_abort"))
+            abort();
         exit(0); /* before the watchdog's two samples: only the analysis at exit can tell */
     }
     fprintf(stderr, "exit_parked: unknown mode %s\n", mode);

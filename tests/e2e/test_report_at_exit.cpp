@@ -3,6 +3,8 @@
 // programs stay quiet and keep their own exit status.
 #include "e2e_util.hpp"
 
+#include <csignal>
+
 using namespace ravel::e2e;
 
 TEST(ReportAtExit, MisuseIsReportedWithThreadAndLine)
@@ -83,4 +85,16 @@ TEST(ReportAtExit, LockAbandonedBeforeTheExitIsADeadlockOfOneThread)
     EXPECT_NE(r.err.find("waits for a lock whose holder exited without releasing it"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("each other"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("config_lock"), std::string::npos) << r.err;
+}
+
+// A deadlock found at exit, then the program crashes: the crash is the bigger news, so ravel run
+// keeps the program's status (128+SIGABRT), and the report says both.
+TEST(ReportAtExit, CrashAfterAFindingKeepsTheSignalStatusAndSaysBoth)
+{
+    TempDir dir("abandoned-abort");
+    RunResult r = ravelRun(dir.file("t.ravel"), { helper("e2e_exit_parked"), "abandoned_abort" }, withTimeout(30s));
+    ASSERT_FALSE(r.timedOut) << r.err;
+    EXPECT_EQ(r.status, 128 + SIGABRT) << r.err;
+    EXPECT_NE(r.err.find("waits for a lock whose holder exited without releasing it"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("died of signal 6 (ABRT)"), std::string::npos) << r.err;
 }
