@@ -9,6 +9,9 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+
+#include <errno.h>
 
 using namespace ravel;
 using ravel::test::TraceBuilder;
@@ -71,4 +74,82 @@ TEST(ReplayModel, InitOfAFreeLockStartsANewObject)
     const ReplayModel& m = s.model();
     EXPECT_EQ(m.objects().size(), 2u);
     EXPECT_TRUE(endOfRunFindings(m).empty());
+}
+
+namespace {
+
+constexpr uint64_t R = 0x555555558080;
+
+size_t destroysOfLocked(const ReplayModel& m)
+{
+    size_t n = 0;
+    for (const Finding& f : m.misuse())
+        n += f.title.rfind("destroy of a", 0) == 0 && f.title.find("that is locked") != std::string::npos;
+    return n;
+}
+
+// Thread 2 takes rwlock R (stamped at 1 us) and releases it (unstamped: somewhere in [1 us, 2 ms]);
+// thread 1 destroys R at 1.5 us. The merge places the release ~1 us after the acquisition, after
+// the destroy, but nothing recorded orders the two (an atomic the program used is not in the
+// trace): no "destroy of a locked rwlock" from guesswork. `releaseAtNs` stamps the release instead.
+size_t destroyWhileAnotherMayHold(std::optional<uint64_t> releaseAtNs)
+{
+    Script s;
+    s.b.time(2, 2000);
+    s.b.event(2, RAVEL_EV_ACQUIRED, R, 0, 0, RAVEL_OBJ_RWLOCK);
+    if (releaseAtNs)
+        s.b.time(2, *releaseAtNs * 2);
+    s.b.event(2, RAVEL_EV_RELEASE, R, 0, 0, RAVEL_OBJ_RWLOCK);
+    s.b.time(2, 4'000'000);
+    s.b.event(2, RAVEL_EV_MARK, 0);
+    s.b.time(1, 3000);
+    s.b.event(1, RAVEL_EV_DESTROY, R, 0, 0, RAVEL_OBJ_RWLOCK);
+    return destroysOfLocked(s.model());
+}
+
+} // namespace
+
+TEST(ReplayModel, DestroyOrderedAgainstAnotherThreadsReleaseOnlyByGuessIsNoMisuse)
+{
+    EXPECT_EQ(destroyWhileAnotherMayHold(std::nullopt), 0u);
+}
+
+TEST(ReplayModel, DestroyBeforeAnotherThreadsStampedReleaseIsMisuse)
+{
+    EXPECT_EQ(destroyWhileAnotherMayHold(3000), 1u);
+}
+
+TEST(ReplayModel, DestroyOfALockWhoseHolderNeverReleasesItIsMisuse)
+{
+    Script s;
+    s.ev(2, RAVEL_EV_ACQUIRED, R, RAVEL_OBJ_RWLOCK);
+    s.ev(1, RAVEL_EV_DESTROY, R, RAVEL_OBJ_RWLOCK);
+    s.ev(2, RAVEL_EV_MARK, 0, 0);
+    EXPECT_EQ(destroysOfLocked(s.model()), 1u);
+}
+
+// glibc's pthread_mutex_destroy fails with EBUSY on a locked mutex: its result decides, not the
+// merged order (the same thread's hold is program order, and exact).
+TEST(ReplayModel, MutexDestroyTrustsWhatTheRealCallSaw)
+{
+    {
+        Script s;
+        s.ev(2, RAVEL_EV_ACQUIRED, M);
+        s.ev(1, RAVEL_EV_DESTROY, M, RAVEL_OBJ_MUTEX, 0);
+        s.ev(2, RAVEL_EV_RELEASE, M);
+        EXPECT_EQ(destroysOfLocked(s.model()), 0u);
+    }
+    {
+        Script s;
+        s.ev(2, RAVEL_EV_ACQUIRED, M);
+        s.ev(1, RAVEL_EV_DESTROY, M, RAVEL_OBJ_MUTEX, EBUSY);
+        s.ev(2, RAVEL_EV_RELEASE, M);
+        EXPECT_EQ(destroysOfLocked(s.model()), 1u);
+    }
+    {
+        Script s;
+        s.ev(1, RAVEL_EV_ACQUIRED, M);
+        s.ev(1, RAVEL_EV_DESTROY, M, RAVEL_OBJ_MUTEX, 0);
+        EXPECT_EQ(destroysOfLocked(s.model()), 1u);
+    }
 }
