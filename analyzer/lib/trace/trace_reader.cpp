@@ -244,6 +244,78 @@ void pinCondReleases(const EventBuffer& events, uint64_t first, std::vector<Anch
 
 } // namespace
 
+// Makes the anchors cover [0, n] with strictly increasing indices and non-decreasing times, so a
+// cursor never needs a special case: before the first stamp the thread's start (or the first
+// stamp), after the last one its exit (or the last stamp). Takes the stamps one at a time as the
+// chunks are decoded (one anchor of look-behind: a later stamp of the same event replaces it), so
+// indexing never holds a thread's anchors undecoded.
+class TraceReader::Impl::AnchorBuilder {
+public:
+    AnchorBuilder(detail::AnchorList& out, const ThreadInfo* info, bool fromStart)
+        : m_out(out)
+        , m_info(info)
+        , m_fromStart(fromStart)
+    {
+    }
+    void add(Anchor b)
+    {
+        if (m_have && b.time < m_pending.time)
+            b.time = m_pending.time;
+        if (m_have && m_pending.idx == b.idx) {
+            m_pending = b;
+            return;
+        }
+        if (m_have)
+            emit(m_pending);
+        m_pending = b;
+        m_have = true;
+    }
+    void finish(uint64_t n)
+    {
+        if (m_have)
+            emit(m_pending);
+        m_have = false;
+        if (m_out.empty())
+            m_out.push(Anchor { 0, start(m_info ? m_info->start_ns : 0), false });
+        if (m_out.back().idx < n) {
+            uint64_t t1 = m_out.back().time;
+            const bool exited = m_info && m_info->exit_ns != 0 && m_info->exit_ns >= t1;
+            if (exited)
+                t1 = m_info->exit_ns;
+            m_out.push(Anchor { n, t1, false, exited });
+        }
+        if (m_out.size() == 1)
+            m_out.push(Anchor { n, m_out.back().time, false, false });
+        m_out.shrink();
+    }
+
+private:
+    uint64_t start(uint64_t t0) const
+    {
+        if (m_fromStart && m_info && m_info->start_ns && m_info->start_ns <= t0)
+            t0 = m_info->start_ns;
+        return t0;
+    }
+    void emit(const Anchor& a)
+    {
+        if (m_out.empty() && a.idx > 0)
+            m_out.push(Anchor { 0, start(a.time), false });
+        m_out.push(a);
+    }
+    detail::AnchorList& m_out;
+    const ThreadInfo* m_info;
+    bool m_fromStart;
+    Anchor m_pending {};
+    bool m_have = false;
+};
+
+const ThreadInfo* TraceReader::Impl::threadInfo(uint32_t tid) const
+{
+    auto it = std::lower_bound(
+        threads.begin(), threads.end(), tid, [](const ThreadInfo& ti, uint32_t id) { return ti.id < id; });
+    return it != threads.end() && it->id == tid ? &*it : nullptr;
+}
+
 // One thread's chunks (sorted by seq): its stream, anchors, kind counts and sequence ranges.
 // Reads only the file and the thread table, so threads are indexed in parallel.
 void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std::span<const uint8_t> overLimit,
@@ -267,6 +339,8 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
     bool accepted = false;
     uint32_t lastSeq = 0;
     uint32_t held = 0; // locks the thread holds, in program order
+    AnchorBuilder anchors(s.anchors, threadInfo(s.tid), firstSeq == 0);
+    std::vector<Anchor> chunkAnchors; // one chunk's stamps (and pins), before finishing
     for (size_t k = 0; k < chunks.size(); ++k) {
         const ChunkRef& c = *chunks[k];
         if (accepted && c.hdr.seq == lastSeq) {
@@ -288,18 +362,20 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
             lastSeq = c.hdr.seq;
         }
         detail::UnknownKind unknown;
-        const size_t anchorsBefore = s.anchors.size();
+        chunkAnchors.clear();
         const size_t kept = keepEvents(
             buf, 0, records, s.n,
             [&](uint64_t idx, const RavelEvent& r) {
                 uint64_t rel = (r.word & RAVEL_OBJ_MASK) | (uint64_t(r.aux & 0xffff) << 48);
-                s.anchors.push_back({ idx, relTscToNs(rel), true });
+                chunkAnchors.push_back({ idx, relTscToNs(rel), true });
             },
             &unknown);
         if (unknown.at != SIZE_MAX)
             log.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk skipped",
                 c.offset, unknown.at, unknown.kind));
-        pinCondReleases(buf, s.n, s.anchors, anchorsBefore);
+        pinCondReleases(buf, s.n, chunkAnchors, 0);
+        for (const Anchor& a : chunkAnchors)
+            anchors.add(a);
         for (const RavelEvent& e : buf) {
             const unsigned kind = unsigned(e.word >> 48) & 0xff;
             ++out.kindCounts[kind];
@@ -311,7 +387,7 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
             s.chunks.push_back(StreamChunk { &c, s.n, uint32_t(kept), uint32_t(records) });
         s.n += kept;
     }
-    finishAnchors(s, firstSeq == 0);
+    anchors.finish(s.n);
 }
 
 // `chunks`: the events chunks of the whole trace, sorted by (owner, seq). Threads are indexed on
@@ -394,46 +470,6 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
         std::copy_n(r.kindCounts, RAVEL_EV_KIND_COUNT, r.stream.kindCounts);
         streams.push_back(std::move(r.stream));
     }
-}
-
-// Makes the anchors cover [0, n] with strictly increasing indices and non-decreasing times, so a
-// cursor never needs a special case: before the first stamp the thread's start (or the first
-// stamp), after the last one its exit (or the last stamp).
-void TraceReader::Impl::finishAnchors(ThreadStream& s, bool fromStart) const
-{
-    const uint64_t n = s.n;
-    std::vector<Anchor> out;
-    out.reserve(s.anchors.size() + 2);
-    for (const Anchor& a : s.anchors) {
-        Anchor b = a;
-        if (!out.empty() && b.time < out.back().time)
-            b.time = out.back().time;
-        if (!out.empty() && out.back().idx == b.idx)
-            out.back() = b;
-        else
-            out.push_back(b);
-    }
-    const ThreadInfo* info = nullptr;
-    auto it = std::lower_bound(
-        threads.begin(), threads.end(), s.tid, [](const ThreadInfo& ti, uint32_t id) { return ti.id < id; });
-    if (it != threads.end() && it->id == s.tid)
-        info = &*it;
-    if (out.empty() || out.front().idx > 0) {
-        uint64_t t0 = out.empty() ? (info ? info->start_ns : 0) : out.front().time;
-        if (fromStart && info && info->start_ns && info->start_ns <= t0)
-            t0 = info->start_ns;
-        out.insert(out.begin(), Anchor { 0, t0, false });
-    }
-    if (out.back().idx < n) {
-        uint64_t t1 = out.back().time;
-        const bool exited = info && info->exit_ns != 0 && info->exit_ns >= t1;
-        if (exited)
-            t1 = info->exit_ns;
-        out.push_back(Anchor { n, t1, false, exited });
-    }
-    if (out.size() == 1)
-        out.push_back(Anchor { n, out[0].time, false, false });
-    s.anchors.swap(out);
 }
 
 void TraceReader::Impl::indexSequences()

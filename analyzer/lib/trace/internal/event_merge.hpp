@@ -24,6 +24,76 @@ struct Anchor {
     bool bound = stamped;
 };
 
+// A thread's anchors, delta-encoded: cursors read them only in order, and a long trace has one per
+// 64 events at most (the runtime's forced stamps), so at 24 bytes each they were most of what a
+// report of a long trace held. Here they take about 4 bytes: varint((idx delta) << 2 | stamped << 1
+// | bound), varint(time delta). Indices never decrease, times never decrease.
+class AnchorList {
+public:
+    void push(const Anchor& a)
+    {
+        put((a.idx - m_last.idx) << 2 | (a.stamped ? 2u : 0u) | (a.bound ? 1u : 0u));
+        put(a.time - m_last.time);
+        m_last = a;
+        ++m_count;
+    }
+    const Anchor& back() const { return m_last; }
+    bool empty() const { return m_count == 0; }
+    size_t size() const { return m_count; }
+    void shrink() { m_bytes.shrink_to_fit(); }
+    const uint8_t* begin() const { return m_bytes.data(); }
+    const uint8_t* end() const { return m_bytes.data() + m_bytes.size(); }
+
+private:
+    void put(uint64_t v)
+    {
+        while (v >= 0x80) {
+            m_bytes.push_back(uint8_t(v | 0x80));
+            v >>= 7;
+        }
+        m_bytes.push_back(uint8_t(v));
+    }
+    std::vector<uint8_t> m_bytes;
+    Anchor m_last { 0, 0, false, false };
+    size_t m_count = 0;
+};
+
+// Reads an AnchorList from its start.
+struct AnchorReader {
+    const uint8_t* p = nullptr;
+    const uint8_t* stop = nullptr;
+    Anchor last { 0, 0, false, false };
+
+    void start(const AnchorList& list)
+    {
+        p = list.begin();
+        stop = list.end();
+        last = Anchor { 0, 0, false, false };
+    }
+    // Past the end (only a damaged index could ask): an anchor no event reaches.
+    Anchor next()
+    {
+        if (p >= stop)
+            return Anchor { UINT64_MAX, last.time, false, false };
+        const uint64_t head = get(), dt = get();
+        last = Anchor { last.idx + (head >> 2), last.time + dt, (head & 2) != 0, (head & 1) != 0 };
+        return last;
+    }
+
+private:
+    uint64_t get()
+    {
+        uint64_t v = 0;
+        for (unsigned shift = 0; p < stop && shift < 64; shift += 7) {
+            const uint8_t b = *p++;
+            v |= uint64_t(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                break;
+        }
+        return v;
+    }
+};
+
 // Unstamped events after a stamp are spread over at most this much time: the runtime stamps the
 // next event once the watchdog's millisecond tick moved (or after 64 unstamped events), so while
 // the watchdog ticks, an unstamped event happened within a tick of the stamp before it, and a
@@ -50,7 +120,7 @@ struct ThreadStream {
     uint32_t tid = 0;
     uint64_t n = 0;                  // events
     std::vector<StreamChunk> chunks; // in program order, covering [0, n)
-    std::vector<Anchor> anchors;     // anchors[0].idx == 0, anchors.back().idx == n
+    AnchorList anchors;              // the first at idx 0, the last at idx n
     uint64_t kindCounts[RAVEL_EV_KIND_COUNT] = {}; // its events by RAVEL_EV_* kind
 };
 
@@ -110,7 +180,8 @@ size_t keepEvents(EventBuffer& v, size_t at, size_t records, uint64_t firstIndex
 struct Cursor {
     const RavelEvent* ev = nullptr; // the decoded chunk: events [base, end) of the thread
     uint64_t base = 0, end = 0;
-    const Anchor* anchor = nullptr;
+    Anchor anchor[2] {};             // the clock readings around event i
+    AnchorReader anchors;
     uint64_t i = 0, n = 0;
     uint64_t i0 = 0, iNext = 0, t0 = 0;
     // Interpolation in 32.32 fixed point: acc = (i - i0) * step, kept by adding step per event (an
@@ -132,7 +203,9 @@ struct Cursor {
         stream = &s;
         decoder = &d;
         n = s.n;
-        anchor = s.anchors.data();
+        anchors.start(s.anchors);
+        anchor[0] = anchors.next();
+        anchor[1] = anchors.next();
         tid = s.tid;
         i = 0;
         nextChunk = 0;
@@ -177,9 +250,10 @@ struct Cursor {
         if (i >= end && i < n)
             load();
         if (i >= iNext && i < n) {
-            do
-                ++anchor;
-            while (anchor[1].idx <= i);
+            do {
+                anchor[0] = anchor[1];
+                anchor[1] = anchors.next();
+            } while (anchor[1].idx <= i);
             enterSegment();
         } else {
             acc += step;

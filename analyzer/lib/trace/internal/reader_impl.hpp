@@ -72,7 +72,8 @@ struct TraceReader::Impl {
     struct IndexedThread;
     void indexThread(std::span<const detail::ChunkRef* const> chunks, std::span<const uint8_t> overLimit, bool flight,
         IndexedThread& out) const;
-    void finishAnchors(detail::ThreadStream& s, bool fromStart) const;
+    class AnchorBuilder;
+    const ThreadInfo* threadInfo(uint32_t tid) const;
     void indexSequences();
     void fillSummary(detail::MappedTrace& t);
 };
