@@ -211,37 +211,6 @@ void mergeSequences(ObjectIndex& into, const ObjectIndex& from)
     }
 }
 
-// pthread_cond_wait releases its mutex inside the wait, but the runtime stamps only the wait's
-// request (before) and its wake-up (after): interpolated, the RELEASE right after a stamped
-// WAIT_REQ of a condition variable would land partway through the wait, stretching the hold over
-// time the thread spent asleep and pushing other threads' acquisitions after it. The release
-// happens at once after the request (nothing runs between them but the runtime), so it gets an
-// anchor at the request's time. `anchors[from..]` are the chunk's stamps, for events from `first`.
-void pinCondReleases(const EventBuffer& events, uint64_t first, std::vector<Anchor>& anchors, size_t from)
-{
-    std::vector<Anchor> pins;
-    size_t a = from;
-    for (size_t j = 0; j + 1 < events.size(); ++j) {
-        const RavelEvent& e = events[j];
-        if ((unsigned(e.word >> 48) & 0xff) != RAVEL_EV_WAIT_REQ || (unsigned(e.word >> 56) & 0x0f) != RAVEL_OBJ_COND
-            || (unsigned(events[j + 1].word >> 48) & 0xff) != RAVEL_EV_RELEASE)
-            continue;
-        while (a < anchors.size() && anchors[a].idx < first + j)
-            ++a;
-        if (a < anchors.size() && anchors[a].idx == first + j && anchors[a].stamped
-            && (a + 1 == anchors.size() || anchors[a + 1].idx != first + j + 1))
-            pins.push_back(Anchor { first + j + 1, anchors[a].time, false, true });
-    }
-    if (pins.empty())
-        return;
-    std::vector<Anchor> merged;
-    merged.reserve(anchors.size() - from + pins.size());
-    std::merge(anchors.begin() + std::ptrdiff_t(from), anchors.end(), pins.begin(), pins.end(),
-        std::back_inserter(merged), [](const Anchor& x, const Anchor& y) { return x.idx < y.idx; });
-    anchors.resize(from);
-    anchors.insert(anchors.end(), merged.begin(), merged.end());
-}
-
 } // namespace
 
 // Makes the anchors cover [0, n] with strictly increasing indices and non-decreasing times, so a
@@ -251,42 +220,46 @@ void pinCondReleases(const EventBuffer& events, uint64_t first, std::vector<Anch
 // indexing never holds a thread's anchors undecoded.
 class TraceReader::Impl::AnchorBuilder {
 public:
-    AnchorBuilder(detail::AnchorList& out, const ThreadInfo* info, bool fromStart)
-        : m_out(out)
+    AnchorBuilder(ThreadStream& s, const ThreadInfo* info, bool fromStart)
+        : m_s(s)
         , m_info(info)
         , m_fromStart(fromStart)
     {
     }
-    void add(Anchor b)
+    // The time the next chunk's stamps are raised to: StreamChunk::prevTime.
+    uint64_t floor() const { return m_floor; }
+    // A chunk's stamps and pins, in index order, after its StreamChunk (if it has events) was added.
+    void add(std::vector<Anchor>& chunk)
     {
-        if (m_have && b.time < m_pending.time)
-            b.time = m_pending.time;
-        if (m_have && m_pending.idx == b.idx) {
+        finishChunkAnchors(chunk, m_floor);
+        for (const Anchor& b : chunk) {
+            if (m_have && m_pending.idx == b.idx) {
+                m_pending = b;
+                continue;
+            }
+            if (m_have)
+                emit(m_pending);
             m_pending = b;
-            return;
+            m_have = true;
         }
-        if (m_have)
-            emit(m_pending);
-        m_pending = b;
-        m_have = true;
     }
     void finish(uint64_t n)
     {
         if (m_have)
             emit(m_pending);
         m_have = false;
-        if (m_out.empty())
-            m_out.push(Anchor { 0, start(m_info ? m_info->start_ns : 0), false });
-        if (m_out.back().idx < n) {
-            uint64_t t1 = m_out.back().time;
+        if (m_count == 0)
+            record(Anchor { 0, start(m_info ? m_info->start_ns : 0), false });
+        if (m_last.idx < n) {
+            uint64_t t1 = m_last.time;
             const bool exited = m_info && m_info->exit_ns != 0 && m_info->exit_ns >= t1;
             if (exited)
                 t1 = m_info->exit_ns;
-            m_out.push(Anchor { n, t1, false, exited });
+            record(Anchor { n, t1, false, exited });
         }
-        if (m_out.size() == 1)
-            m_out.push(Anchor { n, m_out.back().time, false, false });
-        m_out.shrink();
+        if (m_count == 1)
+            record(Anchor { n, m_last.time, false, false });
+        m_s.lastTime = m_last.time;
     }
 
 private:
@@ -298,15 +271,29 @@ private:
     }
     void emit(const Anchor& a)
     {
-        if (m_out.empty() && a.idx > 0)
-            m_out.push(Anchor { 0, start(a.time), false });
-        m_out.push(a);
+        if (m_count == 0 && a.idx > 0)
+            record(Anchor { 0, start(a.time), false });
+        record(a);
     }
-    detail::AnchorList& m_out;
+    // One anchor of the thread, in index order: the chunks before it learn their `next`.
+    void record(const Anchor& a)
+    {
+        if (m_count++ == 0)
+            m_s.startAnchor = a;
+        m_last = a;
+        for (; m_waiting < m_s.chunks.size() && m_s.chunks[m_waiting].first + m_s.chunks[m_waiting].count <= a.idx;
+             ++m_waiting)
+            m_s.chunks[m_waiting].next = a;
+    }
+    ThreadStream& m_s;
     const ThreadInfo* m_info;
     bool m_fromStart;
+    uint64_t m_floor = 0;
     Anchor m_pending {};
     bool m_have = false;
+    Anchor m_last {};
+    uint64_t m_count = 0;
+    size_t m_waiting = 0; // the first chunk whose `next` is not known yet
 };
 
 const ThreadInfo* TraceReader::Impl::threadInfo(uint32_t tid) const
@@ -339,7 +326,8 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
     bool accepted = false;
     uint32_t lastSeq = 0;
     uint32_t held = 0; // locks the thread holds, in program order
-    AnchorBuilder anchors(s.anchors, threadInfo(s.tid), firstSeq == 0);
+    s.nsPerTsc = nsPerTsc;
+    AnchorBuilder anchors(s, threadInfo(s.tid), firstSeq == 0);
     std::vector<Anchor> chunkAnchors; // one chunk's stamps (and pins), before finishing
     for (size_t k = 0; k < chunks.size(); ++k) {
         const ChunkRef& c = *chunks[k];
@@ -367,15 +355,13 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
             buf, 0, records, s.n,
             [&](uint64_t idx, const RavelEvent& r) {
                 uint64_t rel = (r.word & RAVEL_OBJ_MASK) | (uint64_t(r.aux & 0xffff) << 48);
-                chunkAnchors.push_back({ idx, relTscToNs(rel), true });
+                chunkAnchors.push_back({ idx, detail::relTscToNs(rel, nsPerTsc), true });
             },
             &unknown);
         if (unknown.at != SIZE_MAX)
             log.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk skipped",
                 c.offset, unknown.at, unknown.kind));
-        pinCondReleases(buf, s.n, chunkAnchors, 0);
-        for (const Anchor& a : chunkAnchors)
-            anchors.add(a);
+        detail::pinCondReleases(buf, s.n, chunkAnchors, 0);
         for (const RavelEvent& e : buf) {
             const unsigned kind = unsigned(e.word >> 48) & 0xff;
             ++out.kindCounts[kind];
@@ -384,7 +370,8 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
                 noteSequence(out.seqs, e.word & RAVEL_OBJ_MASK, e.aux);
         }
         if (kept > 0)
-            s.chunks.push_back(StreamChunk { &c, s.n, uint32_t(kept), uint32_t(records) });
+            s.chunks.push_back(StreamChunk { &c, s.n, uint32_t(kept), uint32_t(records), anchors.floor(), {} });
+        anchors.add(chunkAnchors);
         s.n += kept;
     }
     anchors.finish(s.n);
@@ -543,7 +530,7 @@ void TraceReader::Impl::fillSummary(MappedTrace& t)
     summary.file_size = t.size();
     uint64_t duration = summary.ended && h.end_tsc ? tscToNs(h.end_tsc) : 0;
     for (const ThreadStream& s : streams)
-        duration = std::max(duration, s.anchors.back().time);
+        duration = std::max(duration, s.lastTime);
     for (const ThreadInfo& ti : threads)
         duration = std::max(duration, ti.exit_ns);
     // The program ran until it ended, not until its last event (a server killed after idling).

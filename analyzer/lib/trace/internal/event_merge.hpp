@@ -7,6 +7,7 @@
 #include "trace/trace_reader.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 #include <cstdint>
 #include <vector>
@@ -24,75 +25,63 @@ struct Anchor {
     bool bound = stamped;
 };
 
-// A thread's anchors, delta-encoded: cursors read them only in order, and a long trace has one per
-// 64 events at most (the runtime's forced stamps), so at 24 bytes each they were most of what a
-// report of a long trace held. Here they take about 4 bytes: varint((idx delta) << 2 | stamped << 1
-// | bound), varint(time delta). Indices never decrease, times never decrease.
-class AnchorList {
-public:
-    void push(const Anchor& a)
-    {
-        put((a.idx - m_last.idx) << 2 | (a.stamped ? 2u : 0u) | (a.bound ? 1u : 0u));
-        put(a.time - m_last.time);
-        m_last = a;
-        ++m_count;
-    }
-    const Anchor& back() const { return m_last; }
-    bool empty() const { return m_count == 0; }
-    size_t size() const { return m_count; }
-    void shrink() { m_bytes.shrink_to_fit(); }
-    const uint8_t* begin() const { return m_bytes.data(); }
-    const uint8_t* end() const { return m_bytes.data() + m_bytes.size(); }
+// Ticks since the trace's start to nanoseconds, the one conversion of stamps (the reader's index
+// and every cursor must agree to the nanosecond).
+inline uint64_t relTscToNs(uint64_t rel, double nsPerTsc)
+{
+    double ns = double(rel) * nsPerTsc;
+    return ns < 4e18 ? uint64_t(ns) : uint64_t(4e18); // ~127 years: keeps the interpolation in int64
+}
 
-private:
-    void put(uint64_t v)
-    {
-        while (v >= 0x80) {
-            m_bytes.push_back(uint8_t(v | 0x80));
-            v >>= 7;
-        }
-        m_bytes.push_back(uint8_t(v));
+// pthread_cond_wait releases its mutex inside the wait, but the runtime stamps only the wait's
+// request (before) and its wake-up (after): interpolated, the RELEASE right after a stamped
+// WAIT_REQ of a condition variable would land partway through the wait, stretching the hold over
+// time the thread spent asleep and pushing other threads' acquisitions after it. The release
+// happens at once after the request (nothing runs between them but the runtime), so it gets an
+// anchor at the request's time. `anchors[from..]` are the chunk's stamps, for events from `first`.
+inline void pinCondReleases(const EventBuffer& events, uint64_t first, std::vector<Anchor>& anchors, size_t from)
+{
+    std::vector<Anchor> pins;
+    size_t a = from;
+    for (size_t j = 0; j + 1 < events.size(); ++j) {
+        const RavelEvent& e = events[j];
+        if ((unsigned(e.word >> 48) & 0xff) != RAVEL_EV_WAIT_REQ || (unsigned(e.word >> 56) & 0x0f) != RAVEL_OBJ_COND
+            || (unsigned(events[j + 1].word >> 48) & 0xff) != RAVEL_EV_RELEASE)
+            continue;
+        while (a < anchors.size() && anchors[a].idx < first + j)
+            ++a;
+        if (a < anchors.size() && anchors[a].idx == first + j && anchors[a].stamped
+            && (a + 1 == anchors.size() || anchors[a + 1].idx != first + j + 1))
+            pins.push_back(Anchor { first + j + 1, anchors[a].time, false, true });
     }
-    std::vector<uint8_t> m_bytes;
-    Anchor m_last { 0, 0, false, false };
-    size_t m_count = 0;
-};
+    if (pins.empty())
+        return;
+    std::vector<Anchor> merged;
+    merged.reserve(anchors.size() - from + pins.size());
+    std::merge(anchors.begin() + std::ptrdiff_t(from), anchors.end(), pins.begin(), pins.end(),
+        std::back_inserter(merged), [](const Anchor& x, const Anchor& y) { return x.idx < y.idx; });
+    anchors.resize(from);
+    anchors.insert(anchors.end(), merged.begin(), merged.end());
+}
 
-// Reads an AnchorList from its start.
-struct AnchorReader {
-    const uint8_t* p = nullptr;
-    const uint8_t* stop = nullptr;
-    Anchor last { 0, 0, false, false };
-
-    void start(const AnchorList& list)
-    {
-        p = list.begin();
-        stop = list.end();
-        last = Anchor { 0, 0, false, false };
+// A chunk's stamps and pins (by index) as the thread's anchors have them: raised so times never
+// decrease (`floor`: the time of the anchor before, updated), one per event index (a later stamp
+// of the same event wins).
+inline void finishChunkAnchors(std::vector<Anchor>& a, uint64_t& floor)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < a.size(); ++r) {
+        Anchor b = a[r];
+        if (b.time < floor)
+            b.time = floor;
+        floor = b.time;
+        if (w > 0 && a[w - 1].idx == b.idx)
+            a[w - 1] = b;
+        else
+            a[w++] = b;
     }
-    // Past the end (only a damaged index could ask): an anchor no event reaches.
-    Anchor next()
-    {
-        if (p >= stop)
-            return Anchor { UINT64_MAX, last.time, false, false };
-        const uint64_t head = get(), dt = get();
-        last = Anchor { last.idx + (head >> 2), last.time + dt, (head & 2) != 0, (head & 1) != 0 };
-        return last;
-    }
-
-private:
-    uint64_t get()
-    {
-        uint64_t v = 0;
-        for (unsigned shift = 0; p < stop && shift < 64; shift += 7) {
-            const uint8_t b = *p++;
-            v |= uint64_t(b & 0x7f) << shift;
-            if (!(b & 0x80))
-                break;
-        }
-        return v;
-    }
-};
+    a.resize(w);
+}
 
 // Unstamped events after a stamp are spread over at most this much time: the runtime stamps the
 // next event once the watchdog's millisecond tick moved (or after 64 unstamped events), so while
@@ -106,11 +95,16 @@ constexpr uint64_t kUnstampedWindowNs = 1'000'000;
 // One events chunk of a thread as the first pass found it: decoding it again and dropping its
 // TIME records (and whatever follows an END or unknown kind within its first `records`) gives
 // exactly `count` events, the thread's events [first, first + count).
+// The thread's clock anchors are not stored (a long trace has one per stamped event: most of
+// what a report held): decoding the chunk gives its stamps again, and these two values make them
+// the thread's anchors exactly (finishChunkAnchors from `prevTime`, then `next`).
 struct StreamChunk {
     const ChunkRef* chunk = nullptr;
     uint64_t first = 0;
     uint32_t count = 0;
     uint32_t records = 0;
+    uint64_t prevTime = 0; // the time of the thread's last anchor before this chunk's stamps
+    Anchor next {};        // the thread's first anchor at or after first + count
 };
 
 // A thread's events are not kept decoded: the reader indexes them once, then every pass decodes
@@ -120,7 +114,9 @@ struct ThreadStream {
     uint32_t tid = 0;
     uint64_t n = 0;                  // events
     std::vector<StreamChunk> chunks; // in program order, covering [0, n)
-    AnchorList anchors;              // the first at idx 0, the last at idx n
+    Anchor startAnchor {};           // the thread's anchor at index 0
+    uint64_t lastTime = 0;           // the time of its last anchor (at index n)
+    double nsPerTsc = 1;
     uint64_t kindCounts[RAVEL_EV_KIND_COUNT] = {}; // its events by RAVEL_EV_* kind
 };
 
@@ -181,7 +177,8 @@ struct Cursor {
     const RavelEvent* ev = nullptr; // the decoded chunk: events [base, end) of the thread
     uint64_t base = 0, end = 0;
     Anchor anchor[2] {};             // the clock readings around event i
-    AnchorReader anchors;
+    std::vector<Anchor> anchors;     // the loaded chunk's anchors, then the chunk's `next`
+    size_t nextAnchor = 0;
     uint64_t i = 0, n = 0;
     uint64_t i0 = 0, iNext = 0, t0 = 0;
     // Interpolation in 32.32 fixed point: acc = (i - i0) * step, kept by adding step per event (an
@@ -203,16 +200,25 @@ struct Cursor {
         stream = &s;
         decoder = &d;
         n = s.n;
-        anchors.start(s.anchors);
-        anchor[0] = anchors.next();
-        anchor[1] = anchors.next();
         tid = s.tid;
         i = 0;
         nextChunk = 0;
         base = end = 0;
         load();
+        anchor[0] = s.startAnchor;
+        anchor[1] = anchorAfter(0);
         enterSegment();
         time = t0;
+    }
+    // The first anchor past index `idx` (the loaded chunk's always ends with one past the chunk);
+    // none only on a damaged index: then one no event reaches.
+    Anchor anchorAfter(uint64_t idx)
+    {
+        while (nextAnchor < anchors.size() && anchors[nextAnchor].idx <= idx)
+            ++nextAnchor;
+        if (nextAnchor < anchors.size())
+            return anchors[nextAnchor++];
+        return Anchor { UINT64_MAX, anchor[1].time, false, false };
     }
     const RavelEvent& rec() const { return ev[i - base]; }
     // Decodes the chunk holding event i.
@@ -224,7 +230,18 @@ struct Cursor {
                 continue;
             buf.clear();
             decoder->appendEvents(*c.chunk, buf, nullptr);
-            keepEvents(buf, 0, c.records, c.first, [](uint64_t, const RavelEvent&) {});
+            anchors.clear();
+            nextAnchor = 0;
+            keepEvents(buf, 0, c.records, c.first, [&](uint64_t idx, const RavelEvent& r) {
+                const uint64_t rel = (r.word & RAVEL_OBJ_MASK) | (uint64_t(r.aux & 0xffff) << 48);
+                anchors.push_back(Anchor { idx, relTscToNs(rel, stream->nsPerTsc), true });
+            });
+            pinCondReleases(buf, c.first, anchors, 0);
+            uint64_t floor = c.prevTime;
+            finishChunkAnchors(anchors, floor);
+            while (!anchors.empty() && anchors.back().idx >= c.first + c.count)
+                anchors.pop_back(); // the next chunk's: `next` says what they became
+            anchors.push_back(c.next);
             // The first pass decoded this chunk to `count` events; the same bytes decode the same
             // way, but never index past what is really there.
             buf.resize(std::min<size_t>(buf.size(), c.count));
@@ -252,7 +269,7 @@ struct Cursor {
         if (i >= iNext && i < n) {
             do {
                 anchor[0] = anchor[1];
-                anchor[1] = anchors.next();
+                anchor[1] = anchorAfter(anchor[0].idx);
             } while (anchor[1].idx <= i);
             enterSegment();
         } else {
