@@ -186,7 +186,7 @@ int runReport(ReportOptions o)
         progress.say("reading the trace");
         TraceReader reader(o.trace);
         progress.say("replaying the events");
-        RunAnalysis run(reader);
+        RunAnalysis run(reader, ReplayModel::Retain::EndState);
         const ReplayModel& model = run.model();
         progress.say("analyzing");
         Symbolizer sym(reader.modules());

@@ -258,7 +258,7 @@ private:
 
 void RunCommand::reportAtExit(const TraceReader& reader)
 {
-    RunAnalysis run(reader);
+    RunAnalysis run(reader, ReplayModel::Retain::EndState);
     Symbolizer sym(reader.modules());
     std::vector<Finding> findings = analyzeTrace(run, sym);
     TextReportOptions opt;

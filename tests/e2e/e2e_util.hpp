@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -75,6 +76,7 @@ struct RunResult {
     std::string out;        // stdout, unless redirected to a file
     std::string err;        // stderr
     std::chrono::milliseconds elapsed {0};
+    long maxRssKb = 0;      // peak resident set of the command, or of its largest waited-for descendant
 };
 
 struct RunOptions {
@@ -192,8 +194,9 @@ public:
             }
         }
         int status = 0;
+        rusage usage {};
         for (;;) {
-            pid_t w = waitpid(m_pid, &status, WNOHANG);
+            pid_t w = wait4(m_pid, &status, WNOHANG, &usage);
             if (w == m_pid)
                 break;
             if (std::chrono::steady_clock::now() > deadline && !killed) {
@@ -204,6 +207,7 @@ public:
             std::this_thread::sleep_for(5ms);
         }
         m_reaped = true;
+        r.maxRssKb = usage.ru_maxrss;
         r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - m_start);
         if (WIFEXITED(status)) {
             r.status = WEXITSTATUS(status);

@@ -41,7 +41,7 @@ public:
         b.event(tid, kind, obj, aux, 0, flags);
         return m_tsc / 2;
     }
-    const ReplayModel& model()
+    const ReplayModel& model(ReplayModel::Retain retain = ReplayModel::Retain::Everything)
     {
         char dir[] = "/tmp/ravel-model-XXXXXX";
         if (!mkdtemp(dir))
@@ -49,7 +49,7 @@ public:
         m_dir = dir;
         b.write(m_dir + "/t.ravel");
         m_reader = std::make_unique<TraceReader>(m_dir + "/t.ravel");
-        m_model = std::make_unique<ReplayModel>(*m_reader);
+        m_model = std::make_unique<ReplayModel>(*m_reader, nullptr, retain);
         return *m_model;
     }
 

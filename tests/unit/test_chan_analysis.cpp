@@ -84,11 +84,41 @@ public:
         m_run = std::make_unique<RunAnalysis>(*m_reader);
         return m_run->model();
     }
+    // Also checks that the report path, which keeps only the end state, finds exactly the same.
     std::vector<Finding> analyze()
     {
         model();
         m_sym = std::make_unique<Symbolizer>(m_reader->modules());
-        return analyzeTrace(*m_run, *m_sym);
+        std::vector<Finding> whole = analyzeTrace(*m_run, *m_sym);
+        RunAnalysis endOnly(*m_reader, ReplayModel::Retain::EndState);
+        std::vector<Finding> end = analyzeTrace(endOnly, *m_sym);
+        EXPECT_EQ(describe(end), describe(whole)) << "the end-state replay disagrees with the whole model";
+        return whole;
+    }
+    static std::string describe(const std::vector<Finding>& fs)
+    {
+        std::string out;
+        for (const Finding& f : fs) {
+            out += f.kind + " " + verdictName(f.certainty) + " " + f.title + " @" + std::to_string(f.timeNs) + " "
+                + f.fingerprint + "\n";
+            for (const FindingThread& t : f.threads) {
+                out += "  T" + std::to_string(t.id) + " waits " + std::to_string(t.waitsFor) + " stack "
+                    + std::to_string(t.waitStack) + (t.otherSideGone ? " gone" : "") + (t.wakersPresumed ? " presumed" : "");
+                for (uint32_t w : t.wakers)
+                    out += " w" + std::to_string(w);
+                out += " op " + t.waitOp + " since " + std::to_string(t.waitSinceNs);
+                for (size_t c = 0; c < t.waitCases.size(); c++)
+                    out += " c" + std::to_string(t.waitCases[c]) + (t.waitCaseSend[c] ? "s" : "r");
+                for (const FindingHold& h : t.holds)
+                    out += " h" + std::to_string(h.object) + ":" + std::to_string(h.stack);
+                out += "\n";
+            }
+            for (const FindingObject& o : f.objects)
+                out += "  o " + o.id + " " + o.name + "\n";
+            for (const std::string& n : f.notes)
+                out += "  note " + n + "\n";
+        }
+        return out;
     }
     ~Script()
     {

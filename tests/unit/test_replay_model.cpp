@@ -92,7 +92,7 @@ size_t destroysOfLocked(const ReplayModel& m)
 // thread 1 destroys R at 1.5 us. The merge places the release ~1 us after the acquisition, after
 // the destroy, but nothing recorded orders the two (an atomic the program used is not in the
 // trace): no "destroy of a locked rwlock" from guesswork. `releaseAtNs` stamps the release instead.
-size_t destroyWhileAnotherMayHold(std::optional<uint64_t> releaseAtNs)
+size_t destroyWhileAnotherMayHold(std::optional<uint64_t> releaseAtNs, ReplayModel::Retain retain)
 {
     Script s;
     s.b.time(2, 2000);
@@ -104,19 +104,22 @@ size_t destroyWhileAnotherMayHold(std::optional<uint64_t> releaseAtNs)
     s.b.event(2, RAVEL_EV_MARK, 0);
     s.b.time(1, 3000);
     s.b.event(1, RAVEL_EV_DESTROY, R, 0, 0, RAVEL_OBJ_RWLOCK);
-    return destroysOfLocked(s.model());
+    return destroysOfLocked(s.model(retain));
 }
 
 } // namespace
 
 TEST(ReplayModel, DestroyOrderedAgainstAnotherThreadsReleaseOnlyByGuessIsNoMisuse)
 {
-    EXPECT_EQ(destroyWhileAnotherMayHold(std::nullopt), 0u);
+    // The report's model (end state only) and the GUI's (everything) must agree.
+    for (ReplayModel::Retain retain : { ReplayModel::Retain::Everything, ReplayModel::Retain::EndState })
+        EXPECT_EQ(destroyWhileAnotherMayHold(std::nullopt, retain), 0u);
 }
 
 TEST(ReplayModel, DestroyBeforeAnotherThreadsStampedReleaseIsMisuse)
 {
-    EXPECT_EQ(destroyWhileAnotherMayHold(3000), 1u);
+    for (ReplayModel::Retain retain : { ReplayModel::Retain::Everything, ReplayModel::Retain::EndState })
+        EXPECT_EQ(destroyWhileAnotherMayHold(3000, retain), 1u);
 }
 
 TEST(ReplayModel, DestroyOfALockWhoseHolderNeverReleasesItIsMisuse)

@@ -160,11 +160,11 @@ protected:
         }
     };
 
-    static Analyzed analyze(const std::string& path)
+    static Analyzed analyze(const std::string& path, ReplayModel::Retain retain = ReplayModel::Retain::Everything)
     {
         Analyzed a;
         a.reader = std::make_unique<TraceReader>(path);
-        a.run = std::make_unique<RunAnalysis>(*a.reader);
+        a.run = std::make_unique<RunAnalysis>(*a.reader, retain);
         a.sym = std::make_unique<Symbolizer>(a.reader->modules());
         a.findings = analyzeTrace(*a.run, *a.sym);
         return a;
@@ -453,6 +453,18 @@ TEST_F(ReportFormats, PotentialDeadlockShowsEveryEdgeWithBothStacks)
     EXPECT_EQ(e["to_stack"][0]["function"], "report_transfer_second");
     EXPECT_EQ(j["findings"][0]["instances"], 3);
     EXPECT_EQ(j["findings"][0]["number"], 2);
+}
+
+// `ravel report` and `ravel run` keep only the state at the end of the trace; the GUI keeps every
+// span. Both must report the same thing, to the byte.
+TEST_F(ReportFormats, ReportFromTheEndStateEqualsTheReportFromTheWholeModel)
+{
+    for (const std::string& path : { abbaTrace(), misuseTrace(), blockedAtExitTrace() }) {
+        json whole = toJson(analyze(path));
+        json end = toJson(analyze(path, ReplayModel::Retain::EndState));
+        ASSERT_FALSE(whole["findings"].empty()) << path;
+        EXPECT_EQ(end.dump(2), whole.dump(2)) << path;
+    }
 }
 
 TEST(Suppressions, ParsesRulesAndComments)

@@ -12,11 +12,11 @@ constexpr uint64_t kParallelLockOrderAbove = 1u << 18;
 
 } // namespace
 
-RunAnalysis::RunAnalysis(const TraceReader& trace)
+RunAnalysis::RunAnalysis(const TraceReader& trace, ReplayModel::Retain retain)
     : m_trace(trace)
 {
     if (m_trace.eventCount() < kParallelLockOrderAbove || !LockOrderGraph::needsEvents(m_trace)) {
-        m_model = std::make_unique<ReplayModel>(m_trace);
+        m_model = std::make_unique<ReplayModel>(m_trace, nullptr, retain);
         return; // the lock-order graph, if any, is built alone on first use
     }
     SharedEventPass pass(m_trace, 2);
@@ -28,7 +28,7 @@ RunAnalysis::RunAnalysis(const TraceReader& trace)
             lockOrderError = std::current_exception();
         }
     });
-    m_model = std::make_unique<ReplayModel>(m_trace, &pass); // on failure it releases the pass
+    m_model = std::make_unique<ReplayModel>(m_trace, &pass, retain); // on failure it releases the pass
     lockOrder.join();
     if (lockOrderError) // built again, alone, when someone asks for it
         m_lockOrder.reset();

@@ -15,7 +15,10 @@ namespace ravel {
 
 class RunAnalysis {
 public:
-    explicit RunAnalysis(const TraceReader& trace);
+    // Retain::EndState for a report (analyzeTrace needs no more): memory bounded by objects,
+    // threads and lock-order edges instead of events. The GUI and the graphs at any instant keep
+    // everything.
+    explicit RunAnalysis(const TraceReader& trace, ReplayModel::Retain retain = ReplayModel::Retain::Everything);
     ~RunAnalysis();
     RunAnalysis(const RunAnalysis&) = delete;
     RunAnalysis& operator=(const RunAnalysis&) = delete;

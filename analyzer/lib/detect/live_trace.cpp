@@ -68,12 +68,17 @@ void LiveTrace::scanNewChunks()
 {
     uint64_t cs = m_header->chunk_size;
     uint64_t end = std::min<uint64_t>(__atomic_load_n(&m_header->next_chunk, __ATOMIC_ACQUIRE), m_mapped);
+    // Chunk headers are read with pread, not through the mapping: a read fault there maps the
+    // whole chunk around it (the kernel's fault-around), so scanning the headers of a busy
+    // program's trace made all of it resident in ravel as well (1.3 GB beside a 550 MB target).
+    // The runtime stores the magic after the type, so a header whose magic is seen is complete.
     auto look = [&](uint64_t off) {
-        auto* c = reinterpret_cast<const RavelChunkHeader*>(m_base + off);
-        uint32_t magic = __atomic_load_n(&c->magic, __ATOMIC_ACQUIRE);
-        if (magic == RAVEL_CHUNK_MAGIC && c->type == RAVEL_CHUNK_THREADS)
+        RavelChunkHeader c;
+        if (::pread(m_fd, &c, sizeof c, off_t(off)) != ssize_t(sizeof c))
+            return false;
+        if (c.magic == RAVEL_CHUNK_MAGIC && c.type == RAVEL_CHUNK_THREADS)
             m_threadChunks.push_back(off);
-        return magic != 0;
+        return c.magic != 0;
     };
     // A chunk without magic is reserved but not initialized yet (a thread's spare, or one being
     // set up right now): look at it again next time.

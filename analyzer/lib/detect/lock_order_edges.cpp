@@ -184,8 +184,57 @@ void LockOrderGraph::collectEdges()
     uint32_t stamp = 0;
     const std::vector<ObjectRecord>& objects = tracker.objects();
 
+    // A snapshot is kept only while something refers to it: an edge's witnesses (at most
+    // kSegments each), a thread's current segment, a pending channel need. A loop that nests two
+    // locks and signals a condition variable makes a segment, and a snapshot, every iteration;
+    // without collecting, the pool grew with the events up to its budget.
+    size_t collectAt = 4096; // snapshots; doubled past what survives a collection
+    auto collectSnapshots = [&] {
+        const uint32_t count = uint32_t(m_snapshotThread.size());
+        std::vector<uint32_t> remap(count, kNone);
+        auto keep = [&](uint32_t id) {
+            if (id != kNone && id < count)
+                remap[id] = 0;
+        };
+        for (const EdgeState& es : m_state)
+            for (uint8_t k = 0; k < es.segmentCount; k++)
+                keep(es.snapshots[k]);
+        for (const ThreadState& st : ts) {
+            keep(st.snapshot);
+            for (const Need& n : st.needs)
+                keep(n.snapshot);
+        }
+        uint32_t kept = 0;
+        for (uint32_t id = 0; id < count; id++) {
+            if (remap[id] == kNone)
+                continue;
+            if (kept != id) {
+                std::copy_n(m_snapshotPool.begin() + std::ptrdiff_t(size_t(id) * T), T,
+                            m_snapshotPool.begin() + std::ptrdiff_t(size_t(kept) * T));
+                m_snapshotThread[kept] = m_snapshotThread[id];
+            }
+            remap[id] = kept++;
+        }
+        m_snapshotPool.resize(size_t(kept) * T);
+        m_snapshotThread.resize(kept);
+        auto renumber = [&](uint32_t& id) {
+            if (id != kNone && id < count)
+                id = remap[id];
+        };
+        for (EdgeState& es : m_state)
+            for (uint8_t k = 0; k < es.segmentCount; k++)
+                renumber(es.snapshots[k]);
+        for (ThreadState& st : ts) {
+            renumber(st.snapshot);
+            for (Need& n : st.needs)
+                renumber(n.snapshot);
+        }
+        collectAt = std::max<size_t>(4096, 2 * size_t(kept));
+    };
     auto snapshotOf = [&](uint32_t t) {
         ThreadState& st = ts[t];
+        if (st.snapshot == kNone && m_snapshotThread.size() >= collectAt)
+            collectSnapshots();
         if (st.snapshot == kNone && m_snapshotPool.size() + T <= kSnapshotBudget) {
             const std::vector<uint32_t>& c = clockOf(t);
             st.snapshot = uint32_t(m_snapshotThread.size());

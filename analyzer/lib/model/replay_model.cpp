@@ -31,6 +31,7 @@ struct OpenHold {
 struct BuildThread {
     uint32_t openWait = kNone;
     std::vector<OpenHold> holds;
+    std::vector<ModelSelectCase> cases; // EndState: the open select's cases
     uint32_t selectLeft = 0;  // SELECT_CASE events still to come of the current select
     uint8_t selectFlags = 0;  // the SELECT_REQ's modifiers (TRY: a default case; TIMED: a timeout)
 };
@@ -39,9 +40,10 @@ uint64_t messageKey(uint32_t object, uint32_t id) { return uint64_t(object) << 3
 
 } // namespace
 
-ReplayModel::ReplayModel(const TraceReader& trace, SharedEventPass* pass)
+ReplayModel::ReplayModel(const TraceReader& trace, SharedEventPass* pass, Retain retain)
     : m_trace(trace)
     , m_pass(pass)
+    , m_retain(retain)
 {
     try {
         build();
@@ -79,6 +81,13 @@ void ReplayModel::build()
         m_threads.push_back(std::move(m));
     }
     std::vector<BuildThread> state(m_threads.size());
+    // EndState: a span lives in its slot only while open. A thread has at most one open wait, so
+    // its wait slot is its index; closed hold slots are reused. The channel series, messages and
+    // select cases (per event) are not kept; the channel table (per channel and thread) is.
+    const bool keepAll = m_retain == Retain::Everything;
+    std::vector<uint32_t> freeHolds;
+    if (!keepAll)
+        m_waits.resize(m_threads.size());
     ObjectTracker tracker(m_trace.threads());
     for (const ObjectName& n : m_trace.names())
         m_channelTable.setName(n.obj, n.name);
@@ -166,6 +175,7 @@ void ReplayModel::build()
     // Sized once from the reader's counts: growing by doubling would cost up to twice the final
     // size at its peak, and the spans are most of the model's memory.
     PagePopulator populate;
+    if (keepAll) {
     populate.reserve(m_holds, m_trace.eventCount(RAVEL_EV_ACQUIRED));
     auto waitsOf = [&](auto count) {
         return count(RAVEL_EV_ACQ_REQ) + count(RAVEL_EV_WAIT_REQ) + count(RAVEL_EV_JOIN_REQ) + count(RAVEL_EV_SEND_REQ)
@@ -178,6 +188,7 @@ void ReplayModel::build()
         populate.reserve(mt.waits, waitsOf([&](unsigned k) { return m_trace.threadEventCount(mt.id, k); }));
     }
     populate.run();
+    }
     forEachEventVia(m_trace, m_pass, [&](const Event& e) {
         m_events++;
         m_endNs = std::max(m_endNs, e.time_ns);
@@ -198,6 +209,11 @@ void ReplayModel::build()
             w.thread = e.thread;
             w.stack = e.stack;
             w.flags = e.flags;
+            if (!keepAll) {
+                bt.openWait = ti;
+                m_waits[ti] = w;
+                return;
+            }
             bt.openWait = uint32_t(m_waits.size());
             mt.waits.push_back(bt.openWait);
             m_waits.push_back(w);
@@ -210,7 +226,8 @@ void ReplayModel::build()
             w.outcome = outcome;
             w.error = error;
             bt.openWait = kNone;
-            chanWaitEnded(w);
+            if (keepAll)
+                chanWaitEnded(w);
         };
         auto chanMisuse = [&](std::string title) {
             Event at = e;
@@ -258,6 +275,18 @@ void ReplayModel::build()
             h.thread = e.thread;
             h.stack = e.stack;
             h.flags = e.flags;
+            if (!keepAll) {
+                uint32_t slot = uint32_t(m_holds.size());
+                if (freeHolds.empty()) {
+                    m_holds.push_back(h);
+                } else {
+                    slot = freeHolds.back();
+                    freeHolds.pop_back();
+                    m_holds[slot] = h;
+                }
+                bt.holds.push_back({ object, slot, 0 });
+                break;
+            }
             bt.holds.push_back({ object, uint32_t(m_holds.size()), uint32_t(mt.holds.size()) });
             if (mt.holds.size() % kHoldBlock == 0)
                 mt.holdBlockMaxEnd.push_back(0);
@@ -281,11 +310,6 @@ void ReplayModel::build()
                 break;
             }
             span.end = e.time_ns;
-            {
-                uint64_t& blockEnd = mt.holdBlockMaxEnd[it->position / kHoldBlock];
-                blockEnd = std::max(blockEnd, span.end);
-            }
-            bt.holds.erase(std::next(it).base());
             for (size_t i = 0; i < pendingDestroys.size(); i++) {
                 PendingDestroy& d = pendingDestroys[i];
                 auto holder = std::find(d.holders.begin(), d.holders.end(), e.thread);
@@ -302,6 +326,16 @@ void ReplayModel::build()
                     --i;
                 }
             }
+            if (!keepAll) {
+                freeHolds.push_back(it->span);
+                bt.holds.erase(std::next(it).base());
+                break;
+            }
+            {
+                uint64_t& blockEnd = mt.holdBlockMaxEnd[it->position / kHoldBlock];
+                blockEnd = std::max(blockEnd, span.end);
+            }
+            bt.holds.erase(std::next(it).base());
             break;
         }
         case RAVEL_EV_DESTROY:
@@ -329,7 +363,7 @@ void ReplayModel::build()
             }
             break;
         case RAVEL_EV_CHAN_CREATE:
-            if (object != kNoObject) {
+            if (object != kNoObject && keepAll) {
                 ModelChannel& c = chanOf(object, e.time_ns);
                 c.capacity = e.aux;
                 c.createdNs = e.time_ns;
@@ -341,7 +375,8 @@ void ReplayModel::build()
             m_channelTable.onEvent(e);
             if (object == kNoObject)
                 break;
-            chanOf(object, e.time_ns);
+            if (keepAll)
+                chanOf(object, e.time_ns);
             openWait(object);
             m_waits[bt.openWait].flags = uint8_t(RAVEL_OBJ_CHAN | (e.flags & 0xf0));
             m_waits[bt.openWait].op = e.kind == RAVEL_EV_SEND_REQ ? ChanOp::Send : ChanOp::Recv;
@@ -358,15 +393,20 @@ void ReplayModel::build()
             m_channelTable.onEvent(e);
             if (bt.selectLeft == 0 || object == kNoObject)
                 break;
-            chanOf(object, e.time_ns);
+            if (keepAll)
+                chanOf(object, e.time_ns);
             if (bt.openWait == kNone || m_waits[bt.openWait].op != ChanOp::Select) {
                 openWait(object);
                 WaitSpan& w = m_waits[bt.openWait];
                 w.flags = uint8_t(RAVEL_OBJ_CHAN | bt.selectFlags);
                 w.op = ChanOp::Select;
-                w.cases = uint32_t(m_selectCases.size());
+                w.cases = uint32_t(keepAll ? m_selectCases.size() : 0);
+                bt.cases.clear();
             }
-            m_selectCases.push_back({ object, (e.aux & RAVEL_SELECT_SEND) != 0 });
+            if (keepAll)
+                m_selectCases.push_back({ object, (e.aux & RAVEL_SELECT_SEND) != 0 });
+            else
+                bt.cases.push_back({ object, (e.aux & RAVEL_SELECT_SEND) != 0 });
             m_waits[bt.openWait].caseCount++;
             bt.selectLeft--;
             break;
@@ -379,7 +419,7 @@ void ReplayModel::build()
         case RAVEL_EV_RECEIVED: {
             m_channelTable.onEvent(e);
             closeWait(WaitOutcome::Woken, 0);
-            if (object == kNoObject)
+            if (object == kNoObject || !keepAll)
                 break;
             ModelChannel& c = chanOf(object, e.time_ns);
             if (e.kind == RAVEL_EV_RECEIVED && e.aux == 0)
@@ -420,7 +460,7 @@ void ReplayModel::build()
                 break;
             if (e.aux == EPIPE) {
                 chanMisuse("close of a channel that is already closed");
-            } else if (e.aux == 0) {
+            } else if (e.aux == 0 && keepAll) {
                 ModelChannel& c = chanOf(object, e.time_ns);
                 c.closedNs = std::min(c.closedNs, e.time_ns);
             }
@@ -456,6 +496,34 @@ void ReplayModel::build()
                      [](const Finding& a, const Finding& b) { return a.timeNs < b.timeNs; });
     m_objects = tracker.objects();
     m_endNs = std::max(m_endNs, m_trace.summary().duration_ns);
+    if (!keepAll) {
+        // What is open at the end, in the layout blockedAt() and heldAt() search: each thread's
+        // spans by start (its holds were opened in delivery order, whose times never decrease).
+        std::vector<HoldSpan> holds;
+        std::vector<WaitSpan> waits;
+        for (size_t ti = 0; ti < m_threads.size(); ti++) {
+            BuildThread& bt = state[ti];
+            ModelThread& mt = m_threads[ti];
+            if (bt.openWait != kNone) {
+                WaitSpan w = m_waits[bt.openWait];
+                if (w.op == ChanOp::Select) {
+                    w.cases = uint32_t(m_selectCases.size());
+                    m_selectCases.insert(m_selectCases.end(), bt.cases.begin(), bt.cases.end());
+                }
+                mt.waits.push_back(uint32_t(waits.size()));
+                waits.push_back(w);
+            }
+            for (const OpenHold& h : bt.holds) {
+                if (mt.holds.size() % kHoldBlock == 0)
+                    mt.holdBlockMaxEnd.push_back(kOpenEnd);
+                mt.holds.push_back(uint32_t(holds.size()));
+                holds.push_back(m_holds[h.span]);
+            }
+        }
+        m_holds = std::move(holds);
+        m_waits = std::move(waits);
+        return;
+    }
     for (const WaitSpan& w : m_waits)
         if (w.end == kOpenEnd && w.op != ChanOp::None && !(w.flags & RAVEL_F_TRY)) {
             WaitSpan upToEnd = w;

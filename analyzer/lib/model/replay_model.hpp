@@ -1,7 +1,10 @@
 // ReplayModel: the state of a recorded run at any instant. One pass over the events turns them
 // into spans (a thread holding an object, a thread blocked on an object) indexed per thread, so
 // "who holds what, who waits for what since when, at time t" is a binary search, not a replay.
-// The CLI's reports, the graphs and the GUI's playhead all ask this one model.
+// The graphs, the GUI's playhead and the reports all ask this one model. A report needs only the
+// last instant: built with Retain::EndState the same replay keeps the state of each thread and
+// live object and drops every span once it closes, so its memory is bounded by objects and
+// threads, not events (docs/architecture.md, "Memory").
 #pragma once
 
 #include "model/channels.hpp"
@@ -96,9 +99,16 @@ class ReplayModel {
 public:
     static constexpr size_t kHoldBlock = 64;
 
+    // What the model keeps. Everything: every span, message and channel series (the GUI, graphs at
+    // any instant, exports). EndState: only what is still open when the trace ends (the spans of
+    // threads blocked or holding then), the objects, threads, channel table and misuse: the state
+    // that endOfRunFindings() and the lock-order graph read; snapshotAt() is valid at endNs() only,
+    // messages() and channels() are empty.
+    enum class Retain : uint8_t { Everything, EndState };
+
     // With a shared pass, the model is one of its consumers (RunAnalysis runs it beside the
     // lock-order graph's pass); without one it reads the trace alone.
-    explicit ReplayModel(const TraceReader& trace, SharedEventPass* pass = nullptr);
+    explicit ReplayModel(const TraceReader& trace, SharedEventPass* pass = nullptr, Retain retain = Retain::Everything);
     ~ReplayModel();
 
     const TraceReader& trace() const { return m_trace; }
@@ -109,6 +119,7 @@ public:
     const std::vector<WaitSpan>& waitSpans() const { return m_waits; }
     uint64_t endNs() const { return m_endNs; }
     uint64_t eventCount() const { return m_events; }
+    Retain retain() const { return m_retain; }
     // The wait span of `thread` covering t, or nullptr.
     const WaitSpan* blockedAt(uint32_t thread, uint64_t t) const;
     // Hold spans of `thread` covering t.
@@ -148,6 +159,7 @@ private:
     uint64_t m_endNs = 0;
     uint64_t m_events = 0;
     SharedEventPass* m_pass = nullptr; // while building: the pass shared with other consumers
+    Retain m_retain = Retain::Everything;
 };
 
 } // namespace ravel

@@ -341,6 +341,7 @@ uint64_t compactTrace(const std::string& in, const std::string& out)
         file.write(&hdr, sizeof hdr);
         file.write(packed.data(), stored);
         file.pad8();
+        trace.release(chunk);
     }
     header.next_chunk = file.written();
     header.reserved_size = file.written();

@@ -113,7 +113,7 @@ struct SharedEventPass::Impl {
                 if (++used < kBatch)
                     return true;
                 return more = publish();
-            });
+            }, /*prefetch=*/true);
             if (more && used > 0)
                 publish();
         } catch (...) {

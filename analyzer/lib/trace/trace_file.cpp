@@ -201,7 +201,16 @@ bool MappedTrace::checkChunk(uint64_t offset, uint64_t room, ChunkRef& out, std:
 void MappedTrace::indexRaw()
 {
     const uint64_t cs = m_header.chunk_size;
+    // Reading a chunk's header maps the pages around it too (the kernel's fault-around): scanning
+    // a raw trace would make all of it resident. What was scanned is let go every few megabytes
+    // (the pages are the file's, and come back when a pass reads them).
+    constexpr uint64_t kReleaseEvery = 16u << 20;
+    uint64_t released = m_header.header_size; // a page multiple: 4096
     for (uint64_t off = m_header.header_size; off < m_size; off += cs) {
+        if (off - released >= kReleaseEvery) {
+            ::madvise(const_cast<uint8_t*>(m_data) + released, off - released, MADV_DONTNEED);
+            released = off;
+        }
         uint64_t room = m_size - off;
         if (room < RAVEL_CHUNK_HEADER_SIZE) {
             if (!allZero(m_data + off, room))
@@ -396,6 +405,17 @@ size_t ChunkDecoder::appendEvents(const ChunkRef& chunk, EventBuffer& out, Warni
             fmt::format("chunk at offset {:#x}: event columns damaged, {} of {} events kept", chunk.offset, n, count));
     out.resize(at + n);
     return n;
+}
+
+void MappedTrace::release(const ChunkRef& chunk) const
+{
+    constexpr uintptr_t kPage = 4096;
+    const uint64_t end = std::min<uint64_t>(m_size, chunk.offset + chunk.hdr.size);
+    const uintptr_t base = reinterpret_cast<uintptr_t>(m_data);
+    const uintptr_t from = (base + chunk.offset + kPage - 1) & ~(kPage - 1);
+    const uintptr_t to = (base + end) & ~(kPage - 1);
+    if (to > from)
+        ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
 }
 
 std::span<const uint8_t> MappedTrace::payload(const ChunkRef& chunk, ByteBuffer& scratch)

@@ -211,38 +211,97 @@ void mergeSequences(ObjectIndex& into, const ObjectIndex& from)
     }
 }
 
-// pthread_cond_wait releases its mutex inside the wait, but the runtime stamps only the wait's
-// request (before) and its wake-up (after): interpolated, the RELEASE right after a stamped
-// WAIT_REQ of a condition variable would land partway through the wait, stretching the hold over
-// time the thread spent asleep and pushing other threads' acquisitions after it. The release
-// happens at once after the request (nothing runs between them but the runtime), so it gets an
-// anchor at the request's time. `anchors[from..]` are the chunk's stamps, for events from `first`.
-void pinCondReleases(const EventBuffer& events, uint64_t first, std::vector<Anchor>& anchors, size_t from)
-{
-    std::vector<Anchor> pins;
-    size_t a = from;
-    for (size_t j = 0; j + 1 < events.size(); ++j) {
-        const RavelEvent& e = events[j];
-        if ((unsigned(e.word >> 48) & 0xff) != RAVEL_EV_WAIT_REQ || (unsigned(e.word >> 56) & 0x0f) != RAVEL_OBJ_COND
-            || (unsigned(events[j + 1].word >> 48) & 0xff) != RAVEL_EV_RELEASE)
-            continue;
-        while (a < anchors.size() && anchors[a].idx < first + j)
-            ++a;
-        if (a < anchors.size() && anchors[a].idx == first + j && anchors[a].stamped
-            && (a + 1 == anchors.size() || anchors[a + 1].idx != first + j + 1))
-            pins.push_back(Anchor { first + j + 1, anchors[a].time, false, true });
-    }
-    if (pins.empty())
-        return;
-    std::vector<Anchor> merged;
-    merged.reserve(anchors.size() - from + pins.size());
-    std::merge(anchors.begin() + std::ptrdiff_t(from), anchors.end(), pins.begin(), pins.end(),
-        std::back_inserter(merged), [](const Anchor& x, const Anchor& y) { return x.idx < y.idx; });
-    anchors.resize(from);
-    anchors.insert(anchors.end(), merged.begin(), merged.end());
-}
-
 } // namespace
+
+// Makes the anchors cover [0, n] with strictly increasing indices and non-decreasing times, so a
+// cursor never needs a special case: before the first stamp the thread's start (or the first
+// stamp), after the last one its exit (or the last stamp). Takes the stamps one at a time as the
+// chunks are decoded (one anchor of look-behind: a later stamp of the same event replaces it), so
+// indexing never holds a thread's anchors undecoded.
+class TraceReader::Impl::AnchorBuilder {
+public:
+    AnchorBuilder(ThreadStream& s, const ThreadInfo* info, bool fromStart)
+        : m_s(s)
+        , m_info(info)
+        , m_fromStart(fromStart)
+    {
+    }
+    // The time the next chunk's stamps are raised to: StreamChunk::prevTime.
+    uint64_t floor() const { return m_floor; }
+    // A chunk's stamps and pins, in index order, after its StreamChunk (if it has events) was added.
+    void add(std::vector<Anchor>& chunk)
+    {
+        finishChunkAnchors(chunk, m_floor);
+        for (const Anchor& b : chunk) {
+            if (m_have && m_pending.idx == b.idx) {
+                m_pending = b;
+                continue;
+            }
+            if (m_have)
+                emit(m_pending);
+            m_pending = b;
+            m_have = true;
+        }
+    }
+    void finish(uint64_t n)
+    {
+        if (m_have)
+            emit(m_pending);
+        m_have = false;
+        if (m_count == 0)
+            record(Anchor { 0, start(m_info ? m_info->start_ns : 0), false });
+        if (m_last.idx < n) {
+            uint64_t t1 = m_last.time;
+            const bool exited = m_info && m_info->exit_ns != 0 && m_info->exit_ns >= t1;
+            if (exited)
+                t1 = m_info->exit_ns;
+            record(Anchor { n, t1, false, exited });
+        }
+        if (m_count == 1)
+            record(Anchor { n, m_last.time, false, false });
+        m_s.lastTime = m_last.time;
+    }
+
+private:
+    uint64_t start(uint64_t t0) const
+    {
+        if (m_fromStart && m_info && m_info->start_ns && m_info->start_ns <= t0)
+            t0 = m_info->start_ns;
+        return t0;
+    }
+    void emit(const Anchor& a)
+    {
+        if (m_count == 0 && a.idx > 0)
+            record(Anchor { 0, start(a.time), false });
+        record(a);
+    }
+    // One anchor of the thread, in index order: the chunks before it learn their `next`.
+    void record(const Anchor& a)
+    {
+        if (m_count++ == 0)
+            m_s.startAnchor = a;
+        m_last = a;
+        for (; m_waiting < m_s.chunks.size() && m_s.chunks[m_waiting].first + m_s.chunks[m_waiting].count <= a.idx;
+             ++m_waiting)
+            m_s.chunks[m_waiting].next = a;
+    }
+    ThreadStream& m_s;
+    const ThreadInfo* m_info;
+    bool m_fromStart;
+    uint64_t m_floor = 0;
+    Anchor m_pending {};
+    bool m_have = false;
+    Anchor m_last {};
+    uint64_t m_count = 0;
+    size_t m_waiting = 0; // the first chunk whose `next` is not known yet
+};
+
+const ThreadInfo* TraceReader::Impl::threadInfo(uint32_t tid) const
+{
+    auto it = std::lower_bound(
+        threads.begin(), threads.end(), tid, [](const ThreadInfo& ti, uint32_t id) { return ti.id < id; });
+    return it != threads.end() && it->id == tid ? &*it : nullptr;
+}
 
 // One thread's chunks (sorted by seq): its stream, anchors, kind counts and sequence ranges.
 // Reads only the file and the thread table, so threads are indexed in parallel.
@@ -267,6 +326,9 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
     bool accepted = false;
     uint32_t lastSeq = 0;
     uint32_t held = 0; // locks the thread holds, in program order
+    s.nsPerTsc = nsPerTsc;
+    AnchorBuilder anchors(s, threadInfo(s.tid), firstSeq == 0);
+    std::vector<Anchor> chunkAnchors; // one chunk's stamps (and pins), before finishing
     for (size_t k = 0; k < chunks.size(); ++k) {
         const ChunkRef& c = *chunks[k];
         if (accepted && c.hdr.seq == lastSeq) {
@@ -288,30 +350,18 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
             lastSeq = c.hdr.seq;
         }
         detail::UnknownKind unknown;
-        size_t anchorsBefore = s.anchors.size();
+        chunkAnchors.clear();
         const size_t kept = keepEvents(
             buf, 0, records, s.n,
             [&](uint64_t idx, const RavelEvent& r) {
                 uint64_t rel = (r.word & RAVEL_OBJ_MASK) | (uint64_t(r.aux & 0xffff) << 48);
-                // Two stamps with no event between them: the runtime stamped before a call that
-                // blocks (a sleep, a poll; intercept_block.cpp) or opened a chunk, then stamped the
-                // next event. The first bounds the events before it: the last of them happened no
-                // later, so it anchors that one (not the next event, which came after the block).
-                if (!s.anchors.empty() && s.anchors.back().idx == idx && s.anchors.back().stamped && idx > 0) {
-                    const uint64_t before = s.anchors.back().time;
-                    s.anchors.pop_back();
-                    if (s.anchors.size() < anchorsBefore)
-                        anchorsBefore = s.anchors.size();
-                    if (s.anchors.empty() || s.anchors.back().idx < idx - 1)
-                        s.anchors.push_back({ idx - 1, before, false, true });
-                }
-                s.anchors.push_back({ idx, relTscToNs(rel), true });
+                detail::addStamp(chunkAnchors, idx, detail::relTscToNs(rel, nsPerTsc), s.n);
             },
             &unknown);
         if (unknown.at != SIZE_MAX)
             log.warn(fmt::format("chunk at offset {:#x}: event {} has unknown kind {}, rest of the chunk skipped",
                 c.offset, unknown.at, unknown.kind));
-        pinCondReleases(buf, s.n, s.anchors, anchorsBefore);
+        detail::pinCondReleases(buf, s.n, chunkAnchors, 0);
         for (const RavelEvent& e : buf) {
             const unsigned kind = unsigned(e.word >> 48) & 0xff;
             ++out.kindCounts[kind];
@@ -320,10 +370,11 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
                 noteSequence(out.seqs, e.word & RAVEL_OBJ_MASK, e.aux);
         }
         if (kept > 0)
-            s.chunks.push_back(StreamChunk { &c, s.n, uint32_t(kept), uint32_t(records) });
+            s.chunks.push_back(StreamChunk { &c, s.n, uint32_t(kept), uint32_t(records), anchors.floor(), {} });
+        anchors.add(chunkAnchors);
         s.n += kept;
     }
-    finishAnchors(s, firstSeq == 0);
+    anchors.finish(s.n);
 }
 
 // `chunks`: the events chunks of the whole trace, sorted by (owner, seq). Threads are indexed on
@@ -408,46 +459,6 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
     }
 }
 
-// Makes the anchors cover [0, n] with strictly increasing indices and non-decreasing times, so a
-// cursor never needs a special case: before the first stamp the thread's start (or the first
-// stamp), after the last one its exit (or the last stamp).
-void TraceReader::Impl::finishAnchors(ThreadStream& s, bool fromStart) const
-{
-    const uint64_t n = s.n;
-    std::vector<Anchor> out;
-    out.reserve(s.anchors.size() + 2);
-    for (const Anchor& a : s.anchors) {
-        Anchor b = a;
-        if (!out.empty() && b.time < out.back().time)
-            b.time = out.back().time;
-        if (!out.empty() && out.back().idx == b.idx)
-            out.back() = b;
-        else
-            out.push_back(b);
-    }
-    const ThreadInfo* info = nullptr;
-    auto it = std::lower_bound(
-        threads.begin(), threads.end(), s.tid, [](const ThreadInfo& ti, uint32_t id) { return ti.id < id; });
-    if (it != threads.end() && it->id == s.tid)
-        info = &*it;
-    if (out.empty() || out.front().idx > 0) {
-        uint64_t t0 = out.empty() ? (info ? info->start_ns : 0) : out.front().time;
-        if (fromStart && info && info->start_ns && info->start_ns <= t0)
-            t0 = info->start_ns;
-        out.insert(out.begin(), Anchor { 0, t0, false });
-    }
-    if (out.back().idx < n) {
-        uint64_t t1 = out.back().time;
-        const bool exited = info && info->exit_ns != 0 && info->exit_ns >= t1;
-        if (exited)
-            t1 = info->exit_ns;
-        out.push_back(Anchor { n, t1, false, exited });
-    }
-    if (out.size() == 1)
-        out.push_back(Anchor { n, out[0].time, false, false });
-    s.anchors.swap(out);
-}
-
 void TraceReader::Impl::indexSequences()
 {
     bool needBitmaps = false;
@@ -519,7 +530,7 @@ void TraceReader::Impl::fillSummary(MappedTrace& t)
     summary.file_size = t.size();
     uint64_t duration = summary.ended && h.end_tsc ? tscToNs(h.end_tsc) : 0;
     for (const ThreadStream& s : streams)
-        duration = std::max(duration, s.anchors.back().time);
+        duration = std::max(duration, s.lastTime);
     for (const ThreadInfo& ti : threads)
         duration = std::max(duration, ti.exit_ns);
     // The program ran until it ended, not until its last event (a server killed after idling).

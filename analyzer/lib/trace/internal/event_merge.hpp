@@ -1,228 +1,17 @@
-// The global order of a decoded trace (internal to ravel_core): per-thread event arrays with
-// their clock anchors, cursors that interpolate times, the index of per-object sequence numbers,
-// and the k-way merge with causal corrections that docs/trace-format.md ("Global order") specifies.
+// The global order of a decoded trace (internal to ravel_core): the index of per-object sequence
+// numbers, and the k-way merge of the threads' cursors with the causal corrections that
+// docs/trace-format.md ("Global order") specifies.
 #pragma once
 
-#include "trace/internal/trace_file.hpp"
-#include "trace/trace_reader.hpp"
+#include "trace/internal/thread_cursor.hpp"
 
 #include <algorithm>
-#include <utility>
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace ravel::detail {
-
-// A clock reading attached to the event at `idx` of a thread (idx == event count: after the last).
-struct Anchor {
-    uint64_t idx;
-    uint64_t time;
-    bool stamped; // read from the clock for event idx (a TIME record), not inferred
-    // Event idx happened no later than `time`: a stamp, the thread's exit, or the wait start a
-    // condition variable's release is pinned to. False for a guess (the last stamp of a thread
-    // still running, a raised stamp).
-    bool bound = stamped;
-};
-
-// Unstamped events after a stamp are spread over at most this much time: the runtime stamps the
-// next event once the watchdog's millisecond tick moved (or after 64 unstamped events), so while
-// the watchdog ticks, an unstamped event happened within a tick of the stamp before it, and a
-// longer gap to the next stamp is time the thread spent outside recorded events (work, I/O, a
-// wait the runtime cannot see). Spreading them over the whole gap is what made a start-up lock
-// look held for 381 ms. Where in the gap they really were is exposed as Event::earliest_ns /
-// latest_ns.
-constexpr uint64_t kUnstampedWindowNs = 1'000'000;
-
-// One events chunk of a thread as the first pass found it: decoding it again and dropping its
-// TIME records (and whatever follows an END or unknown kind within its first `records`) gives
-// exactly `count` events, the thread's events [first, first + count).
-struct StreamChunk {
-    const ChunkRef* chunk = nullptr;
-    uint64_t first = 0;
-    uint32_t count = 0;
-    uint32_t records = 0;
-};
-
-// A thread's events are not kept decoded: the reader indexes them once, then every pass decodes
-// chunk by chunk as its cursor gets there. A trace costs its compressed size in memory, not 16
-// bytes per event.
-struct ThreadStream {
-    uint32_t tid = 0;
-    uint64_t n = 0;                  // events
-    std::vector<StreamChunk> chunks; // in program order, covering [0, n)
-    std::vector<Anchor> anchors;     // anchors[0].idx == 0, anchors.back().idx == n
-    uint64_t kindCounts[RAVEL_EV_KIND_COUNT] = {}; // its events by RAVEL_EV_* kind
-};
-
-// Events whose aux is the object's sequence number (one counter per object, shared by all these
-// kinds: a signal's number precedes the wake-up it causes).
-inline bool isSequenced(unsigned kind)
-{
-    return kind == RAVEL_EV_ACQUIRED || kind == RAVEL_EV_WOKEN || kind == RAVEL_EV_SIGNAL || kind == RAVEL_EV_BROADCAST
-        || kind == RAVEL_EV_PASS;
-}
-
-// Events the causal merge looks at: sequenced ones, and releases (an exclusive acquisition comes
-// after the release by the previous holder).
-inline bool isOrdered(unsigned kind)
-{
-    return isSequenced(kind) || kind == RAVEL_EV_RELEASE;
-}
-
-// Keeps the first `records` decoded records of `v` from `at` on that are events (TIME records
-// out, stop at an END or an unknown kind); calls onTime(index the next event will have, record)
-// for each TIME record. Returns the number kept. The one definition of a chunk's events, used by
-// the indexing pass and by every cursor.
-// `unknown` (when not null) receives the record index and kind of an unknown kind (index
-// SIZE_MAX when there is none).
-struct UnknownKind {
-    size_t at = SIZE_MAX;
-    unsigned kind = 0;
-};
-template <class OnTime>
-size_t keepEvents(EventBuffer& v, size_t at, size_t records, uint64_t firstIndex, OnTime&& onTime,
-    UnknownKind* unknown = nullptr)
-{
-    RavelEvent* rec = v.data() + at;
-    const size_t n = std::min(records, v.size() - at);
-    size_t w = 0;
-    for (size_t i = 0; i < n; ++i) {
-        const unsigned kind = unsigned(rec[i].word >> 48) & 0xff;
-        if (kind == RAVEL_EV_TIME) {
-            onTime(firstIndex + w, rec[i]);
-            continue;
-        }
-        if (kind == RAVEL_EV_END)
-            break;
-        if (!((kind >= RAVEL_EV_TIME && kind <= RAVEL_EV_EXEC) || (kind >= RAVEL_EV_INIT && kind < RAVEL_EV_KIND_COUNT))) {
-            if (unknown)
-                *unknown = UnknownKind { i, kind };
-            break;
-        }
-        rec[w++] = rec[i];
-    }
-    v.resize(at + w);
-    return w;
-}
-
-// Walks one thread's events in program order, decoding chunk by chunk and interpolating times
-// between its anchors.
-struct Cursor {
-    const RavelEvent* ev = nullptr; // the decoded chunk: events [base, end) of the thread
-    uint64_t base = 0, end = 0;
-    const Anchor* anchor = nullptr;
-    uint64_t i = 0, n = 0;
-    uint64_t i0 = 0, iNext = 0, t0 = 0;
-    // Interpolation in 32.32 fixed point: acc = (i - i0) * step, kept by adding step per event (an
-    // add instead of a chain of float conversions, the merge's costliest line).
-    unsigned __int128 step = 0, acc = 0;
-    uint64_t time = 0;
-    uint32_t tid = 0;
-    // ObjectIndex entries of the two objects this thread used last: a release finds its
-    // acquisition's object without hashing, also when two locks nest.
-    uint64_t cachedObj[2] = { ~0ull, ~0ull };
-    uint32_t cachedIndex[2] = {};
-    const ThreadStream* stream = nullptr;
-    ChunkDecoder* decoder = nullptr;
-    size_t nextChunk = 0;
-    EventBuffer buf;
-
-    void start(const ThreadStream& s, ChunkDecoder& d)
-    {
-        stream = &s;
-        decoder = &d;
-        n = s.n;
-        anchor = s.anchors.data();
-        tid = s.tid;
-        i = 0;
-        nextChunk = 0;
-        base = end = 0;
-        load();
-        enterSegment();
-        time = t0;
-    }
-    const RavelEvent& rec() const { return ev[i - base]; }
-    // Decodes the chunk holding event i.
-    void load()
-    {
-        while (nextChunk < stream->chunks.size()) {
-            const StreamChunk& c = stream->chunks[nextChunk++];
-            if (c.count == 0)
-                continue;
-            buf.clear();
-            decoder->appendEvents(*c.chunk, buf, nullptr);
-            keepEvents(buf, 0, c.records, c.first, [](uint64_t, const RavelEvent&) {});
-            // The first pass decoded this chunk to `count` events; the same bytes decode the same
-            // way, but never index past what is really there.
-            buf.resize(std::min<size_t>(buf.size(), c.count));
-            if (buf.size() < c.count)
-                buf.resize(c.count, RavelEvent { ravel_event_word(0, RAVEL_EV_LOST, 0), 0, 0 });
-            ev = buf.data();
-            base = c.first;
-            end = c.first + c.count;
-            return;
-        }
-    }
-    void enterSegment()
-    {
-        i0 = anchor[0].idx;
-        t0 = anchor[0].time;
-        iNext = anchor[1].idx;
-        step = (static_cast<unsigned __int128>(std::min(anchor[1].time - t0, kUnstampedWindowNs)) << 32) / (iNext - i0);
-        acc = static_cast<unsigned __int128>(i - i0) * step;
-    }
-    void advance()
-    {
-        ++i;
-        if (i >= end && i < n)
-            load();
-        if (i >= iNext && i < n) {
-            do
-                ++anchor;
-            while (anchor[1].idx <= i);
-            enterSegment();
-        } else {
-            acc += step;
-        }
-        time = t0 + uint64_t(acc >> 32);
-    }
-    bool stamped() const { return i == i0 && anchor[0].stamped; }
-    // Writes the current event, at time t, into e field by field: filling the destination in
-    // place (a batch slot) instead of copying a temporary avoids a store-forwarding stall that
-    // cost most of the merge's time.
-    void fill(Event& e, uint64_t t) const
-    {
-        const RavelEvent& r = rec();
-        e.time_ns = t;
-        e.obj = r.word & RAVEL_OBJ_MASK;
-        e.thread = tid;
-        e.aux = r.aux;
-        e.stack = r.stack;
-        e.kind = uint8_t(r.word >> 48);
-        e.flags = uint8_t(r.word >> 56);
-        e.stamped = stamped();
-        if (exact()) {
-            e.earliest_ns = e.latest_ns = time;
-        } else {
-            e.earliest_ns = t0;
-            e.latest_ns = anchor[1].bound ? anchor[1].time : UINT64_MAX;
-        }
-    }
-    // What the clocks prove about the current event: it happened no later than this.
-    uint64_t latest() const
-    {
-        return exact() ? time : anchor[1].bound ? anchor[1].time : UINT64_MAX;
-    }
-    // The current event's time is known, not placed: a stamp, or a release pinned to its cond
-    // wait's request.
-    bool exact() const { return i == i0 && anchor[0].bound; }
-    Event event() const
-    {
-        Event e;
-        fill(e, time);
-        return e;
-    }
-};
 
 // For the causal merge: which per-object sequence numbers exist in the trace. Sequence numbers of
 // one object are nearly always a dense range; only then (or when a bitmap of the range is cheap)
@@ -311,7 +100,9 @@ private:
 // Event). The current thread stays outside the heap and keeps the floor while its next
 // event is not later than the heap's earliest; a switch swaps it with the heap's top (one sift
 // down), so a busy interleaving of threads costs a few comparisons per switch.
-template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, const ObjectIndex& objects, F&& fn)
+// `prefetch`: decode chunks ahead on a thread of its own (a big trace's pass).
+template <class F>
+void mergeEvents(const std::vector<ThreadStream>& streams, const ObjectIndex& objects, F&& fn, bool prefetch = false)
 {
     ChunkDecoder decoder;
     struct Delivered {
@@ -324,10 +115,15 @@ template <class F> void mergeEvents(const std::vector<ThreadStream>& streams, co
     std::vector<Delivered> state(objects.objects.size());
     std::vector<Cursor> cur;
     cur.reserve(streams.size());
+    // After `cur`: stopped before the cursors it decodes for are gone.
+    std::optional<ChunkPrefetcher> ahead;
+    if (prefetch)
+        ahead.emplace();
     for (const ThreadStream& s : streams) {
         if (s.n == 0)
             continue;
         cur.emplace_back();
+        cur.back().prefetcher = ahead ? &*ahead : nullptr;
         cur.back().start(s, decoder);
     }
     // Heap entries carry their key, so ordering them touches no cursor.

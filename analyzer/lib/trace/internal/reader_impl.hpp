@@ -57,11 +57,7 @@ struct TraceReader::Impl {
     double nsPerTsc = 1;
 
     uint64_t tscToNs(uint64_t tsc) const { return tsc > startTsc ? relTscToNs(tsc - startTsc) : 0; }
-    uint64_t relTscToNs(uint64_t rel) const
-    {
-        double ns = double(rel) * nsPerTsc;
-        return ns < 4e18 ? uint64_t(ns) : uint64_t(4e18); // ~127 years: keeps the interpolation in int64
-    }
+    uint64_t relTscToNs(uint64_t rel) const { return detail::relTscToNs(rel, nsPerTsc); }
 
     void calibrate(detail::MappedTrace& t);
     void readThreads(detail::MappedTrace& t, const detail::ChunkRef& c, std::span<const uint8_t> p);
@@ -72,7 +68,8 @@ struct TraceReader::Impl {
     struct IndexedThread;
     void indexThread(std::span<const detail::ChunkRef* const> chunks, std::span<const uint8_t> overLimit, bool flight,
         IndexedThread& out) const;
-    void finishAnchors(detail::ThreadStream& s, bool fromStart) const;
+    class AnchorBuilder;
+    const ThreadInfo* threadInfo(uint32_t tid) const;
     void indexSequences();
     void fillSummary(detail::MappedTrace& t);
 };

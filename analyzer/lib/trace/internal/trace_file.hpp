@@ -106,6 +106,11 @@ public:
         return m_decoder.appendEvents(chunk, out, this);
     }
 
+    // Done with this chunk's bytes: drops their pages from the process's resident set (they stay
+    // in the page cache and fault back in if read again; the mapping is private and read-only).
+    // A pass over a raw trace, a byte or more per event, otherwise keeps all of it resident.
+    void release(const ChunkRef& chunk) const;
+
     // The clock pair farthest from the start (header end/calib pairs, every chunk's first pair)
     // that gives a plausible rate; false if there is none.
     bool calibration(uint64_t& tsc, uint64_t& monoNs) const;
