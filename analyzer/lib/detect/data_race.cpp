@@ -1,0 +1,135 @@
+#include "detect/data_race.hpp"
+
+#include "model/replay_model.hpp"
+#include "trace/trace_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+namespace ravel {
+
+namespace {
+
+struct RaceEvents {
+    Event cur;
+    Event prev;
+    bool complete = false;
+};
+
+FindingAccess accessOf(const Event& e, uint32_t thread)
+{
+    FindingAccess a;
+    a.thread = thread;
+    a.address = e.obj;
+    a.size = e.aux >> 24;
+    a.write = e.flags & RAVEL_F_RACE_WRITE;
+    a.atomic = e.flags & RAVEL_F_RACE_ATOMIC;
+    a.stack = e.stack;
+    return a;
+}
+
+const char* verbOf(const FindingAccess& a)
+{
+    if (a.atomic)
+        return a.write ? "atomic write" : "atomic read";
+    return a.write ? "write" : "read";
+}
+
+} // namespace
+
+std::vector<Finding> dataRaceFindings(const ReplayModel& model)
+{
+    const TraceReader& trace = model.trace();
+    std::vector<RaceEvents> races;
+    std::map<uint32_t, uint64_t> counts; // race id -> occurrences
+    uint64_t unreported = 0;
+    for (const ThreadInfo& ti : trace.threads()) {
+        if (!trace.threadEventCount(ti.id, RAVEL_EV_RACE) && !trace.threadEventCount(ti.id, RAVEL_EV_RACE_COUNT))
+            continue;
+        bool pending = false;
+        trace.forEachThreadEvent(ti.id, [&](const Event& e) {
+            if (e.kind == RAVEL_EV_RACE) {
+                races.push_back({e, {}, false});
+                pending = true;
+            } else if (e.kind == RAVEL_EV_RACE_PREV && pending) {
+                races.back().prev = e;
+                races.back().complete = true;
+                pending = false;
+            } else if (e.kind == RAVEL_EV_RACE_COUNT) {
+                if (e.obj == 0)
+                    unreported += e.aux;
+                else
+                    counts[static_cast<uint32_t>(e.obj)] = e.aux;
+            } else {
+                pending = false;
+            }
+            return true;
+        });
+    }
+
+    std::vector<Finding> out;
+    for (const RaceEvents& r : races) {
+        if (!r.complete)
+            continue; // a RACE whose RACE_PREV the trace lost: nothing to pair it with
+        Finding f;
+        f.kind = "data-race";
+        f.timeNs = r.cur.time_ns;
+        FindingObject mem;
+        mem.address = r.cur.obj;
+        mem.kind = RAVEL_OBJ_MEMORY;
+        mem.id = fmt::format("m{:x}", mem.address);
+        f.objects.push_back(mem);
+
+        FindingAccess cur = accessOf(r.cur, r.cur.thread);
+        cur.timeKnown = true;
+        cur.timeNs = r.cur.time_ns;
+        cur.heldKnown = true;
+        for (const HoldSpan* h : model.heldAt(r.cur.thread, r.cur.time_ns)) {
+            const ObjectRecord& o = model.objects()[h->object];
+            FindingObject lock;
+            lock.address = o.address;
+            lock.generation = o.generation;
+            lock.kind = o.kind;
+            lock.id = fmt::format("o{:x}.{}", o.address, o.generation);
+            cur.held.push_back(f.objects.size());
+            f.objects.push_back(lock);
+        }
+        FindingAccess prev = accessOf(r.prev, r.prev.aux & 0xffffff);
+        f.accesses = {cur, prev};
+
+        for (uint32_t id : {cur.thread, prev.thread}) {
+            if (id == 0 || (f.threads.size() == 1 && f.threads[0].id == id))
+                continue;
+            FindingThread t;
+            t.id = id;
+            for (const ThreadInfo& ti : trace.threads()) {
+                if (ti.id != id)
+                    continue;
+                t.osTid = ti.os_tid;
+                t.pid = ti.pid;
+                t.name = ti.name;
+                t.parent = ti.parent;
+                t.createStack = ti.create_stack;
+            }
+            f.threads.push_back(t);
+        }
+        uint32_t raceId = r.cur.aux & 0xffffff;
+        auto it = counts.find(raceId);
+        f.instances = it != counts.end() ? it->second : 1;
+        f.title = fmt::format("{} by T{} races with an earlier {} by T{}", verbOf(cur), cur.thread, verbOf(prev),
+                              prev.thread);
+        f.notes.push_back(fmt::format("the earlier access is shown by its site only: its thread's stack then "
+                                      "was not recorded"));
+        if (f.instances > 1)
+            f.notes.push_back(fmt::format("this pair of sites raced {} times; reported once", f.instances));
+        out.push_back(std::move(f));
+    }
+    if (unreported && !out.empty())
+        out.back().notes.push_back(
+            fmt::format("{} more distinct pairs of racing sites were found but not reported (the runtime's table was full)",
+                        unreported));
+    return out;
+}
+
+} // namespace ravel

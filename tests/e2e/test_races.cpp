@@ -1,0 +1,166 @@
+// Data races end to end: real programs built with the real ravel-cc / ravel-c++ of this tree, run
+// under the real `ravel run` (race mode), and on their own. A racy program exits 66 with the
+// variable named; a race-free one exits with its own status and no data-race finding.
+#include "e2e_util.hpp"
+
+#include <set>
+
+using namespace ravel::e2e;
+
+namespace {
+
+#ifndef RAVEL_RACE_PROGRAMS
+#error "RAVEL_RACE_PROGRAMS (the instrumented test programs) must be defined by the build"
+#endif
+
+std::string raceProgram(const std::string& name) { return (fs::path(RAVEL_RACE_PROGRAMS) / name).string(); }
+
+struct RaceRun {
+    RunResult run;
+    nlohmann::json report;
+    std::vector<nlohmann::json> races;
+};
+
+class Races : public ::testing::Test {
+protected:
+    TempDir dir { "races" };
+
+    RaceRun runUnderRavel(const std::string& program)
+    {
+        RaceRun r;
+        std::string trace = dir.file(fs::path(program).filename().string() + ".ravel");
+        r.run = ravelRun(trace, { program }, withTimeout(120s));
+        RunResult rep = run({ ravelBinary(), "report", "--format", "json", trace });
+        EXPECT_TRUE(rep.status == 0 || rep.status == 66) << rep.err;
+        r.report = nlohmann::json::parse(rep.out, nullptr, false);
+        if (r.report.is_object())
+            for (const auto& f : r.report["findings"])
+                if (f["kind"] == "data-race")
+                    r.races.push_back(f);
+        return r;
+    }
+
+    // The program on its own (the hooks library's do-nothing hooks): runs, and exits as it should.
+    void runsAlone(const std::string& program, int status = 0)
+    {
+        RunResult alone = run({ program }, withTimeout(60s));
+        EXPECT_EQ(alone.status, status) << program << " alone\n" << alone.err;
+        EXPECT_EQ(alone.err.find("ravel"), std::string::npos) << alone.err;
+    }
+
+    void expectRaceOn(const std::string& program, const std::string& variable)
+    {
+        RaceRun r = runUnderRavel(program);
+        EXPECT_EQ(r.run.status, 66) << r.run.err;
+        EXPECT_NE(r.run.err.find("data-race"), std::string::npos) << r.run.err;
+        ASSERT_FALSE(r.races.empty()) << r.report.dump(2);
+        bool named = false;
+        for (const auto& f : r.races)
+            named = named || f["variable"].get<std::string>().find(variable) != std::string::npos;
+        EXPECT_TRUE(named) << "no race names " << variable << ":\n" << r.races[0].dump(2);
+        const auto& acc = r.races[0]["accesses"];
+        ASSERT_EQ(acc.size(), 2u);
+        EXPECT_NE(acc[0]["thread"], acc[1]["thread"]);
+        EXPECT_TRUE(acc[0]["op"] == "write" || acc[1]["op"] == "write") << "a race needs a write";
+        EXPECT_FALSE(acc[0]["stack"].empty());
+        EXPECT_FALSE(acc[1]["stack"].empty());
+        runsAlone(program);
+    }
+
+    void expectNoRace(const std::string& program)
+    {
+        RaceRun r = runUnderRavel(program);
+        EXPECT_EQ(r.run.status, 0) << r.run.err;
+        EXPECT_TRUE(r.races.empty()) << r.races[0].dump(2);
+        EXPECT_EQ(r.run.err.find("data-race"), std::string::npos) << r.run.err;
+        runsAlone(program);
+    }
+};
+
+TEST_F(Races, RacyCounterExits66AndNamesTheGlobal)
+{
+    RaceRun r = runUnderRavel(example("racy_counter"));
+    EXPECT_EQ(r.run.status, 66) << r.run.err;
+    ASSERT_FALSE(r.races.empty());
+    EXPECT_EQ(r.races[0]["variable"], "hits");
+    // The text report at exit names the variable, both accesses and where the threads came from.
+    EXPECT_NE(r.run.err.find("(hits) by T"), std::string::npos) << r.run.err;
+    EXPECT_NE(r.run.err.find("racy_counter.c:"), std::string::npos) << r.run.err;
+    EXPECT_NE(r.run.err.find("was created by T1 at"), std::string::npos) << r.run.err;
+    EXPECT_NE(r.run.err.find("SUMMARY: data-race in count"), std::string::npos) << r.run.err;
+    // One report per distinct pair of sites, however often they raced.
+    std::set<std::string> pairs;
+    for (const auto& f : r.races)
+        pairs.insert(f["accesses"][0]["stack"][0]["address"].get<std::string>() + "/"
+                     + f["accesses"][1]["stack"][0]["address"].get<std::string>());
+    EXPECT_EQ(pairs.size(), r.races.size());
+    runsAlone(example("racy_counter"));
+}
+
+TEST_F(Races, RelaxedFlagPublicationRacesOnThePayload) { expectRaceOn(example("relaxed_flag"), "payload"); }
+
+TEST_F(Races, ReleaseAcquirePublicationDoesNotRace) { expectNoRace(example("relaxed_flag_fixed")); }
+
+TEST_F(Races, VectorPushBackFromTwoThreadsRaces) { expectRaceOn(example("racy_vector"), "names"); }
+
+TEST_F(Races, HeapBlockRaceIsFound)
+{
+    RaceRun r = runUnderRavel(raceProgram("heap_race"));
+    EXPECT_EQ(r.run.status, 66) << r.run.err;
+    ASSERT_FALSE(r.races.empty()) << r.report.dump(2);
+    EXPECT_NE(r.run.err.find("heap_race.c:"), std::string::npos) << r.run.err;
+    runsAlone(raceProgram("heap_race"));
+}
+
+TEST_F(Races, NeighbouringBytesOfAStructDoNotRace) { expectNoRace(raceProgram("struct_bytes")); }
+TEST_F(Races, CreateAndJoinOrderAccesses) { expectNoRace(raceProgram("create_join")); }
+TEST_F(Races, MutexProtectedCounterDoesNotRace) { expectNoRace(raceProgram("mutex_counter")); }
+TEST_F(Races, CondvarWithPredicateDoesNotRace) { expectNoRace(raceProgram("condvar_pred")); }
+TEST_F(Races, BarrierPhasesDoNotRace) { expectNoRace(raceProgram("barrier_phases")); }
+TEST_F(Races, SemaphoreHandoffDoesNotRace) { expectNoRace(raceProgram("semaphore_handoff")); }
+TEST_F(Races, FreedAndReusedHeapStartsClean) { expectNoRace(raceProgram("heap_reuse")); }
+
+TEST_F(Races, RacesDisabledByOptionRunsWithoutRaceMode)
+{
+    std::string trace = dir.file("off.ravel");
+    RunOptions o = withTimeout(60s);
+    o.env.push_back("RAVEL_OPTIONS=races=0");
+    RunResult r = run({ ravelBinary(), "run", "-o", trace, "--", example("racy_counter") }, o);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("no data-race detection"), std::string::npos) << r.err;
+}
+
+TEST_F(Races, UninstrumentedProgramSaysOnceThatNoRaceDetectionRan)
+{
+    std::string trace = dir.file("plain.ravel");
+    RunResult r = run({ ravelBinary(), "run", "-o", trace, "--", example("counter_pthread") }, withTimeout(60s));
+    EXPECT_EQ(r.status, 0) << r.err;
+    size_t at = r.err.find("no data-race detection (build with ravel-cc / ravel-c++");
+    EXPECT_NE(at, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("no data-race detection", at + 1), std::string::npos) << "said once: " << r.err;
+}
+
+TEST_F(Races, WrapperCompilesAndLinksInSeparateStepsWithUninstrumentedObjects)
+{
+    // Mixing: an object built by plain clang (no hooks) linked with one built by ravel-cc.
+    std::string plainSrc = dir.file("plain.c"), racySrc = dir.file("main.c");
+    std::ofstream(plainSrc) << "long shared;\nvoid bump(void) { shared++; }\n";
+    std::ofstream(racySrc) << "#include <pthread.h>\nextern long shared; void bump(void);\n"
+                              "static void* w(void* a) { (void)a; for (int i = 0; i < 1000; i++) shared++; return 0; }\n"
+                              "int main(void) { pthread_t t; pthread_create(&t, 0, w, 0); bump();\n"
+                              "  for (int i = 0; i < 1000; i++) shared++; pthread_join(t, 0); return 0; }\n";
+    std::string cc = (binDir() / "ravel-cc").string();
+    RunResult c1 = run({ "clang-19", "-O1", "-c", plainSrc, "-o", dir.file("plain.o") });
+    ASSERT_EQ(c1.status, 0) << c1.err;
+    RunResult c2 = run({ cc, "-O1", "-c", racySrc, "-o", dir.file("main.o") });
+    ASSERT_EQ(c2.status, 0) << c2.err;
+    RunResult ld = run({ cc, dir.file("main.o"), dir.file("plain.o"), "-o", dir.file("mixed") });
+    ASSERT_EQ(ld.status, 0) << ld.err;
+    runsAlone(dir.file("mixed"));
+    RaceRun r = runUnderRavel(dir.file("mixed"));
+    EXPECT_EQ(r.run.status, 66) << r.run.err;
+    ASSERT_FALSE(r.races.empty());
+    EXPECT_EQ(r.races[0]["variable"], "shared");
+}
+
+} // namespace
