@@ -124,110 +124,6 @@ SyncVar* findSync(uint64_t key, bool create)
     return nullptr;
 }
 
-// --- shadow ---
-
-constexpr int kRegionBits = 22; // 4 MiB of application memory per second-level block
-constexpr int kAddrBits = 47;
-constexpr uint64_t kRegions = 1ull << (kAddrBits - kRegionBits);
-constexpr uint64_t kGranulesPerRegion = 1ull << (kRegionBits - 3);
-
-struct Cell {
-    uint64_t meta; // 0: empty; mask 0..7 | write 8 | atomic 9 | slot 10..23 | epoch 24..55
-    uint64_t pc;
-};
-struct Granule {
-    Cell c[kCellsPerGranule];
-};
-constexpr size_t kRegionShadowBytes = kGranulesPerRegion * sizeof(Granule);
-
-Granule** g_dir;
-bool g_ready;
-
-Granule* region(uint64_t addr, bool create)
-{
-    Granule** slot = &g_dir[addr >> kRegionBits];
-    Granule* r = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(r != nullptr, 1) || !create)
-        return r;
-    auto* fresh = static_cast<Granule*>(mapNoReserve(kRegionShadowBytes));
-    if (!fresh)
-        return nullptr;
-    Granule* expected = nullptr;
-    if (__atomic_compare_exchange_n(slot, &expected, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        return fresh;
-    munmap(fresh, kRegionShadowBytes); // another thread installed one first
-    return expected;
-}
-
-constexpr uint64_t kMaskBits = 0xff;
-constexpr uint64_t kWriteBit = 1ull << 8;
-constexpr uint64_t kAtomicBit = 1ull << 9;
-inline uint32_t cellSlot(uint64_t m) { return static_cast<uint32_t>(m >> 10) & (kMaxSlots - 1); }
-inline uint32_t cellEpoch(uint64_t m) { return static_cast<uint32_t>(m >> 24); }
-
-void fillAccess(HbAccess* a, uint64_t granule, uint64_t meta, uint64_t pc)
-{
-    uint32_t mask = static_cast<uint32_t>(meta & kMaskBits);
-    a->addr = granule + static_cast<uint32_t>(__builtin_ctz(mask));
-    a->size = static_cast<uint32_t>(__builtin_popcount(mask));
-    a->write = meta & kWriteBit;
-    a->atomic = meta & kAtomicBit;
-    a->slot = cellSlot(meta);
-    a->pc = pc;
-}
-
-// One granule: check the access against its cells, then record it.
-bool checkGranule(HbThread* t, Granule* gr, uint64_t granule, uint32_t mask, bool write, bool atomic, uint64_t pc,
-                  HbRace* race, bool reported)
-{
-    uint64_t mine = mask | (write ? kWriteBit : 0) | (atomic ? kAtomicBit : 0) | (uint64_t(t->slot) << 10)
-        | (uint64_t(t->epoch()) << 24);
-    int store = -1;
-    int storeRank = 0; // 3 empty, 2 same thread covered, 1 ordered
-    bool raced = false;
-    for (int i = 0; i < kCellsPerGranule; i++) {
-        uint64_t m = __atomic_load_n(&gr->c[i].meta, __ATOMIC_RELAXED);
-        if (m == mine)
-            return false; // this very access was recorded in this epoch already
-        if (m == 0) {
-            if (storeRank < 3)
-                store = i, storeRank = 3;
-            continue;
-        }
-        uint32_t theirMask = static_cast<uint32_t>(m & kMaskBits);
-        bool theirWrite = m & kWriteBit;
-        uint32_t s = cellSlot(m);
-        if (s == t->slot) {
-            // An earlier access of this thread, covered by this one and no stronger: replace it.
-            if ((theirMask & ~mask) == 0 && (write || !theirWrite) && storeRank < 2)
-                store = i, storeRank = 2;
-            continue;
-        }
-        if (!(theirMask & mask))
-            continue; // other bytes of the word
-        if (!theirWrite && !write)
-            continue;
-        if ((m & kAtomicBit) && atomic)
-            continue;
-        if (cellEpoch(m) <= t->vc.get(s)) {
-            // Ordered before us. A write stays unless this access is a write too: a read that
-            // replaced it would hide the write from a third thread.
-            if ((write || !theirWrite) && storeRank < 1)
-                store = i, storeRank = 1;
-            continue;
-        }
-        if (!raced && !reported) {
-            fillAccess(&race->prev, granule, m, __atomic_load_n(&gr->c[i].pc, __ATOMIC_RELAXED));
-            raced = true;
-        }
-    }
-    if (store < 0)
-        store = static_cast<int>((granule >> 3) ^ t->epoch()) & (kCellsPerGranule - 1);
-    __atomic_store_n(&gr->c[store].pc, pc, __ATOMIC_RELAXED);
-    __atomic_store_n(&gr->c[store].meta, mine, __ATOMIC_RELAXED);
-    return raced;
-}
-
 } // namespace
 
 bool vcReserve(VectorClock* vc, uint32_t n)
@@ -280,6 +176,22 @@ void vcFree(VectorClock* vc)
     *vc = VectorClock {};
 }
 
+Granule** g_dir;
+bool g_ready;
+
+Granule* regionSlow(uint64_t addr)
+{
+    Granule** slot = &g_dir[addr >> kRegionBits];
+    auto* fresh = static_cast<Granule*>(mapNoReserve(kRegionShadowBytes));
+    if (!fresh)
+        return nullptr;
+    Granule* expected = nullptr;
+    if (__atomic_compare_exchange_n(slot, &expected, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return fresh;
+    munmap(fresh, kRegionShadowBytes); // another thread installed one first
+    return expected;
+}
+
 bool init()
 {
     if (g_ready)
@@ -316,12 +228,12 @@ void threadFree(HbThread* t)
     t->slot = 0;
 }
 
-bool access(HbThread* t, uint64_t addr, uint32_t size, bool write, bool atomic, uint64_t pc, HbRace* race)
+bool accessRange(HbThread* t, uint64_t addr, uint32_t size, bool write, bool atomic, uint64_t pc, HbRace* race)
 {
     if (!t->slot || size == 0 || addr >= (1ull << kAddrBits) || addr + size > (1ull << kAddrBits))
         return false;
-    bool raced = false;
     uint64_t end = addr + size;
+    bool raced = false;
     for (uint64_t g = addr & ~7ull; g < end; g += 8) {
         Granule* r = region(g, true);
         if (!r)

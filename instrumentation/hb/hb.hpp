@@ -59,13 +59,13 @@ struct HbThread { // zero-initialize it
 };
 
 // One access of a pair that races: the earlier one is restored from its shadow cell.
-struct HbAccess {
-    uint64_t addr = 0;
-    uint32_t size = 0;
-    bool write = false;
-    bool atomic = false;
-    uint32_t slot = 0;
-    uint64_t pc = 0;
+struct HbAccess { // no initializers: the hot path declares one per access and fills it only on a race
+    uint64_t addr;
+    uint32_t size;
+    bool write;
+    bool atomic;
+    uint32_t slot;
+    uint64_t pc;
 };
 struct HbRace {
     HbAccess cur;  // the access being made (clipped to nothing: its whole range)
@@ -84,7 +84,8 @@ void threadFree(HbThread* t);
 
 // A memory access. Returns true when it races with an earlier one; then *race says which (the
 // first conflicting cell found). The access is recorded in the shadow either way.
-bool access(HbThread* t, uint64_t addr, uint32_t size, bool write, bool atomic, uint64_t pc, HbRace* race);
+bool accessRange(HbThread* t, uint64_t addr, uint32_t size, bool write, bool atomic, uint64_t pc, HbRace* race);
+inline bool access(HbThread* t, uint64_t addr, uint32_t size, bool write, bool atomic, uint64_t pc, HbRace* race);
 
 // Synchronization, keyed by the object's address: a release joins the thread's clock into the
 // object's and moves the thread's epoch on; an acquire joins the object's clock into the thread's.
@@ -99,3 +100,5 @@ void fence(HbThread* t, uint32_t order);
 void resetRange(uint64_t addr, uint64_t size);
 
 } // namespace ravel::hb
+
+#include "hb_shadow.hpp" // the inline fast path of access()

@@ -1,0 +1,129 @@
+// The shadow's layout and the inline fast path of hb::access (hb.hpp): an access within one
+// 8-byte granule is checked without a call. Included by hb.hpp only.
+#pragma once
+
+namespace ravel::hb {
+
+
+constexpr int kRegionBits = 22; // 4 MiB of application memory per second-level block
+constexpr int kAddrBits = 47;
+constexpr uint64_t kRegions = 1ull << (kAddrBits - kRegionBits);
+constexpr uint64_t kGranulesPerRegion = 1ull << (kRegionBits - 3);
+
+struct Cell {
+    uint64_t meta; // 0: empty; mask 0..7 | write 8 | atomic 9 | slot 10..23 | epoch 24..55
+    uint64_t pc;
+};
+struct Granule {
+    Cell c[kCellsPerGranule];
+};
+constexpr size_t kRegionShadowBytes = kGranulesPerRegion * sizeof(Granule);
+
+extern Granule** g_dir;
+Granule* regionSlow(uint64_t addr); // maps the region's shadow on its first access
+
+inline Granule* region(uint64_t addr, bool create)
+{
+    Granule* r = __atomic_load_n(&g_dir[addr >> kRegionBits], __ATOMIC_ACQUIRE);
+    if (__builtin_expect(r != nullptr, 1) || !create)
+        return r;
+    return regionSlow(addr);
+}
+
+constexpr uint64_t kMaskBits = 0xff;
+constexpr uint64_t kWriteBit = 1ull << 8;
+constexpr uint64_t kAtomicBit = 1ull << 9;
+inline uint32_t cellSlot(uint64_t m) { return static_cast<uint32_t>(m >> 10) & (kMaxSlots - 1); }
+inline uint32_t cellEpoch(uint64_t m) { return static_cast<uint32_t>(m >> 24); }
+
+inline void fillAccess(HbAccess* a, uint64_t granule, uint64_t meta, uint64_t pc)
+{
+    uint32_t mask = static_cast<uint32_t>(meta & kMaskBits);
+    a->addr = granule + static_cast<uint32_t>(__builtin_ctz(mask));
+    a->size = static_cast<uint32_t>(__builtin_popcount(mask));
+    a->write = meta & kWriteBit;
+    a->atomic = meta & kAtomicBit;
+    a->slot = cellSlot(meta);
+    a->pc = pc;
+}
+
+// One granule: check the access against its cells, then record it.
+__attribute__((always_inline)) inline bool checkGranule(HbThread* t, Granule* gr, uint64_t granule, uint32_t mask, bool write, bool atomic, uint64_t pc,
+                  HbRace* race, bool reported)
+{
+    uint64_t mine = mask | (write ? kWriteBit : 0) | (atomic ? kAtomicBit : 0) | (uint64_t(t->slot) << 10)
+        | (uint64_t(t->epoch()) << 24);
+    int store = -1;
+    int storeRank = 0; // 3 empty, 2 same thread covered, 1 ordered
+    bool raced = false;
+    // This thread made the same or a stronger access of these bytes in this epoch (no
+    // synchronization since): whatever races with this one raced with that one, which was checked.
+    uint64_t sameEpoch = (uint64_t(t->slot) << 10) | (uint64_t(t->epoch()) << 24);
+    for (int i = 0; i < kCellsPerGranule; i++) {
+        uint64_t m = __atomic_load_n(&gr->c[i].meta, __ATOMIC_RELAXED);
+        if ((m & ~(kMaskBits | kWriteBit | kAtomicBit)) == sameEpoch && (m & mask) == mask
+            && ((m & kWriteBit) || !write) && ((m & kAtomicBit) == (atomic ? kAtomicBit : 0)))
+            return false;
+    }
+    for (int i = 0; i < kCellsPerGranule; i++) {
+        uint64_t m = __atomic_load_n(&gr->c[i].meta, __ATOMIC_RELAXED);
+        if (m == 0) {
+            if (storeRank < 3)
+                store = i, storeRank = 3;
+            continue;
+        }
+        uint32_t theirMask = static_cast<uint32_t>(m & kMaskBits);
+        bool theirWrite = m & kWriteBit;
+        uint32_t s = cellSlot(m);
+        if (s == t->slot) {
+            // An earlier access of this thread, covered by this one and no stronger: replace it.
+            if ((theirMask & ~mask) == 0 && (write || !theirWrite) && storeRank < 2)
+                store = i, storeRank = 2;
+            continue;
+        }
+        if (!(theirMask & mask))
+            continue; // other bytes of the word
+        if (!theirWrite && !write)
+            continue;
+        if ((m & kAtomicBit) && atomic)
+            continue;
+        if (cellEpoch(m) <= t->vc.get(s)) {
+            // Ordered before us. A write stays unless this access is a write too: a read that
+            // replaced it would hide the write from a third thread.
+            if ((write || !theirWrite) && storeRank < 1)
+                store = i, storeRank = 1;
+            continue;
+        }
+        if (!raced && !reported) {
+            fillAccess(&race->prev, granule, m, __atomic_load_n(&gr->c[i].pc, __ATOMIC_RELAXED));
+            raced = true;
+        }
+    }
+    if (store < 0)
+        store = static_cast<int>((granule >> 3) ^ t->epoch()) & (kCellsPerGranule - 1);
+    __atomic_store_n(&gr->c[store].pc, pc, __ATOMIC_RELAXED);
+    __atomic_store_n(&gr->c[store].meta, mine, __ATOMIC_RELAXED);
+    return raced;
+}
+
+
+__attribute__((always_inline)) inline bool access(HbThread* t, uint64_t addr, uint32_t size, bool write, bool atomic, uint64_t pc, HbRace* race)
+{
+    uint64_t end = addr + size;
+    if (__builtin_expect(!t->slot || size == 0 || size > 8 || end > (1ull << kAddrBits) || ((addr ^ (end - 1)) & ~7ull), 0))
+        return accessRange(t, addr, size, write, atomic, pc, race);
+    {
+        // Within one granule: the common case of every aligned access.
+        uint64_t g = addr & ~7ull;
+        Granule* r = region(g, true);
+        if (!r)
+            return false;
+        uint32_t mask = ((1u << size) - 1) << (addr & 7);
+        if (!checkGranule(t, &r[(g >> 3) & (kGranulesPerRegion - 1)], g, mask, write, atomic, pc, race, false))
+            return false;
+        race->cur = HbAccess {addr, size, write, atomic, t->slot, pc};
+        return true;
+    }
+}
+
+} // namespace ravel::hb
