@@ -120,6 +120,16 @@ TEST_F(Races, BarrierPhasesDoNotRace) { expectNoRace(raceProgram("barrier_phases
 TEST_F(Races, SemaphoreHandoffDoesNotRace) { expectNoRace(raceProgram("semaphore_handoff")); }
 TEST_F(Races, FreedAndReusedHeapStartsClean) { expectNoRace(raceProgram("heap_reuse")); }
 
+TEST_F(Races, MemcpyAgainstReadsRaces) { expectRaceOn(raceProgram("memcpy_race"), "current"); }
+TEST_F(Races, LocalWhoseAddressEscapesRaces) { expectRaceOn(raceProgram("escaped_local"), "a local variable on T1's stack"); }
+TEST_F(Races, WriterThatForgetsTheLockRaces) { expectRaceOn(raceProgram("forgot_lock"), "balance"); }
+TEST_F(Races, OneByteOfAStructRacesAndTheMemberIsNamed) { expectRaceOn(raceProgram("struct_byte_race"), "status.code"); }
+TEST_F(Races, DoubleCheckedLockingWithAPlainPointerRaces) { expectRaceOn(raceProgram("dcl"), "instance"); }
+TEST_F(Races, RwlockReadersAndWriterDoNotRace) { expectNoRace(raceProgram("rwlock_ok")); }
+TEST_F(Races, PthreadOnceInitializationDoesNotRace) { expectNoRace(raceProgram("once_ok")); }
+TEST_F(Races, ChannelHandoffDoesNotRace) { expectNoRace(raceProgram("chan_ok")); }
+TEST_F(Races, StaticLocalInitializationDoesNotRace) { expectNoRace(raceProgram("static_local_ok")); }
+
 TEST_F(Races, RacesDisabledByOptionRunsWithoutRaceMode)
 {
     std::string trace = dir.file("off.ravel");

@@ -111,7 +111,8 @@ void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym)
         std::vector<Frame> frames;
         if (const StackTrace* s = stack ? trace.stack(stackIdOf(stack)) : nullptr)
             frames = sym.symbolizeStack(s->frames);
-        o.name = sym.objectName(o.address, o.kind, frames);
+        unsigned accessSize = i == 0 && !f.accesses.empty() ? f.accesses[0].size : 0;
+        o.name = sym.objectName(o.address, o.kind, frames, accessSize);
     }
 }
 

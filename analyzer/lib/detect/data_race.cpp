@@ -79,6 +79,11 @@ std::vector<Finding> dataRaceFindings(const ReplayModel& model)
         mem.address = r.cur.obj;
         mem.kind = RAVEL_OBJ_MEMORY;
         mem.id = fmt::format("m{:x}", mem.address);
+        // A local whose address escaped: the stack it lives on says whose (globals and heap
+        // blocks are named later, from the symbols and the access's stack).
+        for (const ThreadInfo& ti : trace.threads())
+            if (mem.address >= ti.stack_lo && mem.address < ti.stack_hi)
+                mem.name = fmt::format("a local variable on T{}'s stack", ti.id);
         f.objects.push_back(mem);
 
         FindingAccess cur = accessOf(r.cur, r.cur.thread);
