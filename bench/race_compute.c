@@ -9,7 +9,7 @@
 
 #define NTHREADS 4
 #define ELEMS (1 << 18) /* 2 MiB of longs per thread */
-#define ROUNDS 100
+#define ROUNDS 400
 
 static long results[NTHREADS];
 

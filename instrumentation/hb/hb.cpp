@@ -212,11 +212,12 @@ bool threadStart(HbThread* t, uint32_t slot, HbThread* creator)
         return false;
     if (creator && creator->slot) {
         vcJoin(&t->vc, creator->vc);
-        creator->vc.v[creator->slot]++;
+        bumpEpoch(creator);
     }
     if (t->vc.v[slot] == 0)
         t->vc.v[slot] = 1;
     t->slot = slot;
+    t->epochBits = (uint64_t(slot) << 10) | (uint64_t(t->vc.v[slot]) << 24);
     return true;
 }
 
@@ -265,7 +266,7 @@ void release(HbThread* t, uint64_t obj)
         vcJoin(&s->vc, t->vc);
         s->lock.unlock();
     }
-    t->vc.v[t->slot]++;
+    bumpEpoch(t);
 }
 
 void acquire(HbThread* t, uint64_t obj)
@@ -320,7 +321,7 @@ void fence(HbThread* t, uint32_t order)
     if (ordersRelease(order)) {
         vcAssign(&t->fenceRelease, t->vc);
         t->hasFenceRelease = true;
-        t->vc.v[t->slot]++;
+        bumpEpoch(t);
     }
 }
 
@@ -338,7 +339,7 @@ void resetRange(uint64_t addr, uint64_t size)
         uint64_t stop = gEnd < regionEnd ? gEnd : regionEnd;
         if (Granule* r = region(g, false)) {
             auto* from = reinterpret_cast<uint8_t*>(&r[(g >> 3) & (kGranulesPerRegion - 1)]);
-            size_t bytes = (stop - g) / 8 * sizeof(Granule);
+            size_t bytes = (stop - g) / 8 * sizeof(Granule); // the cells; their pcs need no clearing
             if (bytes >= (64u << 10)) {
                 // Large: give the pages back (they read as zeros again), clear the edges.
                 auto lo = (reinterpret_cast<uint64_t>(from) + 4095) & ~4095ull;

@@ -55,8 +55,16 @@ struct HbThread { // zero-initialize it
     bool hasFenceRelease;
     // Relaxed loads collect what an acquire fence will acquire.
     VectorClock fenceAcquire;
+    uint64_t epochBits; // slot << 10 | epoch << 24, as shadow cells hold them: kept by bumpEpoch
     uint32_t epoch() const { return vc.v[slot]; }
 };
+
+// The thread's epoch moves on (after it released something).
+inline void bumpEpoch(HbThread* t)
+{
+    uint32_t e = ++t->vc.v[t->slot];
+    t->epochBits = (uint64_t(t->slot) << 10) | (uint64_t(e) << 24);
+}
 
 // One access of a pair that races: the earlier one is restored from its shadow cell.
 struct HbAccess { // no initializers: the hot path declares one per access and fills it only on a race

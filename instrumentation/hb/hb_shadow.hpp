@@ -10,14 +10,14 @@ constexpr int kAddrBits = 47;
 constexpr uint64_t kRegions = 1ull << (kAddrBits - kRegionBits);
 constexpr uint64_t kGranulesPerRegion = 1ull << (kRegionBits - 3);
 
-struct Cell {
-    uint64_t meta; // 0: empty; mask 0..7 | write 8 | atomic 9 | slot 10..23 | epoch 24..55
-    uint64_t pc;
-};
+// A region's shadow: the granules' cells, then the cells' pcs, in the same order. The pcs are read
+// only to report a race, so the common access (checked, nothing to store) touches 16 bytes.
 struct Granule {
-    Cell c[kCellsPerGranule];
+    uint64_t meta[kCellsPerGranule]; // 0: empty; mask 0..7 | write 8 | atomic 9 | slot 10..23 | epoch 24..55
 };
-constexpr size_t kRegionShadowBytes = kGranulesPerRegion * sizeof(Granule);
+constexpr size_t kPcWordsAhead = kGranulesPerRegion * kCellsPerGranule;
+constexpr size_t kRegionShadowBytes = 2 * kGranulesPerRegion * sizeof(Granule);
+inline uint64_t* pcOf(Granule* gr, int cell) { return &gr->meta[cell] + kPcWordsAhead; }
 
 extern Granule** g_dir;
 Granule* regionSlow(uint64_t addr); // maps the region's shadow on its first access
@@ -51,22 +51,21 @@ inline void fillAccess(HbAccess* a, uint64_t granule, uint64_t meta, uint64_t pc
 __attribute__((always_inline)) inline bool checkGranule(HbThread* t, Granule* gr, uint64_t granule, uint32_t mask, bool write, bool atomic, uint64_t pc,
                   HbRace* race, bool reported)
 {
-    uint64_t mine = mask | (write ? kWriteBit : 0) | (atomic ? kAtomicBit : 0) | (uint64_t(t->slot) << 10)
-        | (uint64_t(t->epoch()) << 24);
+    uint64_t sameEpoch = t->epochBits;
+    uint64_t mine = mask | (write ? kWriteBit : 0) | (atomic ? kAtomicBit : 0) | sameEpoch;
     int store = -1;
     int storeRank = 0; // 3 empty, 2 same thread covered, 1 ordered
     bool raced = false;
     // This thread made the same or a stronger access of these bytes in this epoch (no
     // synchronization since): whatever races with this one raced with that one, which was checked.
-    uint64_t sameEpoch = (uint64_t(t->slot) << 10) | (uint64_t(t->epoch()) << 24);
     for (int i = 0; i < kCellsPerGranule; i++) {
-        uint64_t m = __atomic_load_n(&gr->c[i].meta, __ATOMIC_RELAXED);
+        uint64_t m = __atomic_load_n(&gr->meta[i], __ATOMIC_RELAXED);
         if ((m & ~(kMaskBits | kWriteBit | kAtomicBit)) == sameEpoch && (m & mask) == mask
             && ((m & kWriteBit) || !write) && ((m & kAtomicBit) == (atomic ? kAtomicBit : 0)))
             return false;
     }
     for (int i = 0; i < kCellsPerGranule; i++) {
-        uint64_t m = __atomic_load_n(&gr->c[i].meta, __ATOMIC_RELAXED);
+        uint64_t m = __atomic_load_n(&gr->meta[i], __ATOMIC_RELAXED);
         if (m == 0) {
             if (storeRank < 3)
                 store = i, storeRank = 3;
@@ -95,14 +94,14 @@ __attribute__((always_inline)) inline bool checkGranule(HbThread* t, Granule* gr
             continue;
         }
         if (!raced && !reported) {
-            fillAccess(&race->prev, granule, m, __atomic_load_n(&gr->c[i].pc, __ATOMIC_RELAXED));
+            fillAccess(&race->prev, granule, m, __atomic_load_n(pcOf(gr, i), __ATOMIC_RELAXED));
             raced = true;
         }
     }
     if (store < 0)
-        store = static_cast<int>((granule >> 3) ^ t->epoch()) & (kCellsPerGranule - 1);
-    __atomic_store_n(&gr->c[store].pc, pc, __ATOMIC_RELAXED);
-    __atomic_store_n(&gr->c[store].meta, mine, __ATOMIC_RELAXED);
+        store = static_cast<int>((granule >> 3) ^ (sameEpoch >> 24)) & (kCellsPerGranule - 1);
+    __atomic_store_n(pcOf(gr, store), pc, __ATOMIC_RELAXED);
+    __atomic_store_n(&gr->meta[store], mine, __ATOMIC_RELAXED);
     return raced;
 }
 
@@ -124,6 +123,31 @@ __attribute__((always_inline)) inline bool access(HbThread* t, uint64_t addr, ui
         race->cur = HbAccess {addr, size, write, atomic, t->slot, pc};
         return true;
     }
+}
+
+// The hot path of every hook: an access within one granule that this thread already made (or
+// made stronger) in this epoch changes nothing and cannot race anew. No call, few registers;
+// false sends the caller to access().
+__attribute__((always_inline)) inline bool alreadyRecorded(const HbThread* t, uint64_t addr, uint32_t size, bool write,
+                                                           bool atomic)
+{
+    uint64_t end = addr + size;
+    if (__builtin_expect(((addr ^ (end - 1)) & ~7ull) != 0 || end > (1ull << kAddrBits), 0))
+        return false;
+    Granule* r = __atomic_load_n(&g_dir[addr >> kRegionBits], __ATOMIC_ACQUIRE);
+    if (__builtin_expect(!r, 0))
+        return false;
+    const Granule* gr = &r[(addr >> 3) & (kGranulesPerRegion - 1)];
+    uint64_t mask = ((1u << size) - 1) << (addr & 7);
+    uint64_t want = t->epochBits | (write ? kWriteBit : 0) | (atomic ? kAtomicBit : 0);
+    for (int i = 0; i < kCellsPerGranule; i++) {
+        uint64_t m = __atomic_load_n(&gr->meta[i], __ATOMIC_RELAXED);
+        // same thread and epoch, same atomicity, at least as strong (a write covers a read), covers the bytes
+        if ((m & ~(kMaskBits | kWriteBit)) == (want & ~(kMaskBits | kWriteBit)) && (m & mask) == mask
+            && (m & kWriteBit) >= (want & kWriteBit))
+            return true;
+    }
+    return false;
 }
 
 } // namespace ravel::hb

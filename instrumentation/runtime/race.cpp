@@ -108,11 +108,9 @@ void report(ThreadState* t, const hb::HbRace& r)
         prevStack);
 }
 
-__attribute__((always_inline)) inline void check(const void* addr, uint32_t size, bool write, bool atomic, uint64_t pc)
+__attribute__((noinline)) void checkSlow(ThreadState* t, const void* addr, uint32_t size, bool write, bool atomic,
+                                         uint64_t pc)
 {
-    ThreadState* t = &t_state;
-    if (RAVEL_UNLIKELY(!g_race || t->in_rt || t->writing))
-        return;
     if (RAVEL_UNLIKELY(!t->hb.slot)) {
         if (!enter() || !threadReady(t))
             return;
@@ -120,6 +118,18 @@ __attribute__((always_inline)) inline void check(const void* addr, uint32_t size
     hb::HbRace r;
     if (RAVEL_UNLIKELY(hb::access(&t->hb, reinterpret_cast<uint64_t>(addr), size, write, atomic, pc, &r)))
         report(t, r);
+}
+
+// Every hook: the common case (this thread's access, already recorded in this epoch) inline, the
+// rest in checkSlow.
+__attribute__((always_inline)) inline void check(const void* addr, uint32_t size, bool write, bool atomic, uint64_t pc)
+{
+    ThreadState* t = &t_state;
+    if (RAVEL_UNLIKELY(!g_race || t->in_rt || t->writing))
+        return;
+    if (RAVEL_LIKELY(t->hb.slot) && hb::alreadyRecorded(&t->hb, reinterpret_cast<uint64_t>(addr), size, write, atomic))
+        return;
+    checkSlow(t, addr, size, write, atomic, pc);
 }
 
 // A thread the hooks may run in: race mode on, not inside the runtime, clocks ready.
@@ -151,7 +161,7 @@ bool raceSnapshotForChild(ThreadState* parent, hb::VectorClock* out)
         return false;
     if (!hb::vcAssign(out, parent->hb.vc))
         return false;
-    parent->hb.vc.v[parent->hb.slot]++;
+    hb::bumpEpoch(&parent->hb);
     return true;
 }
 
