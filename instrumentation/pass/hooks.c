@@ -9,7 +9,7 @@
 #define HOOK __attribute__((visibility("default")))
 
 HOOK volatile uint8_t __ravel_race_flag;
-HOOK const int __ravel_hooks_abi_1 = RAVEL_HOOKS_ABI;
+HOOK const int __ravel_hooks_abi_2 = RAVEL_HOOKS_ABI;
 
 HOOK void __ravel_read1(const void* a) { (void)a; }
 HOOK void __ravel_read2(const void* a) { (void)a; }
@@ -29,7 +29,7 @@ HOOK void __ravel_fence(uint32_t order) { (void)order; }
 HOOK void __ravel_memcpy(void* d, const void* s, size_t n) { (void)d, (void)s, (void)n; }
 HOOK void __ravel_memmove(void* d, const void* s, size_t n) { (void)d, (void)s, (void)n; }
 HOOK void __ravel_memset(void* d, size_t n) { (void)d, (void)n; }
-HOOK void __ravel_func_entry(void* ra) { (void)ra; }
+HOOK void __ravel_func_entry(void* ra, void* frame) { (void)ra, (void)frame; }
 HOOK void __ravel_func_exit(void) {}
 
 /* Defined by libravel_rt.so only; null when the program runs on its own. */

@@ -22,7 +22,7 @@
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Passes/PassPlugin.h>
 #include <llvm/Transforms/Utils/BasicBlockUtils.h>
-#include <llvm/Transforms/Utils/EscapeEnumerator.h>
+#include <llvm/Transforms/Utils/Cloning.h>
 #include <llvm/Transforms/Utils/ModuleUtils.h>
 
 using namespace llvm;
@@ -70,7 +70,7 @@ public:
         m_memcpy = m.getOrInsertFunction("__ravel_memcpy", voidTy, ptrTy, ptrTy, m_sizeTy);
         m_memmove = m.getOrInsertFunction("__ravel_memmove", voidTy, ptrTy, ptrTy, m_sizeTy);
         m_memset = m.getOrInsertFunction("__ravel_memset", voidTy, ptrTy, m_sizeTy);
-        m_funcEntry = m.getOrInsertFunction("__ravel_func_entry", voidTy, ptrTy);
+        m_funcEntry = m.getOrInsertFunction("__ravel_func_entry", voidTy, ptrTy, ptrTy);
         m_funcExit = m.getOrInsertFunction("__ravel_func_exit", voidTy);
     }
 
@@ -125,9 +125,16 @@ private:
         return i->hasMetadata(LLVMContext::MD_invariant_group) || i->hasMetadata(LLVMContext::MD_invariant_load);
     }
 
-    // A call of hook before `at`, taken only when the flag is set.
+    // A call of hook before `at`: in the instrumented copy of a versioned function a plain call (the
+    // copy runs only when the flag was set); otherwise taken only when the flag is set.
     CallInst* guardedCall(Instruction* at, FunctionCallee hook, ArrayRef<Value*> args)
     {
+        if (!m_guard) {
+            IRBuilder<> b(at);
+            CallInst* call = b.CreateCall(hook, args);
+            setDebugLoc(call, at);
+            return call;
+        }
         IRBuilder<> b(at);
         LoadInst* flag = b.CreateLoad(Type::getInt8Ty(m_ctx), m_flag, "ravel.on");
         flag->setVolatile(false);
@@ -202,6 +209,47 @@ private:
         }
     }
 
+    // Function versioning: the function's blocks are cloned, the clone is instrumented with plain
+    // hook calls, and a new entry block picks the clone when the flag is set and the untouched,
+    // fully optimized original otherwise. Run alone, the binary pays one load and branch per call
+    // of an instrumented function, and its loops keep their vectorization. Functions whose blocks
+    // have their address taken (computed goto) are instrumented in place, each hook guarded.
+    // Returns the instructions of the copy to instrument, mapped from `work`.
+    bool versionFunction(Function& f, SmallVectorImpl<Instruction*>& work, SmallVectorImpl<BasicBlock*>& copy)
+    {
+        for (BasicBlock& bb : f)
+            if (bb.hasAddressTaken())
+                return false;
+        ValueToValueMapTy vmap;
+        SmallVector<BasicBlock*, 32> orig;
+        for (BasicBlock& bb : f)
+            orig.push_back(&bb);
+        for (BasicBlock* bb : orig) {
+            BasicBlock* c = CloneBasicBlock(bb, vmap, ".ravel", &f);
+            vmap[bb] = c;
+            copy.push_back(c);
+        }
+        remapInstructionsInBlocks(copy, vmap);
+        BasicBlock* origEntry = orig.front();
+        BasicBlock* copyEntry = copy.front();
+        BasicBlock* dispatch = BasicBlock::Create(m_ctx, "ravel.dispatch", &f, origEntry);
+        IRBuilder<> b(dispatch);
+        LoadInst* flag = b.CreateLoad(Type::getInt8Ty(m_ctx), m_flag, "ravel.on");
+        Value* on = b.CreateICmpNE(flag, b.getInt8(0));
+        BranchInst* br = b.CreateCondBr(on, copyEntry, origEntry, MDBuilder(m_ctx).createUnlikelyBranchWeights());
+        // Static allocas of both copies move to the new entry: left behind they would be dynamic.
+        for (BasicBlock* entry : {origEntry, copyEntry}) {
+            for (auto it = entry->begin(); it != entry->end();) {
+                Instruction* i = &*it++;
+                if (auto* ai = dyn_cast<AllocaInst>(i); ai && isa<ConstantInt>(ai->getArraySize()) && !ai->isUsedWithInAlloca())
+                    ai->moveBefore(br);
+            }
+        }
+        for (Instruction*& i : work)
+            i = cast<Instruction>(vmap[i]);
+        return true;
+    }
+
     bool instrumentFunction(Function& f)
     {
         SmallVector<Instruction*, 64> work;
@@ -224,9 +272,14 @@ private:
                     work.push_back(mi);
             }
         }
-        bool changed = false;
+        if (work.empty())
+            return false;
+        // The hooks read and write memory the function's inferred attributes know nothing of.
+        f.setMemoryEffects(MemoryEffects::unknown());
+        f.removeFnAttr(Attribute::NoSync);
+        SmallVector<BasicBlock*, 32> copy;
+        m_guard = !versionFunction(f, work, copy);
         for (Instruction* i : work) {
-            changed = true;
             if (auto* ld = dyn_cast<LoadInst>(i)) {
                 if (ld->isAtomic())
                     atomicAccess(ld, ld->getPointerOperand(), ld->getType(), false, ld->getOrdering(), true);
@@ -254,26 +307,40 @@ private:
                 guardedCall(mt, isa<MemMoveInst>(mt) ? m_memmove : m_memcpy, {mt->getDest(), mt->getSource(), len});
             }
         }
-        if (changed)
-            instrumentEntryExit(f);
-        return changed;
+        instrumentEntryExit(f, copy);
+        return true;
     }
 
-    // Entry and every way out (returns, and unwinding through the cleanups EscapeEnumerator adds),
-    // so the runtime's shadow stack stays balanced through exceptions.
-    void instrumentEntryExit(Function& f)
+    // Entry (with the return address and the frame address) and every return. A frame left by an
+    // exception has no exit call: the runtime drops shadow-stack entries whose frame is not above
+    // the frame of the function being entered, so the stack heals at the next call.
+    void instrumentEntryExit(Function& f, ArrayRef<BasicBlock*> copy)
     {
+        BasicBlock* entry = copy.empty() ? &f.getEntryBlock() : copy.front();
         // After the entry block's allocas: split off, they would become dynamic allocas.
-        BasicBlock::iterator it = f.getEntryBlock().getFirstInsertionPt();
+        BasicBlock::iterator it = entry->getFirstInsertionPt();
         while (isa<AllocaInst>(*it))
             ++it;
         Instruction* first = &*it;
         IRBuilder<> b(first);
         Value* ret = b.CreateIntrinsic(Intrinsic::returnaddress, {}, {b.getInt32(0)});
-        guardedCall(first, m_funcEntry, {ret});
-        EscapeEnumerator ee(f, "ravel_cleanup", true);
-        while (IRBuilder<>* eb = ee.Next()) {
-            Instruction* at = &*eb->GetInsertPoint();
+        Value* frame = b.CreateIntrinsic(Intrinsic::frameaddress, {PointerType::getUnqual(m_ctx)}, {b.getInt32(0)});
+        guardedCall(first, m_funcEntry, {ret, frame});
+        SmallVector<ReturnInst*, 8> rets;
+        if (copy.empty()) {
+            for (BasicBlock& bb : f)
+                if (auto* r = dyn_cast<ReturnInst>(bb.getTerminator()))
+                    rets.push_back(r);
+        } else {
+            for (BasicBlock* bb : copy)
+                if (auto* r = dyn_cast<ReturnInst>(bb->getTerminator()))
+                    rets.push_back(r);
+        }
+        for (ReturnInst* r : rets) {
+            // A musttail call must stay right before its return: the exit goes before the call.
+            Instruction* at = r;
+            if (CallInst* ci = r->getParent()->getTerminatingMustTailCall())
+                at = ci;
             guardedCall(at, m_funcExit, {});
         }
     }
@@ -287,6 +354,7 @@ private:
     FunctionCallee m_atomicOp, m_atomicAfter, m_fence;
     FunctionCallee m_memcpy, m_memmove, m_memset;
     FunctionCallee m_funcEntry, m_funcExit;
+    bool m_guard = true;
 };
 
 struct RavelPass : PassInfoMixin<RavelPass> {

@@ -286,12 +286,19 @@ RAVEL_EXPORT void __ravel_memmove(void* d, const void* s, size_t n)
 }
 RAVEL_EXPORT void __ravel_memset(void* d, size_t n) { raceCheckRange(d, n, true, RAVEL_PC()); }
 
-RAVEL_EXPORT void __ravel_func_entry(void* ra)
+RAVEL_EXPORT void __ravel_func_entry(void* ra, void* frame)
 {
     ThreadState* t = &t_state;
-    uint32_t d = t->shadowDepth++;
-    if (RAVEL_LIKELY(d < kShadowStackDepth))
+    uint64_t f = reinterpret_cast<uint64_t>(frame);
+    uint32_t d = t->shadowDepth;
+    // Entries at or below this frame belong to calls that were left by an exception.
+    while (d && d <= kShadowStackDepth && t->shadowFrames[d - 1] <= f)
+        d--;
+    if (RAVEL_LIKELY(d < kShadowStackDepth)) {
         t->shadowStack[d] = reinterpret_cast<uint64_t>(ra);
+        t->shadowFrames[d] = f;
+    }
+    t->shadowDepth = d + 1;
 }
 
 RAVEL_EXPORT void __ravel_func_exit(void)

@@ -55,6 +55,7 @@ struct ThreadState {
     ravel::hb::HbThread hb;
     uint32_t shadowDepth;
     uint64_t shadowStack[kShadowStackDepth];
+    uint64_t shadowFrames[kShadowStackDepth]; // the frame address of each entry
 };
 
 struct Options {

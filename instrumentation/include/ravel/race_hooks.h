@@ -1,11 +1,14 @@
 /* The hook ABI between code built by ravel-cc / ravel-c++ (the ravel-pass.so LLVM plugin) and the
- * runtime. The pass calls these before (and for atomics also after) each memory access it keeps,
- * each guarded by an inline test of __ravel_race_flag:
+ * runtime. The pass calls these before (and for atomics also after) each memory access it keeps.
+ * It keeps two versions of each function it instruments, and the entry picks one by
+ * __ravel_race_flag:
  *
- *     if (__ravel_race_flag) __ravel_write4(p);
+ *     if (__ravel_race_flag) { the copy: __ravel_write4(p); *p = v; ... } else { the original }
  *
- * The flag and do-nothing definitions of every hook live in libravel_hooks.so, which the wrappers
- * link; a binary run on its own therefore pays one load and one untaken branch per access.
+ * (a function that cannot be versioned tests the flag before each hook call instead). The flag
+ * and do-nothing definitions of every hook live in libravel_hooks.so, which the wrappers link; a
+ * binary run on its own therefore pays one load and one untaken branch per call of an
+ * instrumented function.
  * Under `ravel run`, libravel_rt.so is preloaded: its definitions of the hooks come first in
  * symbol lookup, and it sets the flag once race mode is on. The flag is reached through
  * __ravel_race_attach, which libravel_hooks.so calls from its constructor with the flag's address
@@ -23,14 +26,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RAVEL_HOOKS_ABI 1
+#define RAVEL_HOOKS_ABI 2
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 extern volatile uint8_t __ravel_race_flag;
-extern const int __ravel_hooks_abi_1;
+extern const int __ravel_hooks_abi_2;
 
 /* Plain accesses of 1, 2, 4, 8 and 16 bytes, aligned or not, and of any other size. */
 void __ravel_read1(const void* addr);
@@ -58,8 +61,10 @@ void __ravel_memcpy(void* dst, const void* src, size_t size);
 void __ravel_memmove(void* dst, const void* src, size_t size);
 void __ravel_memset(void* dst, size_t size);
 
-/* Function entry (with the function's return address) and exit, for cheap stacks. */
-void __ravel_func_entry(void* return_address);
+/* Function entry (with the function's return address and frame address) and return, for cheap
+ * stacks. An exception leaves without the exit call; the frame address lets the runtime drop
+ * such entries at the next entry. */
+void __ravel_func_entry(void* return_address, void* frame);
 void __ravel_func_exit(void);
 
 /* Called by libravel_hooks.so's constructor when the runtime is loaded (a weak reference). */
