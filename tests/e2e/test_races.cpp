@@ -173,4 +173,59 @@ TEST_F(Races, WrapperCompilesAndLinksInSeparateStepsWithUninstrumentedObjects)
     EXPECT_EQ(r.races[0]["variable"], "shared");
 }
 
+TEST_F(Races, BuildsAtO0AndAsNonPieFindTheRaceToo)
+{
+    std::string cc = (binDir() / "ravel-cc").string();
+    std::string src = std::string(RAVEL_SOURCE_DIR) + "/examples/racy_counter.c";
+    struct Build {
+        std::string name;
+        std::vector<std::string> flags;
+    };
+    for (const Build& b : { Build { "o0", { "-O0" } }, Build { "nopie", { "-O1", "-fno-pie", "-no-pie" } },
+                            Build { "o2", { "-O2" } } }) {
+        std::vector<std::string> argv { cc };
+        argv.insert(argv.end(), b.flags.begin(), b.flags.end());
+        argv.insert(argv.end(), { src, "-o", dir.file(b.name) });
+        RunResult c = run(argv);
+        ASSERT_EQ(c.status, 0) << b.name << ": " << c.err;
+        runsAlone(dir.file(b.name));
+        RaceRun r = runUnderRavel(dir.file(b.name));
+        EXPECT_EQ(r.run.status, 66) << b.name << ": " << r.run.err;
+        ASSERT_FALSE(r.races.empty()) << b.name;
+        EXPECT_EQ(r.races[0]["variable"], "hits") << b.name;
+    }
+}
+
+TEST_F(Races, ExceptionsThroughInstrumentedFramesKeepStacksRight)
+{
+    // A function left by an exception has no exit hook call: the shadow stack must heal, so the
+    // racing access's stack names its real callers, not frames that were unwound.
+    std::string src = dir.file("throws.cpp");
+    std::ofstream(src) << R"(#include <stdexcept>
+#include <thread>
+long shared;
+__attribute__((noinline)) void deep(int n) { if (n == 0) throw std::runtime_error("x"); deep(n - 1); }
+__attribute__((noinline)) void racer() { for (int i = 0; i < 1000; i++) shared++; }
+__attribute__((noinline)) void worker() {
+    for (int i = 0; i < 20; i++) { try { deep(5); } catch (const std::exception&) {} }
+    racer();
+    asm volatile(""); // not a tail call: worker stays on the stack
+}
+int main() { std::thread a(worker), b(worker); a.join(); b.join(); return 0; }
+)";
+    RunResult c = run({ (binDir() / "ravel-c++").string(), "-O1", src, "-o", dir.file("throws") });
+    ASSERT_EQ(c.status, 0) << c.err;
+    runsAlone(dir.file("throws"));
+    RaceRun r = runUnderRavel(dir.file("throws"));
+    EXPECT_EQ(r.run.status, 66) << r.run.err;
+    ASSERT_FALSE(r.races.empty());
+    const auto& stack = r.races[0]["accesses"][0]["stack"];
+    ASSERT_GE(stack.size(), 2u) << stack.dump(2);
+    EXPECT_NE(stack[0]["function"].get<std::string>().find("racer"), std::string::npos) << stack.dump(2);
+    EXPECT_NE(stack[1]["function"].get<std::string>().find("worker"), std::string::npos) << stack.dump(2);
+    for (const auto& fr : stack)
+        EXPECT_EQ(fr["function"].get<std::string>().find("deep"), std::string::npos) << "an unwound frame: "
+                                                                                       << stack.dump(2);
+}
+
 } // namespace
