@@ -54,8 +54,8 @@ uint32_t currentStack(ThreadState* t, uint64_t pc)
         if (ra < g.rt_lo || ra >= g.rt_hi) // the runtime's thread trampoline is not the program's
             frames[n++] = ra;
     }
-    if (n == 1)
-        return captureStack();
+    if (n == 1) // an uninstrumented function's access, or one checked for libc: unwind from pc
+        return captureStack(pc);
     return stackOfFrames(frames, n, 0);
 }
 
@@ -285,6 +285,11 @@ RAVEL_EXPORT void __ravel_memmove(void* d, const void* s, size_t n)
     raceCheckRange(d, n, true, pc);
 }
 RAVEL_EXPORT void __ravel_memset(void* d, size_t n) { raceCheckRange(d, n, true, RAVEL_PC()); }
+
+RAVEL_EXPORT void __ravel_libc_range(const void* a, size_t n, int write, void* pc)
+{
+    raceCheckRange(a, n, write != 0, reinterpret_cast<uint64_t>(pc));
+}
 
 RAVEL_EXPORT void __ravel_func_entry(void* ra, void* frame)
 {

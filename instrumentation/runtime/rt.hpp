@@ -145,7 +145,7 @@ void resolveAllReal();                // every entry, once; safe at any moment (
 void resolveLate(const RealEntry* e); // an entry still null at its first call
 
 // --- stacks (rt_stack.cpp) ---
-uint32_t captureStack(); // the whole call path of the current interceptor's caller
+uint32_t captureStack(uint64_t from = 0); // the whole call path of the current interceptor's caller
 uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot);
 inline uint32_t hashSlot(uint64_t x, int bits);
 // The stack of the caller at pc: captured once per call site and thread, then reused and flagged.

@@ -125,10 +125,50 @@ TEST_F(Races, LocalWhoseAddressEscapesRaces) { expectRaceOn(raceProgram("escaped
 TEST_F(Races, WriterThatForgetsTheLockRaces) { expectRaceOn(raceProgram("forgot_lock"), "balance"); }
 TEST_F(Races, OneByteOfAStructRacesAndTheMemberIsNamed) { expectRaceOn(raceProgram("struct_byte_race"), "status.code"); }
 TEST_F(Races, DoubleCheckedLockingWithAPlainPointerRaces) { expectRaceOn(raceProgram("dcl"), "instance"); }
+TEST_F(Races, StrcpyAgainstStrlenInsideLibcRaces)
+{
+    RaceRun r = runUnderRavel(raceProgram("libc_string_race"));
+    EXPECT_EQ(r.run.status, 66) << r.run.err;
+    ASSERT_FALSE(r.races.empty()) << r.report.dump(2);
+    EXPECT_NE(r.races[0]["variable"].get<std::string>().find("label"), std::string::npos) << r.races[0].dump(2);
+    // Both sites are the program's calls, not the wrappers inside libravel_hooks.so.
+    for (const auto& a : r.races[0]["accesses"]) {
+        ASSERT_FALSE(a["stack"].empty());
+        std::string fn = a["stack"][0]["function"];
+        EXPECT_TRUE(fn == "main" || fn == "rename_loop") << a.dump(2);
+    }
+    runsAlone(raceProgram("libc_string_race"));
+}
+
 TEST_F(Races, RwlockReadersAndWriterDoNotRace) { expectNoRace(raceProgram("rwlock_ok")); }
 TEST_F(Races, PthreadOnceInitializationDoesNotRace) { expectNoRace(raceProgram("once_ok")); }
 TEST_F(Races, ChannelHandoffDoesNotRace) { expectNoRace(raceProgram("chan_ok")); }
 TEST_F(Races, StaticLocalInitializationDoesNotRace) { expectNoRace(raceProgram("static_local_ok")); }
+
+TEST_F(Races, SuppressionsSilenceARaceByFunctionOrVariable)
+{
+    std::string trace = dir.file("supp.ravel");
+    RunResult rec = ravelRun(trace, { example("racy_counter") }, withTimeout(60s));
+    ASSERT_EQ(rec.status, 66) << rec.err;
+    for (const std::string rule : { "data-race:hits", "data-race:count", "*:racy_counter.c" }) {
+        std::string supp = dir.file("supp.txt");
+        std::ofstream(supp) << rule << "\n";
+        RunResult r = run({ ravelBinary(), "report", "--suppressions", supp, trace });
+        EXPECT_EQ(r.status, 0) << rule << "\n" << r.out << r.err;
+        EXPECT_EQ(r.out.find("data-race"), std::string::npos) << rule << "\n" << r.out;
+        EXPECT_NE(r.err.find("suppressed"), std::string::npos) << rule << "\n" << r.err;
+    }
+    // A rule for another variable leaves it.
+    std::string supp = dir.file("other.txt");
+    std::ofstream(supp) << "data-race:other_variable\n";
+    RunResult r = run({ ravelBinary(), "report", "--suppressions", supp, trace });
+    EXPECT_EQ(r.status, 66) << r.out << r.err;
+    // And through RAVEL_OPTIONS.
+    RunOptions o;
+    o.env.push_back("RAVEL_OPTIONS=suppressions=" + dir.file("supp.txt"));
+    RunResult viaEnv = run({ ravelBinary(), "report", trace }, o);
+    EXPECT_EQ(viaEnv.status, 0) << viaEnv.out << viaEnv.err;
+}
 
 TEST_F(Races, RacesDisabledByOptionRunsWithoutRaceMode)
 {

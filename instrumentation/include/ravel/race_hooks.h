@@ -67,6 +67,11 @@ void __ravel_memset(void* dst, size_t size);
 void __ravel_func_entry(void* return_address, void* frame);
 void __ravel_func_exit(void);
 
+/* A range read or written by a C library function on the program's behalf (strlen, strcpy,
+ * memcmp, ...), checked as an access at pc: libravel_hooks.so's wrappers of those functions call
+ * it, only while the flag is set. */
+void __ravel_libc_range(const void* addr, size_t size, int write, void* pc);
+
 /* Called by libravel_hooks.so's constructor when the runtime is loaded (a weak reference). */
 void __ravel_race_attach(volatile uint8_t* flag);
 
