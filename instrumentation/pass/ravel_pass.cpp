@@ -8,6 +8,8 @@
 // The plugin links no LLVM library: clang provides every symbol it uses.
 #include <ravel/race_hooks.h>
 
+#include <llvm/ADT/DenseMap.h>
+#include <llvm/ADT/SmallPtrSet.h>
 #include <llvm/Analysis/CaptureTracking.h>
 #include <llvm/Analysis/ValueTracking.h>
 #include <llvm/IR/DataLayout.h>
@@ -24,6 +26,8 @@
 #include <llvm/Transforms/Utils/BasicBlockUtils.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 #include <llvm/Transforms/Utils/ModuleUtils.h>
+
+#include <algorithm>
 
 using namespace llvm;
 
@@ -250,6 +254,41 @@ private:
         return true;
     }
 
+    // A plain load followed in its block by a plain store of at least as many bytes to the same
+    // pointer, with no call, atomic or fence between (nothing that synchronizes), races exactly
+    // when that store does, as ThreadSanitizer's pass reasons: only the store is checked.
+    void dropSubsumedLoads(SmallVectorImpl<Instruction*>& work)
+    {
+        SmallPtrSet<Instruction*, 32> chosen(work.begin(), work.end());
+        SmallPtrSet<Instruction*, 16> drop;
+        DenseMap<Value*, uint64_t> stored; // pointer -> bytes a later store in the block writes
+        BasicBlock* bb = nullptr;
+        for (Instruction* i : work) {
+            if (i->getParent() == bb)
+                continue;
+            bb = i->getParent();
+            stored.clear();
+            for (Instruction& inst : reverse(*bb)) {
+                if (isa<CallBase>(inst) && !isa<DbgInfoIntrinsic>(inst) && !isa<LifetimeIntrinsic>(inst)) {
+                    stored.clear();
+                } else if (inst.isAtomic() || isa<FenceInst>(inst)) {
+                    stored.clear();
+                } else if (auto* st = dyn_cast<StoreInst>(&inst); st && chosen.count(st)) {
+                    uint64_t n = m_dl.getTypeStoreSize(st->getValueOperand()->getType()).getKnownMinValue();
+                    uint64_t& have = stored[st->getPointerOperand()];
+                    have = have > n ? have : n;
+                } else if (auto* ld = dyn_cast<LoadInst>(&inst); ld && chosen.count(ld)) {
+                    auto it = stored.find(ld->getPointerOperand());
+                    if (it != stored.end() && it->second >= m_dl.getTypeStoreSize(ld->getType()).getKnownMinValue())
+                        drop.insert(ld);
+                }
+            }
+        }
+        if (!drop.empty())
+            work.erase(std::remove_if(work.begin(), work.end(), [&](Instruction* i) { return drop.count(i); }),
+                       work.end());
+    }
+
     bool instrumentFunction(Function& f)
     {
         SmallVector<Instruction*, 64> work;
@@ -272,6 +311,7 @@ private:
                     work.push_back(mi);
             }
         }
+        dropSubsumedLoads(work);
         if (work.empty())
             return false;
         // The hooks read and write memory the function's inferred attributes know nothing of.
