@@ -53,8 +53,6 @@ __attribute__((always_inline)) inline bool checkGranule(HbThread* t, Granule* gr
 {
     uint64_t sameEpoch = t->epochBits;
     uint64_t mine = mask | (write ? kWriteBit : 0) | (atomic ? kAtomicBit : 0) | sameEpoch;
-    int store = -1;
-    int storeRank = 0; // 3 empty, 2 same thread covered, 1 ordered
     bool raced = false;
     // This thread made the same or a stronger access of these bytes in this epoch (no
     // synchronization since): whatever races with this one raced with that one, which was checked.
@@ -64,44 +62,56 @@ __attribute__((always_inline)) inline bool checkGranule(HbThread* t, Granule* gr
             && ((m & kWriteBit) || !write) && ((m & kAtomicBit) == (atomic ? kAtomicBit : 0)))
             return false;
     }
-    for (int i = 0; i < kCellsPerGranule; i++) {
-        uint64_t m = __atomic_load_n(&gr->meta[i], __ATOMIC_RELAXED);
-        if (m == 0) {
-            if (storeRank < 3)
-                store = i, storeRank = 3;
-            continue;
+    // Two threads recording into the granule at once must not both see it as it was and then
+    // overwrite each other (each would miss the other's access): the cell is replaced by a
+    // compare-exchange against what the check saw, and the check runs again when it lost.
+    for (int attempt = 0;; attempt++) {
+        int store = -1;
+        int storeRank = 0; // 3 empty, 2 same thread covered, 1 ordered
+        uint64_t seen[kCellsPerGranule];
+        for (int i = 0; i < kCellsPerGranule; i++) {
+            uint64_t m = __atomic_load_n(&gr->meta[i], __ATOMIC_RELAXED);
+            seen[i] = m;
+            if (m == 0) {
+                if (storeRank < 3)
+                    store = i, storeRank = 3;
+                continue;
+            }
+            uint32_t theirMask = static_cast<uint32_t>(m & kMaskBits);
+            bool theirWrite = m & kWriteBit;
+            uint32_t s = cellSlot(m);
+            if (s == t->slot) {
+                // An earlier access of this thread, covered by this one and no stronger: replace it.
+                if ((theirMask & ~mask) == 0 && (write || !theirWrite) && storeRank < 2)
+                    store = i, storeRank = 2;
+                continue;
+            }
+            if (!(theirMask & mask))
+                continue; // other bytes of the word
+            if (!theirWrite && !write)
+                continue;
+            if ((m & kAtomicBit) && atomic)
+                continue;
+            if (cellEpoch(m) <= t->vc.get(s)) {
+                // Ordered before us. A write stays unless this access is a write too: a read that
+                // replaced it would hide the write from a third thread.
+                if ((write || !theirWrite) && storeRank < 1)
+                    store = i, storeRank = 1;
+                continue;
+            }
+            if (!raced && !reported) {
+                fillAccess(&race->prev, granule, m, __atomic_load_n(pcOf(gr, i), __ATOMIC_RELAXED));
+                raced = true;
+            }
         }
-        uint32_t theirMask = static_cast<uint32_t>(m & kMaskBits);
-        bool theirWrite = m & kWriteBit;
-        uint32_t s = cellSlot(m);
-        if (s == t->slot) {
-            // An earlier access of this thread, covered by this one and no stronger: replace it.
-            if ((theirMask & ~mask) == 0 && (write || !theirWrite) && storeRank < 2)
-                store = i, storeRank = 2;
-            continue;
-        }
-        if (!(theirMask & mask))
-            continue; // other bytes of the word
-        if (!theirWrite && !write)
-            continue;
-        if ((m & kAtomicBit) && atomic)
-            continue;
-        if (cellEpoch(m) <= t->vc.get(s)) {
-            // Ordered before us. A write stays unless this access is a write too: a read that
-            // replaced it would hide the write from a third thread.
-            if ((write || !theirWrite) && storeRank < 1)
-                store = i, storeRank = 1;
-            continue;
-        }
-        if (!raced && !reported) {
-            fillAccess(&race->prev, granule, m, __atomic_load_n(pcOf(gr, i), __ATOMIC_RELAXED));
-            raced = true;
-        }
+        if (store < 0)
+            store = static_cast<int>((granule >> 3) ^ (sameEpoch >> 24)) & (kCellsPerGranule - 1);
+        __atomic_store_n(pcOf(gr, store), pc, __ATOMIC_RELAXED);
+        uint64_t expected = seen[store];
+        if (__atomic_compare_exchange_n(&gr->meta[store], &expected, mine, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)
+            || attempt == 3)
+            break;
     }
-    if (store < 0)
-        store = static_cast<int>((granule >> 3) ^ (sameEpoch >> 24)) & (kCellsPerGranule - 1);
-    __atomic_store_n(pcOf(gr, store), pc, __ATOMIC_RELAXED);
-    __atomic_store_n(&gr->meta[store], mine, __ATOMIC_RELAXED);
     return raced;
 }
 

@@ -35,8 +35,11 @@ HOOK void __ravel_func_exit(void) {}
 /* Defined by libravel_rt.so only; null when the program runs on its own. */
 extern void __ravel_race_attach(volatile uint8_t* flag) __attribute__((weak));
 
+static void resolveLibc(void);
+
 __attribute__((constructor)) static void ravelHooksInit(void)
 {
+    resolveLibc(); /* before the program's threads: nothing resolves lazily under contention */
     if (__ravel_race_attach)
         __ravel_race_attach(&__ravel_race_flag);
 }
@@ -213,4 +216,40 @@ HOOK char* strdup(const char* s)
     strdup_t f = real_strdup ? real_strdup : get_strdup();
     checkRange(s, ownStrlen(s) + 1, 0, RAVEL_PC());
     return f(s);
+}
+
+/* realloc frees a block it moves inside the allocator, where the runtime's free interceptor does
+ * not see it: the old block's shadow must start clean for whoever is handed that memory next. */
+#include <malloc.h>
+
+void __ravel_released(const void* addr, size_t size) __attribute__((weak));
+typedef void* (*realloc_t)(void*, size_t);
+REAL_FN(realloc, realloc_t)
+
+HOOK void* realloc(void* p, size_t n)
+{
+    realloc_t f = real_realloc ? real_realloc : get_realloc();
+    if (!__ravel_race_flag || !__ravel_released || !p)
+        return f(p, n);
+    size_t old = malloc_usable_size(p);
+    void* r = f(p, n);
+    if (r != p && (r || n == 0))
+        __ravel_released(p, old);
+    return r;
+}
+
+static void resolveLibc(void)
+{
+    get_realloc();
+    get_strlen();
+    get_strnlen();
+    get_strcpy();
+    get_strncpy();
+    get_strcat();
+    get_strcmp();
+    get_strncmp();
+    get_memcmp();
+    get_strchr();
+    get_memchr();
+    get_strdup();
 }

@@ -286,6 +286,8 @@ RAVEL_EXPORT void __ravel_memmove(void* d, const void* s, size_t n)
 }
 RAVEL_EXPORT void __ravel_memset(void* d, size_t n) { raceCheckRange(d, n, true, RAVEL_PC()); }
 
+RAVEL_EXPORT void __ravel_released(const void* a, size_t n) { raceFreed(a, n); }
+
 RAVEL_EXPORT void __ravel_libc_range(const void* a, size_t n, int write, void* pc)
 {
     raceCheckRange(a, n, write != 0, reinterpret_cast<uint64_t>(pc));

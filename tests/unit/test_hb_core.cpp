@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 namespace hb = ravel::hb;
 
@@ -236,6 +238,39 @@ TEST_F(HbCore, ManyThreadsGrowTheClocks)
         hb::release(t, addr(&lock));
         prev = t;
     }
+}
+
+TEST_F(HbCore, TwoThreadsRecordingOneGranuleAtOnceNeverMissEachOther)
+{
+    // Real threads, started together on fresh words: the one that records second must see the
+    // first, however close together they come (a plain store of the cell let both see it empty).
+    constexpr int kRounds = 2000;
+    auto words = std::make_unique<uint64_t[]>(kRounds);
+    auto* a = thread(1);
+    auto* b = thread(2);
+    std::atomic<int> go {0};
+    int racedA = 0, racedB = 0;
+    std::vector<char> seenA(kRounds), seenB(kRounds);
+    auto run = [&](hb::HbThread* t, std::vector<char>& seen, int me) {
+        hb::HbRace r {};
+        for (int i = 0; i < kRounds; i++) {
+            go.fetch_add(1);
+            while (go.load() < 2 * (i + 1))
+                std::this_thread::yield();
+            seen[i] = hb::access(t, addr(&words[i]), 8, true, false, me, &r);
+        }
+    };
+    std::thread ta(run, a, std::ref(seenA), 1);
+    std::thread tb(run, b, std::ref(seenB), 2);
+    ta.join();
+    tb.join();
+    int missed = 0;
+    for (int i = 0; i < kRounds; i++) {
+        racedA += seenA[i];
+        racedB += seenB[i];
+        missed += !seenA[i] && !seenB[i];
+    }
+    EXPECT_EQ(missed, 0) << "rounds where neither thread saw the other (A saw " << racedA << ", B " << racedB << ")";
 }
 
 TEST_F(HbCore, SlotsOutsideTheRangeAreRefused)

@@ -72,6 +72,10 @@ void __ravel_func_exit(void);
  * it, only while the flag is set. */
 void __ravel_libc_range(const void* addr, size_t size, int write, void* pc);
 
+/* Memory the allocator released without a call of free() the runtime could see (realloc moving
+ * a block): its shadow starts clean. Called by libravel_hooks.so's realloc wrapper. */
+void __ravel_released(const void* addr, size_t size);
+
 /* Called by libravel_hooks.so's constructor when the runtime is loaded (a weak reference). */
 void __ravel_race_attach(volatile uint8_t* flag);
 
