@@ -637,6 +637,7 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
     double compactMs = millisSince(compactStart);
 
     auto readStart = Clock::now();
+    bool raceMode = false;
     for (size_t i = 0; i < traces.size(); i++) {
         if (!summaries[i].problem.empty())
             continue;
@@ -644,6 +645,8 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
             TraceReader reader(traces[i].path);
             summaries[i].events = reader.eventCount();
             summaries[i].threads = reader.threads().size();
+            if (i == 0)
+                raceMode = reader.summary().flags & RAVEL_FILE_RACE_MODE;
             if (m_opts.verbose) {
                 for (const auto& warning : reader.warnings())
                     say("==ravel== {}: {}\n", traces[i].display, warning);
@@ -675,6 +678,10 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
         } else if (traces.size() > 4) {
             line += fmt::format("; {} more from other processes: {}", traces.size() - 1, childPattern(main));
         }
+        // Said once, where the user looks: a clean run of an uninstrumented binary proves nothing
+        // about races.
+        if (!raceMode && summaries[0].problem.empty())
+            line += "; no data-race detection (build with ravel-cc / ravel-c++ -O1 -g to find races)";
         say("{}\n", line);
     }
     if (m_opts.verbose)

@@ -166,8 +166,10 @@ void record(ThreadState* t, uint64_t pc, const void* objp, unsigned kind, unsign
             emit(t, objp, kind, flags, 0, stack);
         }
         boardHold(t, objp, flags & ~RAVEL_F_CONTENDED, stack);
+        raceAcquire(t, objp);
         return;
     case RAVEL_EV_RELEASE: {
+        raceRelease(t, objp);
         unsigned held = boardRelease(t, objp);
         emit(t, objp, kind, flags | (held & RAVEL_F_SHARED), aux, stack);
         return;
@@ -175,7 +177,11 @@ void record(ThreadState* t, uint64_t pc, const void* objp, unsigned kind, unsign
     case RAVEL_EV_WOKEN:
     case RAVEL_EV_SIGNAL:
     case RAVEL_EV_BROADCAST:
+        if (kind != RAVEL_EV_WOKEN)
+            raceRelease(t, objp);
         emitStamped(t, objp, kind, flags, nextSeq(objp), stack);
+        if (kind == RAVEL_EV_WOKEN)
+            raceAcquire(t, objp);
         return;
     case RAVEL_EV_SELECT_DONE:
         // The chosen case's SENT / RECEIVED follows, with the select's stack.
@@ -191,7 +197,13 @@ void record(ThreadState* t, uint64_t pc, const void* objp, unsigned kind, unsign
             stack = t_pendingStack;
             t_pendingObj = 0;
         }
+        // A message orders its send before its receive; a close before the receive that sees it.
+        // The channel's clock holds every send so far: a receive is ordered after all of them.
+        if (kind == RAVEL_EV_SENT || kind == RAVEL_EV_CHAN_CLOSE)
+            raceRelease(t, objp);
         emitStamped(t, objp, kind, flags, aux, stack);
+        if (kind == RAVEL_EV_RECEIVED)
+            raceAcquire(t, objp);
         return;
     default:
         emit(t, objp, kind, flags, aux, stack);

@@ -35,6 +35,7 @@ int condWait(ThreadState* t, pthread_cond_t* c, pthread_mutex_t* m, unsigned mod
     emitStamped(t, c, RAVEL_EV_WAIT_REQ, flags, 0, stack);
     unsigned held = boardRelease(t, m);
     put(t, reinterpret_cast<uint64_t>(m), RAVEL_EV_RELEASE, RAVEL_OBJ_MUTEX | (held & RAVEL_F_SHARED), 0, stack);
+    raceRelease(t, m);
     boardBlock(t, c, flags, stack, m);
     int rc = wait();
     boardUnblock(t);
@@ -45,6 +46,8 @@ int condWait(ThreadState* t, pthread_cond_t* c, pthread_mutex_t* m, unsigned mod
     if (rc != EINVAL && rc != EPERM) { // the mutex is held again
         put(t, reinterpret_cast<uint64_t>(m), RAVEL_EV_ACQUIRED, RAVEL_OBJ_MUTEX, nextSeq(m), stack);
         boardHold(t, m, RAVEL_OBJ_MUTEX, stack);
+        raceAcquire(t, c); // what the signaller did before its signal
+        raceAcquire(t, m);
     }
     return rc;
 }
@@ -81,16 +84,20 @@ RAVEL_EXPORT int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, c
 RAVEL_EXPORT int pthread_cond_signal(pthread_cond_t* c)
 {
     ThreadState* t = enter();
-    if (t) // before the real signal: the signal is in the trace before the wake-up it causes
+    if (t) { // before the real signal: the signal is in the trace before the wake-up it causes
         emitStamped(t, c, RAVEL_EV_SIGNAL, RAVEL_OBJ_COND, nextSeq(c), siteStack(t, RAVEL_CALLER_PC()));
+        raceRelease(t, c);
+    }
     return REAL(pthread_cond_signal)(c);
 }
 
 RAVEL_EXPORT int pthread_cond_broadcast(pthread_cond_t* c)
 {
     ThreadState* t = enter();
-    if (t)
+    if (t) {
         emitStamped(t, c, RAVEL_EV_BROADCAST, RAVEL_OBJ_COND, nextSeq(c), siteStack(t, RAVEL_CALLER_PC()));
+        raceRelease(t, c);
+    }
     return REAL(pthread_cond_broadcast)(c);
 }
 

@@ -52,12 +52,14 @@ __attribute__((always_inline)) inline void acquired(ThreadState* t, const void* 
         emitFast(t, obj, false, flags, stack); // marks the page when it defines the object's slot
     }
     boardHold(t, obj, flags, stack);
+    raceAcquire(t, obj);
 }
 
 __attribute__((always_inline)) inline void released(ThreadState* t, const void* obj, unsigned objKind, uint64_t pc)
 {
     unsigned held = boardRelease(t, obj);
     unsigned flags = objKind | (held & RAVEL_F_SHARED);
+    raceRelease(t, obj);
     // Written before the real unlock: the release is in the trace before anyone can acquire.
     emitFast(t, obj, true, flags, siteStack(t, pc));
 }

@@ -54,6 +54,7 @@ int mainWrapper(int argc, char** argv, char** envp)
 // are worth an event (the page filter may say yes wrongly; never no wrongly).
 inline void released(void* p, size_t size)
 {
+    raceFreed(p, size); // memory allocated here next starts with clean shadow
     uint64_t a = reinterpret_cast<uint64_t>(p);
     uint64_t first = a >> 12, last = (a + (size ? size - 1 : 0)) >> 12;
     bool hit = last - first > 1024;

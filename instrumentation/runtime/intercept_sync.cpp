@@ -46,9 +46,10 @@ auto blockingWait(ThreadState* t, const void* obj, unsigned flags, Block block, 
     auto rc = block();
     int err = errno;
     boardUnblock(t);
-    if (ok(rc))
+    if (ok(rc)) {
         emitStamped(t, obj, RAVEL_EV_WOKEN, flags, nextSeq(obj), stack);
-    else
+        raceAcquire(t, obj);
+    } else
         emitStamped(t, obj, RAVEL_EV_WAIT_FAIL, flags, static_cast<uint32_t>(err), stack);
     errno = ok(rc) ? savedErrno : err;
     return rc;
@@ -62,6 +63,7 @@ int semWait(ThreadState* t, sem_t* s, unsigned flags, uint64_t pc, Block block)
     if (REAL(sem_trywait)(s) == 0) {
         markPage(s);
         emit(t, s, RAVEL_EV_PASS, flags, nextSeq(s), siteStack(t, pc));
+        raceAcquire(t, s);
         return 0;
     }
     if (errno != EAGAIN)
@@ -84,6 +86,7 @@ void onceTrampoline()
     }
     fn();
     if (t->entry) {
+        raceRelease(t, obj);
         boardRelease(t, obj);
         emitStamped(t, obj, RAVEL_EV_RELEASE, RAVEL_OBJ_ONCE, 0, 0);
     }
@@ -126,9 +129,10 @@ RAVEL_EXPORT int sem_trywait(sem_t* s)
     if (t) {
         int err = errno;
         markPage(s);
-        if (rc == 0)
+        if (rc == 0) {
             emit(t, s, RAVEL_EV_PASS, RAVEL_OBJ_SEM | RAVEL_F_TRY, nextSeq(s), siteStack(t, RAVEL_CALLER_PC()));
-        else
+            raceAcquire(t, s);
+        } else
             emit(t, s, RAVEL_EV_WAIT_FAIL, RAVEL_OBJ_SEM | RAVEL_F_TRY, static_cast<uint32_t>(err),
                  siteStack(t, RAVEL_CALLER_PC()));
         errno = err;
@@ -142,6 +146,7 @@ RAVEL_EXPORT int sem_post(sem_t* s)
     if (t) {
         markPage(s);
         emitStamped(t, s, RAVEL_EV_SIGNAL, RAVEL_OBJ_SEM, nextSeq(s), siteStack(t, RAVEL_CALLER_PC()));
+        raceRelease(t, s);
     }
     return REAL(sem_post)(s);
 }
@@ -201,6 +206,7 @@ RAVEL_EXPORT int pthread_barrier_wait(pthread_barrier_t* b)
     ThreadState* t = enter();
     if (!t)
         return REAL(pthread_barrier_wait)(b);
+    raceRelease(t, b); // and every thread acquires once it passes: all arrivals before all departures
     return blockingWait(
         t, b, RAVEL_OBJ_BARRIER, [b] { return REAL(pthread_barrier_wait)(b); },
         [](int rc) { return rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD; });
@@ -232,8 +238,12 @@ RAVEL_EXPORT int pthread_once(pthread_once_t* once, void (*fn)(void))
 {
     ThreadState* t = enter();
     // Done already (the common case; glibc sets bit 1 when done): no wait, nothing to record.
-    if (!t || (__atomic_load_n(reinterpret_cast<int*>(once), __ATOMIC_ACQUIRE) & 2))
-        return REAL(pthread_once)(once, fn);
+    if (!t || (__atomic_load_n(reinterpret_cast<int*>(once), __ATOMIC_ACQUIRE) & 2)) {
+        int rc = REAL(pthread_once)(once, fn);
+        if (t)
+            raceAcquire(t, once); // what the init routine did
+        return rc;
+    }
     void (*savedFn)(void) = t->once_fn;
     uint64_t savedObj = t->once_obj;
     t->once_fn = fn;
@@ -243,6 +253,7 @@ RAVEL_EXPORT int pthread_once(pthread_once_t* once, void (*fn)(void))
         [](int r) { return r == 0; });
     t->once_fn = savedFn;
     t->once_obj = savedObj;
+    raceAcquire(t, once);
     return rc;
 }
 
@@ -265,6 +276,7 @@ RAVEL_EXPORT int __cxa_guard_acquire(uint64_t* guard)
         boardHold(t, guard, RAVEL_OBJ_GUARD, stack);
     } else {
         emitStamped(t, guard, RAVEL_EV_WOKEN, RAVEL_OBJ_GUARD, nextSeq(guard), stack);
+        raceAcquire(t, guard);
     }
     return rc;
 }
@@ -275,6 +287,8 @@ RAVEL_EXPORT void __cxa_guard_release(uint64_t* guard)
     if (t) {
         boardRelease(t, guard);
         emitStamped(t, guard, RAVEL_EV_RELEASE, RAVEL_OBJ_GUARD, 0, 0);
+        // The compiler's inline check of the guard is an acquire load the pass instruments.
+        raceRelease(t, guard);
     }
     REAL(__cxa_guard_release)(guard);
 }

@@ -28,6 +28,7 @@ struct StartArgs {
     uint32_t parent;
     uint32_t createStack;
     RavelThreadEntry* entry; // reserved by the creator, so the child can be named at once
+    ravel::hb::VectorClock hbFrom; // race mode: what the creator knew when it created the child
     StartArgs* nextFree;
 };
 
@@ -53,6 +54,8 @@ StartArgs* allocArgs()
     if (a)
         g_freeArgs = a->nextFree;
     g_poolLock.unlock();
+    if (a)
+        a->hbFrom = ravel::hb::VectorClock {};
     return a;
 }
 
@@ -66,6 +69,7 @@ void freeArgs(StartArgs* a)
 
 void threadExiting(ThreadState* t)
 {
+    raceThreadExit(t); // what a joiner acquires
     emitStamped(t, reinterpret_cast<void*>(pthread_self()), RAVEL_EV_THREAD_EXIT, RAVEL_OBJ_THREAD, 0, 0);
     unregisterThread(t);
 }
@@ -83,6 +87,7 @@ void* threadTrampoline(void* p)
         if (t->entry)
             emitStamped(t, reinterpret_cast<void*>(pthread_self()), RAVEL_EV_THREAD_START, RAVEL_OBJ_THREAD, a->parent,
                         a->createStack);
+        raceChildStart(t, &a->hbFrom);
     }
     freeArgs(a);
     void* ret = fn(arg);
@@ -101,11 +106,19 @@ int joinCall(ThreadState* t, pthread_t th, unsigned modifiers, Join join)
     }
     unsigned flags = RAVEL_OBJ_THREAD | modifiers;
     void* obj = reinterpret_cast<void*>(th);
+    uint32_t joined = 0;
+    if (g_race) {
+        InRuntime guard(t);
+        if (RavelThreadEntry* e = findThreadEntry(static_cast<uint64_t>(th), true))
+            joined = e->tid;
+    }
     emitStamped(t, obj, RAVEL_EV_JOIN_REQ, flags, 0, stack);
     boardBlock(t, obj, flags, stack);
     int rc = join();
     boardUnblock(t);
     emitStamped(t, obj, RAVEL_EV_JOIN_DONE, flags, static_cast<uint32_t>(rc), stack);
+    if (rc == 0 && joined)
+        raceAcquire(t, raceThreadKey(joined)); // everything the thread did
     return rc;
 }
 
@@ -133,6 +146,7 @@ RAVEL_EXPORT int pthread_create(pthread_t* th, const pthread_attr_t* attr, void*
         entry = allocThreadEntry();
     }
     a->entry = entry;
+    raceSnapshotForChild(t, &a->hbFrom);
     uint32_t a_tid = a->tid; // `a` belongs to the child once it runs
     // Recorded before the child can run, so the creation precedes everything the child does.
     emitStamped(t, nullptr, RAVEL_EV_THREAD_CREATE, RAVEL_OBJ_THREAD, a->tid, stack);
@@ -148,6 +162,7 @@ RAVEL_EXPORT int pthread_create(pthread_t* th, const pthread_attr_t* attr, void*
         __atomic_compare_exchange_n(&entry->state, &created, 1u, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     }
     if (rc != 0) {
+        ravel::hb::vcFree(&a->hbFrom);
         freeArgs(a);
         emit(t, nullptr, RAVEL_EV_THREAD_EXIT, RAVEL_OBJ_THREAD, a_tid, stack); // never started
     }

@@ -6,6 +6,8 @@
 
 #include <ravel/trace_format.h>
 
+#include "hb.hpp"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@ namespace ravel::rt {
 constexpr int kSiteCacheSize = 512; // per thread: call site -> stack id
 constexpr int kMaxFlightChunks = 256;
 constexpr uint32_t kStampEvery = 64; // clock stamp at least every N events of a thread
+constexpr uint32_t kShadowStackDepth = 64;
 
 struct ThreadState {
     uint8_t* cur; // next free byte in the current events chunk
@@ -47,6 +50,12 @@ struct ThreadState {
     // Compact encoding state, reset at each chunk (docs/trace-format.md, raw payloads).
     uint64_t slotObj[RAVEL_SLOTS];
     uint32_t lastStack[2]; // of the last full ACQUIRED [0] and RELEASE [1] record in the chunk
+    // Race mode (race.cpp): the thread's happens-before clocks, and the return addresses of the
+    // instrumented functions it is in (the pass's entry and exit hooks), innermost last.
+    ravel::hb::HbThread hb;
+    uint32_t shadowDepth;
+    uint64_t shadowStack[kShadowStackDepth];
+    uint64_t shadowFrames[kShadowStackDepth]; // the frame address of each entry
 };
 
 struct Options {
@@ -54,6 +63,7 @@ struct Options {
     uint32_t flight_kib = 0; // per thread; 0 = keep everything
     uint32_t stack_depth = 32;
     bool verbose = false;
+    bool races = true; // race mode, when the program was built with ravel-cc / ravel-c++
 };
 
 // Constant-initialized (constinit): the runtime starts before any dynamic initializer runs.
@@ -101,7 +111,9 @@ void registerThread(ThreadState* t, uint32_t tid, uint32_t parent, uint32_t crea
                     bool foreign = false);
 RavelThreadEntry* allocThreadEntry();
 void unregisterThread(ThreadState* t);
-RavelThreadEntry* findThreadEntry(uint64_t pthread); // a running thread's entry, or null
+// A running thread's entry, or null; with exitedToo, the newest entry of that handle (a thread
+// that exited and awaits its join).
+RavelThreadEntry* findThreadEntry(uint64_t pthread, bool exitedToo = false);
 bool openEventsChunk(ThreadState* t); // false when recording stopped
 void prepareSpare(ThreadState* t);
 // Called right after a real unlock, when the thread holds one lock fewer.
@@ -133,7 +145,7 @@ void resolveAllReal();                // every entry, once; safe at any moment (
 void resolveLate(const RealEntry* e); // an entry still null at its first call
 
 // --- stacks (rt_stack.cpp) ---
-uint32_t captureStack(); // the whole call path of the current interceptor's caller
+uint32_t captureStack(uint64_t from = 0); // the whole call path of the current interceptor's caller
 uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot);
 inline uint32_t hashSlot(uint64_t x, int bits);
 // The stack of the caller at pc: captured once per call site and thread, then reused and flagged.
@@ -145,6 +157,35 @@ __attribute__((always_inline)) inline uint32_t siteStack(ThreadState* t, uint64_
     return siteStackSlow(t, pc, slot);
 }
 uint32_t stackOfFrames(const uint64_t* frames, int depth, uint16_t flags);
+
+// --- race mode (race.cpp) ---
+// On when the program was built with ravel-cc / ravel-c++ (its libravel_hooks.so attached) and
+// recording is on. Every synchronization the interceptors see then also feeds the clocks.
+extern bool g_race;
+void raceAcquireSlow(ThreadState* t, const void* obj);
+void raceReleaseSlow(ThreadState* t, const void* obj);
+inline void raceAcquire(ThreadState* t, const void* obj)
+{
+    if (RAVEL_UNLIKELY(g_race))
+        raceAcquireSlow(t, obj);
+}
+inline void raceRelease(ThreadState* t, const void* obj)
+{
+    if (RAVEL_UNLIKELY(g_race))
+        raceReleaseSlow(t, obj);
+}
+// The key of a thread's end in the clocks' sync table: not an address any object can have.
+inline const void* raceThreadKey(uint32_t tid) { return reinterpret_cast<const void*>((1ull << 62) | tid); }
+// A child's clocks start from what its creator knew: taken in the creator before it starts.
+bool raceSnapshotForChild(ThreadState* parent, ravel::hb::VectorClock* out);
+void raceChildStart(ThreadState* t, ravel::hb::VectorClock* fromCreator);
+void raceThreadExit(ThreadState* t);
+void raceFreed(const void* p, size_t size);
+void raceAfterFork(); // the child of a fork runs unrecorded: race mode ends there
+void raceFinalize(ThreadState* t); // at process exit: occurrence counts of the races found
+// libc's functions that read or write memory the program passed (memcpy, strlen, ...): checked
+// at their interceptors, in race mode only.
+void raceCheckRange(const void* p, size_t size, bool write, uint64_t pc);
 
 // --- modules (rt_modules.cpp) ---
 void recordModules();

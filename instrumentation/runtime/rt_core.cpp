@@ -132,6 +132,8 @@ void parseOptions(Options& o)
             o.stack_depth = v < 1 ? 1 : v > 128 ? 128 : static_cast<uint32_t>(v);
         else if (is("verbose"))
             o.verbose = v != 0;
+        else if (is("races"))
+            o.races = v != 0;
         s = end;
         while (*s && *s != ':' && *s != ',' && *s != ' ')
             s++;
@@ -575,12 +577,12 @@ void registerThread(ThreadState* t, uint32_t tid, uint32_t parent, uint32_t crea
     openEventsChunk(t);
 }
 
-RavelThreadEntry* findThreadEntry(uint64_t pthread)
+RavelThreadEntry* findThreadEntry(uint64_t pthread, bool exitedToo)
 {
     RavelThreadEntry* found = nullptr;
     g_threadLock.lock();
     for (uint32_t i = g_entryCount; g_entries && i-- > 0;) {
-        if (g_entries[i]->pthread == pthread && g_entries[i]->state == 1) {
+        if (g_entries[i]->pthread == pthread && (g_entries[i]->state == 1 || exitedToo)) {
             found = g_entries[i];
             break;
         }
@@ -607,6 +609,8 @@ void finalizeProcess(int status)
     if (!g.enabled)
         return;
     ThreadState* t = &t_state;
+    if (t->entry)
+        raceFinalize(t);
     if (t->entry && t->chunk)
         __atomic_store_n(&t->chunk->used,
                          static_cast<uint32_t>(t->cur - reinterpret_cast<uint8_t*>(t->chunk)
@@ -626,6 +630,7 @@ void disableAfterFork()
     // Following children is a later step; for now the child runs unrecorded (an exec'd child
     // records into its own file).
     g.enabled = false;
+    raceAfterFork();
     if (g.base)
         munmap(g.base, g.reserve);
     int fd = g.fd;

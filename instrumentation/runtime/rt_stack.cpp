@@ -98,8 +98,9 @@ uint32_t stackOfFrames(const uint64_t* frames, int depth, uint16_t flags)
 }
 
 // Unwinds the current thread. Frames inside the runtime are dropped, so frame 0 is the call
-// into the intercepted function.
-uint32_t captureStack()
+// into the intercepted function; with `from`, frames up to the one that is `from` are dropped
+// too (a libc wrapper of libravel_hooks.so between the runtime and the program's call).
+uint32_t captureStack(uint64_t from)
 {
     void* raw[136];
     int want = static_cast<int>(g.opt.stack_depth) + 8;
@@ -111,6 +112,23 @@ uint32_t captureStack()
         if (pc >= g.rt_lo && pc < g.rt_hi)
             continue;
         frames[depth++] = pc;
+    }
+    if (from) {
+        int at = 0;
+        while (at < depth && frames[at] != from)
+            at++;
+        if (at == depth) { // not on the unwound stack: it heads what was
+            at = 0;
+            if (depth == 128)
+                depth--;
+            for (int i = depth; i > 0; i--)
+                frames[i] = frames[i - 1];
+            frames[0] = from;
+            depth++;
+        }
+        for (int i = at; i < depth; i++)
+            frames[i - at] = frames[i];
+        depth -= at;
     }
     for (int i = 0; i < depth; i++) {
         if (!moduleKnown(frames[i])) { // loaded by dlopen since the last scan

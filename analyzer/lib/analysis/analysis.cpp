@@ -1,6 +1,7 @@
 #include "analysis/analysis.hpp"
 
 #include "analysis/run_analysis.hpp"
+#include "detect/data_race.hpp"
 #include "detect/end_of_run.hpp"
 #include "detect/lock_order.hpp"
 #include "model/objects.hpp"
@@ -57,6 +58,8 @@ std::string fingerprint(const Finding& f, const ReplayModel& model, Symbolizer& 
         addStack(e.fromStack);
         addStack(e.toStack);
     }
+    for (const FindingAccess& a : f.accesses)
+        addStack(a.stack);
     uint64_t h = 0xcbf29ce484222325ull;
     auto mix = [&](const std::string& s) {
         for (unsigned char c : s)
@@ -103,10 +106,13 @@ void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym)
             if (t.waitsFor == long(i) && t.waitStack && !stack)
                 stack = t.waitStack;
         }
+        if (i == 0 && !f.accesses.empty() && !stack)
+            stack = f.accesses[0].stack; // a race's memory: named from the access that raced
         std::vector<Frame> frames;
         if (const StackTrace* s = stack ? trace.stack(stackIdOf(stack)) : nullptr)
             frames = sym.symbolizeStack(s->frames);
-        o.name = sym.objectName(o.address, o.kind, frames);
+        unsigned accessSize = i == 0 && !f.accesses.empty() ? f.accesses[0].size : 0;
+        o.name = sym.objectName(o.address, o.kind, frames, accessSize);
     }
 }
 
@@ -134,6 +140,8 @@ std::vector<Finding> analyzeTrace(const RunAnalysis& run, Symbolizer& sym, const
                 out.push_back(std::move(f));
         }
     }
+    for (Finding& f : dataRaceFindings(model))
+        out.push_back(std::move(f));
     std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) { return rank(a) < rank(b); });
     for (Finding& f : out) {
         nameFindingObjects(f, model.trace(), sym);

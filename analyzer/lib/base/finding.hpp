@@ -49,6 +49,25 @@ struct FindingThread {
     // The channel's other side is gone for good: every thread that received from it has exited.
     bool otherSideGone = false;
     std::vector<FindingHold> holds; // what it holds that matters to this finding
+    // Where the thread was created (data races): its creator's ravel id (0 for the main thread)
+    // and the creation stack.
+    uint32_t parent = 0;
+    uint32_t createStack = 0;
+};
+
+// Data races: one access of the pair. The access seen racing comes first, then the earlier one
+// it raced with (its site only: the shadow cell keeps a pc, not a stack).
+struct FindingAccess {
+    uint32_t thread = 0;     // ravel thread id
+    uint64_t address = 0;
+    uint32_t size = 0;       // bytes (255: 255 or more)
+    bool write = false;
+    bool atomic = false;
+    uint32_t stack = 0;      // stack id
+    bool timeKnown = false;  // the earlier access: no time recorded
+    uint64_t timeNs = 0;
+    bool heldKnown = false;  // the locks the thread held then are known
+    std::vector<size_t> held; // indices into Finding::objects
 };
 
 // One edge of a lock-order cycle: `thread` requested `to` while holding `from` (and `held`).
@@ -82,6 +101,9 @@ struct Finding {
     std::vector<FindingEdge> edges;
     uint64_t instances = 0;
     std::vector<std::vector<FindingEdge>> moreExamples;
+    // Data races: the two accesses (objects[0] is the memory they touched; `instances` counts how
+    // often this pair of sites raced).
+    std::vector<FindingAccess> accesses;
     // A stable identity across runs (hash of kind and the sites involved), for SARIF
     // partialFingerprints and suppressions.
     std::string fingerprint;

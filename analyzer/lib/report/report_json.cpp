@@ -74,10 +74,37 @@ public:
             more.push_back(edges(cycle));
         j["more_examples"] = std::move(more);
         j["notes"] = m_f.notes;
+        if (m_f.kind == "data-race") {
+            json accesses = json::array();
+            for (const FindingAccess& a : m_f.accesses) {
+                json held = json::array();
+                for (size_t h : a.held)
+                    held.push_back(objectId(h));
+                accesses.push_back({
+                    { "thread", a.thread },
+                    { "op", a.write ? "write" : "read" },
+                    { "atomic", a.atomic },
+                    { "address", hex(a.address) },
+                    { "size", a.size },
+                    { "time_ns", a.timeKnown ? json(a.timeNs) : json(nullptr) },
+                    { "held", a.heldKnown ? held : json(nullptr) },
+                    { "stack", stack(a.stack) },
+                    { "site_only", siteOnly(a.stack) },
+                });
+            }
+            j["accesses"] = std::move(accesses);
+            j["variable"] = m_f.objects.empty() ? json(nullptr) : json(m_f.objects[0].name);
+        }
         return j;
     }
 
 private:
+    bool siteOnly(uint32_t id) const
+    {
+        const StackTrace* s = id ? m_trace.stack(stackIdOf(id)) : nullptr;
+        return s && s->site_only;
+    }
+
     json stack(uint32_t id) const
     {
         json frames = json::array();
@@ -142,6 +169,10 @@ private:
             });
         }
         j["holds"] = std::move(holds);
+        if (m_f.kind == "data-race") {
+            j["parent"] = t.parent ? json(t.parent) : json(nullptr);
+            j["create_stack"] = stack(t.createStack);
+        }
         return j;
     }
 
@@ -223,6 +254,10 @@ std::vector<uint32_t> findingStacks(const Finding& f)
     addEdges(f.edges);
     for (const auto& cycle : f.moreExamples)
         addEdges(cycle);
+    for (const FindingAccess& a : f.accesses)
+        add(a.stack);
+    for (const FindingThread& t : f.threads)
+        add(t.createStack);
     return out;
 }
 

@@ -102,6 +102,12 @@ struct StackRef {
 std::vector<StackRef> stackRefs(const Finding& f)
 {
     std::vector<StackRef> out;
+    for (size_t i = 0; i < f.accesses.size(); i++) {
+        const FindingAccess& a = f.accesses[i];
+        out.push_back({ a.stack, fmt::format("{}{} of {} by {}", i ? "earlier " : "", a.write ? "write" : "read",
+                                             f.objects.empty() ? std::string("memory") : f.objects[0].name,
+                                             threadLabel(f, a.thread)) });
+    }
     for (const FindingThread& t : f.threads) {
         if (t.waitsFor >= 0)
             out.push_back({ t.waitStack, fmt::format("{} waits for {}", threadLabel(t), objName(f, size_t(t.waitsFor))) });

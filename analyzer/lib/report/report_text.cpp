@@ -201,6 +201,47 @@ std::string channelWaitLine(const Finding& f, const FindingThread& t, const std:
     return out;
 }
 
+// A data race: both accesses with their stacks, the locks each side held, where the threads came
+// from.
+void appendRace(std::string& out, const Finding& f, const TraceReader& trace, Symbolizer& sym,
+                const TextReportOptions& opt, const Style& st)
+{
+    auto label = [&](uint32_t id) {
+        const FindingThread* t = findThread(f, id);
+        std::string s = t ? threadLabel(*t) : fmt::format("T{}", id);
+        if (t && t->osTid)
+            s += fmt::format(" (tid {})", t->osTid);
+        return s;
+    };
+    std::string var = f.objects.empty() ? std::string() : f.objects[0].name;
+    for (size_t i = 0; i < f.accesses.size(); i++) {
+        const FindingAccess& a = f.accesses[i];
+        std::string what = fmt::format("{}{} of {} byte{} at 0x{:x}", i ? "earlier " : "",
+                                       a.atomic ? (a.write ? "atomic write" : "atomic read") : (a.write ? "write" : "read"),
+                                       a.size, a.size == 1 ? "" : "s", a.address);
+        std::string held;
+        if (a.heldKnown) {
+            if (a.held.empty())
+                held = ", holding no lock";
+            for (size_t k = 0; k < a.held.size(); k++)
+                held += fmt::format("{}{} {}", k ? ", " : ", holding ", objectKindName(f.objects[a.held[k]].kind),
+                                    st.bold(f.objects[a.held[k]].name));
+        }
+        std::string when = a.timeKnown ? fmt::format(" at {}", formatTraceTime(a.timeNs)) : "";
+        out += fmt::format("\n  {}{} by {}{}{}:\n", st.bold(what), i ? "" : fmt::format(" ({})", st.bold(var)),
+                           st.bold(label(a.thread)), when, held);
+        appendStack(out, a.stack, false, trace, sym, opt, st);
+    }
+    for (const FindingThread& t : f.threads) {
+        if (t.parent == 0 && t.createStack == 0) {
+            out += fmt::format("\n  {} is the main thread.\n", threadLabel(t));
+            continue;
+        }
+        out += fmt::format("\n  {} was created by T{} at:\n", threadLabel(t), t.parent);
+        appendStack(out, t.createStack, false, trace, sym, opt, st);
+    }
+}
+
 } // namespace
 
 std::string renderFindingText(const Finding& f, size_t number, const TraceReader& trace, Symbolizer& sym,
@@ -221,7 +262,11 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
         const FindingObject& o = f.objects[i];
         return fmt::format("{} {}", objectKindName(o.kind), st.bold(o.name));
     };
+    if (f.kind == "data-race")
+        appendRace(out, f, trace, sym, opt, st);
     for (const FindingThread& t : f.threads) {
+        if (f.kind == "data-race")
+            break;
         std::string pidPart = t.osTid ? fmt::format(" (tid {})", t.osTid) : "";
         if (t.waitsFor >= 0) {
             std::string by;
@@ -283,6 +328,8 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
     // The summary line names the first user frame of the first waiting thread, like sanitizers.
     std::string where;
     std::vector<uint32_t> summaryStacks;
+    for (const FindingAccess& a : f.accesses)
+        summaryStacks.push_back(a.stack);
     for (const FindingThread& t : f.threads)
         summaryStacks.push_back(t.waitStack);
     for (const FindingEdge& e : f.edges)

@@ -496,7 +496,8 @@ std::string Symbolizer::site(const Frame& frame)
     return fmt::format("{}:{}", frame.file, frame.line);
 }
 
-std::string Symbolizer::objectName(uint64_t addr, unsigned objKind, const std::vector<Frame>& firstUse)
+std::string Symbolizer::objectName(uint64_t addr, unsigned objKind, const std::vector<Frame>& firstUse,
+                                   unsigned accessSize)
 {
     if (std::optional<DataSymbol> d = symbolizeData(addr)) {
         uint64_t offset = addr - d->start;
@@ -505,7 +506,7 @@ std::string Symbolizer::objectName(uint64_t addr, unsigned objKind, const std::v
         static constexpr std::string_view guardPrefix = "guard variable for ";
         if (startsWith(name, guardPrefix))
             name.erase(0, guardPrefix.size());
-        unsigned size = objectKindSize(objKind);
+        unsigned size = accessSize ? accessSize : objectKindSize(objKind);
         const Module* module = moduleFor(addr);
         if (llvm::DWARFDie var = module ? m_impl->variableDie(*module, d->start - module->base) : llvm::DWARFDie()) {
             if (auto typeRef = var.findRecursively(llvm::dwarf::DW_AT_type)) {

@@ -51,7 +51,10 @@ public:
     // The display name of a synchronization object (DESIGN.md, "Object names"), without the "#2"
     // disambiguation (see ObjectNamer): "account_a", "forks[3]", "table+0x8", "cache()::lock",
     // else "<kind> at file:line" of the first user frame of firstUse, else "<kind> 0x<addr>".
-    std::string objectName(uint64_t addr, unsigned objKind, const std::vector<Frame>& firstUse);
+    // accessSize: the bytes accessed there (a data race), which picks the member; 0: the
+    // object kind's size.
+    std::string objectName(uint64_t addr, unsigned objKind, const std::vector<Frame>& firstUse,
+                           unsigned accessSize = 0);
 
     // The first frame that is the program's own code: not in libc, libstdc++, the ravel runtime,
     // nor inlined from system headers. nullptr when there is none.

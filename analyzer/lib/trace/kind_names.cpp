@@ -33,6 +33,7 @@ std::string_view eventKindName(unsigned evKind)
         "DESTROY", "ACQ_REQ", "ACQUIRED", "ACQ_FAIL", "RELEASE", "WAIT_REQ", "WOKEN", "WAIT_FAIL",
         "SIGNAL", "BROADCAST", "PASS", "FREE", "LOST", "MARK", "CHAN_CREATE", "SEND_REQ", "SENT", "RECV_REQ",
         "RECEIVED", "CHAN_CLOSE", "CHAN_FAIL", "SELECT_REQ", "SELECT_CASE", "SELECT_DONE", "OBJ_NAME",
+        "RACE", "RACE_PREV", "RACE_COUNT",
     };
     if (evKind < RAVEL_EV_KIND_COUNT)
         return names[evKind];

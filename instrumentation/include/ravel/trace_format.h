@@ -18,7 +18,8 @@ extern "C" {
 #endif
 
 #define RAVEL_TRACE_MAGIC "RAVELTRC" /* 8 bytes, no terminator in the file */
-#define RAVEL_TRACE_VERSION 3u /* 2: channels, annotations, the names table; 3: the run-end record */
+#define RAVEL_TRACE_VERSION 4u /* 2: channels, annotations, the names table; 3: the run-end record;
+                                  4: data races (RACE, RACE_PREV, RACE_COUNT, RAVEL_FILE_RACE_MODE) */
 #define RAVEL_HEADER_SIZE 4096u
 #define RAVEL_CHUNK_MAGIC 0x4b4e4843u /* "CHNK" */
 #define RAVEL_CHUNK_HEADER_SIZE 64u
@@ -31,6 +32,8 @@ enum {
     RAVEL_FILE_FLIGHT_RECORDER = 1u << 2, /* old event chunks of a thread may have been reused */
     RAVEL_FILE_TRUNCATED_DISK = 1u << 3,  /* recording stopped: the disk was full */
     RAVEL_FILE_OVERFLOW = 1u << 4,        /* a table (threads, stacks) was full; some data lost */
+    RAVEL_FILE_RACE_MODE = 1u << 5,       /* version 4: the program was built with ravel-cc / ravel-c++
+                                             and its memory accesses were checked for data races */
 };
 
 /* FileHeader.run_end: how the program ended, as `ravel run` saw it */
@@ -195,8 +198,23 @@ enum {
     RAVEL_EV_SELECT_DONE = 40, /* obj = channel chosen (0 for timeout / default), aux = case index or
                                   RAVEL_SELECT_NONE; then the chosen SENT / RECEIVED follows */
     RAVEL_EV_OBJ_NAME = 41,    /* obj named (annotation API); the name is in the names table */
-    RAVEL_EV_KIND_COUNT = 42
+    /* Data races (version 4; race mode only). A race is a RACE event (the access being made, by
+     * this thread) directly followed by a RACE_PREV event (the earlier access it races with).
+     * Flags: object kind RAVEL_OBJ_MEMORY | RAVEL_F_RACE_WRITE | RAVEL_F_RACE_ATOMIC. */
+    RAVEL_EV_RACE = 42,        /* obj = address accessed; aux = race id (bits 0..23: one per distinct
+                                  pair of sites in the process) | size in bytes << 24 (255: 255 or
+                                  more); stack = the access's stack */
+    RAVEL_EV_RACE_PREV = 43,   /* obj = address of the earlier access; aux = its ravel tid (bits
+                                  0..23) | size << 24; stack = its site (a one-frame stack) */
+    RAVEL_EV_RACE_COUNT = 44,  /* at exit: obj = race id, aux = how often that pair raced (written
+                                  when more than once); obj 0: distinct pairs not reported (the
+                                  runtime's table was full) */
+    RAVEL_EV_KIND_COUNT = 45
 };
+
+/* RACE / RACE_PREV modifiers */
+#define RAVEL_F_RACE_WRITE 0x10u
+#define RAVEL_F_RACE_ATOMIC 0x20u
 
 #define RAVEL_SELECT_SEND 0x80000000u
 #define RAVEL_SELECT_NONE 0xffffffffu
