@@ -145,6 +145,7 @@ class Server:
         for attempt in range(3):
             self.port = free_port()
             argv = self.argv_for(self.port)
+            self.binary = shutil.which(argv[0]) or argv[0]
             if self.trace:
                 argv = [RAVEL, "run", "-q", "-o", self.trace, "--"] + argv
             fd, self.log_path = tempfile.mkstemp(prefix=f"ravel-servers-{self.name}-", suffix=".log")
@@ -164,8 +165,10 @@ class Server:
     def _server_pid(self):
         if not self.trace:
             return self.proc.pid
-        # ravel forks the target and execs it: its one child, once that is no longer ravel.
-        ravel_exe = os.path.realpath(RAVEL)
+        # ravel forks the target and execs it: the child of ravel whose image is the server's own
+        # binary. Not "any child that is not ravel": the guard's middle process is a child of
+        # ravel for a moment, and once it exits its /proc/PID/exe no longer resolves.
+        server_exe = os.path.realpath(self.binary)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -174,10 +177,10 @@ class Server:
                 with contextlib.suppress(OSError), open(path) as f:
                     for child in f.read().split():
                         with contextlib.suppress(OSError):
-                            if os.path.realpath(f"/proc/{child}/exe") != ravel_exe:
+                            if os.path.realpath(f"/proc/{child}/exe", strict=True) == server_exe:
                                 return int(child)
             time.sleep(0.005)
-        raise AssertionError(f"{self.name}: no target process under ravel after {START_TIMEOUT:.0f} s")
+        raise AssertionError(f"{self.name}: no {server_exe} process under ravel after {START_TIMEOUT:.0f} s")
 
     def _wait_ready(self):
         deadline = time.monotonic() + START_TIMEOUT
