@@ -28,6 +28,7 @@
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFutureWatcher>
@@ -635,6 +636,8 @@ void MainWindow::runProgramDialog()
     const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation)
         + QStringLiteral("/runs");
     QDir().mkpath(dir);
+    // Traces hold command lines and stacks: the folder is the user's alone (docs/trace-format.md).
+    QFile::setPermissions(dir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
     const QString trace = QStringLiteral("%1/%2.%3.ravel")
                               .arg(dir, QFileInfo(request.program).fileName(),
                                    QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss")));

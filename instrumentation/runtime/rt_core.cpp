@@ -245,7 +245,7 @@ bool openTraceFile()
         snprintf(g.path, sizeof g.path, "%s", env);
     else
         snprintf(g.path, sizeof g.path, "%s.%d.ravel", baseName, getpid());
-    g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (g.fd < 0 && errno == EEXIST) {
         // The name is taken: by the process that exec'd us, or by an earlier run. Record beside it.
         char alt[4096];
@@ -254,7 +254,7 @@ bool openTraceFile()
             len -= 6;
         snprintf(alt, sizeof alt, "%.*s.%d.ravel", static_cast<int>(len), g.path, getpid());
         memcpy(g.path, alt, sizeof alt);
-        g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     }
     if (g.fd < 0) {
         rtMessage("cannot create trace %s (%s); the program runs unrecorded", g.path, strerror(errno));

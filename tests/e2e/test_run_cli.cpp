@@ -392,6 +392,26 @@ TEST_F(RunCli, TracesOfExecedChildrenAreKeptAndNamedInTheSummary)
     EXPECT_EQ(countLines(r.err), 1u) << r.err;
 }
 
+TEST_F(RunCli, TracesAreReadableByTheirOwnerOnly)
+{
+    // A trace holds the command line (passwords passed as arguments too), stacks and addresses:
+    // 0600 like a core dump, whatever the umask, for the main trace and every child's.
+    mode_t old = ::umask(022);
+    RunResult r = ravelRunIn(dir, {}, { "sh", "-c", "sh -c true; true" });
+    ::umask(old);
+    ASSERT_EQ(r.status, 0) << r.err;
+    int traces = 0;
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        if (entry.path().extension() != ".ravel")
+            continue;
+        traces++;
+        struct stat st {};
+        ASSERT_EQ(::stat(entry.path().c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 07777, 0600u) << entry.path();
+    }
+    EXPECT_EQ(traces, 2) << "the shell's trace and its child's";
+}
+
 TEST_F(RunCli, ManyChildTracesAreSummedUpByTheirPattern)
 {
     RunResult r = ravelRunIn(dir, {}, { "sh", "-c", "echo $$; for i in 1 2 3 4 5; do sh -c true; done" });

@@ -266,7 +266,7 @@ public:
     {
         int fd = m_fd;
         m_fd = -1;
-        if (::fchmod(fd, 0644) != 0 || ::close(fd) != 0 || ::rename(m_tmp.c_str(), m_path.c_str()) != 0) {
+        if (::fchmod(fd, 0600) != 0 || ::close(fd) != 0 || ::rename(m_tmp.c_str(), m_path.c_str()) != 0) {
             int err = errno;
             ::unlink(m_tmp.c_str());
             throw TraceError(fmt::format("{}: cannot write: {}", m_path, std::strerror(err)));

@@ -29,7 +29,7 @@ TraceWriter::TraceWriter(std::string rawPath, uint32_t chunkSize)
 {
     if (chunkSize < 4096 || chunkSize > (16u << 20) || (chunkSize & (chunkSize - 1)))
         throw TraceError(fmt::format("{}: chunk size {} is not a power of two in 4096..16 MiB", m_path, chunkSize));
-    m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (m_fd < 0)
         throw TraceError(fmt::format("{}: cannot create: {}", m_path, std::strerror(errno)));
     std::memcpy(m_header.magic, RAVEL_TRACE_MAGIC, 8);
