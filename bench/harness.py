@@ -765,6 +765,9 @@ def main():
     ap.add_argument("--data-dir", help="cache of generated input (default BUILD/bench-data)")
     ap.add_argument("--tmp-dir", help="where traces and outputs go while measuring")
     ap.add_argument("--out", help="write the table here too (default BUILD/bench-results.md)")
+    ap.add_argument("--strict", action="store_true",
+                    help="exit 1 when a ravel row could not be measured (ravel failed) or an output "
+                         "differs from native: what the smoke test checks")
     args = ap.parse_args()
     rows, sizes = measure(args)
     text = report(rows, sizes, args)
@@ -773,6 +776,25 @@ def main():
     with open(out, "w") as f:
         f.write(text)
     log(f"table written to {out}")
+    if args.strict:
+        problems = strict_problems(rows)
+        for p in problems:
+            print(f"bench: {p}", file=sys.stderr)
+        if problems:
+            sys.exit(1)
+
+
+def strict_problems(rows):
+    """What makes a smoke run fail: a ravel row not measured for any reason but a skip the user
+    asked for, and any output that differs from the native run's. Budgets are not checked: the
+    smoke sizes are too small to decide them."""
+    problems = []
+    for row in rows:
+        if "ravel" in row.config and row.na and not row.na.startswith("skipped"):
+            problems.append(f"{row.workload}, {row.config}: not measured: {row.na}")
+        if "OUTPUT DIFFERS" in (row.note or ""):
+            problems.append(f"{row.workload}, {row.config}: output differs from native")
+    return problems
 
 
 if __name__ == "__main__":
