@@ -3,6 +3,8 @@
 // docs/info-json.md.
 #include "commands.hpp"
 
+#include "base/finding.hpp"
+#include "base/trace_time.hpp"
 #include "model/objects.hpp"
 #include "symbols/symbolizer.hpp"
 #include "trace/trace_reader.hpp"
@@ -232,6 +234,9 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
     }
     std::string brief = endInBrief(s);
     out += fmt::format("duration:  {}{}\n", formatDuration(stats.endNs), brief.empty() ? "" : " (" + brief + ")");
+    if (s.verdict != 0)
+        out += fmt::format("watchdog:  {} deadlock found live at {}\n", verdictName(Verdict(s.verdict)),
+                           formatTraceTime(s.verdict_ns));
     out += fmt::format("events:    {}\n", stats.events);
     if (s.lost_events)
         out += fmt::format("lost:      {} events were not recorded\n", s.lost_events);
@@ -342,6 +347,10 @@ nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& s
             {"text", endInFull(s)},
         };
     }
+    // The live watchdog's mark: what it decided and when (the latency of a live verdict is this
+    // time minus the finding's, the instant its cycle closed).
+    j["watchdog"] = s.verdict == 0 ? json(nullptr)
+                                   : json({{"verdict", verdictName(Verdict(s.verdict))}, {"time_ns", s.verdict_ns}});
     j["duration_ns"] = stats.endNs;
     j["start_real_ns"] = s.start_real_ns;
     j["lost_events"] = s.lost_events;

@@ -252,7 +252,6 @@ private:
     // It sets the exit status only if they are still blocked when the program exits.
     std::mutex m_likelyMutex;
     std::vector<uint32_t> m_likelyThreads;
-    std::atomic<bool> m_reportDone { false }; // its report is on stderr and the target dealt with
     size_t m_errorsAtExit = 0;                // findings at exit that set the error exit code
 };
 
@@ -348,12 +347,13 @@ void RunCommand::onDeadlock(const Finding& found, uint64_t verdictNs, const std:
         say("==ravel== ending the target (pid {}); --on-deadlock=stop keeps it for a debugger\n", target);
         kill(target, SIGKILL);
     } else if (m_opts.onDeadlock == "stop") {
-        say("==ravel== stopped pid {} for a debugger: gdb -p {}\n", target, target);
+        say("==ravel== stopped pid {} for a debugger: gdb -p {}; ravel waits until it ends (kill -CONT {} lets it "
+            "run on)\n",
+            target, target, target);
     } else {
         say("==ravel== the target (pid {}) is left hanging: --on-deadlock=wait\n", target);
     }
     std::fflush(stderr);
-    m_reportDone.store(true);
 }
 
 void RunCommand::prepareTracePath()
@@ -519,14 +519,10 @@ int RunCommand::execute()
         onDeadlock(f, verdictNs, tracePath, targetPid);
     };
     watchdog.start(main.path, std::move(watch));
-    // With --on-deadlock=stop the target never exits: stop waiting once it is stopped for good.
-    int status = target.wait([this] {
-        if (m_opts.onDeadlock != "stop" || !m_deadlock.load())
-            return false;
-        while (!m_reportDone.load())
-            usleep(1000);
-        return true;
-    });
+    // With --on-deadlock=stop ravel waits on while the target is stopped for the debugger: were
+    // ravel to exit, the target's process group would be orphaned with a stopped member, and the
+    // kernel would send it SIGHUP (and SIGCONT), ending the program the user wanted to inspect.
+    int status = target.wait({});
     // From here on ravel only reports: a reader that went away (`ravel run ... 2>&1 | head`) must
     // not turn the program's status into a death by SIGPIPE. Not earlier: the target inherits
     // the disposition.
@@ -544,7 +540,17 @@ int RunCommand::execute()
     // and a script must still see that the program crashed. The report above says both.
     const bool killedByRavel = m_deadlock.load() && m_opts.onDeadlock == "kill" && end.how == TargetEnd::How::Signaled
         && end.value == SIGKILL && !end.forwarded;
-    const bool crashed = end.how == TargetEnd::How::Signaled && !killedByRavel;
+    // After a certain deadlock was reported live, a program left hanging (--on-deadlock=wait) or
+    // stopped (stop) is ended by someone: a kill, a debugger's `kill`, a time limit. That ending is
+    // the deadlock's consequence, not a crash; a crash signal still keeps its 128+N.
+    const bool endedAfterDeadlock = m_deadlock.load() && m_opts.onDeadlock != "kill"
+        && end.how == TargetEnd::How::Signaled
+        && (end.value == SIGKILL || end.value == SIGTERM || end.value == SIGINT || end.value == SIGHUP
+            || end.value == SIGQUIT);
+    if (endedAfterDeadlock)
+        say("==ravel== the program was ended by {} after the deadlock above\n",
+            sigabbrev_np(end.value) ? std::string("SIG") + sigabbrev_np(end.value) : std::to_string(end.value));
+    const bool crashed = end.how == TargetEnd::How::Signaled && !killedByRavel && !endedAfterDeadlock;
     int exitStatus = (m_deadlock.load() || m_errorsAtExit) && !crashed ? m_opts.errorExitCode : status;
     if (crashed && (m_deadlock.load() || m_errorsAtExit))
         say("==ravel== exit status {}: the program died of signal {} ({}); the findings above would have made it {}\n",

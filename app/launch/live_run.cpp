@@ -168,8 +168,17 @@ void LiveRun::parseStderrLine(const QString& line)
             emit deadlockFound(m_report);
         }
     }
-    if (auto m = stopped.match(line); m.hasMatch())
+    if (auto m = stopped.match(line); m.hasMatch()) {
+        // ravel stopped the deadlocked target and waits for it to end (a stopped program whose
+        // parent exits would be sent SIGHUP): take the boards' last look, then end it, and ravel
+        // exits with the deadlock's status.
         m_stoppedPid = m.captured(1).toLongLong();
+        takeSample();
+        ::kill(pid_t(m_stoppedPid), SIGKILL);
+        emit output(tr("ravel-gui: ended the deadlocked target (pid %1); the trace shows where it stopped\n")
+                        .arg(m_stoppedPid));
+        m_stoppedPid = 0;
+    }
 }
 
 void LiveRun::onError(QProcess::ProcessError error)
@@ -200,14 +209,7 @@ void LiveRun::onFinished(int exitCode, QProcess::ExitStatus status)
 void LiveRun::finish(int exitCode)
 {
     stopSampler();
-    takeSample(); // the sampler's last look, before a stopped target is ended
-    if (m_stoppedPid) {
-        // ravel stopped the deadlocked target for a debugger and exited; the GUI has the trace.
-        ::kill(pid_t(m_stoppedPid), SIGKILL);
-        emit output(tr("ravel-gui: ended the deadlocked target (pid %1); the trace shows where it stopped\n")
-                        .arg(m_stoppedPid));
-        m_stoppedPid = 0;
-    }
+    takeSample(); // the sampler's last look
     if (!m_deadlockReported && m_verdict.load() != 0) {
         // The watchdog marked the trace but its report did not come through whole (ravel killed):
         // what it said is all there is.

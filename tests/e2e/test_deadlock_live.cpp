@@ -43,9 +43,30 @@ TEST_P(LiveDeadlock, ReportedWhileTheProgramHangs)
     EXPECT_EQ(r.err.find("bits/std_mutex.h"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("bits/invoke.h"), std::string::npos) << r.err;
 
-    // The trace of the killed target opens and still shows the deadlock after the fact.
-    RunResult info = run({ ravelBinary(), "info", dir.file("t.ravel") });
-    EXPECT_EQ(info.status, 0) << info.err;
+    // The trace of the killed target opens and still shows the deadlock after the fact, the same
+    // one, with the watchdog's mark: the live verdict came well within a second of the cycle
+    // closing (the watchdog samples every 100 ms and wants two samples to agree: ~150 ms).
+    RunResult infoRun;
+    std::optional<nlohmann::json> info = infoJson(dir.file("t.ravel"), &infoRun);
+    ASSERT_TRUE(info) << infoRun.err;
+    ASSERT_TRUE((*info)["watchdog"].is_object()) << info->dump(2);
+    EXPECT_EQ((*info)["watchdog"]["verdict"], c.certainty);
+    EXPECT_EQ((*info)["end"]["signal_from"], "ravel");
+    RunResult report = run({ ravelBinary(), "report", "--format", "json", dir.file("t.ravel") });
+    EXPECT_EQ(report.status, 66) << report.err;
+    nlohmann::json findings = nlohmann::json::parse(report.out, nullptr, false)["findings"];
+    ASSERT_TRUE(findings.is_array() && !findings.empty()) << report.out;
+    const nlohmann::json& first = findings[0];
+    EXPECT_EQ(first["kind"], "deadlock") << first.dump(2);
+    EXPECT_EQ(first["certainty"], c.certainty);
+    int64_t closed = first["time_ns"].get<int64_t>();
+    int64_t decided = (*info)["watchdog"]["time_ns"].get<int64_t>();
+    EXPECT_GE(decided, closed);
+    EXPECT_LT(decided - closed, 1'000'000'000) << "the live verdict came " << (decided - closed) / 1000000
+                                               << " ms after the cycle closed";
+    RunResult text = run({ ravelBinary(), "report", dir.file("t.ravel") });
+    for (const std::string& word : c.mustMention)
+        EXPECT_NE(text.out.find(word), std::string::npos) << "the report afterwards does not mention " << word;
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, LiveDeadlock,
@@ -73,19 +94,78 @@ TEST(LiveDeadlockOptions, ErrorExitCodeIsConfigurable)
     EXPECT_EQ(r.status, 9) << r.err;
 }
 
+namespace {
+
+// Waits for the watchdog's mark in the trace of a `ravel run` still running; the trace's info.
+std::optional<nlohmann::json> waitForLiveVerdict(const std::string& trace)
+{
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::optional<nlohmann::json> info = fs::exists(trace) ? infoJson(trace) : std::nullopt;
+        if (info && (*info)["watchdog"].is_object())
+            return info;
+        std::this_thread::sleep_for(50ms);
+    }
+    return std::nullopt;
+}
+
+// The state letter of /proc/PID/stat (R, S, T, Z, ...), or "" when the process is gone.
+std::string processState(pid_t pid)
+{
+    std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+    size_t paren = stat.rfind(')');
+    return paren == std::string::npos || paren + 2 >= stat.size() ? "" : stat.substr(paren + 2, 1);
+}
+
+} // namespace
+
 TEST(LiveDeadlockOptions, StopLeavesTheTargetStoppedForADebugger)
 {
     TempDir dir("stop");
-    RunResult r = run({ ravelBinary(), "run", "-q", "--on-deadlock=stop", "-o", dir.file("t.ravel"), "--", example("abba") },
+    Process ravel({ ravelBinary(), "run", "-q", "--on-deadlock=stop", "-o", dir.file("t.ravel"), "--", example("abba") },
         withTimeout(30s));
+    std::optional<nlohmann::json> info = waitForLiveVerdict(dir.file("t.ravel"));
+    ASSERT_TRUE(info) << "no live verdict within 10 s";
+    EXPECT_EQ((*info)["watchdog"]["verdict"], "certain");
+    pid_t target = (*info)["pid"].get<pid_t>();
+    // Stopped (state T), and it stays so: a debugger finds it where it hung. ravel waits beside it,
+    // for had it exited, the kernel would have sent the orphaned, stopped group SIGHUP.
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (processState(target) != "T" && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(processState(target), "T");
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(processState(target), "T") << "the stopped target did not stay stopped";
+    EXPECT_EQ(::waitpid(ravel.pid(), nullptr, WNOHANG), 0) << "ravel should wait while its target is stopped";
+    // The debugger's `kill` (or the user's) ends it; the status is the deadlock's.
+    ASSERT_EQ(::kill(target, SIGKILL), 0);
+    RunResult r = ravel.wait();
     ASSERT_FALSE(r.timedOut) << r.err;
     EXPECT_EQ(r.status, 66) << r.err;
-    // ravel says which process it left stopped; the test cleans it up.
-    auto pos = r.err.find("stopped pid ");
-    ASSERT_NE(pos, std::string::npos) << r.err;
-    pid_t pid = static_cast<pid_t>(std::stol(r.err.substr(pos + 12)));
-    EXPECT_EQ(::kill(pid, 0), 0) << "the stopped target should still exist";
-    ::kill(pid, SIGKILL);
+    EXPECT_NE(r.err.find("stopped pid " + std::to_string(target) + " for a debugger: gdb -p "), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("the program was ended by SIGKILL after the deadlock above"), std::string::npos) << r.err;
+}
+
+TEST(LiveDeadlockOptions, WaitReportsAndLeavesTheProgramHanging)
+{
+    TempDir dir("wait");
+    Process ravel({ ravelBinary(), "run", "-q", "--on-deadlock=wait", "-o", dir.file("t.ravel"), "--", example("abba") },
+        withTimeout(30s));
+    // The verdict is marked in the trace; the program is then neither stopped nor killed.
+    std::optional<nlohmann::json> info = waitForLiveVerdict(dir.file("t.ravel"));
+    ASSERT_TRUE(info) << "no live verdict within 10 s";
+    EXPECT_EQ((*info)["watchdog"]["verdict"], "certain");
+    pid_t target = (*info)["pid"].get<pid_t>();
+    std::this_thread::sleep_for(300ms); // it would have been ended by now under the default
+    EXPECT_EQ(processState(target), "S") << "left hanging, blocked, neither stopped nor ended";
+    ASSERT_EQ(::kill(target, SIGTERM), 0);
+    RunResult r = ravel.wait();
+    ASSERT_FALSE(r.timedOut) << r.err;
+    EXPECT_NE(r.err.find("deadlock (certain)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("is left hanging: --on-deadlock=wait"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("the program was ended by SIGTERM after the deadlock above"), std::string::npos) << r.err;
+    EXPECT_EQ(r.status, 66) << r.err;
 }
 
 TEST(LiveDeadlockNegatives, TimedWaitsAndSlowProgramsAreNotDeadlocks)
