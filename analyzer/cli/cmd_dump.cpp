@@ -270,6 +270,14 @@ int runDump(const DumpOptions& options)
 {
     try {
         TraceReader reader(options.trace);
+        if (options.thread && !reader.thread(*options.thread)) {
+            uint32_t last = 0;
+            for (const ThreadInfo& t : reader.threads())
+                last = std::max(last, t.id);
+            fmt::print(stderr, "ravel: dump: --thread T{}: {} has no such thread (its threads are T1 to T{})\n",
+                       *options.thread, options.trace, last);
+            return 1;
+        }
         Dumper dumper(reader, options);
         reader.forEachEvent([&](const Event& e) { return dumper.onEvent(e); });
         dumper.flush();

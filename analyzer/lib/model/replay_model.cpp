@@ -300,7 +300,10 @@ void ReplayModel::build()
             auto it = std::find_if(bt.holds.rbegin(), bt.holds.rend(),
                                    [&](const OpenHold& h) { return h.object == object; });
             if (it == bt.holds.rend()) {
-                if (isLockKind(kind))
+                // A thread whose older events are gone (flight recorder, lost chunks) may have
+                // taken the lock in what is missing.
+                const ThreadInfo* info = m_trace.thread(e.thread);
+                if (isLockKind(kind) && !(info && info->incomplete))
                     misuse(e, object, fmt::format("unlock of a {} this thread does not hold", objectKindName(kind)));
                 break;
             }

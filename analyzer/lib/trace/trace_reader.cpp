@@ -175,6 +175,7 @@ struct TraceReader::Impl::IndexedThread {
     detail::WarningLog log;
     uint64_t kindCounts[256] = {};
     bool nested = false;
+    bool incomplete = false; // some of the thread's events are not in the trace (ThreadInfo::incomplete)
     ObjectIndex seqs; // per object: the range and count of its sequence numbers (ObjectSeqs)
 };
 
@@ -316,6 +317,7 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
     s.tid = tid;
     const uint32_t firstSeq = chunks[0]->hdr.seq;
     if (firstSeq > 0) {
+        out.incomplete = true;
         if (flight)
             log.warn(fmt::format("thread {}: older events were dropped by the flight recorder ({} chunks)", tid, firstSeq));
         else
@@ -336,10 +338,12 @@ void TraceReader::Impl::indexThread(std::span<const ChunkRef* const> chunks, std
             continue;
         }
         if (accepted && c.hdr.seq != lastSeq + 1) {
+            out.incomplete = true;
             log.warn(fmt::format("thread {}: {} event chunks missing (seq {}..{}){}", tid, c.hdr.seq - lastSeq - 1,
                 lastSeq + 1, c.hdr.seq - 1, flight ? "; older events were dropped by the flight recorder" : ""));
         }
         if (overLimit[k]) {
+            out.incomplete = true;
             log.warnChunk(c.offset, "decoded size limit reached");
             continue;
         }
@@ -452,6 +456,10 @@ void TraceReader::Impl::readEvents(MappedTrace& t, std::vector<const ChunkRef*>&
         for (unsigned k = 0; k < 256; ++k)
             kindCounts[k] += r.kindCounts[k];
         nested = nested || r.nested;
+        if (r.incomplete)
+            for (ThreadInfo& info : threads)
+                if (info.id == r.stream.tid)
+                    info.incomplete = true;
         mergeSequences(objects, r.seqs);
         eventCount += r.stream.n;
         std::copy_n(r.kindCounts, RAVEL_EV_KIND_COUNT, r.stream.kindCounts);

@@ -53,6 +53,10 @@ struct ThreadInfo {
     uint64_t start_ns = 0;
     uint64_t exit_ns = 0; // 0 if the thread had not exited when the trace ended
     bool exited = false;
+    // Some of its events are not in the trace: older chunks dropped by a flight recorder, chunks
+    // missing or damaged. What its events seem to lack (an acquisition before a release) may be
+    // in what is missing, so no misuse is concluded from an absence.
+    bool incomplete = false;
     uint32_t create_stack = 0;
     std::string name;
     RavelBoard board {}; // the state board as last written
