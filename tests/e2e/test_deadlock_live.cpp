@@ -168,6 +168,33 @@ TEST(LiveDeadlockOptions, WaitReportsAndLeavesTheProgramHanging)
     EXPECT_EQ(r.status, 66) << r.err;
 }
 
+TEST(LiveDeadlockOptions, NoWatchdogRecordsOnlyAndTheTraceStillHoldsTheDeadlock)
+{
+    // --no-watchdog: nothing watches live, so ravel hangs with the program, as a plain recording
+    // would; a time limit then SIGKILLs ravel's group, its guard ends the program, and the trace
+    // keeps everything up to then: the report afterwards finds the deadlock.
+    TempDir dir("no-watchdog");
+    RunResult r = run({ ravelBinary(), "run", "-q", "--no-watchdog", "-o", dir.file("t.ravel"), "--", example("abba") },
+        withTimeout(2s));
+    EXPECT_TRUE(r.timedOut) << "nothing should have ended the deadlocked program\n" << r.err;
+    EXPECT_EQ(r.err.find("deadlock"), std::string::npos) << r.err;
+    std::optional<nlohmann::json> info;
+    auto deadline = std::chrono::steady_clock::now() + 5s; // the guard acts once ravel is gone
+    while (std::chrono::steady_clock::now() < deadline) {
+        info = infoJson(dir.file("t.ravel"));
+        if (info && (*info)["end"].is_object())
+            break;
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(info && (*info)["end"].is_object()) << (info ? info->dump(2) : "no trace");
+    EXPECT_EQ((*info)["end"]["how"], "orphaned") << info->dump(2);
+    EXPECT_TRUE((*info)["watchdog"].is_null());
+    RunResult report = run({ ravelBinary(), "report", dir.file("t.ravel") });
+    EXPECT_EQ(report.status, 66) << report.out << report.err;
+    EXPECT_NE(report.out.find("deadlock (certain)"), std::string::npos) << report.out;
+    EXPECT_NE(report.out.find("account_a"), std::string::npos) << report.out;
+}
+
 TEST(LiveDeadlockNegatives, TimedWaitsAndSlowProgramsAreNotDeadlocks)
 {
     TempDir dir("negatives");
