@@ -196,6 +196,16 @@ uint32_t ObjectTracker::onEvent(const Event& e)
         m_objects[index].holders++;
         return index;
     }
+    case RAVEL_EV_OWNER_DEAD: {
+        // The dead owner's acquisition passed to this thread: one holder, not two.
+        uint32_t index = lookup(e, RAVEL_OBJ_MUTEX);
+        if (m_objects[index].holders > 1)
+            m_objects[index].holders--;
+        return index;
+    }
+    case RAVEL_EV_DESTROY_REQ:
+    case RAVEL_EV_INIT_FAIL:
+        return lookup(e, e.objKind());
     case RAVEL_EV_RELEASE: {
         uint32_t index = lookup(e, e.objKind());
         if (m_objects[index].holders)
