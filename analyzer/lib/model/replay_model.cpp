@@ -150,6 +150,48 @@ void ReplayModel::build()
         auto it = ended.find(address);
         return it == ended.end() ? nullptr : &it->second;
     };
+    // Locks whose memory was freed while they lived (no destroy), by address, until an init or an
+    // acquisition there shows a new lock in that memory. glibc's lock of such memory finds the
+    // allocator's free-list words where its lock word was: the lock looks taken by nobody, and a
+    // request that never gets it, or a try or timed lock that fails with no holder since the free,
+    // is a lock of a mutex in freed memory. (A new object there is initialized or simply locked.)
+    std::map<uint64_t, uint32_t> liveLocks; // address -> object index of each lock seen
+    size_t knownObjects = 0;
+    struct Freed {
+        Event free;
+        Event request;          // an open request of the lock since the free (kind 0: none)
+        bool reported = false;
+    };
+    std::map<uint64_t, Freed> freedLocks;
+    auto freedMisuse = [&](const Event& use, uint32_t object, Freed& fr) {
+        if (fr.reported || !surelyBefore(fr.free, use))
+            return;
+        fr.reported = true;
+        misuse2(use, object, fmt::format("lock of a {} in freed memory", objectKindName(use.objKind())), "locks",
+                fr.free, "freed the memory of");
+    };
+    auto onFreedLockUse = [&](const Event& e, uint32_t object) {
+        auto it = freedLocks.find(e.obj);
+        if (it == freedLocks.end())
+            return;
+        Freed& fr = it->second;
+        switch (e.kind) {
+        case RAVEL_EV_INIT:
+        case RAVEL_EV_ACQUIRED:
+            freedLocks.erase(it); // a new lock lives there
+            break;
+        case RAVEL_EV_ACQ_REQ:
+            fr.request = e;
+            break;
+        case RAVEL_EV_ACQ_FAIL:
+            if (e.aux == EBUSY || e.aux == ETIMEDOUT)
+                freedMisuse(e, object, fr);
+            fr.request = Event {};
+            break;
+        default:
+            break;
+        }
+    };
     // Barriers initialized and not destroyed or freed since, by address: a second init is misuse.
     std::map<uint64_t, Event> barrierInits;
     auto onStackOfAThread = [&](uint64_t address) {
@@ -278,6 +320,14 @@ void ReplayModel::build()
         m_events++;
         m_endNs = std::max(m_endNs, e.time_ns);
         uint32_t object = tracker.onEvent(e);
+        if (tracker.objects().size() != knownObjects) {
+            for (size_t i = knownObjects; i < tracker.objects().size(); i++)
+                if (isLockKind(tracker.objects()[i].kind))
+                    liveLocks[tracker.objects()[i].address] = uint32_t(i);
+            knownObjects = tracker.objects().size();
+        }
+        if (!freedLocks.empty() && isLockKind(e.objKind()))
+            onFreedLockUse(e, object);
         if (e.thread >= m_threadIndex.size() || m_threadIndex[e.thread] == kNone)
             return true;
         uint32_t ti = m_threadIndex[e.thread];
@@ -465,6 +515,16 @@ void ReplayModel::build()
             openWait(object); // glibc's destroy waits for the waiters to leave
             break;
         case RAVEL_EV_FREE:
+            if (e.aux != 0 && !liveLocks.empty()) {
+                auto it = liveLocks.lower_bound(e.obj);
+                while (it != liveLocks.end() && it->first < e.obj + e.aux) {
+                    const ObjectRecord& o = tracker.objects()[it->second];
+                    // Held, or destroyed first (the destroy is the misuse to name, see `ended`).
+                    if (!o.holders && !ended.count(it->first))
+                        freedLocks[it->first] = { e, Event {}, false };
+                    it = o.holders ? std::next(it) : liveLocks.erase(it);
+                }
+            }
             if (e.aux != 0 && !(ended.empty() && barrierInits.empty())) {
                 for (auto it = ended.lower_bound(e.obj); it != ended.end() && it->first < e.obj + e.aux; ++it)
                     it->second.freed = true;
@@ -726,6 +786,14 @@ void ReplayModel::build()
     // Holders that never released the lock held it when it was destroyed.
     for (const PendingDestroy& d : pendingDestroys)
         destroyOfLocked(d.event, d.object);
+    // A request of a lock in freed memory that never got it.
+    for (auto& [address, fr] : freedLocks)
+        if (fr.request.kind == RAVEL_EV_ACQ_REQ && !fr.reported)
+            for (size_t i = tracker.objects().size(); i-- > 0;)
+                if (tracker.objects()[i].address == address) {
+                    freedMisuse(fr.request, uint32_t(i), fr);
+                    break;
+                }
     // Waiters that never left were waiting when their condvar or barrier was destroyed.
     for (const PendingWaitConflict& c : waitConflicts)
         reportWaitConflict(c);

@@ -63,6 +63,31 @@ static void lock_freed(void)
     pthread_join(t, NULL);
 }
 
+// Freed without a destroy: glibc reads the allocator's words where the lock word was, so the lock
+// looks taken; a timed lock gives up.
+static void* timedlock_it(void* arg)
+{
+    (void)arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    int rc = pthread_mutex_timedlock(dangling, &until); // @lock-freed-live:use
+    printf("timedlock: %s\n", strerror(rc));
+    return NULL;
+}
+static void lock_freed_live(void)
+{
+    pthread_mutex_t* m = malloc(sizeof *m);
+    pthread_mutex_init(m, NULL);
+    pthread_mutex_lock(m);
+    pthread_mutex_unlock(m);
+    dangling = m;
+    free(m); // @lock-freed-live:free
+    pthread_t t;
+    pthread_create(&t, NULL, timedlock_it, NULL);
+    pthread_join(t, NULL);
+}
+
 // Waits on cond until a deadline; main destroys cond meanwhile (glibc's destroy then waits for it).
 static void* timed_waiter(void* arg)
 {
@@ -166,6 +191,7 @@ int main(int argc, char** argv)
         { "trylock-destroyed", trylock_destroyed },
         { "unlock-destroyed", unlock_destroyed },
         { "lock-freed", lock_freed },
+        { "lock-freed-live", lock_freed_live },
         { "cond-destroy-waiting", cond_destroy_waiting },
         { "barrier-zero", barrier_zero },
         { "barrier-twice", barrier_twice },
