@@ -145,7 +145,7 @@ void ReplayModel::build()
         Event destroy;
         bool freed = false;
     };
-    std::map<uint64_t, Ended> ended;
+    std::unordered_map<uint64_t, Ended> ended;
     auto endedAt = [&](uint64_t address) -> const Ended* {
         auto it = ended.find(address);
         return it == ended.end() ? nullptr : &it->second;
@@ -155,14 +155,13 @@ void ReplayModel::build()
     // allocator's free-list words where its lock word was: the lock looks taken by nobody, and a
     // request that never gets it, or a try or timed lock that fails with no holder since the free,
     // is a lock of a mutex in freed memory. (A new object there is initialized or simply locked.)
-    std::map<uint64_t, uint32_t> liveLocks; // address -> object index of each lock seen
     size_t knownObjects = 0;
     struct Freed {
         Event free;
         Event request;          // an open request of the lock since the free (kind 0: none)
         bool reported = false;
     };
-    std::map<uint64_t, Freed> freedLocks;
+    std::unordered_map<uint64_t, Freed> freedLocks;
     auto freedMisuse = [&](const Event& use, uint32_t object, Freed& fr) {
         if (fr.reported || !surelyBefore(fr.free, use))
             return;
@@ -320,13 +319,12 @@ void ReplayModel::build()
         m_events++;
         m_endNs = std::max(m_endNs, e.time_ns);
         uint32_t object = tracker.onEvent(e);
-        if (tracker.objects().size() != knownObjects) {
-            for (size_t i = knownObjects; i < tracker.objects().size(); i++)
-                if (isLockKind(tracker.objects()[i].kind))
-                    liveLocks[tracker.objects()[i].address] = uint32_t(i);
-            knownObjects = tracker.objects().size();
-        }
-        if (!freedLocks.empty() && isLockKind(e.objKind()))
+        // Looked up only when it can matter: the first event of an object at the address (the old
+        // one was retired by the free), or the end of a request; never per plain acquisition.
+        bool newObject = tracker.objects().size() != knownObjects;
+        knownObjects = tracker.objects().size();
+        if (!freedLocks.empty() && isLockKind(e.objKind())
+            && (newObject || e.kind == RAVEL_EV_ACQ_FAIL || (e.kind == RAVEL_EV_ACQUIRED && (e.flags & RAVEL_F_CONTENDED))))
             onFreedLockUse(e, object);
         if (e.thread >= m_threadIndex.size() || m_threadIndex[e.thread] == kNone)
             return true;
@@ -515,21 +513,18 @@ void ReplayModel::build()
             openWait(object); // glibc's destroy waits for the waiters to leave
             break;
         case RAVEL_EV_FREE:
-            if (e.aux != 0 && !liveLocks.empty()) {
-                auto it = liveLocks.lower_bound(e.obj);
-                while (it != liveLocks.end() && it->first < e.obj + e.aux) {
-                    const ObjectRecord& o = tracker.objects()[it->second];
-                    // Held, or destroyed first (the destroy is the misuse to name, see `ended`).
-                    if (!o.holders && !ended.count(it->first))
-                        freedLocks[it->first] = { e, Event {}, false };
-                    it = o.holders ? std::next(it) : liveLocks.erase(it);
-                }
-            }
-            if (e.aux != 0 && !(ended.empty() && barrierInits.empty())) {
-                for (auto it = ended.lower_bound(e.obj); it != ended.end() && it->first < e.obj + e.aux; ++it)
-                    it->second.freed = true;
+            // Live locks in the freed memory (destroyed ones are not live: `ended` names them).
+            for (uint32_t i : tracker.freedByLastEvent())
+                if (isLockKind(tracker.objects()[i].kind))
+                    freedLocks[tracker.objects()[i].address] = { e, Event {}, false };
+            // Destroyed locks in it: probed where a lock in a heap block sits (its first 64 bytes),
+            // not over the whole range, so a free costs a few lookups whatever its size.
+            if (!ended.empty())
+                for (uint64_t a = (e.obj + 7) & ~uint64_t(7); a < e.obj + std::min<uint64_t>(e.aux, 64); a += 8)
+                    if (auto it = ended.find(a); it != ended.end())
+                        it->second.freed = true;
+            if (!barrierInits.empty())
                 barrierInits.erase(barrierInits.lower_bound(e.obj), barrierInits.lower_bound(e.obj + e.aux));
-            }
             break;
         case RAVEL_EV_ACQUIRED: {
             closeWait(WaitOutcome::Acquired, 0);
