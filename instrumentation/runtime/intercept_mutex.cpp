@@ -64,6 +64,21 @@ __attribute__((always_inline)) inline void released(ThreadState* t, const void* 
     emitFast(t, obj, true, flags, siteStack(t, pc));
 }
 
+// A robust mutex whose owner died holding it: this thread holds it now (EOWNERDEAD), and may make
+// it consistent or leave it unrecoverable. Stamped: it ends the dead owner's hold in the trace.
+void ownerDead(ThreadState* t, const void* obj, uint32_t stack)
+{
+    emitStamped(t, obj, RAVEL_EV_OWNER_DEAD, RAVEL_OBJ_MUTEX, 0, stack);
+}
+
+// A lock call that failed without waiting for anyone: EINVAL (a destroyed or never initialized
+// mutex), ENOTRECOVERABLE (a robust mutex left inconsistent), EAGAIN (too many readers).
+__attribute__((noinline)) void lockRefused(ThreadState* t, const void* obj, unsigned flags, int rc, uint64_t pc)
+{
+    markPage(obj);
+    emitStamped(t, obj, RAVEL_EV_ACQ_FAIL, flags, static_cast<uint32_t>(rc), siteStack(t, pc));
+}
+
 // The slow path of every blocking acquisition: request, block in `block`, then acquired or failed.
 template <typename Block>
 int blockingAcquire(ThreadState* t, const void* obj, unsigned flags, Block block)
@@ -77,10 +92,13 @@ int blockingAcquire(ThreadState* t, const void* obj, unsigned flags, Block block
     boardBlock(t, obj, flags, stack);
     int rc = block();
     boardUnblock(t);
-    if (rc == 0 || rc == EOWNERDEAD)
+    if (rc == 0 || rc == EOWNERDEAD) {
         acquired(t, obj, flags | RAVEL_F_CONTENDED, stack, true);
-    else
+        if (rc == EOWNERDEAD)
+            ownerDead(t, obj, stack);
+    } else {
         emitStamped(t, obj, RAVEL_EV_ACQ_FAIL, flags, static_cast<uint32_t>(rc), stack);
+    }
     return rc;
 }
 
@@ -90,11 +108,16 @@ __attribute__((always_inline)) inline int lockCall(ThreadState* t, const void* o
 {
     int rc = tryFn();
     if (RAVEL_LIKELY(rc == 0 || rc == EOWNERDEAD)) {
-        acquired(t, obj, flags, siteStack(t, pc), false);
+        uint32_t stack = siteStack(t, pc);
+        acquired(t, obj, flags, stack, false);
+        if (RAVEL_UNLIKELY(rc == EOWNERDEAD))
+            ownerDead(t, obj, stack);
         return rc;
     }
-    if (rc != EBUSY)
+    if (rc != EBUSY) {
+        lockRefused(t, obj, flags, rc, pc);
         return rc;
+    }
     return blockingAcquire(t, obj, flags, block);
 }
 
@@ -102,10 +125,16 @@ template <typename Try>
 int tryCall(ThreadState* t, const void* obj, unsigned flags, uint64_t pc, Try tryFn)
 {
     int rc = tryFn();
-    if (rc == 0 || rc == EOWNERDEAD)
-        acquired(t, obj, flags | RAVEL_F_TRY, siteStack(t, pc), false);
-    else
+    if (rc == 0 || rc == EOWNERDEAD) {
+        uint32_t stack = siteStack(t, pc);
+        acquired(t, obj, flags | RAVEL_F_TRY, stack, false);
+        if (rc == EOWNERDEAD)
+            ownerDead(t, obj, stack);
+    } else if (rc == EBUSY) {
         emit(t, obj, RAVEL_EV_ACQ_FAIL, flags | RAVEL_F_TRY, static_cast<uint32_t>(rc), siteStack(t, pc));
+    } else {
+        lockRefused(t, obj, flags | RAVEL_F_TRY, rc, pc);
+    }
     return rc;
 }
 
@@ -169,12 +198,20 @@ RAVEL_EXPORT int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_
 {
     int rc = REAL(pthread_mutex_init)(m, attr);
     ThreadState* t = enter();
-    if (t && rc == 0) {
+    if (t) {
         int type = PTHREAD_MUTEX_DEFAULT;
-        if (attr)
+        int robust = PTHREAD_MUTEX_STALLED;
+        if (attr) {
             pthread_mutexattr_gettype(attr, &type);
+            pthread_mutexattr_getrobust(attr, &robust);
+        }
+        uint32_t aux = (static_cast<uint32_t>(type) & 0xffffu) | (robust == PTHREAD_MUTEX_ROBUST ? RAVEL_INIT_ROBUST : 0);
         markPage(m);
-        emit(t, m, RAVEL_EV_INIT, RAVEL_OBJ_MUTEX, static_cast<uint32_t>(type), siteStack(t, RAVEL_CALLER_PC()));
+        if (rc == 0)
+            emit(t, m, RAVEL_EV_INIT, RAVEL_OBJ_MUTEX, aux, siteStack(t, RAVEL_CALLER_PC()));
+        else
+            emit(t, m, RAVEL_EV_INIT_FAIL, RAVEL_OBJ_MUTEX, (static_cast<uint32_t>(rc) & 0xffffu) | (aux & 0xffffu) << 16,
+                 siteStack(t, RAVEL_CALLER_PC()));
     }
     return rc;
 }

@@ -29,6 +29,26 @@ RAVEL_DECLARE_REAL(void, __cxa_guard_abort, uint64_t*)
 
 namespace {
 
+struct WaitState {
+    ThreadState* t;
+    const void* obj;
+    unsigned flags;
+    uint32_t stack;
+};
+
+// sem_wait and its timed forms are cancellation points: a thread cancelled there ends its wait.
+void waitCancelled(void* p)
+{
+    auto* s = static_cast<WaitState*>(p);
+    boardUnblock(s->t);
+    emitStamped(s->t, s->obj, RAVEL_EV_WAIT_FAIL, s->flags, ECANCELED, s->stack);
+}
+
+inline uint32_t initFailAux(int rc, unsigned value)
+{
+    return (static_cast<uint32_t>(rc) & 0xffffu) | ((value < 0xffffu ? value : 0xffffu) << 16);
+}
+
 // The blocking part of a wait on a semaphore, barrier, once or guard: WAIT_REQ on the board, the
 // real call, then WOKEN or WAIT_FAIL. `ok` tells success from the real call's result.
 template <typename Block, typename Ok>
@@ -43,7 +63,8 @@ auto blockingWait(ThreadState* t, const void* obj, unsigned flags, Block block, 
     emitStamped(t, obj, RAVEL_EV_WAIT_REQ, flags, 0, stack);
     boardBlock(t, obj, flags, stack);
     int savedErrno = errno;
-    auto rc = block();
+    WaitState state { t, obj, flags, stack };
+    int rc = withCancelCleanup(waitCancelled, &state, block);
     int err = errno;
     boardUnblock(t);
     if (ok(rc)) {
@@ -158,6 +179,10 @@ RAVEL_EXPORT int sem_init(sem_t* s, int pshared, unsigned value)
     if (t && rc == 0) {
         markPage(s);
         emit(t, s, RAVEL_EV_INIT, RAVEL_OBJ_SEM, value, siteStack(t, RAVEL_CALLER_PC()));
+    } else if (t) {
+        int err = errno;
+        emit(t, s, RAVEL_EV_INIT_FAIL, RAVEL_OBJ_SEM, initFailAux(err, value), siteStack(t, RAVEL_CALLER_PC()));
+        errno = err;
     }
     return rc;
 }
@@ -214,21 +239,38 @@ RAVEL_EXPORT int pthread_barrier_wait(pthread_barrier_t* b)
 
 RAVEL_EXPORT int pthread_barrier_init(pthread_barrier_t* b, const pthread_barrierattr_t* attr, unsigned count)
 {
-    int rc = REAL(pthread_barrier_init)(b, attr, count);
+    // A re-initialization is checked against the waits open on the barrier then: the clock is read
+    // before and after the call, so the INIT's time range covers the real init and nothing more.
     ThreadState* t = enter();
+    uint32_t stack = t ? siteStack(t, RAVEL_CALLER_PC()) : 0;
+    if (t)
+        stampClock(t);
+    int rc = REAL(pthread_barrier_init)(b, attr, count);
     if (t && rc == 0) {
         markPage(b);
-        emit(t, b, RAVEL_EV_INIT, RAVEL_OBJ_BARRIER, count, siteStack(t, RAVEL_CALLER_PC()));
+        put(t, reinterpret_cast<uint64_t>(b), RAVEL_EV_INIT, RAVEL_OBJ_BARRIER, count, stack);
+        stampClock(t);
+    } else if (t) {
+        emit(t, b, RAVEL_EV_INIT_FAIL, RAVEL_OBJ_BARRIER, initFailAux(rc, count), stack);
     }
     return rc;
 }
 
+// glibc's destroy waits for the threads still inside the barrier's current round: stamped before
+// the call, so a wait open then is known to overlap the destroy.
 RAVEL_EXPORT int pthread_barrier_destroy(pthread_barrier_t* b)
 {
-    int rc = REAL(pthread_barrier_destroy)(b);
     ThreadState* t = enter();
-    if (t)
-        emit(t, b, RAVEL_EV_DESTROY, RAVEL_OBJ_BARRIER, static_cast<uint32_t>(rc), siteStack(t, RAVEL_CALLER_PC()));
+    uint32_t stack = t ? siteStack(t, RAVEL_CALLER_PC()) : 0;
+    if (t) { // on the board as blocked there: a destroy that never returns is a hang ravel can see
+        emitStamped(t, b, RAVEL_EV_DESTROY_REQ, RAVEL_OBJ_BARRIER, 0, stack);
+        boardBlock(t, b, RAVEL_OBJ_BARRIER, stack);
+    }
+    int rc = REAL(pthread_barrier_destroy)(b);
+    if (t) {
+        boardUnblock(t);
+        emitStamped(t, b, RAVEL_EV_DESTROY, RAVEL_OBJ_BARRIER, static_cast<uint32_t>(rc), stack);
+    }
     return rc;
 }
 

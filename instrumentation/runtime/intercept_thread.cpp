@@ -74,6 +74,13 @@ void threadExiting(ThreadState* t)
     unregisterThread(t);
 }
 
+void threadUnwound(void* p)
+{
+    auto* t = static_cast<ThreadState*>(p);
+    if (g.enabled && t->entry && !t->in_rt)
+        threadExiting(t);
+}
+
 void* threadTrampoline(void* p)
 {
     auto* a = static_cast<StartArgs*>(p);
@@ -90,10 +97,33 @@ void* threadTrampoline(void* p)
         raceChildStart(t, &a->hbFrom);
     }
     freeArgs(a);
-    void* ret = fn(arg);
+    t->trampolined = t->entry != nullptr;
+    // A thread that is cancelled or calls pthread_exit leaves through glibc's unwinder, which runs
+    // the program's cleanup handlers and then this one: the exit is recorded after everything the
+    // thread did, the handlers' unlocks included.
+    void* ret = nullptr;
+    withCancelCleanup(threadUnwound, t, [&] {
+        ret = fn(arg);
+        return 0;
+    });
     if (g.enabled && t->entry && !t->in_rt)
         threadExiting(t);
     return ret;
+}
+
+struct JoinState {
+    ThreadState* t;
+    void* obj;
+    unsigned flags;
+    uint32_t stack;
+};
+
+// pthread_join is a cancellation point: the joiner cancelled there did not join.
+void joinCancelled(void* p)
+{
+    auto* s = static_cast<JoinState*>(p);
+    boardUnblock(s->t);
+    emitStamped(s->t, s->obj, RAVEL_EV_JOIN_DONE, s->flags, ECANCELED, s->stack);
 }
 
 template <typename Join>
@@ -114,7 +144,8 @@ int joinCall(ThreadState* t, pthread_t th, unsigned modifiers, Join join)
     }
     emitStamped(t, obj, RAVEL_EV_JOIN_REQ, flags, 0, stack);
     boardBlock(t, obj, flags, stack);
-    int rc = join();
+    JoinState state { t, obj, flags, stack };
+    int rc = withCancelCleanup(joinCancelled, &state, join);
     boardUnblock(t);
     emitStamped(t, obj, RAVEL_EV_JOIN_DONE, flags, static_cast<uint32_t>(rc), stack);
     if (rc == 0 && joined)
@@ -215,8 +246,10 @@ RAVEL_EXPORT int pthread_detach(pthread_t th)
 
 RAVEL_EXPORT void pthread_exit(void* ret)
 {
+    // A thread of our trampoline records its exit once the cleanup handlers have run; another (the
+    // main thread, one started before the runtime) has nothing of ours to unwind through.
     ThreadState* t = enter();
-    if (t)
+    if (t && !t->trampolined)
         threadExiting(t);
     REAL(pthread_exit)(ret);
     __builtin_unreachable();

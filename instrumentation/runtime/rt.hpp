@@ -43,6 +43,7 @@ struct ThreadState {
     uint8_t* spare;        // a reserved, pre-faulted chunk, or null
     uint64_t spareOff;
     uint64_t flight_ring[kMaxFlightChunks]; // file offsets of this thread's event chunks
+    bool trampolined;      // started by our pthread_create trampoline, which records its exit
     void (*once_fn)(void); // pthread_once: the init routine running in this thread
     uint64_t once_obj;
     uint64_t site_pc[kSiteCacheSize];
@@ -404,6 +405,22 @@ inline unsigned boardRelease(ThreadState* t, const void* obj)
     if (n > RAVEL_MAX_HELD) // overflowed: the entry may be beyond what the board can show
         __atomic_store_n(&b->held_count, n - 1, __ATOMIC_RELEASE);
     return 0;
+}
+
+// Runs fn() with onCancel(arg) registered as a cancellation cleanup handler: a thread cancelled
+// (or calling pthread_exit) inside fn never returns from it, and the interceptor around a
+// cancellation point must still end its wait in the trace. The runtime is built without
+// exceptions, so these are glibc's setjmp-based handlers (pthread_cleanup_push in C), which its
+// unwinder runs like the program's own, innermost first. Kept out of line: nothing of the caller
+// lives across the setjmp.
+template <typename Fn>
+__attribute__((noinline)) int withCancelCleanup(void (*onCancel)(void*), void* arg, Fn fn)
+{
+    int rc;
+    pthread_cleanup_push(onCancel, arg);
+    rc = fn();
+    pthread_cleanup_pop(0);
+    return rc;
 }
 
 struct InRuntime {

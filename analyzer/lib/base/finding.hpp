@@ -49,6 +49,9 @@ struct FindingThread {
     // The channel's other side is gone for good: every thread that received from it has exited.
     bool otherSideGone = false;
     std::vector<FindingHold> holds; // what it holds that matters to this finding
+    // Misuse: what the thread did at waitStack ("locks", "destroyed", "waits on"). A misuse made of
+    // two events (a lock after a destroy) names both, the misuse first; one thread may be both.
+    std::string action;
     // Where the thread was created (data races): its creator's ravel id (0 for the main thread)
     // and the creation stack.
     uint32_t parent = 0;

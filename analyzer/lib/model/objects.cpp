@@ -86,7 +86,7 @@ void ObjectTracker::retire(uint32_t index)
         m_live.erase(it);
 }
 
-void ObjectTracker::retireRange(uint64_t lo, uint64_t hi, unsigned keepKind)
+void ObjectTracker::retireRange(uint64_t lo, uint64_t hi, unsigned keepKind, std::vector<uint32_t>* retired)
 {
     auto it = m_live.lower_bound(lo);
     while (it != m_live.end() && it->first < hi) {
@@ -99,6 +99,8 @@ void ObjectTracker::retireRange(uint64_t lo, uint64_t hi, unsigned keepKind)
             continue;
         }
         m_objects[it->second].retired = true;
+        if (retired)
+            retired->push_back(it->second);
         it = m_live.erase(it);
     }
 }
@@ -141,8 +143,9 @@ uint32_t ObjectTracker::onEvent(const Event& e)
         return index;
     }
     case RAVEL_EV_FREE:
+        m_freed.clear();
         if (e.aux != 0)
-            retireRange(e.obj, e.obj + e.aux);
+            retireRange(e.obj, e.obj + e.aux, RAVEL_OBJ_NONE, &m_freed);
         return kNoObject;
     case RAVEL_EV_THREAD_EXIT: {
         // Its stack is gone, but the thread object itself (its pthread_t, at the top of that
@@ -196,6 +199,16 @@ uint32_t ObjectTracker::onEvent(const Event& e)
         m_objects[index].holders++;
         return index;
     }
+    case RAVEL_EV_OWNER_DEAD: {
+        // The dead owner's acquisition passed to this thread: one holder, not two.
+        uint32_t index = lookup(e, RAVEL_OBJ_MUTEX);
+        if (m_objects[index].holders > 1)
+            m_objects[index].holders--;
+        return index;
+    }
+    case RAVEL_EV_DESTROY_REQ:
+    case RAVEL_EV_INIT_FAIL:
+        return lookup(e, e.objKind());
     case RAVEL_EV_RELEASE: {
         uint32_t index = lookup(e, e.objKind());
         if (m_objects[index].holders)

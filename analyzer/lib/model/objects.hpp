@@ -76,18 +76,21 @@ public:
     // no synchronization object (thread start, time, free, ...). Call once per event, in order.
     uint32_t onEvent(const Event& e);
     const std::vector<ObjectRecord>& objects() const { return m_objects; }
+    // The live objects the last FREE event retired (its memory held them), in address order.
+    const std::vector<uint32_t>& freedByLastEvent() const { return m_freed; }
 
 private:
     uint32_t lookup(const Event& e, unsigned kind);
     uint32_t create(const Event& e, unsigned kind);
     void retire(uint32_t index);
-    void retireRange(uint64_t lo, uint64_t hi, unsigned keepKind = RAVEL_OBJ_NONE);
+    void retireRange(uint64_t lo, uint64_t hi, unsigned keepKind = RAVEL_OBJ_NONE, std::vector<uint32_t>* retired = nullptr);
 
     std::vector<ObjectRecord> m_objects;
     AddressMap m_current;                // address -> latest object there (maybe retired)
     std::map<uint64_t, uint32_t> m_live; // address -> live object, for range retirement
     std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> m_threadStacks;
     std::unordered_map<uint64_t, uint32_t> m_pthreadThread; // pthread_t -> ravel tid running there
+    std::vector<uint32_t> m_freed;
 };
 
 // Gives every object its display name once (DESIGN.md, "Object names"): the variable at its

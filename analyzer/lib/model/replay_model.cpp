@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <exception>
+#include <map>
 #include <thread>
 #include <utility>
 #include <unordered_map>
@@ -113,6 +114,131 @@ void ReplayModel::build()
         f.threads.push_back(std::move(t));
         m_misuse.push_back(std::move(f));
     };
+    // A misuse made of two events: `e` (the misuse, what its thread `did`) and `earlier` (the
+    // destroy, init or wait it conflicts with, what its thread `earlierDid`). Both stacks are shown.
+    auto misuse2 = [&](const Event& e, uint32_t object, std::string title, const char* did, const Event& earlier,
+                       const char* earlierDid) {
+        misuse(e, object, std::move(title));
+        Finding& f = m_misuse.back();
+        f.threads[0].action = did;
+        FindingThread t;
+        t.id = earlier.thread;
+        if (const ModelThread* mt = thread(earlier.thread)) {
+            t.osTid = mt->osTid;
+            t.pid = mt->pid;
+            t.name = mt->name;
+        }
+        t.waitStack = earlier.stack;
+        t.action = earlierDid;
+        f.threads.push_back(std::move(t));
+    };
+    // Program order is exact; between threads only the clocks' ranges order two events for certain
+    // (docs/report-format.md: no order from guesswork).
+    auto surelyBefore = [](const Event& a, const Event& b) {
+        return a.thread == b.thread || a.latest_ns < b.earliest_ns;
+    };
+
+    // The end of a lock's life at an address (a destroy that succeeded, perhaps its memory freed
+    // after), until an init there: what a later refused lock or stray unlock is checked against.
+    // Touched at destroys, inits, frees and misuse only, never per acquisition.
+    struct Ended {
+        Event destroy;
+        bool freed = false;
+    };
+    std::unordered_map<uint64_t, Ended> ended;
+    auto endedAt = [&](uint64_t address) -> const Ended* {
+        auto it = ended.find(address);
+        return it == ended.end() ? nullptr : &it->second;
+    };
+    // Locks whose memory was freed while they lived (no destroy), by address, until an init or an
+    // acquisition there shows a new lock in that memory. glibc's lock of such memory finds the
+    // allocator's free-list words where its lock word was: the lock looks taken by nobody, and a
+    // request that never gets it, or a try or timed lock that fails with no holder since the free,
+    // is a lock of a mutex in freed memory. (A new object there is initialized or simply locked.)
+    size_t knownObjects = 0;
+    struct Freed {
+        Event free;
+        Event request;          // an open request of the lock since the free (kind 0: none)
+        bool reported = false;
+    };
+    std::unordered_map<uint64_t, Freed> freedLocks;
+    auto freedMisuse = [&](const Event& use, uint32_t object, Freed& fr) {
+        if (fr.reported || !surelyBefore(fr.free, use))
+            return;
+        fr.reported = true;
+        misuse2(use, object, fmt::format("lock of a {} in freed memory", objectKindName(use.objKind())), "locks",
+                fr.free, "freed the memory of");
+    };
+    auto onFreedLockUse = [&](const Event& e, uint32_t object) {
+        auto it = freedLocks.find(e.obj);
+        if (it == freedLocks.end())
+            return;
+        Freed& fr = it->second;
+        switch (e.kind) {
+        case RAVEL_EV_INIT:
+        case RAVEL_EV_ACQUIRED:
+            freedLocks.erase(it); // a new lock lives there
+            break;
+        case RAVEL_EV_ACQ_REQ:
+            fr.request = e;
+            break;
+        case RAVEL_EV_ACQ_FAIL:
+            if (e.aux == EBUSY || e.aux == ETIMEDOUT)
+                freedMisuse(e, object, fr);
+            fr.request = Event {};
+            break;
+        default:
+            break;
+        }
+    };
+    // Barriers initialized and not destroyed or freed since, by address: a second init is misuse.
+    std::map<uint64_t, Event> barrierInits;
+    auto onStackOfAThread = [&](uint64_t address) {
+        for (const ThreadInfo& ti : m_trace.threads())
+            if (ti.stack_hi > ti.stack_lo && address >= ti.stack_lo && address < ti.stack_hi)
+                return true;
+        return false;
+    };
+    // Robust mutexes (by object index): told by their INIT or by an EOWNERDEAD acquisition. A robust
+    // mutex whose owner exits holding it is not abandoned: its next locker gets EOWNERDEAD.
+    std::vector<uint8_t> robust;
+    auto isRobust = [&](uint32_t object) { return object < robust.size() && robust[object]; };
+    auto setRobust = [&](uint32_t object) {
+        if (object >= robust.size())
+            robust.resize(std::max<size_t>(object + 1, robust.size() * 2), 0);
+        robust[object] = 1;
+    };
+    struct Abandoned {
+        Event at;
+        uint32_t object;
+    };
+    std::vector<Abandoned> abandoned; // holds open at a thread's exit, judged at the end
+    // The unlock that left a robust mutex unrecoverable: the release of a hold that began with
+    // EOWNERDEAD (pthread_mutex_consistent not called, or a later ENOTRECOVERABLE says so).
+    std::unordered_map<uint32_t, Event> ownerDeadRelease;
+    std::vector<std::pair<uint32_t, uint32_t>> ownerDeadHolds; // (thread, object) holding since EOWNERDEAD
+
+    // A destroy (or re-init) of a condvar or barrier while another thread waits on it. The wait
+    // must have begun before the destroy began and ended after it, by the clocks: the claim waits
+    // for the wait's end (or the trace's).
+    struct PendingWaitConflict {
+        Event event;      // DESTROY_REQ or INIT
+        uint32_t object;  // object index at the event
+        uint64_t address;
+        uint32_t waiter;  // ravel tid
+        Event waitReq;    // the waiter's request, for its stack
+    };
+    std::vector<PendingWaitConflict> waitConflicts;
+    auto waitConflictTitle = [&](const PendingWaitConflict& c) {
+        std::string_view what = objectKindName(c.event.objKind());
+        return c.event.kind == RAVEL_EV_INIT
+            ? fmt::format("re-initialization of a {} while a thread waits on it", what)
+            : fmt::format("destroy of a {} while a thread waits on it", what);
+    };
+    auto reportWaitConflict = [&](const PendingWaitConflict& c) {
+        misuse2(c.event, c.object, waitConflictTitle(c), c.event.kind == RAVEL_EV_INIT ? "re-initialized" : "destroyed",
+                c.waitReq, "waits on");
+    };
 
     // A destroy of a lock another thread holds, in the merged order. Whether that holder's
     // release came before the destroy may be only inferred (an uncontended release carries no
@@ -193,6 +319,13 @@ void ReplayModel::build()
         m_events++;
         m_endNs = std::max(m_endNs, e.time_ns);
         uint32_t object = tracker.onEvent(e);
+        // Looked up only when it can matter: the first event of an object at the address (the old
+        // one was retired by the free), or the end of a request; never per plain acquisition.
+        bool newObject = tracker.objects().size() != knownObjects;
+        knownObjects = tracker.objects().size();
+        if (!freedLocks.empty() && isLockKind(e.objKind())
+            && (newObject || e.kind == RAVEL_EV_ACQ_FAIL || (e.kind == RAVEL_EV_ACQUIRED && (e.flags & RAVEL_F_CONTENDED))))
+            onFreedLockUse(e, object);
         if (e.thread >= m_threadIndex.size() || m_threadIndex[e.thread] == kNone)
             return true;
         uint32_t ti = m_threadIndex[e.thread];
@@ -221,6 +354,15 @@ void ReplayModel::build()
         auto closeWait = [&](WaitOutcome outcome, uint16_t error) {
             if (bt.openWait == kNone)
                 return;
+            for (size_t i = 0; i < waitConflicts.size(); i++) {
+                PendingWaitConflict& c = waitConflicts[i];
+                if (c.waiter != e.thread)
+                    continue;
+                if (e.earliest_ns > c.event.latest_ns) // still waiting when the destroy began
+                    reportWaitConflict(c);
+                waitConflicts.erase(waitConflicts.begin() + std::ptrdiff_t(i));
+                --i;
+            }
             WaitSpan& w = m_waits[bt.openWait];
             w.end = e.time_ns;
             w.outcome = outcome;
@@ -255,8 +397,134 @@ void ReplayModel::build()
         case RAVEL_EV_WAIT_FAIL:
         case RAVEL_EV_ACQ_FAIL:
             closeWait(WaitOutcome::Failed, uint16_t(e.aux));
-            if (e.kind == RAVEL_EV_ACQ_FAIL && e.aux == EDEADLK)
+            if (e.kind != RAVEL_EV_ACQ_FAIL || !isLockKind(kind))
+                break;
+            if (e.aux == EDEADLK) {
                 misuse(e, object, "a thread locked an error-checking mutex it already holds");
+            } else if (e.aux == EINVAL) {
+                // glibc refused it: a destroyed lock (its kind is -1), or memory that never held one.
+                // The refusal itself proves the destroy came first.
+                const char* op = (e.flags & RAVEL_F_TRY) ? "trylock" : "lock";
+                if (const Ended* d = endedAt(e.obj))
+                    misuse2(e, object,
+                            fmt::format("{} of a destroyed {}{}", op, objectKindName(kind), d->freed ? " in freed memory" : ""),
+                            (e.flags & RAVEL_F_TRY) ? "trylocks" : "locks", d->destroy, "destroyed");
+                else
+                    misuse(e, object,
+                           fmt::format("{} of an invalid {} (EINVAL: never initialized, or destroyed)", op, objectKindName(kind)));
+            } else if (e.aux == ENOTRECOVERABLE) {
+                auto it = ownerDeadRelease.find(object);
+                std::string title = fmt::format("lock of a robust {} that is not recoverable: a thread that got "
+                                                "EOWNERDEAD unlocked it without pthread_mutex_consistent",
+                                                objectKindName(kind));
+                if (it != ownerDeadRelease.end())
+                    misuse2(e, object, std::move(title), "locks", it->second, "unlocked (still inconsistent)");
+                else
+                    misuse(e, object, std::move(title));
+            }
+            break;
+        case RAVEL_EV_OWNER_DEAD: {
+            if (object == kNoObject)
+                break;
+            setRobust(object);
+            // The owner died holding it; its hold ends where this thread's begins.
+            for (size_t oi = 0; oi < state.size(); oi++) {
+                if (oi == ti)
+                    continue;
+                auto& holds = state[oi].holds;
+                for (size_t k = 0; k < holds.size(); k++) {
+                    if (holds[k].object != object)
+                        continue;
+                    HoldSpan& span = m_holds[holds[k].span];
+                    span.end = std::max(span.start, e.time_ns);
+                    if (keepAll) {
+                        uint64_t& blockEnd = m_threads[oi].holdBlockMaxEnd[holds[k].position / kHoldBlock];
+                        blockEnd = std::max(blockEnd, span.end);
+                    } else {
+                        freeHolds.push_back(holds[k].span);
+                    }
+                    holds.erase(holds.begin() + std::ptrdiff_t(k));
+                    break;
+                }
+            }
+            ownerDeadHolds.push_back({ e.thread, object });
+            break;
+        }
+        case RAVEL_EV_INIT_FAIL: {
+            unsigned err = e.aux & 0xffffu, value = e.aux >> 16;
+            if (err != EINVAL)
+                break;
+            if (kind == RAVEL_OBJ_BARRIER && value == 0)
+                misuse(e, object, "barrier initialized with a count of 0");
+            else
+                misuse(e, object, fmt::format("initialization of a {} failed (EINVAL)", objectKindName(kind)));
+            break;
+        }
+        case RAVEL_EV_INIT:
+            if (!ended.empty())
+                ended.erase(e.obj);
+            if (kind == RAVEL_OBJ_MUTEX && (e.aux & RAVEL_INIT_ROBUST) && object != kNoObject)
+                setRobust(object);
+            if (kind == RAVEL_OBJ_BARRIER && object != kNoObject) {
+                auto it = barrierInits.find(e.obj);
+                // Re-initialized while threads wait on it: checked against each open wait.
+                bool waited = false;
+                for (size_t oi = 0; oi < state.size(); oi++) {
+                    uint32_t w = state[oi].openWait;
+                    if (oi == ti || w == kNone || m_waits[w].object == kNoObject)
+                        continue;
+                    const ObjectRecord& wo = tracker.objects()[m_waits[w].object];
+                    if (wo.address != e.obj || wo.kind != RAVEL_OBJ_BARRIER || m_waits[w].start >= e.earliest_ns)
+                        continue;
+                    Event req;
+                    req.thread = m_threads[oi].id;
+                    req.stack = m_waits[w].stack;
+                    req.time_ns = req.earliest_ns = req.latest_ns = m_waits[w].start;
+                    req.kind = RAVEL_EV_WAIT_REQ;
+                    req.flags = RAVEL_OBJ_BARRIER;
+                    req.obj = e.obj;
+                    waitConflicts.push_back({ e, object, e.obj, m_threads[oi].id, req });
+                    waited = true;
+                }
+                // Initialized twice: not after a destroy or a free, and not on a stack (a local barrier
+                // of a function called again is a new object that no event says the old one ended).
+                if (!waited && it != barrierInits.end() && surelyBefore(it->second, e) && !onStackOfAThread(e.obj))
+                    misuse2(e, object, "barrier initialized twice, without a destroy between", "re-initializes",
+                            it->second, "initialized");
+                barrierInits[e.obj] = e;
+            }
+            break;
+        case RAVEL_EV_DESTROY_REQ:
+            if (object == kNoObject || (kind != RAVEL_OBJ_COND && kind != RAVEL_OBJ_BARRIER))
+                break;
+            for (size_t oi = 0; oi < state.size(); oi++) {
+                uint32_t w = state[oi].openWait;
+                if (oi == ti || w == kNone || m_waits[w].object != object || m_waits[w].start >= e.earliest_ns)
+                    continue;
+                Event req;
+                req.thread = m_threads[oi].id;
+                req.stack = m_waits[w].stack;
+                req.time_ns = req.earliest_ns = req.latest_ns = m_waits[w].start;
+                req.kind = RAVEL_EV_WAIT_REQ;
+                req.flags = uint8_t(kind);
+                req.obj = e.obj;
+                waitConflicts.push_back({ e, object, e.obj, m_threads[oi].id, req });
+            }
+            openWait(object); // glibc's destroy waits for the waiters to leave
+            break;
+        case RAVEL_EV_FREE:
+            // Live locks in the freed memory (destroyed ones are not live: `ended` names them).
+            for (uint32_t i : tracker.freedByLastEvent())
+                if (isLockKind(tracker.objects()[i].kind))
+                    freedLocks[tracker.objects()[i].address] = { e, Event {}, false };
+            // Destroyed locks in it: probed where a lock in a heap block sits (its first 64 bytes),
+            // not over the whole range, so a free costs a few lookups whatever its size.
+            if (!ended.empty())
+                for (uint64_t a = (e.obj + 7) & ~uint64_t(7); a < e.obj + std::min<uint64_t>(e.aux, 64); a += 8)
+                    if (auto it = ended.find(a); it != ended.end())
+                        it->second.freed = true;
+            if (!barrierInits.empty())
+                barrierInits.erase(barrierInits.lower_bound(e.obj), barrierInits.lower_bound(e.obj + e.aux));
             break;
         case RAVEL_EV_ACQUIRED: {
             closeWait(WaitOutcome::Acquired, 0);
@@ -300,10 +568,20 @@ void ReplayModel::build()
             auto it = std::find_if(bt.holds.rbegin(), bt.holds.rend(),
                                    [&](const OpenHold& h) { return h.object == object; });
             if (it == bt.holds.rend()) {
+                if (!isLockKind(kind))
+                    break;
+                // Only when this release is the first use of the address since the destroy: a lock
+                // taken there since (a mutex assigned PTHREAD_MUTEX_INITIALIZER again) is alive.
+                const Ended* d = ended.empty() ? nullptr : endedAt(e.obj);
+                const ObjectRecord& o = tracker.objects()[object];
                 // A thread whose older events are gone (flight recorder, lost chunks) may have
                 // taken the lock in what is missing.
                 const ThreadInfo* info = m_trace.thread(e.thread);
-                if (isLockKind(kind) && !(info && info->incomplete))
+                if (d && o.firstThread == e.thread && o.firstNs == e.time_ns && surelyBefore(d->destroy, e))
+                    misuse2(e, object,
+                            fmt::format("unlock of a destroyed {}{}", objectKindName(kind), d->freed ? " in freed memory" : ""),
+                            "unlocks", d->destroy, "destroyed");
+                else if (!(info && info->incomplete))
                     misuse(e, object, fmt::format("unlock of a {} this thread does not hold", objectKindName(kind)));
                 break;
             }
@@ -313,6 +591,13 @@ void ReplayModel::build()
                 break;
             }
             span.end = e.time_ns;
+            if (!ownerDeadHolds.empty()) {
+                auto od = std::find(ownerDeadHolds.begin(), ownerDeadHolds.end(), std::make_pair(e.thread, object));
+                if (od != ownerDeadHolds.end()) {
+                    ownerDeadRelease[object] = e;
+                    ownerDeadHolds.erase(od);
+                }
+            }
             for (size_t i = 0; i < pendingDestroys.size(); i++) {
                 PendingDestroy& d = pendingDestroys[i];
                 auto holder = std::find(d.holders.begin(), d.holders.end(), e.thread);
@@ -342,6 +627,12 @@ void ReplayModel::build()
             break;
         }
         case RAVEL_EV_DESTROY:
+            if (bt.openWait != kNone && m_waits[bt.openWait].object == object)
+                closeWait(WaitOutcome::Woken, 0); // the DESTROY_REQ's wait
+            if (kind == RAVEL_OBJ_BARRIER)
+                barrierInits.erase(e.obj);
+            if (object != kNoObject && isLockKind(kind) && e.aux == 0)
+                ended[e.obj] = { e, false };
             if (object != kNoObject && isLockKind(kind)) {
                 if (e.aux == EBUSY) { // the real call saw it locked
                     destroyOfLocked(e, object);
@@ -480,9 +771,7 @@ void ReplayModel::build()
                         at.obj = tracker.objects()[h.object].address;
                         at.flags = uint8_t(span.flags);
                         at.stack = span.stack;
-                        misuse(at, h.object,
-                               fmt::format("thread exited holding a {}: nobody can ever unlock it",
-                                           objectKindName(span.flags & 0x0f)));
+                        abandoned.push_back({ at, h.object });
                     }
                 }
             }
@@ -495,6 +784,23 @@ void ReplayModel::build()
     // Holders that never released the lock held it when it was destroyed.
     for (const PendingDestroy& d : pendingDestroys)
         destroyOfLocked(d.event, d.object);
+    // A request of a lock in freed memory that never got it.
+    for (auto& [address, fr] : freedLocks)
+        if (fr.request.kind == RAVEL_EV_ACQ_REQ && !fr.reported)
+            for (size_t i = tracker.objects().size(); i-- > 0;)
+                if (tracker.objects()[i].address == address) {
+                    freedMisuse(fr.request, uint32_t(i), fr);
+                    break;
+                }
+    // Waiters that never left were waiting when their condvar or barrier was destroyed.
+    for (const PendingWaitConflict& c : waitConflicts)
+        reportWaitConflict(c);
+    // A lock held by a thread that exited is abandoned, unless it is robust: glibc then hands it to
+    // the next locker with EOWNERDEAD, which pthread_mutex_consistent makes whole again.
+    for (const Abandoned& a : abandoned)
+        if (!isRobust(a.object))
+            misuse(a.at, a.object,
+                   fmt::format("thread exited holding a {}: nobody can ever unlock it", objectKindName(a.at.objKind())));
     std::stable_sort(m_misuse.begin(), m_misuse.end(),
                      [](const Finding& a, const Finding& b) { return a.timeNs < b.timeNs; });
     m_objects = tracker.objects();

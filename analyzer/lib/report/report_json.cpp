@@ -156,6 +156,8 @@ private:
             // Misuse findings keep where it happened in waitStack with no wait.
             if (t.waitStack)
                 j["stack"] = stack(t.waitStack);
+            if (!t.action.empty())
+                j["action"] = t.action;
         }
         json holds = json::array();
         for (const FindingHold& h : t.holds) {

@@ -111,6 +111,8 @@ std::vector<StackRef> stackRefs(const Finding& f)
     for (const FindingThread& t : f.threads) {
         if (t.waitsFor >= 0)
             out.push_back({ t.waitStack, fmt::format("{} waits for {}", threadLabel(t), objName(f, size_t(t.waitsFor))) });
+        else if (t.waitStack && !t.action.empty() && !f.objects.empty())
+            out.push_back({ t.waitStack, fmt::format("{} {} {}", threadLabel(t), t.action, objName(f, 0)) });
         else if (t.waitStack)
             out.push_back({ t.waitStack, fmt::format("{}: {}", threadLabel(t), f.title) });
         for (const FindingHold& h : t.holds)
@@ -140,7 +142,7 @@ std::string messageText(const Finding& f)
         if (t.waitsFor >= 0)
             s += (held.empty() ? " waits for " : " and waits for ") + objName(f, size_t(t.waitsFor));
         else if (held.empty() && t.waitStack && !f.objects.empty())
-            s += " on " + objName(f, 0); // misuse: who did it to what
+            s += (t.action.empty() ? " on " : " " + t.action + " ") + objName(f, 0); // misuse: who did what to what
         if (s != threadLabel(t))
             parts.push_back(s);
     }

@@ -307,9 +307,11 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
             out += ":\n";
             appendStack(out, t.waitStack, false, trace, sym, opt, st);
         } else if (t.waitStack) {
-            // Misuse: the stack is where it happened, the object the one it happened to.
-            std::string on = f.objects.empty() ? "" : fmt::format(", on {}", objName(0));
-            out += fmt::format("\n  {}{}{}, at:\n", st.bold(threadLabel(t)), pidPart, on);
+            // Misuse: the stack is where it happened, the object the one it happened to; a misuse of
+            // two events says what each thread did ("T2 locks mutex m", "T1 destroyed mutex m").
+            std::string on = f.objects.empty() ? "" : t.action.empty() ? fmt::format(", on {}", objName(0)) : " " + objName(0);
+            std::string did = t.action.empty() ? "" : " " + t.action;
+            out += fmt::format("\n  {}{}{}{}, at:\n", st.bold(threadLabel(t)), pidPart, did, on);
             appendStack(out, t.waitStack, false, trace, sym, opt, st);
         } else if (!t.holds.empty() || f.edges.empty()) {
             // With a lock-order cycle the edges below say everything a bare thread line would.

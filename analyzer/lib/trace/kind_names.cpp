@@ -33,7 +33,8 @@ std::string_view eventKindName(unsigned evKind)
         "DESTROY", "ACQ_REQ", "ACQUIRED", "ACQ_FAIL", "RELEASE", "WAIT_REQ", "WOKEN", "WAIT_FAIL",
         "SIGNAL", "BROADCAST", "PASS", "FREE", "LOST", "MARK", "CHAN_CREATE", "SEND_REQ", "SENT", "RECV_REQ",
         "RECEIVED", "CHAN_CLOSE", "CHAN_FAIL", "SELECT_REQ", "SELECT_CASE", "SELECT_DONE", "OBJ_NAME",
-        "RACE", "RACE_PREV", "RACE_COUNT",
+        "RACE", "RACE_PREV", "RACE_COUNT", "EV_45", "EV_46", "EV_47", "EV_48", "EV_49", "EV_50", "EV_51",
+        "DESTROY_REQ", "INIT_FAIL", "OWNER_DEAD", "EV_55",
     };
     if (evKind < RAVEL_EV_KIND_COUNT)
         return names[evKind];

@@ -18,8 +18,10 @@ extern "C" {
 #endif
 
 #define RAVEL_TRACE_MAGIC "RAVELTRC" /* 8 bytes, no terminator in the file */
-#define RAVEL_TRACE_VERSION 4u /* 2: channels, annotations, the names table; 3: the run-end record;
-                                  4: data races (RACE, RACE_PREV, RACE_COUNT, RAVEL_FILE_RACE_MODE) */
+#define RAVEL_TRACE_VERSION 5u /* 2: channels, annotations, the names table; 3: the run-end record;
+                                  4: data races (RACE, RACE_PREV, RACE_COUNT, RAVEL_FILE_RACE_MODE);
+                                  5: DESTROY_REQ, INIT_FAIL, OWNER_DEAD, RAVEL_INIT_ROBUST, lock
+                                  failures other than EBUSY, ECANCELED ends of cancelled waits */
 #define RAVEL_HEADER_SIZE 4096u
 #define RAVEL_CHUNK_MAGIC 0x4b4e4843u /* "CHNK" */
 #define RAVEL_CHUNK_HEADER_SIZE 64u
@@ -209,8 +211,19 @@ enum {
     RAVEL_EV_RACE_COUNT = 44,  /* at exit: obj = race id, aux = how often that pair raced (written
                                   when more than once); obj 0: distinct pairs not reported (the
                                   runtime's table was full) */
-    RAVEL_EV_KIND_COUNT = 45
+    /* Object lifetimes and robust mutexes (version 5). */
+    RAVEL_EV_DESTROY_REQ = 52, /* about to destroy a condvar or barrier (glibc's destroy waits for the
+                                  threads still inside a wait on it); DESTROY follows with the result */
+    RAVEL_EV_INIT_FAIL = 53,   /* an init failed: aux = errno (bits 0..15) | the value asked for (a
+                                  barrier's count, a mutex's type, a semaphore's value; bits 16..31,
+                                  0xffff: that or more) */
+    RAVEL_EV_OWNER_DEAD = 54,  /* right after the ACQUIRED of a robust mutex whose lock returned
+                                  EOWNERDEAD: its owner died holding it, this thread now holds it */
+    RAVEL_EV_KIND_COUNT = 56
 };
+
+/* INIT of a mutex: aux = its type (PTHREAD_MUTEX_*) | RAVEL_INIT_ROBUST for PTHREAD_MUTEX_ROBUST */
+#define RAVEL_INIT_ROBUST 0x10000u
 
 /* RACE / RACE_PREV modifiers */
 #define RAVEL_F_RACE_WRITE 0x10u
