@@ -9,7 +9,8 @@
 // Every other system call passes straight through: syscall() is variadic and its callers pass up
 // to six arguments, all in registers or the caller's frame, so reading six and forwarding six is
 // what libc's own syscall() does. glibc's pthread functions use inline system calls, not this
-// function: nothing here is recorded twice.
+// function, and ravel::chan makes its own: nothing here is recorded twice. A program's futex lock
+// annotated with <ravel/annotate.h> is recorded as the annotated object, not again as a word.
 #include "rt.hpp"
 
 #include <errno.h>
@@ -56,12 +57,38 @@ __attribute__((noinline)) long futexWait(ThreadState* t, long* a)
     return rc;
 }
 
+// The stack of a wake, captured once per call site and word. The call site alone would not do:
+// libstdc++'s notify helpers are often one out-of-line function (__platform_notify<int>) for
+// every primitive of the program, so one site would give every word the stack of the first
+// caller, and the reports the wrong primitive and variable.
+uint32_t wakeStack(ThreadState* t, const void* word, uint64_t pc)
+{
+    uint64_t key = pc ^ (reinterpret_cast<uint64_t>(word) * 0x9E3779B97F4A7C15ull);
+    uint32_t slot = hashSlot(key, 9);
+    if (RAVEL_LIKELY(t->site_pc[slot] == key))
+        return t->site_stack[slot] | RAVEL_STACK_REUSED;
+    uint32_t id;
+    {
+        InRuntime guard(t);
+        id = captureStack();
+        if (id == 0) // unwinding failed: keep at least the site
+            id = stackOfFrames(&pc, 1, 1);
+    }
+    // As siteStackSlow: the id first, the key last, so a signal handler never matches a half entry.
+    t->site_pc[slot] = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t->site_stack[slot] = id;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t->site_pc[slot] = key;
+    return id;
+}
+
 __attribute__((noinline)) long futexWake(ThreadState* t, long* a, uint64_t pc)
 {
     const void* word = reinterpret_cast<const void*>(a[0]);
     markPage(word);
     unsigned kind = static_cast<int>(a[2]) == 1 ? RAVEL_EV_SIGNAL : RAVEL_EV_BROADCAST;
-    emit(t, word, kind, RAVEL_OBJ_FUTEX, nextSeq(word), siteStack(t, pc));
+    emit(t, word, kind, RAVEL_OBJ_FUTEX, nextSeq(word), wakeStack(t, word, pc));
     raceRelease(t, word);
     return REAL(syscall)(SYS_futex, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
@@ -82,7 +109,10 @@ RAVEL_EXPORT long syscall(long number, ...)
     bool wait = cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET;
     bool wake = cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET;
     ThreadState* t = (wait || wake) ? enter() : nullptr;
-    if (!t)
+    // A futex call that implements a wait or object ravel records already (an annotated lock's
+    // or event's own word, a wait the annotation API put on the board) is not a second object.
+    if (!t || (uint64_t(a[0]) & RAVEL_OBJ_MASK) == t->annotatedObj
+        || (wait && __atomic_load_n(&t->entry->board.blocked_on, __ATOMIC_RELAXED) != 0))
         return REAL(syscall)(number, a[0], a[1], a[2], a[3], a[4], a[5]);
     return wait ? futexWait(t, a) : futexWake(t, a, RAVEL_CALLER_PC());
 }
