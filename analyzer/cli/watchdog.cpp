@@ -1,4 +1,5 @@
 #include "watchdog.hpp"
+#include "proc_tasks.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -28,6 +29,7 @@ namespace {
 constexpr long kTickNs = 1'000'000; // the runtime's clock-stamp cadence
 constexpr unsigned kTicksPerCalib = 100; // a calibration pair every 100 ms
 constexpr unsigned kTicksPerSample = 100; // the state boards are sampled every 100 ms
+constexpr size_t kMaxKernelReadThreads = 512; // /proc/PID/task/*/syscall is read up to this many threads
 
 // What the kernel knows of the target that the boards cannot say: how many threads it has (one
 // that never called into the runtime is invisible on the boards) and whether any signal has a
@@ -215,6 +217,12 @@ void Watchdog::checkDeadlock()
     const ChannelTable* channels = channelsFor(sample);
     const RavelFileHeader& h = *m_live.header();
     uint64_t now = tscToTraceNs(h, readTsc());
+    // Threads the boards show running may be blocked in a futex wait the runtime never saw (raw
+    // system calls): the kernel says so. One small read per thread and sample, so only while the
+    // program has few enough threads for that to stay cheap.
+    if (sample.size() <= kMaxKernelReadThreads)
+        if (std::any_of(sample.begin(), sample.end(), [](const ThreadSnapshot& t) { return !t.exited && !t.blockedOn; }))
+            applyKernelWaits(sample, readKernelTasks(h.pid), now);
     std::optional<Finding> found = m_detector.observe(sample, processView(h.pid), now, channels);
     if (!found)
         return;

@@ -127,6 +127,7 @@ bool completes(unsigned kind, uint64_t obj)
 void record(ThreadState* t, uint64_t pc, const void* objp, unsigned kind, unsigned flags, uint32_t aux, unsigned mode)
 {
     uint64_t obj = reinterpret_cast<uint64_t>(objp) & RAVEL_OBJ_MASK;
+    t->annotatedObj = obj;
     RavelBoard* b = &t->entry->board;
     if (isRequest(kind)) {
         markPage(objp);

@@ -44,6 +44,9 @@ struct ThreadState {
     uint64_t spareOff;
     uint64_t flight_ring[kMaxFlightChunks]; // file offsets of this thread's event chunks
     bool trampolined;      // started by our pthread_create trampoline, which records its exit
+    // The object of this thread's last annotation event (<ravel/annotate.h>): a futex call on
+    // that word right after it (a futex lock's wake after ravel_lock_released) implements it.
+    uint64_t annotatedObj;
     void (*once_fn)(void); // pthread_once: the init routine running in this thread
     uint64_t once_obj;
     uint64_t site_pc[kSiteCacheSize];

@@ -31,6 +31,8 @@ extern "C" {
 // The objects of the synthetic runs: real globals, so the symbolizer names them.
 pthread_mutex_t report_account_a = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t report_account_b = PTHREAD_MUTEX_INITIALIZER;
+int report_ready_word; // futex words
+int report_other_word;
 
 // The "call sites" of the synthetic runs. noinline and distinct, so each address has its own line.
 __attribute__((noinline)) void report_transfer_first() { asm volatile(""); }
@@ -47,6 +49,7 @@ namespace fs = std::filesystem;
 // A frame "inside" fn: the symbolizer looks return addresses up at addr-1, the function's entry.
 uint64_t site(void (*fn)()) { return reinterpret_cast<uint64_t>(fn) + 1; }
 uint64_t addr(pthread_mutex_t* m) { return reinterpret_cast<uint64_t>(m); }
+uint64_t addr(int* w) { return reinterpret_cast<uint64_t>(w); }
 
 // The main program's mapping, as the runtime records it.
 void addOwnModule(test::TraceBuilder& b)
@@ -142,6 +145,26 @@ protected:
         b.time(1, 300);
         b.event(1, RAVEL_EV_THREAD_EXIT, 0x7f0000000100);
         std::string path = (m_dir / "idle.ravel").string();
+        b.write(path);
+        return path;
+    }
+
+    // Two threads in untimed futex waits on two globals, killed while hung: nobody can wake them.
+    std::string futexTrace()
+    {
+        test::TraceBuilder b;
+        addOwnModule(b);
+        b.stack(1, { site(report_transfer_second) });
+        b.thread(1, "main").pthread = 0x7f0000000100;
+        b.thread(2, "waiter").pthread = 0x7f0000000200;
+        b.time(1, 100);
+        b.event(1, RAVEL_EV_THREAD_START, 0x7f0000000100, 0);
+        b.time(2, 200);
+        b.event(2, RAVEL_EV_THREAD_START, 0x7f0000000200, 1);
+        b.event(2, RAVEL_EV_WAIT_REQ, addr(&report_ready_word), 2, 1, RAVEL_OBJ_FUTEX);
+        b.time(1, 300);
+        b.event(1, RAVEL_EV_WAIT_REQ, addr(&report_other_word), 0, 1, RAVEL_OBJ_FUTEX);
+        std::string path = (m_dir / "futex.ravel").string();
         b.write(path);
         return path;
     }
@@ -331,6 +354,35 @@ TEST_F(ReportFormats, JsonOfADeadlockNamesThreadsObjectsAndStacks)
     }
     EXPECT_TRUE(sawTeller) << f.dump(2);
     EXPECT_EQ(j["summary"]["errors"], j["findings"].size());
+}
+
+TEST_F(ReportFormats, FutexWaitsAreAnOrDeadlockWithTheExpectedValue)
+{
+    Analyzed a = analyze(futexTrace());
+    json j = toJson(a);
+    EXPECT_EQ(validate(j), "") << j.dump(2);
+    ASSERT_GE(j["findings"].size(), 1u);
+    const json& f = j["findings"][0];
+    EXPECT_EQ(f["kind"], "deadlock");
+    // Presumed wakers (any live thread may wake a futex word): likely, not certain, from the
+    // trace alone.
+    EXPECT_EQ(f["certainty"], "likely");
+    const json* b1 = objectNamed(f, "report_ready_word");
+    ASSERT_TRUE(b1) << f["objects"].dump(2);
+    EXPECT_EQ((*b1)["kind"], "futex");
+    bool sawWaiter = false;
+    for (const auto& t : f["threads"]) {
+        if (t["name"] != "waiter")
+            continue;
+        sawWaiter = true;
+        EXPECT_EQ(t["waits_for"]["object"], (*b1)["id"]);
+        EXPECT_EQ(t["waits_for"]["futex_value"], 2);
+        EXPECT_EQ(t["waits_for"]["wakers"], json::array({ 1 }));
+    }
+    EXPECT_TRUE(sawWaiter) << f.dump(2);
+    std::string text = renderFindingText(a.findings[0], 1, *a.reader, *a.sym);
+    EXPECT_NE(text.find("futex report_ready_word (while the word is 2)"), std::string::npos) << text;
+    EXPECT_NE(text.find("wake it"), std::string::npos) << text;
 }
 
 TEST_F(ReportFormats, SarifHasRulesRepositoryRelativeLocationsAndFingerprints)

@@ -1,4 +1,6 @@
 // The AND-OR reduction that decides deadlock, on the shapes DESIGN.md names.
+#include "detect/live_detector.hpp"
+#include "detect/live_trace.hpp"
 #include "detect/wait_for.hpp"
 
 #include <ravel/trace_format.h>
@@ -121,4 +123,80 @@ TEST(WaitFor, WakerNotInGraphCountsAsRunning)
 {
     Deadlock d = reduceWaitFor({ lockWait(1, { 9 }) });
     EXPECT_EQ(d.verdict, Verdict::None);
+}
+
+// ---- futex words (std::latch, std::atomic::wait ...): OR waits on presumed wakers ----
+
+namespace {
+
+ThreadSnapshot futexWaiter(uint32_t tid, uint64_t word, unsigned extraFlags = 0)
+{
+    ThreadSnapshot s;
+    s.tid = tid;
+    s.os_tid = 1000 + tid;
+    s.pid = 7;
+    s.blockedOn = word;
+    s.blockedFlags = RAVEL_OBJ_FUTEX | extraFlags;
+    s.blockedSinceRaw = 100 + tid;
+    return s;
+}
+
+ThreadSnapshot runningThread(uint32_t tid)
+{
+    ThreadSnapshot s;
+    s.tid = tid;
+    s.os_tid = 1000 + tid;
+    s.pid = 7;
+    return s;
+}
+
+} // namespace
+
+TEST(WaitFor, FutexWaitIsAnOrWaitOnEveryOtherLiveThread)
+{
+    std::vector<ThreadSnapshot> snap = { futexWaiter(1, 0x1000), futexWaiter(2, 0x2000), runningThread(3) };
+    std::vector<WaitNode> nodes = waitGraphOf(snap);
+    ASSERT_EQ(nodes.size(), 3u);
+    EXPECT_EQ(nodes[0].mode, WaitMode::Or);
+    EXPECT_FALSE(nodes[0].exact);
+    EXPECT_EQ(nodes[0].wakers, (std::vector<uint32_t> { 2, 3 }));
+    // The running thread may still wake either word.
+    EXPECT_EQ(reduceWaitFor(nodes).verdict, Verdict::None);
+    snap[2] = futexWaiter(3, 0x3000);
+    Deadlock d = reduceWaitFor(waitGraphOf(snap));
+    EXPECT_EQ(d.verdict, Verdict::Likely);
+    EXPECT_EQ(d.threads, (std::vector<uint32_t> { 1, 2, 3 }));
+}
+
+TEST(WaitFor, TimedFutexWaitEndsByItself)
+{
+    std::vector<ThreadSnapshot> snap = { futexWaiter(1, 0x1000), futexWaiter(2, 0x2000, RAVEL_F_TIMED) };
+    EXPECT_EQ(reduceWaitFor(waitGraphOf(snap)).verdict, Verdict::None);
+}
+
+TEST(WaitFor, EveryThreadInAFutexWaitIsCertainLive)
+{
+    // Every thread of the process blocked, none timed, no signal handler, no thread unseen: the
+    // presumed wakers are known stuck, and two agreeing samples confirm it at once.
+    std::vector<ThreadSnapshot> snap = { futexWaiter(1, 0x1000), futexWaiter(2, 0x1000) };
+    ProcessView proc;
+    proc.pid = 7;
+    proc.kernelThreads = 2;
+    proc.signalHandlers = false;
+    LiveDeadlockDetector detector(60'000'000'000ull);
+    EXPECT_FALSE(detector.observe(snap, proc, 1'000'000));
+    std::optional<Finding> f = detector.observe(snap, proc, 101'000'000);
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->certainty, Verdict::Certain);
+    ASSERT_EQ(f->objects.size(), 1u);
+    EXPECT_EQ(f->objects[0].kind, unsigned(RAVEL_OBJ_FUTEX));
+    EXPECT_NE(f->title.find("a futex word"), std::string::npos) << f->title;
+
+    // A thread the kernel lists but the boards do not (it could be the waker): only likely, and
+    // a likely deadlock waits for the stall timeout.
+    proc.kernelThreads = 3;
+    LiveDeadlockDetector unsure(60'000'000'000ull);
+    EXPECT_FALSE(unsure.observe(snap, proc, 1'000'000));
+    EXPECT_FALSE(unsure.observe(snap, proc, 101'000'000));
+    EXPECT_EQ(unsure.current().verdict, Verdict::Likely);
 }

@@ -113,6 +113,22 @@ void nameFindingObjects(Finding& f, const TraceReader& trace, Symbolizer& sym)
             frames = sym.symbolizeStack(s->frames);
         unsigned accessSize = i == 0 && !f.accesses.empty() ? f.accesses[0].size : 0;
         o.name = sym.objectName(o.address, o.kind, frames, accessSize);
+        if (o.kind == RAVEL_OBJ_FUTEX) {
+            o.type = sym.objectType(o.kind, frames);
+            o.poolWord = sym.isWaiterPoolWord(o.address);
+        }
+    }
+    // A deadlock on one futex word says which primitive it is, not "a futex word".
+    static constexpr std::string_view word = "a futex word";
+    size_t at = f.title.find(word);
+    const FindingObject* futex = nullptr;
+    size_t futexes = 0;
+    for (const FindingObject& o : f.objects)
+        if (o.kind == RAVEL_OBJ_FUTEX && futexes++ == 0)
+            futex = &o;
+    if (at != std::string::npos && futexes == 1 && !futex->type.empty()) {
+        std::string label = futex->name.starts_with(futex->type) ? futex->name : futex->type + " " + futex->name;
+        f.title.replace(at, word.size(), label);
     }
 }
 

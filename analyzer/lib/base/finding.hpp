@@ -18,6 +18,12 @@ struct FindingObject {
     uint32_t generation = 0;
     unsigned kind = 0;      // RAVEL_OBJ_*
     std::string name;       // display name ("account_a", "forks[3]", "mutex at bank.c:42")
+    // The C++ type the stacks show it to be, where they say more than the kind: a futex word's
+    // primitive ("std::latch", "std::atomic<int>"); "" otherwise.
+    std::string type;
+    // A futex word of libstdc++'s shared waiter pool, not the object's own (std::barrier,
+    // std::atomic<bool>): several objects may wait on it, and its value says nothing of theirs.
+    bool poolWord = false;
 };
 
 struct FindingHold {
@@ -43,6 +49,9 @@ struct FindingThread {
     // cases (object indices, with whether each is a send case), and whether the wakers are
     // presumed (threads that used the channel in the other role, or created it) rather than known.
     std::string waitOp;
+    // A futex wait: the value the waiter expected the word to hold (a latch's remaining count).
+    bool futexValueKnown = false;
+    uint32_t futexValue = 0;
     std::vector<size_t> waitCases;
     std::vector<bool> waitCaseSend;
     bool wakersPresumed = false;

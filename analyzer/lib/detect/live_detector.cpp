@@ -132,6 +132,12 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
         ft.waitSinceNs = t->blockedSinceNs;
         formed = std::max(formed, ft.waitSinceNs);
         ft.waitStack = t->blockedStack;
+        ft.futexValueKnown = t->futexValueKnown;
+        ft.futexValue = t->futexValue;
+        if (kind == RAVEL_OBJ_FUTEX && !t->blockedStack)
+            f.notes.push_back(fmt::format("T{} waits in a futex system call the runtime did not see (the kernel "
+                                          "says so in /proc/{}/task/{}/syscall): no stack was recorded for it",
+                                          t->tid, t->pid, t->os_tid));
         for (const WaitNode& n : nodes)
             if (n.thread == tid) {
                 ft.wakers = n.wakers;
@@ -181,6 +187,7 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
     part(RAVEL_OBJ_SEM, "a semaphore", "semaphores");
     part(RAVEL_OBJ_BARRIER, "a barrier", "barriers");
     part(RAVEL_OBJ_CUSTOM, "an annotated object", "annotated objects");
+    part(RAVEL_OBJ_FUTEX, "a futex word", "futex words"); // named in the title once known (nameFindingObjects)
     part(RAVEL_OBJ_THREAD, "a join", "joins");
     const unsigned lockKinds[] = { RAVEL_OBJ_MUTEX, RAVEL_OBJ_RWLOCK, RAVEL_OBJ_SPIN };
     unsigned locks = 0;
@@ -224,10 +231,11 @@ Finding deadlockFinding(const Deadlock& d, const std::vector<ThreadSnapshot>& sa
     bool otherOr = false;
     for (auto [kind, count] : kinds)
         otherOr = otherOr || kind == RAVEL_OBJ_COND || kind == RAVEL_OBJ_SEM || kind == RAVEL_OBJ_BARRIER
-            || kind == RAVEL_OBJ_CUSTOM;
+            || kind == RAVEL_OBJ_CUSTOM || kind == RAVEL_OBJ_FUTEX;
     if (d.verdict == Verdict::Likely && (otherOr || !anyChannel))
-        f.notes.push_back("presumed: no other thread, signal handler or process will signal, post or arrive "
-                          "on what these threads wait for");
+        f.notes.push_back(fmt::format("presumed: no other thread, signal handler or process will {} what these "
+                                      "threads wait for",
+                                      kinds.count(RAVEL_OBJ_FUTEX) ? "wake" : "signal, post or arrive on"));
     if (anyChannel && !channels)
         f.notes.push_back("presumed: any other thread of the program may still serve the channels waited on");
     return f;

@@ -127,6 +127,10 @@ std::vector<ThreadSnapshot> LiveTrace::sample()
             t.blockedSinceRaw = b.blocked_since_tsc;
             t.blockedStack = b.blocked_stack;
             t.blockedAux = b.blocked_aux;
+            if ((b.blocked_kind & 0x0f) == RAVEL_OBJ_FUTEX && (b.blocked_mutex & RAVEL_BOARD_FUTEX_VALUE)) {
+                t.futexValueKnown = true;
+                t.futexValue = uint32_t(b.blocked_mutex);
+            }
             if (b.blocked_on && b.blocked_aux == RAVEL_EV_SELECT_REQ) {
                 // Written before blocked_on under the board's seqlock: stable while it is blocked.
                 uint32_t n = std::min<uint32_t>(e.wait_set_count, RAVEL_MAX_WAIT_SET);

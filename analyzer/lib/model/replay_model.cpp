@@ -342,6 +342,8 @@ void ReplayModel::build()
             w.thread = e.thread;
             w.stack = e.stack;
             w.flags = e.flags;
+            if (e.kind == RAVEL_EV_WAIT_REQ && (e.flags & 0x0f) == RAVEL_OBJ_FUTEX)
+                w.futexValue = e.aux;
             if (!keepAll) {
                 bt.openWait = ti;
                 m_waits[ti] = w;
@@ -911,6 +913,10 @@ std::vector<ThreadSnapshot> ReplayModel::snapshotAt(uint64_t t) const
                 s.blockedSinceNs = w->start;
                 s.blockedSinceRaw = w->start;
                 s.blockedStack = w->stack;
+                if ((w->flags & 0x0f) == RAVEL_OBJ_FUTEX && w->caseCount == 0) {
+                    s.futexValueKnown = true;
+                    s.futexValue = w->futexValue;
+                }
                 switch (w->op) {
                 case ChanOp::Send: s.blockedAux = RAVEL_EV_SEND_REQ; break;
                 case ChanOp::Recv: s.blockedAux = RAVEL_EV_RECV_REQ; break;

@@ -50,7 +50,10 @@ struct WaitSpan {
     // block a short one; try operations carry RAVEL_F_TRY and never block.
     ChanOp op = ChanOp::None;
     uint16_t caseCount = 0;
-    uint32_t cases = 0;
+    union {
+        uint32_t cases = 0;
+        uint32_t futexValue; // a futex wait (caseCount 0): the value expected, its WAIT_REQ's aux
+    };
 };
 
 struct ModelSelectCase {

@@ -29,6 +29,9 @@ struct ThreadSnapshot {
     uint32_t blockedStack = 0;
     unsigned blockedAux = 0;      // the request's event kind (RAVEL_EV_SEND_REQ, _RECV_REQ, _SELECT_REQ...), 0 unknown
     std::vector<SelectCase> waitSet; // a blocked select: every case (blockedOn is the first's channel)
+    // A futex wait: the value the waiter expected the word to hold (it sleeps while it does).
+    bool futexValueKnown = false;
+    uint32_t futexValue = 0;
     std::vector<uint64_t> held;         // addresses of held objects
     std::vector<unsigned> heldFlags;    // object kind and modifiers of each
     std::vector<uint32_t> heldStacks;   // where each was acquired (stack field, with the reused bit)

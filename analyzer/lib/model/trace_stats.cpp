@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 
 namespace ravel {
 
@@ -178,7 +179,9 @@ void StatsCollector::onEvent(const Event& e)
         endWait(t, object, at);
         break;
     case RAVEL_EV_WAIT_FAIL:
-        ++o.waitTimeouts;
+        // A futex wait that fails with EAGAIN found the word changed already: no timeout.
+        if ((e.flags & 0x0f) != RAVEL_OBJ_FUTEX || e.aux == ETIMEDOUT)
+            ++o.waitTimeouts;
         endWait(t, object, at);
         break;
     case RAVEL_EV_SIGNAL:

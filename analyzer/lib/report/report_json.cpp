@@ -57,14 +57,19 @@ public:
         json objects = json::array();
         for (size_t i = 0; i < m_f.objects.size(); i++) {
             const FindingObject& o = m_f.objects[i];
-            objects.push_back({
+            json obj = {
                 { "id", objectId(i) },
                 { "kind", objectKindName(o.kind) },
                 { "name", o.name },
                 { "address", hex(o.address) },
                 { "generation", o.generation },
                 { "class", lockClassOfName(o.name) },
-            });
+            };
+            if (!o.type.empty())
+                obj["type"] = o.type;
+            if (o.poolWord)
+                obj["pool_word"] = true;
+            objects.push_back(std::move(obj));
         }
         j["objects"] = std::move(objects);
         j["edges"] = edges(m_f.edges);
@@ -139,6 +144,8 @@ private:
                 { "stack", stack(t.waitStack) },
                 { "wakers", t.wakers },
             };
+            if (t.futexValueKnown)
+                j["waits_for"]["futex_value"] = t.futexValue;
             if (!t.waitOp.empty()) {
                 // Channel waits: the operation, a select's cases, and whether the wakers are presumed.
                 json& w = j["waits_for"];

@@ -31,6 +31,53 @@ std::string threadLabel(const FindingThread& t)
     return s;
 }
 
+// "mutex account_a"; a futex word by the primitive it belongs to: "std::latch ready", or its
+// name alone when that already starts with the type ("std::latch at main.cpp:9").
+std::string objectLabel(const FindingObject& o, const Style& st)
+{
+    if (o.type.empty())
+        return fmt::format("{} {}", objectKindName(o.kind), st.bold(o.name));
+    if (o.name.starts_with(o.type))
+        return st.bold(o.name);
+    return fmt::format("{} {}", o.type, st.bold(o.name));
+}
+
+// What the wakers of an OR wait would have to do.
+const char* wakeVerb(const FindingObject& o)
+{
+    if (o.kind == RAVEL_OBJ_SEM)
+        return "post it";
+    if (o.kind == RAVEL_OBJ_BARRIER)
+        return "arrive at it";
+    if (o.kind != RAVEL_OBJ_FUTEX)
+        return "signal it";
+    if (o.type == "std::latch")
+        return "count it down";
+    if (o.type == "std::barrier")
+        return "arrive at it";
+    if (o.type == "std::counting_semaphore" || o.type == "std::binary_semaphore")
+        return "release it";
+    if (o.type.starts_with("std::atomic"))
+        return "notify it";
+    return "wake it";
+}
+
+// What the value a futex waiter expected says of the object, where it says something: a latch's
+// remaining count, a semaphore's free units, the value an atomic's wait waits to see change.
+std::string futexValueNote(const FindingObject& o, const FindingThread& t)
+{
+    if (o.kind != RAVEL_OBJ_FUTEX || !t.futexValueKnown || o.poolWord)
+        return {};
+    int v = int(t.futexValue);
+    if (o.type == "std::latch")
+        return fmt::format(" ({} more arrival{} needed)", v, v == 1 ? "" : "s");
+    if (o.type == "std::counting_semaphore" || o.type == "std::binary_semaphore")
+        return v == 0 ? " (no unit left)" : fmt::format(" (count {})", v);
+    if (o.type.starts_with("std::atomic"))
+        return fmt::format(" (to change from {})", v);
+    return fmt::format(" (while the word is {})", v);
+}
+
 const FindingThread* findThread(const Finding& f, uint32_t id)
 {
     for (const FindingThread& t : f.threads)
@@ -94,7 +141,7 @@ void appendCycle(std::string& out, const Finding& f, const TraceReader& trace, S
     auto name = [&](size_t i) {
         if (i >= f.objects.size())
             return std::string("?");
-        return fmt::format("{} {}", objectKindName(f.objects[i].kind), st.bold(f.objects[i].name));
+        return objectLabel(f.objects[i], st);
     };
     auto label = [&](uint32_t id) {
         const FindingThread* t = findThread(f, id);
@@ -259,8 +306,7 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
                        st.bold(head + ": " + f.title));
 
     auto objName = [&](size_t i) {
-        const FindingObject& o = f.objects[i];
-        return fmt::format("{} {}", objectKindName(o.kind), st.bold(o.name));
+        return objectLabel(f.objects[i], st);
     };
     if (f.kind == "data-race")
         appendRace(out, f, trace, sym, opt, st);
@@ -289,14 +335,12 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
             }
             bool isThread = o.kind == RAVEL_OBJ_THREAD;
             std::string what = isThread ? "waits to join" : t.waitShared ? "waits to read-lock" : "waits for";
-            out += fmt::format("\n  {}{} {} {} since {}", st.bold(threadLabel(t)), pidPart, what,
-                               isThread ? st.bold(o.name) : objName(size_t(t.waitsFor)),
+            out += fmt::format("\n  {}{} {} {}{} since {}", st.bold(threadLabel(t)), pidPart, what,
+                               isThread ? st.bold(o.name) : objName(size_t(t.waitsFor)), futexValueNote(o, t),
                                formatTraceTime(t.waitSinceNs));
             bool isLock = o.kind == RAVEL_OBJ_MUTEX || o.kind == RAVEL_OBJ_RWLOCK || o.kind == RAVEL_OBJ_SPIN
                 || o.kind == RAVEL_OBJ_ONCE || o.kind == RAVEL_OBJ_GUARD;
-            const char* verb = o.kind == RAVEL_OBJ_SEM ? "post it"
-                : o.kind == RAVEL_OBJ_BARRIER          ? "arrive at it"
-                                                       : "signal it";
+            const char* verb = wakeVerb(o);
             if (isThread)
                 ;
             else if (isLock)

@@ -76,6 +76,43 @@ bool isSystemInline(const Frame& f)
         || f.file.find("/include/ravel/") != std::string::npos;
 }
 
+// The C++20 waiting primitives of libstdc++ wait on a futex word through inline functions of its
+// headers; the frames expanded from them say which primitive the word belongs to. The outermost
+// such frame is the one the program called (std::barrier::wait calls std::atomic's wait inside).
+std::string futexTypeFromFrame(const Frame& f)
+{
+    static constexpr std::pair<std::string_view, std::string_view> types[] = {
+        {"std::latch::", "std::latch"},
+        {"std::counting_semaphore<1l>::", "std::binary_semaphore"},
+        {"std::counting_semaphore<1>::", "std::binary_semaphore"},
+        {"std::counting_semaphore<", "std::counting_semaphore"},
+        {"std::__atomic_semaphore::", "std::counting_semaphore"},
+        {"std::barrier<", "std::barrier"},
+        {"std::__tree_barrier<", "std::barrier"},
+        {"std::atomic_flag::", "std::atomic_flag"},
+        {"std::__atomic_flag_base::", "std::atomic_flag"},
+        {"std::atomic_ref<", "std::atomic_ref"},
+    };
+    for (auto [prefix, type] : types)
+        if (startsWith(f.function, prefix))
+            return std::string(type);
+    // std::atomic<int>::wait is std::__atomic_base<int>::wait (inherited); std::atomic<bool> and
+    // the pointer and floating-point atomics have their own. The template argument is kept.
+    static constexpr std::string_view atomics[] = {"std::atomic<", "std::__atomic_base<", "std::__atomic_float<",
+                                                   "std::__atomic_impl::"};
+    for (std::string_view prefix : atomics) {
+        if (!startsWith(f.function, prefix))
+            continue;
+        if (prefix == "std::__atomic_impl::")
+            return "std::atomic";
+        size_t end = f.function.find(">::", prefix.size());
+        if (end == std::string::npos || end - prefix.size() > 40)
+            return "std::atomic";
+        return "std::atomic<" + f.function.substr(prefix.size(), end - prefix.size()) + ">";
+    }
+    return {};
+}
+
 // The C++ type of an object when the frames that touched it say so: "std::mutex at x.cpp:3" tells
 // the reader more than "mutex at x.cpp:3".
 std::string_view cxxTypeFromFrame(const Frame& f)
@@ -499,7 +536,12 @@ std::string Symbolizer::site(const Frame& frame)
 std::string Symbolizer::objectName(uint64_t addr, unsigned objKind, const std::vector<Frame>& firstUse,
                                    unsigned accessSize)
 {
-    if (std::optional<DataSymbol> d = symbolizeData(addr)) {
+    std::optional<DataSymbol> d = symbolizeData(addr);
+    // libstdc++ waits for some objects (std::barrier, std::atomic<bool>, 8-byte atomics) on a
+    // word of its shared waiter pool, not on the object: the pool's name would mislead, the
+    // primitive and the site that waited do not.
+    bool poolWord = objKind == RAVEL_OBJ_FUTEX && isWaiterPoolWord(addr);
+    if (d && !poolWord) {
         uint64_t offset = addr - d->start;
         std::string name = d->name;
         // The kind column already says it is a guard; the variable it guards is the name.
@@ -524,18 +566,164 @@ std::string Symbolizer::objectName(uint64_t addr, unsigned objKind, const std::v
         return fmt::format("{}+0x{:x}", name, offset);
     }
 
-    std::string_view kind = objectKindName(objKind);
-    const Frame* user = userFrame(firstUse);
-    if (user) {
-        for (const Frame* f = firstUse.data(); f != user; ++f)
-            if (std::string_view type = cxxTypeFromFrame(*f); !type.empty())
-                kind = type;
+    std::string kind = objectType(objKind, firstUse);
+    if (kind.empty())
+        kind = objectKindName(objKind);
+    if (objKind == RAVEL_OBJ_FUTEX) {
+        if (std::string local = localVariableName(addr, kind, firstUse); !local.empty())
+            return local;
+    }
+    std::string pool = poolWord ? " (a libstdc++ waiter-pool word)" : "";
+    if (const Frame* user = userFrame(firstUse)) {
         std::string where = site(*user);
         if (where.empty())
             where = user->function;
-        return fmt::format("{} at {}", kind, where);
+        return fmt::format("{} at {}{}", kind, where, pool);
     }
-    return fmt::format("{} 0x{:x}", kind, addr);
+    return fmt::format("{} 0x{:x}{}", kind, addr, pool);
+}
+
+bool Symbolizer::isWaiterPoolWord(uint64_t addr)
+{
+    std::optional<DataSymbol> d = symbolizeData(addr);
+    return d && d->name.find("__waiter_pool") != std::string::npos;
+}
+
+std::string Symbolizer::objectType(unsigned objKind, const std::vector<Frame>& firstUse)
+{
+    const Frame* user = userFrame(firstUse);
+    if (!user)
+        return {};
+    std::string type;
+    for (const Frame* f = firstUse.data(); f != user; ++f) {
+        if (objKind == RAVEL_OBJ_FUTEX) {
+            if (std::string t = futexTypeFromFrame(*f); !t.empty())
+                type = t;
+        } else if (std::string_view t = cxxTypeFromFrame(*f); !t.empty())
+            type = t;
+    }
+    return type;
+}
+
+namespace {
+
+// "std::" + the name of a class declared in namespace std, else "".
+std::string stdClassName(llvm::DWARFDie type)
+{
+    const char* name = type.getShortName();
+    llvm::DWARFDie parent = type.getParent();
+    if (!name || !parent || parent.getTag() != llvm::dwarf::DW_TAG_namespace)
+        return {};
+    const char* ns = parent.getShortName();
+    return ns && std::string_view(ns) == "std" ? fmt::format("std::{}", name) : std::string();
+}
+
+bool typeIs(llvm::DWARFDie type, const std::string& want)
+{
+    std::string name = stdClassName(type);
+    if (name.empty())
+        return false;
+    if (want == "std::binary_semaphore")
+        return startsWith(name, "std::counting_semaphore<1>");
+    return name == want || startsWith(name, want + "<");
+}
+
+llvm::DWARFDie typeOf(llvm::DWARFDie die)
+{
+    auto ref = die.findRecursively(llvm::dwarf::DW_AT_type);
+    return ref ? stripQualifiers(die.getAttributeValueAsReferencedDie(*ref)) : llvm::DWARFDie();
+}
+
+// What a variable of this type may name: itself (an object or a reference of the type), or, for
+// the object a method runs on (`this`; GCC calls a lambda's `__closure`), its members of the type:
+// a lambda's captures by their names, a class's members as `Class::member`.
+void matchVariable(llvm::DWARFDie var, const std::string& want, std::vector<std::string>& out,
+                   const std::string& prefix = {})
+{
+    const char* name = var.getShortName();
+    llvm::DWARFDie type = typeOf(var);
+    if (!name || !type)
+        return;
+    auto tag = type.getTag();
+    if (tag == llvm::dwarf::DW_TAG_reference_type || tag == llvm::dwarf::DW_TAG_rvalue_reference_type)
+        type = typeOf(type);
+    else if (tag == llvm::dwarf::DW_TAG_pointer_type && prefix.empty()
+             && (std::string_view(name) == "this" || std::string_view(name) == "__closure")) {
+        llvm::DWARFDie object = typeOf(type);
+        if (!object || stdClassName(object).size())
+            return; // a libstdc++ method's own object: the primitive itself, not a holder of it
+        const char* cname = object.getShortName();
+        bool lambda = !cname || std::string_view(cname).starts_with("<lambda") || std::string_view(cname).starts_with("(lambda");
+        for (llvm::DWARFDie member : object.children())
+            if (member.getTag() == llvm::dwarf::DW_TAG_member)
+                matchVariable(member, want, out, lambda ? "" : fmt::format("{}::", cname));
+        return;
+    } else if (tag == llvm::dwarf::DW_TAG_pointer_type)
+        return;
+    if (type && typeIs(type, want)) {
+        std::string n = name;
+        if (startsWith(n, "__") && var.getTag() == llvm::dwarf::DW_TAG_member && prefix.empty())
+            n.erase(0, 2); // GCC names a lambda's capture field "__x"
+        n = prefix + n;
+        if (std::find(out.begin(), out.end(), n) == out.end())
+            out.push_back(n);
+    }
+}
+
+void collectScope(llvm::DWARFDie scope, uint64_t pc, const std::string& want, std::vector<std::string>& out, int depth)
+{
+    if (depth > 32)
+        return;
+    for (llvm::DWARFDie child : scope.children()) {
+        auto tag = child.getTag();
+        if (tag == llvm::dwarf::DW_TAG_variable || tag == llvm::dwarf::DW_TAG_formal_parameter)
+            matchVariable(child, want, out);
+        else if (tag == llvm::dwarf::DW_TAG_lexical_block || tag == llvm::dwarf::DW_TAG_inlined_subroutine) {
+            bool ranged = child.find(llvm::dwarf::DW_AT_low_pc) || child.find(llvm::dwarf::DW_AT_ranges);
+            if (!ranged || child.addressRangeContainsAddress(pc))
+                collectScope(child, pc, want, out, depth + 1);
+        }
+    }
+}
+
+} // namespace
+
+std::string Symbolizer::localVariableName(uint64_t, const std::string& type, const std::vector<Frame>& frames)
+{
+    if (type.empty() || !startsWith(type, "std::"))
+        return {};
+    // The program's frames, innermost first: the first whose scope holds exactly one variable of
+    // the type names it. Inlined frames share their address with the frame they are inlined in.
+    const Frame* user = userFrame(frames);
+    if (!user)
+        return {};
+    uint64_t lastAddress = 0;
+    for (const Frame* f = user; f != frames.data() + frames.size(); ++f) {
+        if (f->address == lastAddress || f->module.empty() || isSystemModule(f->module) || isSystemInline(*f))
+            continue;
+        lastAddress = f->address;
+        const Module* m = moduleFor(f->address);
+        llvm::DWARFContext* context = m ? m_impl->dwarfFor(*m) : nullptr;
+        if (!context)
+            continue;
+        uint64_t pc = f->address - m->base - 1;
+        llvm::DWARFContext::DIEsForAddress dies = context->getDIEsForAddress(pc);
+        // The innermost inlined scope comes back: the frame's variables are in the concrete
+        // function around it (and in the inlined scopes down to the address).
+        llvm::DWARFDie function = dies.FunctionDIE;
+        while (function && function.getTag() != llvm::dwarf::DW_TAG_subprogram)
+            function = function.getParent();
+        if (!function)
+            continue;
+        std::vector<std::string> names;
+        collectScope(function, pc, type, names, 0);
+
+        if (names.size() == 1)
+            return names[0];
+        if (names.size() > 1)
+            return {};
+    }
+    return {};
 }
 
 } // namespace ravel

@@ -56,6 +56,12 @@ public:
     std::string objectName(uint64_t addr, unsigned objKind, const std::vector<Frame>& firstUse,
                            unsigned accessSize = 0);
 
+    // The C++ type the frames that used an object show it to be ("std::mutex", "std::latch",
+    // "std::atomic<int>"), or "" when they do not say.
+    std::string objectType(unsigned objKind, const std::vector<Frame>& firstUse);
+    // The address is a word of libstdc++'s waiter pool (a static of __waiter_pool_base::_S_for).
+    bool isWaiterPoolWord(uint64_t addr);
+
     // The first frame that is the program's own code: not in libc, libstdc++, the ravel runtime,
     // nor inlined from system headers. nullptr when there is none.
     static const Frame* userFrame(const std::vector<Frame>& frames);
@@ -70,6 +76,11 @@ public:
     std::string displayPath(const std::string& path) const;
 
 private:
+    // A futex word on a thread's stack: the one variable of its type that the waiting user frame
+    // declares or captures (by reference, in a lambda), from the frame's debug info; "" when
+    // there is none or more than one.
+    std::string localVariableName(uint64_t addr, const std::string& type, const std::vector<Frame>& firstUse);
+
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

@@ -21,6 +21,7 @@ std::string_view objectKindName(unsigned objKind)
     case RAVEL_OBJ_PIPE: return "pipe";
     case RAVEL_OBJ_MEMORY: return "memory";
     case RAVEL_OBJ_CUSTOM: return "custom";
+    case RAVEL_OBJ_FUTEX: return "futex";
     default: return "object";
     }
 }
@@ -53,6 +54,7 @@ unsigned objectKindSize(unsigned objKind)
     case RAVEL_OBJ_BARRIER: return 32;
     case RAVEL_OBJ_ONCE: return 4;
     case RAVEL_OBJ_GUARD: return 8;
+    case RAVEL_OBJ_FUTEX: return 4; // the word: a member path stops at the std:: object holding it
     default: return 0;
     }
 }

@@ -76,15 +76,36 @@ inline void cpuRelax()
 #endif
 }
 
-inline void futexWait(std::atomic<uint32_t>& word, uint32_t expected, const timespec* relative)
+// The futex system call made directly, not through libc's syscall(): the runtime records futex
+// waits made through that function, and the channel's own waits are recorded as channel
+// operations already (its lock's and its waiters' words are its implementation).
+inline void rawFutex(std::atomic<uint32_t>& word, int op, uint32_t value, const timespec* relative)
 {
     static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, relative, nullptr, 0);
+#if defined(__x86_64__)
+    long ret;
+    register long r10 __asm__("r10") = reinterpret_cast<long>(relative);
+    register long r8 __asm__("r8") = 0;
+    register long r9 __asm__("r9") = 0;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "0"(long(SYS_futex)), "D"(reinterpret_cast<uint32_t*>(&word)), "S"(long(op)), "d"(long(value)),
+                       "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    (void)ret;
+#else
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), op, value, relative, nullptr, 0);
+#endif
+}
+
+inline void futexWait(std::atomic<uint32_t>& word, uint32_t expected, const timespec* relative)
+{
+    rawFutex(word, FUTEX_WAIT_PRIVATE, expected, relative);
 }
 
 inline void futexWake(std::atomic<uint32_t>& word, int count)
 {
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr, 0);
+    rawFutex(word, FUTEX_WAKE_PRIVATE, uint32_t(count), nullptr);
 }
 
 // The channel's lock: not a pthread mutex, so the runtime records nothing of it.

@@ -21,7 +21,8 @@ extern "C" {
 #define RAVEL_TRACE_VERSION 5u /* 2: channels, annotations, the names table; 3: the run-end record;
                                   4: data races (RACE, RACE_PREV, RACE_COUNT, RAVEL_FILE_RACE_MODE);
                                   5: DESTROY_REQ, INIT_FAIL, OWNER_DEAD, RAVEL_INIT_ROBUST, lock
-                                  failures other than EBUSY, ECANCELED ends of cancelled waits */
+                                  failures other than EBUSY, ECANCELED ends of cancelled waits;
+                                  futex words (RAVEL_OBJ_FUTEX) */
 #define RAVEL_HEADER_SIZE 4096u
 #define RAVEL_CHUNK_MAGIC 0x4b4e4843u /* "CHNK" */
 #define RAVEL_CHUNK_HEADER_SIZE 64u
@@ -145,6 +146,8 @@ enum {
     RAVEL_OBJ_PIPE = 12,
     RAVEL_OBJ_MEMORY = 13, /* a freed or unmapped range */
     RAVEL_OBJ_CUSTOM = 14, /* annotated primitive */
+    RAVEL_OBJ_FUTEX = 15,  /* version 5: a futex word waited on or woken through syscall(SYS_futex)
+                              (std::atomic<T>::wait, std::latch, std::barrier, std::counting_semaphore) */
     /* Modifier bits, high 4 bits of RavelEvent flags (one enum with the kinds, so they combine) */
     RAVEL_F_SHARED = 1u << 4,    /* rwlock read mode */
     RAVEL_F_TRY = 1u << 5,       /* trylock, trywait, tryjoin: never blocks */
@@ -280,13 +283,15 @@ static inline unsigned ravel_flags_objkind(unsigned flags) { return flags & 0x0f
 #define RAVEL_THREAD_NAME_LEN 32
 #define RAVEL_MAX_WAIT_SET 16
 #define RAVEL_WAIT_SET_SEND (UINT64_C(1) << 63)
+#define RAVEL_BOARD_FUTEX_VALUE (UINT64_C(1) << 63)
 
 /* The state board of one thread (DESIGN.md): read live by the watchdog. */
 typedef struct RavelBoard {
     uint64_t blocked_on;  /* atomic: object address, 0 when running */
     uint32_t blocked_kind;/* event flags of the blocking request (object kind and modifiers) */
     uint32_t blocked_aux; /* the request's event kind (RAVEL_EV_SEND_REQ, _RECV_REQ, _SELECT_REQ...), or 0 */
-    uint64_t blocked_mutex; /* cond wait: the mutex it will reacquire */
+    uint64_t blocked_mutex; /* cond wait: the mutex it will reacquire; futex wait (version 5): the
+                               value expected (low 32 bits) | RAVEL_BOARD_FUTEX_VALUE */
     uint64_t blocked_since_tsc;
     uint32_t blocked_stack;
     uint32_t held_count;  /* number of valid entries in held[], may exceed RAVEL_MAX_HELD */

@@ -1,0 +1,29 @@
+// What the kernel says each thread of a live process is blocked in (/proc/PID/task/TID/syscall),
+// for the watchdog: a thread whose board says "running" may sit in a futex wait the runtime never
+// saw (a raw `futex` by inline assembly, a library that calls the system call itself). Reading
+// the file needs the right to ptrace the process (ravel run is the target's parent, which Yama's
+// ptrace_scope 1 allows); where it is refused, nothing is amended.
+#pragma once
+
+#include "model/thread_snapshot.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace ravel::cli {
+
+struct KernelTask {
+    uint32_t osTid = 0;
+    long syscall = -2;     // the system call it is blocked in; -1 blocked outside one; -2 running or unknown
+    uint64_t args[6] = {};
+};
+
+// Every task of the process, as the kernel lists it.
+std::vector<KernelTask> readKernelTasks(uint32_t pid);
+
+// Marks the threads of `sample` that the boards show running but the kernel shows in an untimed
+// FUTEX_WAIT / FUTEX_WAIT_BITSET as blocked on that futex word (blockedStack 0: no stack was
+// recorded for it; blockedSinceNs = nowNs, the sample that saw it). Returns how many were marked.
+size_t applyKernelWaits(std::vector<ThreadSnapshot>& sample, const std::vector<KernelTask>& tasks, uint64_t nowNs);
+
+} // namespace ravel::cli
