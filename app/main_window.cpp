@@ -170,8 +170,9 @@ void MainWindow::buildDocks()
     m_graphDock->setObjectName(QStringLiteral("graphDock"));
     m_graphDock->setWidget(m_graphTabs);
     addDockWidget(Qt::RightDockWidgetArea, m_graphDock);
-    // A potential deadlock is drawn in the lock-order graph; anything else at the playhead.
-    connect(m_state, &ViewState::findingSelected, this, [this](int index) {
+    // A potential deadlock is drawn in the lock-order graph; anything else at the playhead. Every
+    // time it is chosen, so choosing it again brings its tab back too.
+    connect(m_state, &ViewState::findingFocused, this, [this](int index) {
         if (index < 0 || !m_document->isLoaded())
             return;
         const std::string& kind = m_document->findings()[size_t(index)].kind;
@@ -739,6 +740,9 @@ void MainWindow::runProgram(const RunRequest& request, const QString& trace)
     m_graphTabs->setCurrentWidget(m_waitFor);
     m_stopRun->setEnabled(true);
     m_stopButton->show();
+    m_timeline->setPlaceholder(tr("Running %1 under ravel: the live wait-for graph is on the right; "
+                                  "its timeline opens here when it ends (or Stop it)")
+                                   .arg(request.displayLine()));
     connect(run, &LiveRun::started, this, [this, run] {
         statusBar()->showMessage(
             tr("Running %1 under ravel, recording to %2…").arg(run->programLine(), QDir::toNativeSeparators(run->tracePath())));
@@ -755,6 +759,7 @@ void MainWindow::runProgram(const RunRequest& request, const QString& trace)
         if (run == m_liveRun) {
             m_stopRun->setEnabled(false);
             m_stopButton->hide();
+            m_timeline->setPlaceholder({});
         }
         run->deleteLater();
         if (!tracePath.isEmpty())
@@ -790,13 +795,13 @@ void MainWindow::showKeys()
         { QStringLiteral("Space"), tr("Play / pause") },
         { QStringLiteral(". ,"), tr("Next / previous event of the selected thread (of all when none is selected)") },
         { QStringLiteral("Ctrl+. Ctrl+,"), tr("Next / previous event of any thread") },
-        { QStringLiteral("N, Shift+N"), tr("Next / previous finding") },
+        { QStringLiteral("N, Shift+N"), tr("Next / previous finding in time order (wraps around)") },
         { QStringLiteral("] ["), tr("Faster / slower replay (0.25x to 64x)") },
         { QStringLiteral("Home End"), tr("Playhead to the start / end") },
-        { QStringLiteral("W S, ↑ ↓"), tr("Zoom the timeline in / out (timeline focused)") },
+        { QStringLiteral("W S, ↑ ↓"), tr("Zoom the timeline in / out around the playhead (timeline focused)") },
         { QStringLiteral("A D, ← →"), tr("Pan the timeline earlier / later (timeline focused)") },
         { QStringLiteral("PgUp PgDn"), tr("Scroll the lanes") },
-        { QStringLiteral("F, Z"), tr("Zoom to fit / to the selection") },
+        { QStringLiteral("F, Z"), tr("Fit the run's activity / zoom to the selection") },
         { QStringLiteral("?"), tr("Keys overlay on the timeline (timeline focused); Esc clears the selection") },
         { QKeySequence(QKeySequence::Find).toString(QKeySequence::NativeText), tr("Search the findings") },
         { QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText), tr("Open a trace") },
@@ -812,14 +817,18 @@ void MainWindow::showKeys()
         table->setItem(i, 0, new QTableWidgetItem(keys[i].key));
         table->setItem(i, 1, new QTableWidgetItem(keys[i].what));
     }
-    table->resizeColumnsToContents();
+    // Nothing cut: the descriptions wrap in their column, the rows grow to fit them.
+    table->setWordWrap(true);
+    table->resizeColumnToContents(0);
     table->horizontalHeader()->setStretchLastSection(true);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, &dialog);
     connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
     auto* layout = new QVBoxLayout(&dialog);
     layout->addWidget(table);
     layout->addWidget(buttons);
-    dialog.resize(620, 440);
+    dialog.resize(720, 520);
+    table->resizeRowsToContents();
+    connect(table->horizontalHeader(), &QHeaderView::sectionResized, table, [table] { table->resizeRowsToContents(); });
     dialog.exec();
 }
 

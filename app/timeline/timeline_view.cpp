@@ -206,7 +206,7 @@ TimelineFrame TimelineView::currentFrame(const QSize& size) const
     else if (m_document->isLoading())
         f.placeholder = tr("Loading the trace…");
     else if (!m_document->isLoaded())
-        f.placeholder = tr("Open a trace (File > Open) to see its timeline");
+        f.placeholder = m_placeholder.isEmpty() ? tr("Open a trace (File > Open) to see its timeline") : m_placeholder;
     return f;
 }
 
@@ -323,6 +323,12 @@ bool TimelineView::exportImage(const QString& path, QString* error, QSize size)
     return fail(tr("%1: unknown image type (use .png or .svg)").arg(path));
 }
 
+void TimelineView::setPlaceholder(const QString& text)
+{
+    m_placeholder = text;
+    viewport()->update();
+}
+
 void TimelineView::resizeEvent(QResizeEvent* event)
 {
     QAbstractScrollArea::resizeEvent(event);
@@ -413,11 +419,29 @@ void TimelineView::focusFinding(int index)
     auto [from, to] = findingExtent(f);
     to = std::min(to, duration);
     from = std::min(from, to);
-    // Wide enough to see the finding's own stretch with room around it, and what led to an
-    // instant (a misuse, a race): a fiftieth of the run, at least 20 us, at most the whole run.
-    const quint64 extent = to - from;
-    quint64 width = std::max<quint64>({ extent + extent / 2, duration / 50, 20'000 });
+    const QList<quint32> threads = findingThreads(f);
+    // A stretch that is most of the run (a lock-order cycle whose two edges are far apart) would
+    // show nothing of either: then, as for an instant, the moment itself.
+    if (to - from > duration / 4)
+        from = to = moment;
+    quint64 width;
+    if (to > from) {
+        // Its own stretch with room around it; at least a fiftieth of the run and 20 us.
+        const quint64 extent = to - from;
+        width = std::max<quint64>({ extent + extent / 2, duration / 50, 20'000 });
+    } else {
+        // An instant (a misuse, a race, one edge): what its thread did just before and after,
+        // three times over, at least 20 us and at most a fiftieth of the run.
+        quint64 around = 0;
+        if (m_index && !threads.isEmpty()) {
+            const auto before = m_index->prevEventTime(moment, threads.first());
+            const auto after = m_index->nextEventTime(moment, threads.first());
+            around = std::max(after.value_or(moment), moment) - std::min(before.value_or(moment), moment);
+        }
+        width = std::max<quint64>(20'000, std::min<quint64>(around * 3, std::max<quint64>(duration / 50, 20'000)));
+    }
     width = std::min(width, duration);
+    const quint64 extent = to - from;
     // The stretch centred; the moment never nearer the right edge than a tenth of the width,
     // even at the very end of the run (the range then runs a little past it).
     const quint64 centre = from + extent / 2;
@@ -425,7 +449,6 @@ void TimelineView::focusFinding(int index)
     if (moment + width / 10 > start + width)
         start = moment + width / 10 - width;
     setRange(start, start + width, duration + width / 10);
-    const QList<quint32> threads = findingThreads(f);
     if (!threads.isEmpty())
         ensureLaneVisible(threads.first());
     viewport()->update();

@@ -62,6 +62,8 @@ public:
     void focusFinding(int index);
     void zoomToSelection();
     void setKeysOverlayVisible(bool visible);
+    // What the empty view says while no trace is open ("" for the default, "Open a trace…").
+    void setPlaceholder(const QString& text);
     bool isKeysOverlayVisible() const { return m_showKeys; }
 
     // Where the state row of a thread's lane is, in viewport coordinates (tests click there).
@@ -123,6 +125,7 @@ private:
     TimelineFrame::SpanType m_selectedType = TimelineFrame::SpanType::None;
     quint32 m_selectedRef = 0;
     bool m_showKeys = false;
+    QString m_placeholder;
 
     enum class Drag { None, Pending, Pan, Playhead };
     Drag m_drag = Drag::None;

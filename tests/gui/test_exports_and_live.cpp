@@ -290,6 +290,9 @@ private slots:
         QVERIFY(waitFor([&] { return run->targetPid() > 0; }, 10000));
         auto* stop = w.findChild<QToolButton*>(QStringLiteral("stopProgramButton"));
         QVERIFY(stop && !stop->isHidden());
+        // The empty timeline says what is going on, not "Open a trace".
+        const QString says = w.timelineView()->currentFrame(QSize(800, 400)).placeholder;
+        QVERIFY2(says.contains(QStringLiteral("Running sh")), qPrintable(says));
         QVERIFY(!saveScreenshot(&w, QStringLiteral("live-run-stop-button")).isEmpty());
         QElapsedTimer clock;
         clock.start();

@@ -8,6 +8,7 @@
 
 #include "details/details_panel.hpp"
 #include "findings_panel.hpp"
+#include "graph/wait_for_graph_view.hpp"
 #include "main_window.hpp"
 #include "models/finding_focus.hpp"
 #include "models/findings_model.hpp"
@@ -275,9 +276,18 @@ private slots:
         QVERIFY(w.selectFinding(1));
         const QString why = checkFocused(w, 0);
         QVERIFY2(why.isEmpty(), qPrintable(why));
-        auto* tabs = w.findChild<QTabWidget*>();
+        QTabWidget* tabs = nullptr;
+        for (QTabWidget* t : w.findChildren<QTabWidget*>())
+            if (t->indexOf(w.waitForGraphView()) >= 0)
+                tabs = t;
         QVERIFY(tabs);
         QCOMPARE(tabs->currentIndex(), 1); // the lock-order graph
+        // Chosen again after looking at the other tab: its tab again.
+        tabs->setCurrentIndex(0);
+        w.viewState()->setPlayhead(0);
+        QVERIFY(w.selectFinding(1));
+        QCOMPARE(tabs->currentIndex(), 1);
+        QVERIFY2(checkFocused(w, 0).isEmpty(), qPrintable(checkFocused(w, 0)));
         QVERIFY(!saveScreenshot(&w, QStringLiteral("focus-latent-abba")).isEmpty());
     }
 
