@@ -16,12 +16,38 @@
 
 namespace ravel::gui {
 
+namespace {
+
+// The findings list through the search: a group's title counts what the search left of it
+// ("Misuse (1 of 3)"), not what it had.
+class FindingsFilter : public QSortFilterProxyModel {
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+    QVariant data(const QModelIndex& index, int role) const override
+    {
+        if (role == Qt::DisplayRole && index.isValid() && !index.parent().isValid() && index.column() == 0
+            && !filterRegularExpression().pattern().isEmpty()) {
+            const QModelIndex source = mapToSource(index);
+            const int all = sourceModel()->rowCount(source);
+            const int shown = rowCount(index);
+            if (shown != all)
+                return QStringLiteral("%1 (%2 of %3)")
+                    .arg(FindingsModel::groupTitle(FindingsModel::Group(source.data(FindingsModel::GroupRole).toInt())))
+                    .arg(shown)
+                    .arg(all);
+        }
+        return QSortFilterProxyModel::data(index, role);
+    }
+};
+
+} // namespace
+
 FindingsPanel::FindingsPanel(TraceDocument* document, ViewState* state, QWidget* parent)
     : QWidget(parent)
     , m_document(document)
     , m_state(state)
     , m_model(new FindingsModel(document, this))
-    , m_proxy(new QSortFilterProxyModel(this))
+    , m_proxy(new FindingsFilter(this))
     , m_search(new QLineEdit(this))
     , m_view(new QTreeView(this))
     , m_placeholder(new QLabel(this))
@@ -38,6 +64,7 @@ FindingsPanel::FindingsPanel(TraceDocument* document, ViewState* state, QWidget*
     connect(m_search, &QLineEdit::textChanged, this, [this](const QString& text) {
         m_proxy->setFilterFixedString(text);
         m_view->expandAll();
+        updatePlaceholder();
     });
 
     m_view->setModel(m_proxy);
@@ -51,6 +78,11 @@ FindingsPanel::FindingsPanel(TraceDocument* document, ViewState* state, QWidget*
     m_view->setTextElideMode(Qt::ElideRight);
     m_view->setObjectName(QStringLiteral("findingsView"));
     connect(m_view->selectionModel(), &QItemSelectionModel::currentChanged, this, &FindingsPanel::onCurrentChanged);
+    // A click, a double-click or Enter on a finding, the selected one too, brings it back:
+    // playhead, selection and view, however far the user has wandered since.
+    connect(m_view, &QTreeView::clicked, this, &FindingsPanel::chooseFinding);
+    connect(m_view, &QTreeView::doubleClicked, this, &FindingsPanel::chooseFinding);
+    connect(m_view, &QTreeView::activated, this, &FindingsPanel::chooseFinding);
 
     m_placeholder->setAlignment(Qt::AlignCenter);
     m_placeholder->setWordWrap(true);
@@ -81,6 +113,9 @@ void FindingsPanel::updatePlaceholder()
     } else if (m_model->findingCount() == 0) {
         m_placeholder->setText(tr("No findings: no deadlock, potential deadlock or misuse in this run."));
         m_stack->setCurrentWidget(m_placeholder);
+    } else if (m_proxy->rowCount() == 0) {
+        m_placeholder->setText(tr("No finding matches “%1”.").arg(m_search->text()));
+        m_stack->setCurrentWidget(m_placeholder);
     } else {
         m_stack->setCurrentWidget(m_view);
     }
@@ -93,6 +128,15 @@ void FindingsPanel::onCurrentChanged()
         return;
     const int finding = current.data(FindingsModel::FindingIndexRole).toInt();
     if (finding >= 0 && finding != m_state->selectedFinding())
+        focusFinding(*m_document, *m_state, finding);
+}
+
+void FindingsPanel::chooseFinding(const QModelIndex& index)
+{
+    if (!index.isValid())
+        return;
+    const int finding = index.data(FindingsModel::FindingIndexRole).toInt();
+    if (finding >= 0)
         focusFinding(*m_document, *m_state, finding);
 }
 

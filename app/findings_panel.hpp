@@ -6,6 +6,7 @@
 #include <QWidget>
 
 class QLabel;
+class QModelIndex;
 class QLineEdit;
 class QSortFilterProxyModel;
 class QStackedWidget;
@@ -29,6 +30,7 @@ public:
 
 private:
     void onCurrentChanged();
+    void chooseFinding(const QModelIndex& index);
     void showFinding(int index);
     void updatePlaceholder();
 

@@ -7,6 +7,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QSize>
 #include <QTimer>
 
 #include <cstdio>
@@ -18,6 +19,7 @@ namespace {
 struct Script {
     int finding = 0; // 1-based; 0 none
     QString exportGraph, exportLockOrder, exportTimeline, exportPerfetto, screenshot;
+    QSize timelineSize; // invalid: the default
     bool quit = false;
     bool any() const
     {
@@ -69,6 +71,7 @@ void runScript(ravel::gui::MainWindow* window, const Script& script)
         };
         exportTo(script.exportGraph, &ravel::gui::MainWindow::exportWaitForGraph);
         exportTo(script.exportLockOrder, &ravel::gui::MainWindow::exportLockOrderGraph);
+        window->setTimelineExportSize(script.timelineSize);
         exportTo(script.exportTimeline, &ravel::gui::MainWindow::exportTimeline);
         exportTo(script.exportPerfetto, &ravel::gui::MainWindow::exportPerfetto);
         if (!script.screenshot.isEmpty() && !window->grab().save(script.screenshot)) {
@@ -140,6 +143,10 @@ int main(int argc, char** argv)
                                        QStringLiteral("FILE"));
     QCommandLineOption exportTimeline(QStringLiteral("export-timeline"),
                                       QStringLiteral("Write the visible timeline (.png, .svg)."), QStringLiteral("FILE"));
+    QCommandLineOption timelineSize(QStringLiteral("timeline-size"),
+                                    QStringLiteral("The timeline picture's size (default: 1600 wide or the window's "
+                                                   "width, every lane tall)."),
+                                    QStringLiteral("WxH"));
     QCommandLineOption exportPerfetto(QStringLiteral("export-perfetto"),
                                       QStringLiteral("Write the whole trace as Perfetto / Chrome trace-event JSON."),
                                       QStringLiteral("FILE"));
@@ -147,7 +154,7 @@ int main(int argc, char** argv)
                                   QStringLiteral("FILE"));
     QCommandLineOption quit(QStringLiteral("quit"),
                             QStringLiteral("Quit once the trace is shown and the above are done; exit 1 if one failed."));
-    parser.addOptions({ selectFinding, exportGraph, exportLockOrder, exportTimeline, exportPerfetto, screenshot, quit });
+    parser.addOptions({ selectFinding, exportGraph, exportLockOrder, exportTimeline, timelineSize, exportPerfetto, screenshot, quit });
     parser.process(app);
 
     Script script;
@@ -163,6 +170,16 @@ int main(int argc, char** argv)
     script.exportLockOrder = parser.value(exportLockOrder);
     script.exportTimeline = parser.value(exportTimeline);
     script.exportPerfetto = parser.value(exportPerfetto);
+    if (parser.isSet(timelineSize)) {
+        const QStringList wh = parser.value(timelineSize).split(QLatin1Char('x'));
+        bool okW = false, okH = false;
+        if (wh.size() == 2)
+            script.timelineSize = QSize(wh[0].toInt(&okW), wh[1].toInt(&okH));
+        if (!okW || !okH || script.timelineSize.width() < 200 || script.timelineSize.height() < 120) {
+            say(QStringLiteral("--timeline-size: '%1' is not WIDTHxHEIGHT (at least 200x120)").arg(parser.value(timelineSize)));
+            return 2;
+        }
+    }
     script.screenshot = parser.value(screenshot);
     script.quit = parser.isSet(quit);
     const QStringList positional = parser.positionalArguments();

@@ -21,7 +21,6 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
-#include <QDateTime>
 #include <QDialog>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -31,6 +30,7 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFormLayout>
 #include <QFutureWatcher>
 #include <QtConcurrent/QtConcurrentRun>
 #include <QFrame>
@@ -43,8 +43,9 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QRegularExpression>
 #include <QSettings>
-#include <QStandardPaths>
+#include <QSpinBox>
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
@@ -61,6 +62,10 @@ namespace ravel::gui {
 namespace {
 
 constexpr int kMaxRecent = 10;
+// The findings dock's width with findings in it, and without: an empty list yields its room to
+// the timeline (its one line of text wraps).
+constexpr int kFindingsWidth = 300;
+constexpr int kEmptyFindingsWidth = 170;
 // Bumped when the docks change, so an old saved layout cannot hide a new dock.
 constexpr int kLayoutVersion = 1;
 
@@ -166,8 +171,9 @@ void MainWindow::buildDocks()
     m_graphDock->setObjectName(QStringLiteral("graphDock"));
     m_graphDock->setWidget(m_graphTabs);
     addDockWidget(Qt::RightDockWidgetArea, m_graphDock);
-    // A potential deadlock is drawn in the lock-order graph; anything else at the playhead.
-    connect(m_state, &ViewState::findingSelected, this, [this](int index) {
+    // A potential deadlock is drawn in the lock-order graph; anything else at the playhead. Every
+    // time it is chosen, so choosing it again brings its tab back too.
+    connect(m_state, &ViewState::findingFocused, this, [this](int index) {
         if (index < 0 || !m_document->isLoaded())
             return;
         const std::string& kind = m_document->findings()[size_t(index)].kind;
@@ -184,7 +190,8 @@ void MainWindow::buildDocks()
     // The bottom dock spans only the middle, so findings and graphs keep their full height.
     setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
     setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
-    resizeDocks({ m_findingsDock, m_graphDock }, { 360, 440 }, Qt::Horizontal);
+    // The timeline in the middle gets most of the width.
+    resizeDocks({ m_findingsDock, m_graphDock }, { kFindingsWidth, 400 }, Qt::Horizontal);
     resizeDocks({ m_detailsDock }, { 220 }, Qt::Vertical);
 }
 
@@ -197,6 +204,9 @@ void MainWindow::buildMenus()
     connect(m_recentMenu, &QMenu::aboutToShow, this, &MainWindow::updateRecentMenu);
     QAction* run = file->addAction(tr("&Run Program…"), this, &MainWindow::runProgramDialog);
     run->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_stopRun = file->addAction(tr("&Stop Program"), this, &MainWindow::stopProgram);
+    m_stopRun->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
+    m_stopRun->setEnabled(false);
     file->addSeparator();
     m_closeAction = file->addAction(tr("&Close"), m_document, &TraceDocument::close);
     m_closeAction->setShortcut(QKeySequence::Close);
@@ -233,22 +243,22 @@ void MainWindow::buildMenus()
     QMenu* exportMenu = menuBar()->addMenu(tr("&Export"));
     const QString graphFilters = tr("SVG image (*.svg);;PNG image (*.png);;PDF document (*.pdf);;Graphviz DOT (*.dot)");
     QAction* exportWaitFor = exportMenu->addAction(tr("&Wait-for Graph…"), this, [this, graphFilters] {
-        exportDialog(tr("Export the Wait-for Graph"), graphFilters, QStringLiteral("wait-for.svg"),
+        exportDialog(tr("Export the Wait-for Graph"), graphFilters, suggestedExportName(QStringLiteral("wait-for"), QStringLiteral("svg")),
                      &MainWindow::exportWaitForGraph);
     });
     QAction* exportLockOrder = exportMenu->addAction(tr("&Lock-order Graph…"), this, [this, graphFilters] {
-        exportDialog(tr("Export the Lock-order Graph"), graphFilters, QStringLiteral("lock-order.svg"),
-                     &MainWindow::exportLockOrderGraph);
+        exportDialog(tr("Export the Lock-order Graph"), graphFilters,
+                     suggestedExportName(QStringLiteral("lock-order"), QStringLiteral("svg")), &MainWindow::exportLockOrderGraph);
     });
     QAction* exportTimelineAction = exportMenu->addAction(tr("&Timeline (visible part)…"), this, [this] {
         exportDialog(tr("Export the Timeline"), tr("PNG image (*.png);;SVG image (*.svg)"),
-                     QStringLiteral("timeline.png"), &MainWindow::exportTimeline);
+                     suggestedExportName(QStringLiteral("timeline"), QStringLiteral("png")), &MainWindow::exportTimeline);
     });
     exportMenu->addSeparator();
     QAction* exportTrace = exportMenu->addAction(tr("Trace as &Perfetto JSON…"), this, [this] {
         QSettings settings;
         const QString dir = settings.value(QStringLiteral("exportDirectory"), QDir::currentPath()).toString();
-        const QString suggested = QFileInfo(m_document->path()).completeBaseName() + QStringLiteral(".json");
+        const QString suggested = suggestedExportName(QString(), QStringLiteral("json"));
         const QString path = QFileDialog::getSaveFileName(this, tr("Export the Trace for Perfetto"),
                                                           dir + QLatin1Char('/') + suggested,
                                                           tr("Chrome trace-event JSON (*.json)"));
@@ -288,6 +298,16 @@ void MainWindow::buildStatusBar()
         statusBar()->showMessage(tr("Loading cancelled."), 5000);
     });
     statusBar()->addPermanentWidget(m_cancel);
+    // While a launched program runs: ends it (as File > Stop Program); its trace then opens.
+    m_stopButton = new QToolButton(this);
+    m_stopButton->setObjectName(QStringLiteral("stopProgramButton"));
+    m_stopButton->setText(tr("Stop"));
+    m_stopButton->setIcon(style()->standardIcon(QStyle::SP_MediaStop));
+    m_stopButton->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_stopButton->setToolTip(tr("End the program being run; its trace opens"));
+    m_stopButton->hide();
+    connect(m_stopButton, &QToolButton::clicked, this, &MainWindow::stopProgram);
+    statusBar()->addPermanentWidget(m_stopButton);
 }
 
 void MainWindow::restoreLayout()
@@ -379,6 +399,12 @@ void MainWindow::onLoaded()
     m_statsLabel->setText(statisticsText());
     updateActions();
     updateTitle();
+    if (m_findingsDock->isVisible() && !m_findingsDock->isFloating()) {
+        if (m_document->findings().empty() && m_findingsDock->width() > kEmptyFindingsWidth)
+            resizeDocks({ m_findingsDock }, { kEmptyFindingsWidth }, Qt::Horizontal);
+        else if (!m_document->findings().empty() && m_findingsDock->width() < kFindingsWidth)
+            resizeDocks({ m_findingsDock }, { kFindingsWidth }, Qt::Horizontal);
+    }
     // A run with a deadlock opens on it: the first thing a person wants to see.
     if (!m_document->findings().empty() && m_document->findings().front().kind == "deadlock")
         focusFinding(*m_document, *m_state, 0);
@@ -530,7 +556,7 @@ bool MainWindow::exportLockOrderGraph(const QString& path, QString* error)
 
 bool MainWindow::exportTimeline(const QString& path, QString* error)
 {
-    return m_timeline->exportImage(path, error);
+    return m_timeline->exportImage(path, error, m_timelineExportSize);
 }
 
 bool MainWindow::exportPerfetto(const QString& path, QString* error)
@@ -596,16 +622,29 @@ void MainWindow::exportPerfettoInBackground(const QString& path)
                                          std::cref(m_document->model()), std::cref(m_document->findings()), path));
 }
 
+QString MainWindow::suggestedExportName(const QString& what, const QString& suffix) const
+{
+    // "dining.ravel" -> "dining-wait-for.svg": several traces' exports can share a folder.
+    QString base = QFileInfo(m_document->path()).completeBaseName();
+    if (base.isEmpty())
+        base = QStringLiteral("ravel");
+    return (what.isEmpty() ? base : base + QLatin1Char('-') + what) + QLatin1Char('.') + suffix;
+}
+
 void MainWindow::exportDialog(const QString& title, const QString& filters, const QString& suggestedName,
                               bool (MainWindow::*exporter)(const QString&, QString*))
 {
     QSettings settings;
     const QString dir = settings.value(QStringLiteral("exportDirectory"), QDir::currentPath()).toString();
-    QString selectedFilter;
-    QString path = QFileDialog::getSaveFileName(this, title, dir + QLatin1Char('/') + suggestedName, filters,
-                                                &selectedFilter);
-    if (path.isEmpty())
+    QFileDialog dialog(this, title, dir, filters);
+    dialog.setObjectName(QStringLiteral("exportFileDialog"));
+    dialog.setAcceptMode(QFileDialog::AcceptSave);
+    dialog.setFileMode(QFileDialog::AnyFile);
+    dialog.selectFile(suggestedName);
+    if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty())
         return;
+    QString path = dialog.selectedFiles().first();
+    const QString selectedFilter = dialog.selectedNameFilter();
     // No extension typed: the chosen filter's.
     if (QFileInfo(path).suffix().isEmpty()) {
         const int star = int(selectedFilter.indexOf(QStringLiteral("*.")));
@@ -613,11 +652,53 @@ void MainWindow::exportDialog(const QString& title, const QString& filters, cons
             path += selectedFilter.mid(star + 1, selectedFilter.indexOf(QLatin1Char(')'), star) - star - 1);
     }
     settings.setValue(QStringLiteral("exportDirectory"), QFileInfo(path).absolutePath());
+    // The timeline is a picture of a chosen size: asked for once the file is known.
+    if (exporter == &MainWindow::exportTimeline) {
+        const QSize size = askTimelineSize();
+        if (!size.isValid())
+            return;
+        m_timelineExportSize = size;
+    }
     QString error;
     if ((this->*exporter)(path, &error))
         statusBar()->showMessage(tr("Exported %1").arg(QDir::toNativeSeparators(path)), 5000);
     else
         showBanner(error.isEmpty() ? tr("%1: export failed").arg(path) : error, true);
+}
+
+QSize MainWindow::askTimelineSize()
+{
+    const QSize suggested = m_timelineExportSize.isValid() ? m_timelineExportSize : m_timeline->defaultExportSize();
+    QDialog dialog(this);
+    dialog.setObjectName(QStringLiteral("timelineSizeDialog"));
+    dialog.setWindowTitle(tr("Timeline Picture Size"));
+    auto* width = new QSpinBox(&dialog);
+    width->setObjectName(QStringLiteral("timelineWidth"));
+    width->setRange(200, 20000);
+    width->setSuffix(tr(" px"));
+    width->setValue(suggested.width());
+    auto* height = new QSpinBox(&dialog);
+    height->setObjectName(QStringLiteral("timelineHeight"));
+    height->setRange(120, 20000);
+    height->setSuffix(tr(" px"));
+    height->setValue(suggested.height());
+    auto* form = new QFormLayout;
+    form->addRow(tr("&Width:"), width);
+    form->addRow(tr("&Height:"), height);
+    auto* note = new QLabel(tr("The visible time range, with a title, the ruler, the lanes and the legend. "
+                               "The suggested height shows every lane."),
+                            &dialog);
+    note->setWordWrap(true);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    auto* layout = new QVBoxLayout(&dialog);
+    layout->addWidget(note);
+    layout->addLayout(form);
+    layout->addWidget(buttons);
+    if (dialog.exec() != QDialog::Accepted)
+        return {};
+    return QSize(width->value(), height->value());
 }
 
 // ---- launch ----
@@ -630,32 +711,57 @@ void MainWindow::runProgramDialog()
         dialog.setRequest(recent.first());
     if (dialog.exec() != QDialog::Accepted)
         return;
-    const RunRequest request = dialog.request();
+    runProgram(dialog.request(), dialog.tracePath());
+}
+
+QString MainWindow::bannerLineOf(const QString& report)
+{
+    // The report's first line without the command line's "==ravel== ERROR #1: " prefix.
+    static const QRegularExpression prefix(QStringLiteral("^==ravel==\\s*(?:(?:ERROR|WARNING)\\s*#\\d+:\\s*)?"));
+    QString line = report.section(QLatin1Char('\n'), 0, 0).trimmed();
+    line.remove(prefix);
+    return line;
+}
+
+void MainWindow::runProgram(const RunRequest& request, const QString& trace)
+{
     if (m_liveRun && m_liveRun->isRunning())
         m_liveRun->stop();
-    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation)
-        + QStringLiteral("/runs");
-    QDir().mkpath(dir);
-    // Traces hold command lines and stacks: the folder is the user's alone (docs/trace-format.md).
-    QFile::setPermissions(dir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
-    const QString trace = QStringLiteral("%1/%2.%3.ravel")
-                              .arg(dir, QFileInfo(request.program).fileName(),
-                                   QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss")));
+    // A new run: the previous trace's findings, timeline and details go, and the live graph is
+    // all the window shows until this run's trace opens.
+    if (m_document->isLoaded() || m_document->isLoading())
+        m_document->close();
+    hideBanner();
     auto* run = new LiveRun(this);
+    if (!m_ravelBinary.isEmpty())
+        run->setRavelBinary(m_ravelBinary);
     m_liveRun = run;
     m_waitFor->followLiveRun(run);
     m_graphDock->show();
     m_graphTabs->setCurrentWidget(m_waitFor);
+    m_stopRun->setEnabled(true);
+    m_stopButton->show();
+    m_timeline->setPlaceholder(tr("Running %1 under ravel: the live wait-for graph is on the right; "
+                                  "its timeline opens here when it ends (or Stop it)")
+                                   .arg(request.displayLine()));
     connect(run, &LiveRun::started, this, [this, run] {
-        statusBar()->showMessage(tr("Running %1 under ravel…").arg(run->programLine()));
+        statusBar()->showMessage(
+            tr("Running %1 under ravel, recording to %2…").arg(run->programLine(), QDir::toNativeSeparators(run->tracePath())));
     });
     connect(run, &LiveRun::deadlockFound, this, [this, run](const QString& report) {
-        showBanner(tr("Deadlock in %1, found while it runs: %2")
-                       .arg(run->programLine(), report.section(QLatin1Char('\n'), 0, 0).trimmed()),
-                   true);
+        showBanner(tr("Deadlock in %1, found while it runs: %2").arg(run->programLine(), bannerLineOf(report)), true);
     });
     connect(run, &LiveRun::finished, this, [this, run](int exitCode, const QString& tracePath) {
-        statusBar()->showMessage(tr("%1 ended (ravel run exited %2)").arg(run->programLine()).arg(exitCode), 8000);
+        statusBar()->showMessage(tr("%1 ended (ravel run exited %2); the trace is %3")
+                                     .arg(run->programLine())
+                                     .arg(exitCode)
+                                     .arg(QDir::toNativeSeparators(tracePath.isEmpty() ? run->tracePath() : tracePath)),
+                                 15000);
+        if (run == m_liveRun) {
+            m_stopRun->setEnabled(false);
+            m_stopButton->hide();
+            m_timeline->setPlaceholder({});
+        }
         run->deleteLater();
         if (!tracePath.isEmpty())
             openTrace(tracePath);
@@ -664,6 +770,19 @@ void MainWindow::runProgramDialog()
                        true);
     });
     run->start(request, trace);
+}
+
+LiveRun* MainWindow::liveRun() const
+{
+    return m_liveRun.data();
+}
+
+void MainWindow::stopProgram()
+{
+    if (m_liveRun && m_liveRun->isRunning()) {
+        m_liveRun->stop();
+        statusBar()->showMessage(tr("Stopping %1…").arg(m_liveRun->programLine()));
+    }
 }
 
 // ---- help ----
@@ -677,13 +796,13 @@ void MainWindow::showKeys()
         { QStringLiteral("Space"), tr("Play / pause") },
         { QStringLiteral(". ,"), tr("Next / previous event of the selected thread (of all when none is selected)") },
         { QStringLiteral("Ctrl+. Ctrl+,"), tr("Next / previous event of any thread") },
-        { QStringLiteral("N, Shift+N"), tr("Next / previous finding") },
+        { QStringLiteral("N, Shift+N"), tr("Next / previous finding in time order (wraps around)") },
         { QStringLiteral("] ["), tr("Faster / slower replay (0.25x to 64x)") },
         { QStringLiteral("Home End"), tr("Playhead to the start / end") },
-        { QStringLiteral("W S, ↑ ↓"), tr("Zoom the timeline in / out (timeline focused)") },
+        { QStringLiteral("W S, ↑ ↓"), tr("Zoom the timeline in / out around the playhead (timeline focused)") },
         { QStringLiteral("A D, ← →"), tr("Pan the timeline earlier / later (timeline focused)") },
         { QStringLiteral("PgUp PgDn"), tr("Scroll the lanes") },
-        { QStringLiteral("F, Z"), tr("Zoom to fit / to the selection") },
+        { QStringLiteral("F, Z"), tr("Fit the run's activity / zoom to the selection") },
         { QStringLiteral("?"), tr("Keys overlay on the timeline (timeline focused); Esc clears the selection") },
         { QKeySequence(QKeySequence::Find).toString(QKeySequence::NativeText), tr("Search the findings") },
         { QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText), tr("Open a trace") },
@@ -699,14 +818,18 @@ void MainWindow::showKeys()
         table->setItem(i, 0, new QTableWidgetItem(keys[i].key));
         table->setItem(i, 1, new QTableWidgetItem(keys[i].what));
     }
-    table->resizeColumnsToContents();
+    // Nothing cut: the descriptions wrap in their column, the rows grow to fit them.
+    table->setWordWrap(true);
+    table->resizeColumnToContents(0);
     table->horizontalHeader()->setStretchLastSection(true);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, &dialog);
     connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
     auto* layout = new QVBoxLayout(&dialog);
     layout->addWidget(table);
     layout->addWidget(buttons);
-    dialog.resize(620, 440);
+    dialog.resize(720, 520);
+    table->resizeRowsToContents();
+    connect(table->horizontalHeader(), &QHeaderView::sectionResized, table, [table] { table->resizeRowsToContents(); });
     dialog.exec();
 }
 

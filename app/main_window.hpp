@@ -6,9 +6,11 @@
 #pragma once
 
 #include "base/finding.hpp"
+#include "launch/run_request.hpp"
 
 #include <QMainWindow>
 #include <QPointer>
+#include <QSize>
 
 #include <memory>
 #include <vector>
@@ -59,6 +61,15 @@ public:
     QString statisticsText() const;
 
     void openTrace(const QString& path);
+    // Runs a program under ravel as File > Run Program… does, recording into `tracePath`: the
+    // previous trace is closed, the live graph follows the run, and its trace opens at the end.
+    void runProgram(const RunRequest& request, const QString& tracePath);
+    LiveRun* liveRun() const;
+    // The `ravel` that runs programs (LiveRun::defaultRavelBinary(); tests set their build's).
+    void setRavelBinary(const QString& path) { m_ravelBinary = path; } // the program running, or the last one until it is gone
+    // A watchdog report's first line for the banner: "deadlock (certain): 5 threads…", without
+    // the command line's "==ravel== ERROR #1: ".
+    static QString bannerLineOf(const QString& report);
     // Findings are numbered from 1 as in every report; false when there is no such finding.
     bool selectFinding(int number);
     // By extension: .dot/.gv, .svg, .png, .pdf for graphs; .png/.svg for the timeline; .json for
@@ -67,6 +78,10 @@ public:
     bool exportLockOrderGraph(const QString& path, QString* error);
     bool exportTimeline(const QString& path, QString* error);
     bool exportPerfetto(const QString& path, QString* error);
+    // The size of timeline pictures (invalid: TimelineView::defaultExportSize()).
+    void setTimelineExportSize(const QSize& size) { m_timelineExportSize = size; }
+    // The export dialogs' file name: the trace's, then what it is ("dining-wait-for.svg").
+    QString suggestedExportName(const QString& what, const QString& suffix) const;
 
     // Synchronous, for scripts and tests; the Export menu runs it on a worker.
     void exportPerfettoInBackground(const QString& path);
@@ -104,11 +119,13 @@ private:
 
     void openDialog();
     void runProgramDialog();
+    void stopProgram();
     void exportDialog(const QString& title, const QString& filters, const QString& suggestedName,
                       bool (MainWindow::*exporter)(const QString&, QString*));
     // "" or the one-line error. Runs on any thread: it uses its own symbolizer.
     static QString writePerfetto(std::shared_ptr<const void> keep, const ravel::ReplayModel& model,
                                  const std::vector<ravel::Finding>& findings, const QString& path);
+    QSize askTimelineSize(); // invalid when cancelled
     void showKeys();
     void showAbout();
 
@@ -134,10 +151,14 @@ private:
     QLabel* m_statsLabel = nullptr;
     QProgressBar* m_progress = nullptr;
     QToolButton* m_cancel = nullptr;
+    QToolButton* m_stopButton = nullptr;
+    QAction* m_stopRun = nullptr;
     QMenu* m_recentMenu = nullptr;
     QMenu* m_viewMenu = nullptr;
     QList<QAction*> m_needTrace; // enabled only while a trace is loaded
     QAction* m_closeAction = nullptr;
+    QSize m_timelineExportSize;
+    QString m_ravelBinary;
 };
 
 } // namespace ravel::gui

@@ -1,6 +1,7 @@
 #include "details/details_panel.hpp"
 
 #include "details/source_view.hpp"
+#include "models/finding_focus.hpp"
 #include "models/object_stats_model.hpp"
 #include "models/stack_model.hpp"
 #include "models/trace_document.hpp"
@@ -94,6 +95,16 @@ DetailsPanel::DetailsPanel(TraceDocument* document, ViewState* state, QWidget* p
     layout->addWidget(m_tabs, 1);
 
     connect(state, &ViewState::eventSelected, this, &DetailsPanel::onEventSelected);
+    connect(state, &ViewState::findingSelected, this, &DetailsPanel::onEventSelected);
+    // With no event selected the summary is about the playhead's moment: it follows it.
+    connect(state, &ViewState::playheadChanged, this, [this] {
+        if (!m_state->hasSelectedEvent())
+            onEventSelected();
+    });
+    connect(state, &ViewState::selectionChanged, this, [this] {
+        if (!m_state->hasSelectedEvent())
+            onEventSelected();
+    });
     connect(state, &ViewState::selectionChanged, this, &DetailsPanel::onSelectionChanged);
     connect(document, &TraceDocument::closed, this, &DetailsPanel::onEventSelected);
     connect(document, &TraceDocument::loaded, this, &DetailsPanel::onEventSelected);
@@ -134,6 +145,51 @@ QString DetailsPanel::describe(const TraceDocument& document, quint32 thread, qu
     return text;
 }
 
+QString DetailsPanel::describeMoment(const TraceDocument& document, quint64 t)
+{
+    if (!document.isLoaded())
+        return {};
+    const ravel::ReplayModel& model = document.model();
+    int alive = 0;
+    QStringList blocked;
+    int blockedCount = 0;
+    for (const ravel::ModelThread& th : model.threads()) {
+        if (th.startNs > t || (th.exitNs != ravel::kOpenEnd && th.exitNs <= t))
+            continue;
+        alive++;
+        if (const ravel::WaitSpan* w = model.blockedAt(th.id, t)) {
+            if (++blockedCount <= 3)
+                blocked << tr("%1 waits for %2").arg(document.threadName(th.id), document.objectName(w->object));
+        }
+    }
+    QString text = alive == 1 ? tr("At %1: 1 thread alive").arg(timeText(t))
+                              : tr("At %1: %2 threads alive").arg(timeText(t)).arg(alive);
+    if (blockedCount == 0)
+        return text + tr(", none blocked");
+    text += tr(", %1 blocked").arg(blockedCount);
+    if (blockedCount > blocked.size())
+        blocked << tr("…");
+    return text + QStringLiteral(" (") + blocked.join(QStringLiteral("; ")).toHtmlEscaped() + QStringLiteral(")");
+}
+
+QString DetailsPanel::describeFinding(const TraceDocument& document, int index)
+{
+    if (!document.isLoaded() || index < 0 || size_t(index) >= document.findings().size())
+        return {};
+    const ravel::Finding& f = document.findings()[size_t(index)];
+    QString text = tr("<b>Finding %1</b>: %2 · at %3")
+                       .arg(index + 1)
+                       .arg(QString::fromStdString(f.title).toHtmlEscaped(), timeText(findingTime(f)));
+    QStringList objects;
+    for (quint32 o : findingObjects(document, f))
+        objects << document.objectName(o);
+    if (objects.size() > 4)
+        objects = objects.mid(0, 4) << tr("…");
+    if (!objects.isEmpty())
+        text += tr(" · on %1").arg(objects.join(QStringLiteral(", ")).toHtmlEscaped());
+    return text;
+}
+
 void DetailsPanel::onEventSelected()
 {
     if (!m_document->isLoaded()) {
@@ -142,17 +198,28 @@ void DetailsPanel::onEventSelected()
         m_source->showMessage({});
         return;
     }
+    // Always something to read: the chosen finding, then what the selected event, thread or
+    // (with nothing selected) the whole program is doing at that moment.
+    QStringList lines;
+    if (m_state->selectedFinding() >= 0)
+        lines << describeFinding(*m_document, m_state->selectedFinding());
     if (!m_state->hasSelectedEvent()) {
-        m_summary->setText(tr("Select a finding, or a span on the timeline, to see its stack and source."));
+        if (!m_state->selectedThreads().isEmpty())
+            lines << describe(*m_document, m_state->selectedThreads().first(), m_state->playhead());
+        else
+            lines << describeMoment(*m_document, m_state->playhead());
+        lines << QStringLiteral("<i>%1</i>").arg(
+            tr("Click a span on the timeline, or choose a finding, to see its stack and source."));
+        m_summary->setText(lines.join(QStringLiteral("<br>")));
         m_stack->setStack(0);
         m_source->showMessage({});
         return;
     }
-    QString text = describe(*m_document, m_state->selectedEventThread(), m_state->selectedEventTime());
+    lines << describe(*m_document, m_state->selectedEventThread(), m_state->selectedEventTime());
     m_stack->setStack(m_state->selectedEventStack());
     if (!m_stack->caveat().isEmpty())
-        text += QStringLiteral("<br><i>%1</i>").arg(m_stack->caveat().toHtmlEscaped());
-    m_summary->setText(text);
+        lines << QStringLiteral("<i>%1</i>").arg(m_stack->caveat().toHtmlEscaped());
+    m_summary->setText(lines.join(QStringLiteral("<br>")));
     m_stackView->resizeColumnToContents(StackModel::FunctionColumn);
     const int row = m_stack->userFrameRow() >= 0 ? m_stack->userFrameRow() : 0;
     if (m_stack->rowCount() > 0)

@@ -35,6 +35,10 @@ public:
 
     // "philosopher-0 waits for forks[1] since 1.204s · held by philosopher-1 · holds forks[0]"
     static QString describe(const TraceDocument& document, quint32 thread, quint64 timeNs);
+    // "At 4.4ms: 6 threads alive, 5 blocked (philosopher-0 waits for forks[1]; …)"
+    static QString describeMoment(const TraceDocument& document, quint64 timeNs);
+    // "Finding 1: deadlock: … · at 4.4ms · on forks[0], forks[1], …"
+    static QString describeFinding(const TraceDocument& document, int index);
 
 private:
     void onEventSelected();

@@ -8,6 +8,7 @@
 #include "models/view_state.hpp"
 
 #include <QElapsedTimer>
+#include <QFontInfo>
 #include <QGraphicsScene>
 #include <QKeyEvent>
 #include <QMouseEvent>
@@ -268,25 +269,39 @@ void GraphView::updateHighlights()
     }
 }
 
+double GraphView::readableScale() const
+{
+    // The smallest text of the scene is an edge label, 9 units high (node labels are 11): at this
+    // scale it is as big as the window's body text.
+    const int body = QFontInfo(font()).pixelSize();
+    return std::max(kMinFitScale, double(body > 0 ? body : 12) / 9.0);
+}
+
 void GraphView::autoFit()
 {
     QRectF r = sceneRect();
     if (r.isEmpty() || viewport()->width() < 10 || viewport()->height() < 10)
         return;
+    // Fitted to the pane, unless that would make the labels smaller than the body text: then at
+    // that size, with scroll bars, centred on the finding's cycle.
+    const double readable = readableScale();
     double s = std::min(viewport()->width() / r.width(), viewport()->height() / r.height());
-    s = std::clamp(s, kMinFitScale, kMaxFitScale);
+    s = std::clamp(s, readable, std::max(kMaxFitScale, readable));
     setTransform(QTransform::fromScale(s, s));
     if (r.width() * s <= viewport()->width() && r.height() * s <= viewport()->height()) {
         centerOn(r.center());
         return;
     }
-    // Too big to read whole: start where the story starts, the first node of the cycle.
+    // Where the story starts: the cycle's first thread (the one the details show), else its
+    // first node.
+    GraphNodeItem* start = nullptr;
     for (GraphNodeItem* n : nodeItems())
-        if (n->node().onCycle || n->node().deadlocked) {
-            centerOn(n);
-            return;
-        }
-    centerOn(r.topLeft());
+        if ((n->node().onCycle || n->node().deadlocked) && (!start || (n->isThread() && !start->isThread())))
+            start = n;
+    if (start)
+        centerOn(start);
+    else
+        centerOn(r.topLeft());
 }
 
 void GraphView::fitGraph()

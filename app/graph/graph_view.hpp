@@ -88,6 +88,7 @@ private:
     void rebuildScene();
     void updateHighlights();
     void autoFit();
+    double readableScale() const; // the least zoom at which labels are body-text sized
 
     QPointer<TraceDocument> m_document;
     QPointer<ViewState> m_state;

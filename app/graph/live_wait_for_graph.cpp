@@ -22,8 +22,8 @@ std::string threadLabel(const ravel::ThreadSnapshot& t)
 
 } // namespace
 
-ravel::GraphModel liveWaitForGraph(
-    const std::vector<ravel::ThreadSnapshot>& threads, uint64_t nowNs, const std::string& program)
+ravel::GraphModel liveWaitForGraph(const std::vector<ravel::ThreadSnapshot>& threads, uint64_t nowNs,
+                                   const std::string& program, const std::map<uint64_t, std::string>* names)
 {
     using namespace ravel;
     GraphModel g;
@@ -57,7 +57,14 @@ ravel::GraphModel liveWaitForGraph(
         n.id = fmt::format("a{:x}", address);
         n.kind = GraphNodeKind::Object;
         n.objectKind = kind;
-        n.label = fmt::format("{} 0x{:x}", objectKindName(kind), address);
+        const std::string k(objectKindName(kind));
+        const auto named = names ? names->find(address) : std::map<uint64_t, std::string>::const_iterator();
+        if (names && named != names->end() && !named->second.empty())
+            // As the replay's graph labels it: the kind, then the name (once).
+            n.label = named->second.rfind(k + " ", 0) == 0 ? named->second : k + " " + named->second;
+        else
+            n.label = fmt::format("{} 0x{:x}", k, address);
+        n.tooltip = fmt::format("0x{:x}", address);
         g.nodes.push_back(std::move(n));
         return objectNodes[address] = g.nodes.size() - 1;
     };

@@ -2,6 +2,7 @@
 
 #include "graph/live_wait_for_graph.hpp"
 #include "launch/live_run.hpp"
+#include "models/finding_focus.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
 
@@ -44,6 +45,11 @@ WaitForGraphView::WaitForGraphView(TraceDocument* document, ViewState* state, QW
     if (state) {
         connect(state, &ViewState::playheadChanged, this, &WaitForGraphView::onPlayhead);
         connect(state, &ViewState::findingSelected, this, &WaitForGraphView::onFinding);
+        // Chosen again after the playhead moved on: its graph again.
+        connect(state, &ViewState::findingFocused, this, [this](int index) {
+            if (!m_findingMode || m_finding != index)
+                onFinding(index);
+        });
     }
     if (document && document->isLoaded())
         onLoaded();
@@ -88,7 +94,7 @@ quint64 WaitForGraphView::findingTime(int index) const
     const auto& findings = document()->findings();
     if (index < 0 || size_t(index) >= findings.size())
         return 0;
-    quint64 t = findings[size_t(index)].timeNs;
+    quint64 t = gui::findingTime(findings[size_t(index)]);
     return viewState() && viewState()->duration() ? std::min<quint64>(t, viewState()->duration()) : t;
 }
 
@@ -134,8 +140,8 @@ void WaitForGraphView::refresh()
     showGraph(ravel::waitForGraphAt(model, t, *m_naming));
 }
 
-void WaitForGraphView::showLiveSnapshot(
-    const std::vector<ravel::ThreadSnapshot>& threads, quint64 nowNs, const QString& program)
+void WaitForGraphView::showLiveSnapshot(const std::vector<ravel::ThreadSnapshot>& threads, quint64 nowNs,
+                                        const QString& program, const std::map<uint64_t, std::string>* names)
 {
     if (!m_live) { // a live run's nodes have no places yet
         setHomes({});
@@ -143,14 +149,14 @@ void WaitForGraphView::showLiveSnapshot(
         layoutWorker()->invalidate(&m_homeClient);
     }
     m_live = true;
-    showGraph(liveWaitForGraph(threads, nowNs, program.toStdString()));
+    showGraph(liveWaitForGraph(threads, nowNs, program.toStdString(), names));
 }
 
 void WaitForGraphView::followLiveRun(LiveRun* run)
 {
     connect(run, &LiveRun::liveSnapshot, this, [this, run] {
         const LiveSnapshot& s = run->snapshot();
-        showLiveSnapshot(s.threads, s.nowNs, run->programLine());
+        showLiveSnapshot(s.threads, s.nowNs, run->programLine(), &s.names);
     });
 }
 

@@ -8,7 +8,9 @@
 #include "graph/graph_view.hpp"
 #include "detect/live_trace.hpp"
 
+#include <map>
 #include <memory>
+#include <string>
 
 namespace ravel {
 class SymbolizedNaming;
@@ -26,7 +28,8 @@ public:
 
     // Shows the live state of a running program instead of the trace, until showTrace() or the
     // next trace loads.
-    void showLiveSnapshot(const std::vector<ravel::ThreadSnapshot>& threads, quint64 nowNs, const QString& program);
+    void showLiveSnapshot(const std::vector<ravel::ThreadSnapshot>& threads, quint64 nowNs, const QString& program,
+                          const std::map<uint64_t, std::string>* names = nullptr);
     // Follows `run`: every liveSnapshot() it emits is shown.
     void followLiveRun(LiveRun* run);
     void showTrace();

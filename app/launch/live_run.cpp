@@ -1,5 +1,10 @@
 #include "launch/live_run.hpp"
 
+#include "model/channels.hpp"
+#include "model/objects.hpp"
+#include "symbols/symbolizer.hpp"
+#include "trace/trace_reader.hpp"
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
@@ -248,11 +253,67 @@ void LiveRun::sampleLoop(std::string path)
     // touches the event stream, as for the watchdog. Still off the GUI thread: a first mapping
     // of a big file or a page fault must not stall a frame.
     ravel::LiveTrace live;
+    // Object names, as `ravel report` gives them: the program's symbols (from the modules the
+    // trace lists so far) and its ravel_name table, read again at most every two seconds while
+    // some address is still known only as a number (a library loaded since, a name set later).
+    std::map<uint64_t, std::string> names;
+    std::map<uint64_t, int> tries; // reads that left an address unnamed
+    std::unique_ptr<ravel::TraceReader> reader;
+    std::unique_ptr<ravel::Symbolizer> symbols;
+    quint64 readAt = 0;
+    auto nameObjects = [&](const std::vector<ravel::ThreadSnapshot>& threads) {
+        struct Want {
+            uint64_t address;
+            unsigned kind;
+            uint32_t stack; // where a thread used it: "mutex at file:line" for a heap lock
+        };
+        std::vector<Want> unnamed;
+        auto want = [&](uint64_t address, unsigned kind, uint32_t stack) {
+            if (address && kind != RAVEL_OBJ_THREAD && !names.count(address))
+                unnamed.push_back({ address, kind, stack & ~RAVEL_STACK_REUSED });
+        };
+        for (const ravel::ThreadSnapshot& t : threads) {
+            if (!t.exited && t.blockedOn)
+                want(t.blockedOn, t.blockedFlags & 0x0f, t.blockedStack);
+            for (size_t k = 0; k < t.held.size() && k < t.heldFlags.size(); k++)
+                want(t.held[k], t.heldFlags[k] & 0x0f, k < t.heldStacks.size() ? t.heldStacks[k] : 0);
+        }
+        if (unnamed.empty())
+            return;
+        const quint64 now = monotonicNs();
+        if (reader && now - readAt < 2'000'000'000ull)
+            return;
+        readAt = now;
+        try {
+            reader = std::make_unique<ravel::TraceReader>(path);
+            symbols = std::make_unique<ravel::Symbolizer>(reader->modules());
+        } catch (const std::exception&) {
+            reader.reset();
+            symbols.reset();
+            return;
+        }
+        for (const Want& w : unnamed) {
+            std::string name = ravel::objectNameAt(*reader, w.address);
+            if (name.empty()) {
+                std::vector<ravel::Frame> use;
+                if (const ravel::StackTrace* st = w.stack ? reader->stack(w.stack) : nullptr)
+                    use = symbols->symbolizeStack(st->frames);
+                name = symbols->objectName(w.address, w.kind, use);
+            }
+            // Known only by its address: asked again at the next read, a few times.
+            const bool bare = name.rfind(std::string(ravel::objectKindName(w.kind)) + " 0x", 0) == 0;
+            if (bare && ++tries[w.address] < 4)
+                continue;
+            names[w.address] = bare ? std::string() : name;
+        }
+    };
     auto sampleOnce = [&] {
         if (!live.isOpen() && !live.open(path))
             return false;
         auto snap = std::make_shared<LiveSnapshot>();
         snap->threads = live.sample();
+        nameObjects(snap->threads);
+        snap->names = names;
         const RavelFileHeader& h = *live.header();
         quint64 now = monotonicNs();
         snap->nowNs = now > h.start_mono_ns ? now - h.start_mono_ns : 0;

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -27,6 +28,9 @@ struct LiveSnapshot {
     std::vector<ravel::ThreadSnapshot> threads;
     quint64 nowNs = 0; // trace time of the sample
     unsigned verdict = 0; // the watchdog's mark in the trace header (ravel::Verdict), 0 none yet
+    // The objects' names as reports give them ("forks[1]", a ravel_name), by address: looked up
+    // in the program's symbols on the sampler's thread as addresses first appear.
+    std::map<uint64_t, std::string> names;
 };
 
 class LiveRun : public QObject {

@@ -1,8 +1,10 @@
 #include "launch/run_program_dialog.hpp"
 
 #include <QComboBox>
+#include <QDateTime>
 #include <QDialogButtonBox>
 #include <QDir>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -17,6 +19,8 @@
 #include <QStandardPaths>
 #include <QTableWidget>
 #include <QVBoxLayout>
+
+#include <iterator>
 
 namespace ravel::gui {
 
@@ -84,6 +88,14 @@ RunProgramDialog::RunProgramDialog(QWidget* parent)
     envRow->addWidget(m_environment, 1);
     envRow->addLayout(envButtons);
 
+    m_trace = new QLineEdit(this);
+    m_trace->setObjectName(QStringLiteral("traceFile"));
+    m_trace->setPlaceholderText(tr("where the trace is written"));
+    auto* browseTrace = new QPushButton(tr("Browse…"), this);
+    auto* traceRow = new QHBoxLayout;
+    traceRow->addWidget(m_trace, 1);
+    traceRow->addWidget(browseTrace);
+
     m_problem = new QLabel(this);
     m_problem->setObjectName(QStringLiteral("problem"));
     m_problem->setWordWrap(true);
@@ -108,10 +120,20 @@ RunProgramDialog::RunProgramDialog(QWidget* parent)
     form->addRow(tr("&Arguments:"), m_arguments);
     form->addRow(label(tr("&Working directory:"), m_directory), dirRow);
     form->addRow(label(tr("&Environment:"), m_environment), envRow);
+    form->addRow(label(tr("&Trace file:"), m_trace), traceRow);
 
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     m_ok = buttons->button(QDialogButtonBox::Ok);
     m_ok->setText(tr("Run"));
+    m_ok->setDefault(true);
+    // Enter runs, wherever the focus is; a Browse… is pressed only with Space or a click.
+    for (QPushButton* b : { browse, browseDir, browseTrace, add, remove })
+        b->setAutoDefault(false);
+    // The fields in reading order, then the buttons beside them: Tab from Program is Arguments.
+    QWidget* order[] = { m_program, m_arguments, m_directory, m_environment, m_trace, m_ok,
+                         buttons->button(QDialogButtonBox::Cancel), browse, browseDir, add, remove, browseTrace };
+    for (size_t i = 0; i + 1 < std::size(order); i++)
+        setTabOrder(order[i], order[i + 1]);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(form);
     layout->addWidget(note);
@@ -120,6 +142,7 @@ RunProgramDialog::RunProgramDialog(QWidget* parent)
 
     connect(browse, &QPushButton::clicked, this, &RunProgramDialog::chooseProgram);
     connect(browseDir, &QPushButton::clicked, this, &RunProgramDialog::chooseDirectory);
+    connect(browseTrace, &QPushButton::clicked, this, &RunProgramDialog::chooseTrace);
     connect(add, &QPushButton::clicked, this, [this] { addVariable(); });
     connect(remove, &QPushButton::clicked, this, [this] {
         int row = m_environment->currentRow();
@@ -129,6 +152,12 @@ RunProgramDialog::RunProgramDialog(QWidget* parent)
     connect(buttons, &QDialogButtonBox::accepted, this, &RunProgramDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &RunProgramDialog::reject);
     connect(m_program, &QComboBox::editTextChanged, this, &RunProgramDialog::updateOk);
+    // The suggested trace follows the program until the user types or chooses another.
+    connect(m_program, &QComboBox::editTextChanged, this, [this](const QString& program) {
+        if (!m_traceChosen)
+            m_trace->setText(defaultTracePath(program));
+    });
+    connect(m_trace, &QLineEdit::textEdited, this, [this] { m_traceChosen = true; });
 
     m_recent = recentRequests();
     for (const RunRequest& r : m_recent)
@@ -138,6 +167,8 @@ RunProgramDialog::RunProgramDialog(QWidget* parent)
         setRequest(m_recent.first());
     else
         m_program->setEditText(QString());
+    if (m_trace->text().isEmpty())
+        m_trace->setText(defaultTracePath(m_program->currentText()));
     updateOk();
 }
 
@@ -201,6 +232,45 @@ void RunProgramDialog::chooseDirectory()
         m_directory->setText(dir);
 }
 
+QString RunProgramDialog::tracePath() const
+{
+    return m_trace->text().trimmed();
+}
+
+void RunProgramDialog::setTracePath(const QString& path)
+{
+    m_trace->setText(path);
+    m_traceChosen = true;
+}
+
+QString RunProgramDialog::defaultTracePath(const QString& program)
+{
+    // The folder of the last run's trace, else the application's own; named after the program.
+    QString dir = QSettings().value(QStringLiteral("run/traceDirectory")).toString();
+    if (dir.isEmpty() || !QFileInfo(dir).isDir()) {
+        dir = QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation) + QStringLiteral("/runs");
+        QDir().mkpath(dir);
+        // Traces hold command lines and stacks: the folder is the user's alone (docs/trace-format.md).
+        QFile::setPermissions(dir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    }
+    QString name = QFileInfo(program.trimmed()).fileName();
+    if (name.isEmpty())
+        name = QStringLiteral("run");
+    return QStringLiteral("%1/%2.%3.ravel")
+        .arg(dir, name, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-hhmmss")));
+}
+
+void RunProgramDialog::chooseTrace()
+{
+    QString path = QFileDialog::getSaveFileName(this, tr("Trace File"), m_trace->text(), tr("ravel traces (*.ravel)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".ravel");
+    m_trace->setText(path);
+    m_traceChosen = true;
+}
+
 void RunProgramDialog::updateOk()
 {
     if (m_ok)
@@ -243,7 +313,21 @@ void RunProgramDialog::accept()
         m_problem->show();
         return;
     }
+    const QString trace = tracePath();
+    QString traceProblem;
+    if (trace.isEmpty())
+        traceProblem = tr("No trace file given.");
+    else if (!QFileInfo(QFileInfo(trace).absolutePath()).isDir())
+        traceProblem = tr("The folder %1 for the trace does not exist.").arg(QFileInfo(trace).absolutePath());
+    else if (QFileInfo(trace).isDir())
+        traceProblem = tr("%1 is a folder, not a trace file.").arg(trace);
+    if (!traceProblem.isEmpty()) {
+        m_problem->setText(traceProblem);
+        m_problem->show();
+        return;
+    }
     remember(r);
+    QSettings().setValue(QStringLiteral("run/traceDirectory"), QFileInfo(trace).absolutePath());
     QDialog::accept();
 }
 

@@ -28,8 +28,8 @@ QColor groupColor(FindingsModel::Group g)
         return QColor(0x8e, 0x24, 0xaa);
     case FindingsModel::LockOrderInversions:
         return QColor(0xf9, 0xa8, 0x25);
-    case FindingsModel::Misuse:
-        return QColor(0x19, 0x76, 0xd2);
+    case FindingsModel::Misuse: // an error, as a deadlock is: red, a shade apart
+        return QColor(0xe5, 0x39, 0x35);
     default:
         return QColor(0x90, 0x90, 0x90);
     }

@@ -1,5 +1,6 @@
 #include "models/timeline_index.hpp"
 
+#include "models/finding_focus.hpp"
 #include "models/timeline_state.hpp"
 
 #include "model/handoffs.hpp"
@@ -275,8 +276,40 @@ std::vector<TimelineFindingMark> TimelineIndex::findingMarksOf(const std::vector
 {
     std::vector<TimelineFindingMark> out;
     for (size_t i = 0; i < findings.size(); i++)
-        out.push_back({ std::min<quint64>(findings[i].timeNs, durationNs), int(i), findings[i].kind == "deadlock" });
+        out.push_back({ std::min<quint64>(findingTime(findings[i]), durationNs), int(i), findings[i].kind == "deadlock" });
     return out;
+}
+
+std::pair<quint64, quint64> TimelineIndex::activityRange() const
+{
+    // Threads that start with the trace (the first) are not activity; a later start is.
+    quint64 firstStart = UINT64_MAX;
+    for (const TimelineLane& lane : m_lanes)
+        firstStart = std::min(firstStart, lane.startNs);
+    std::optional<quint64> from, to;
+    auto take = [&](std::optional<quint64> t) {
+        if (!t)
+            return;
+        from = from ? std::min(*from, *t) : *t;
+        to = to ? std::max(*to, *t) : *t;
+    };
+    for (const TimelineLane& lane : m_lanes) {
+        if (lane.startNs > firstStart)
+            take(lane.startNs);
+        if (lane.exited)
+            take(lane.endNs);
+        take(lane.state.nextBoundary(0));
+        take(lane.state.prevBoundary(m_duration + 1));
+        for (const TimelineRow& row : lane.holdRows) {
+            take(row.nextBoundary(0));
+            take(row.prevBoundary(m_duration + 1));
+        }
+    }
+    for (const TimelineFindingMark& m : m_findings)
+        take(m.timeNs);
+    if (!from || *to <= *from)
+        return { 0, m_duration };
+    return { *from, std::min(*to, m_duration) };
 }
 
 int TimelineIndex::laneOf(quint32 thread) const

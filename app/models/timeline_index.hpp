@@ -86,6 +86,10 @@ public:
     const std::vector<TimelineLane>& lanes() const { return m_lanes; }
     const std::vector<TimelineProcess>& processes() const { return m_processes; }
     int laneOf(quint32 thread) const; // -1 when the thread has no lane
+    // From the first thing any thread does after the trace starts (a lock, a wait, a second
+    // thread starting) to the last (an exit, a release, a finding): Zoom to Fit shows this, not
+    // the empty start-up before it. The whole run when nothing happens.
+    std::pair<quint64, quint64> activityRange() const;
 
     // Event navigation for the playback bar: the next (previous) instant after (before) t at
     // which a thread's state changes: it starts or exits, blocks or resumes, takes or releases a

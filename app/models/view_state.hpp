@@ -33,6 +33,8 @@ public:
 
     int selectedFinding() const { return m_finding; } // -1 none; index into TraceDocument::findings()
     void setSelectedFinding(int index);
+    // Says a finding was chosen (again, perhaps): the views bring it into view. Always emits.
+    void announceFindingFocused(int index) { emit findingFocused(index); }
 
     // The selected span or event, for the details pane: a thread, a time and the stack to show.
     void setSelectedEvent(quint32 thread, quint64 timeNs, quint32 stack);
@@ -47,6 +49,7 @@ signals:
     void visibleRangeChanged(quint64 from, quint64 to);
     void selectionChanged(); // threads or objects
     void findingSelected(int index);
+    void findingFocused(int index); // every time one is chosen, after findingSelected
     void eventSelected();
 
 private:

@@ -18,7 +18,7 @@ using FontRole = TimelineDrawList::FontRole;
 
 QRect TimelineFrame::timeArea() const
 {
-    const int legend = showLegend ? TimelineLayout::kLegendHeight : 0;
+    const int legend = showLegend ? legendHeight : 0;
     return QRect(labelWidth, TimelineLayout::kRulerHeight, std::max(1, size.width() - labelWidth),
                  std::max(1, size.height() - TimelineLayout::kRulerHeight - legend));
 }
@@ -137,7 +137,7 @@ TimelineDrawList TimelineFrameBuilder::build(const TimelineFrame& f)
                                true });
     }
     if (f.showLegend) {
-        Layer& legend = list.addLayer(QRect(0, area.bottom() + 1, f.size.width(), TimelineLayout::kLegendHeight));
+        Layer& legend = list.addLayer(QRect(0, area.bottom() + 1, f.size.width(), f.legendHeight));
         buildLegend(f, legend);
     }
     if (f.showKeys) {
@@ -375,31 +375,70 @@ void TimelineFrameBuilder::buildRuler(const TimelineFrame& f, Layer& content, La
     }
 }
 
+namespace {
+
+constexpr int kLegendRow = 18; // each further row of the legend
+
+// Where each legend entry goes at `width`: a new row whenever the next one would not fit, so the
+// whole legend is always shown (the last entry is the handoff arrow's).
+std::vector<QPointF> legendPositions(const std::vector<TimelinePalette::LegendEntry>& entries,
+                                     const QFontMetricsF& fm, int width, int* rows)
+{
+    std::vector<QPointF> out;
+    double x = 8;
+    int row = 0;
+    auto place = [&](double w) {
+        if (x > 8 && x + w > width - 4) {
+            x = 8;
+            row++;
+        }
+        out.emplace_back(x, row * kLegendRow);
+        x += w + 12;
+    };
+    for (const TimelinePalette::LegendEntry& e : entries)
+        place(15 + fm.horizontalAdvance(e.text));
+    place(22 + fm.horizontalAdvance(QStringLiteral("unlock → lock")));
+    *rows = row + 1;
+    return out;
+}
+
+} // namespace
+
+int TimelineFrameBuilder::legendHeightFor(int width, const QFont& font)
+{
+    QFont small(font);
+    small.setPointSizeF(std::max(6.0, font.pointSizeF() * 0.85));
+    int rows = 1;
+    legendPositions(TimelinePalette(QPalette()).legend(), QFontMetricsF(small), width, &rows);
+    return TimelineLayout::kLegendHeight + (rows - 1) * kLegendRow;
+}
+
 void TimelineFrameBuilder::buildLegend(const TimelineFrame& f, Layer& legend)
 {
     const QRect clip = legend.clip;
     legend.rects.push_back({ QRectF(clip), m_palette.labelBackground(), RectStyle::Fill });
     legend.rects.push_back({ QRectF(clip.left(), clip.top(), clip.width(), 1), m_palette.grid(), RectStyle::Fill });
-    double x = 8;
-    const double y = clip.top() + 5;
-    for (const TimelinePalette::LegendEntry& e : m_palette.legend()) {
+    const std::vector<TimelinePalette::LegendEntry> entries = m_palette.legend();
+    int rows = 1;
+    const std::vector<QPointF> at = legendPositions(entries, m_smallMetrics, f.size.width(), &rows);
+    for (size_t i = 0; i < entries.size(); i++) {
+        const TimelinePalette::LegendEntry& e = entries[i];
         const double w = m_smallMetrics.horizontalAdvance(e.text);
-        if (x + 16 + w > f.size.width())
-            break;
-        legend.rects.push_back({ QRectF(x, y, 12, 12), e.color, e.hatched ? RectStyle::Hatched : RectStyle::Fill });
-        legend.texts.push_back({ QRectF(x + 15, clip.top(), w + 4, clip.height()), e.text, m_palette.text(),
+        const double x = at[i].x(), top = clip.top() + at[i].y();
+        legend.rects.push_back({ QRectF(x, top + 5, 12, 12), e.color, e.hatched ? RectStyle::Hatched : RectStyle::Fill });
+        legend.texts.push_back({ QRectF(x + 15, top, w + 4, TimelineLayout::kLegendHeight), e.text, m_palette.text(),
                                  int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
-        x += 15 + w + 12;
     }
-    legend.lines.push_back({ QPointF(x, y + 6), QPointF(x + 18, y + 6), m_palette.handoffArrow(), 1.2, true });
-    legend.texts.push_back({ QRectF(x + 22, clip.top(), 140, clip.height()), QStringLiteral("unlock → lock"),
+    const double x = at.back().x(), top = clip.top() + at.back().y();
+    legend.lines.push_back({ QPointF(x, top + 11), QPointF(x + 18, top + 11), m_palette.handoffArrow(), 1.2, true });
+    legend.texts.push_back({ QRectF(x + 22, top, 140, TimelineLayout::kLegendHeight), QStringLiteral("unlock → lock"),
                              m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
 }
 
 QList<QPair<QString, QString>> TimelineFrameBuilder::keyHelp()
 {
     return {
-        { QStringLiteral("W / S, Up / Down"), QStringLiteral("zoom in / out") },
+        { QStringLiteral("W / S, Up / Down"), QStringLiteral("zoom in / out around the playhead") },
         { QStringLiteral("A / D, Left / Right"), QStringLiteral("pan left / right") },
         { QStringLiteral("Wheel"), QStringLiteral("zoom around the cursor") },
         { QStringLiteral("Shift+Wheel, PgUp / PgDn"), QStringLiteral("scroll the lanes") },
@@ -407,7 +446,7 @@ QList<QPair<QString, QString>> TimelineFrameBuilder::keyHelp()
         { QStringLiteral("Click"), QStringLiteral("select a span (a held lock selects the lock)") },
         { QStringLiteral("Ctrl+Click"), QStringLiteral("add a thread to the selection") },
         { QStringLiteral("Z"), QStringLiteral("zoom to the selection") },
-        { QStringLiteral("F"), QStringLiteral("fit the whole run") },
+        { QStringLiteral("F"), QStringLiteral("fit the run's activity") },
         { QStringLiteral("Esc"), QStringLiteral("clear the selection") },
         { QStringLiteral("?"), QStringLiteral("show or hide this help") },
     };

@@ -35,6 +35,7 @@ struct TimelineFrame {
     quint32 selectedRef = 0;  // its index into the model's wait or hold spans
     bool showArrows = true;
     bool showLegend = true;
+    int legendHeight = 22;    // TimelineLayout::kLegendHeight per row; legendHeightFor(width) wraps it
     bool showKeys = false;    // the `?` overlay
     QString placeholder;      // shown when there is no index ("Open a trace…")
 
@@ -54,6 +55,8 @@ public:
                          const QFont& font, TimelineObjectNames* names);
 
     TimelineDrawList build(const TimelineFrame& frame);
+    // The legend's height at `width`: it wraps onto as many rows as it needs, never cut.
+    static int legendHeightFor(int width, const QFont& font);
 
     // Items the last build took from the index (for tests and the benchmark: it must stay
     // O(lanes x pixels) at any zoom).

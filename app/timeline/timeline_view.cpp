@@ -1,5 +1,6 @@
 #include "timeline/timeline_view.hpp"
 
+#include "models/finding_focus.hpp"
 #include "models/timeline_state.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
@@ -71,6 +72,7 @@ TimelineView::TimelineView(TraceDocument* document, ViewState* state, QWidget* p
         syncSelectedSpan();
         viewport()->update();
     });
+    connect(state, &ViewState::findingFocused, this, &TimelineView::focusFinding);
     if (document->isLoaded())
         startBuild();
 }
@@ -106,6 +108,13 @@ void TimelineView::startBuild()
         m_names = std::make_unique<TimelineObjectNames>(m_document->model(), m_document->symbolizer());
         relayout();
         syncSelectedSpan();
+        // Now that the lanes are known: the finding chosen meanwhile is brought into view again
+        // (its lanes scrolled to), or, while nobody has zoomed yet, the run's activity fills the
+        // view rather than its empty start-up.
+        if (m_state->selectedFinding() >= 0)
+            focusFinding(m_state->selectedFinding());
+        else if (m_state->visibleFrom() == 0 && m_state->visibleTo() == m_index->durationNs())
+            fit();
         viewport()->update();
         emit indexChanged();
     });
@@ -153,7 +162,7 @@ void TimelineView::relayout()
     for (const TimelineLane& lane : m_index->lanes())
         widest = std::max(widest, fm.horizontalAdvance(QStringLiteral("⚠ ") + lane.label()));
     m_labelWidth = std::clamp(widest + 24, 120, 260);
-    const int visible = viewport()->height() - TimelineLayout::kRulerHeight - TimelineLayout::kLegendHeight;
+    const int visible = viewport()->height() - TimelineLayout::kRulerHeight - legendHeight(viewport()->width());
     verticalScrollBar()->setRange(0, std::max(0, m_layout.contentHeight() - visible));
     verticalScrollBar()->setPageStep(std::max(1, visible));
     verticalScrollBar()->setSingleStep(20);
@@ -172,11 +181,17 @@ quint64 TimelineView::visibleTo() const
     return std::max<quint64>(d, 1);
 }
 
+int TimelineView::legendHeight(int width) const
+{
+    return TimelineFrameBuilder::legendHeightFor(width, font());
+}
+
 TimelineFrame TimelineView::currentFrame(const QSize& size) const
 {
     TimelineFrame f;
     f.size = size;
     f.labelWidth = m_labelWidth;
+    f.legendHeight = legendHeight(size.width());
     f.from = visibleFrom();
     f.to = visibleTo();
     f.scrollY = verticalScrollBar()->value();
@@ -191,15 +206,20 @@ TimelineFrame TimelineView::currentFrame(const QSize& size) const
     else if (m_document->isLoading())
         f.placeholder = tr("Loading the trace…");
     else if (!m_document->isLoaded())
-        f.placeholder = tr("Open a trace (File > Open) to see its timeline");
+        f.placeholder = m_placeholder.isEmpty() ? tr("Open a trace (File > Open) to see its timeline") : m_placeholder;
     return f;
 }
 
 void TimelineView::renderTimeline(QPainter& painter, const QSize& size)
 {
+    renderFrame(painter, currentFrame(size));
+}
+
+void TimelineView::renderFrame(QPainter& painter, const TimelineFrame& frame)
+{
     TimelinePalette palette(this->palette());
     TimelineFrameBuilder builder(m_index.get(), m_index ? &m_layout : nullptr, palette, font(), m_names.get());
-    builder.build(currentFrame(size)).paint(painter);
+    builder.build(frame).paint(painter);
 }
 
 void TimelineView::paintEvent(QPaintEvent*)
@@ -208,7 +228,55 @@ void TimelineView::paintEvent(QPaintEvent*)
     renderTimeline(painter, viewport()->size());
 }
 
-bool TimelineView::exportImage(const QString& path, QString* error)
+QSize TimelineView::defaultExportSize() const
+{
+    // As wide as a screen, and tall enough for every lane, the ruler, the legend and the title.
+    const int width = std::max(viewport()->width(), 1600);
+    const int lanes = m_index ? m_layout.contentHeight() : 400;
+    const int height = kExportTitleHeight + TimelineLayout::kRulerHeight + lanes + legendHeight(width) + 2;
+    return QSize(width, std::clamp(height, 200, 8000));
+}
+
+QString TimelineView::exportTitle() const
+{
+    QString title = QFileInfo(m_document->path()).fileName();
+    title += QStringLiteral(" — %1 to %2")
+                 .arg(TimelineRuler::duration(visibleFrom()), TimelineRuler::duration(visibleTo()));
+    if (m_document->isLoaded())
+        title += QStringLiteral(", playhead at %1").arg(TimelineRuler::duration(m_state->playhead()));
+    const int finding = m_state->selectedFinding();
+    if (m_document->isLoaded() && finding >= 0 && size_t(finding) < m_document->findings().size())
+        title += QStringLiteral(" · finding %1: %2")
+                     .arg(finding + 1)
+                     .arg(QString::fromStdString(m_document->findings()[size_t(finding)].title));
+    return title;
+}
+
+void TimelineView::renderExport(QPainter& painter, const QSize& size)
+{
+    painter.fillRect(QRect(QPoint(0, 0), size), palette().color(QPalette::Base));
+    // The title: which trace, which stretch of it, which finding.
+    QFont bold = font();
+    bold.setBold(true);
+    painter.setFont(bold);
+    painter.setPen(palette().color(QPalette::Text));
+    const QRect titleRect(8, 0, size.width() - 16, kExportTitleHeight);
+    painter.drawText(titleRect, int(Qt::AlignLeft | Qt::AlignVCenter),
+                     QFontMetrics(bold).elidedText(exportTitle(), Qt::ElideRight, titleRect.width()));
+    TimelineFrame frame = currentFrame(QSize(size.width(), size.height() - kExportTitleHeight));
+    // Every lane from the top when they fit; else from where the view is scrolled.
+    const int lanesShown = frame.timeArea().height();
+    if (m_layout.contentHeight() <= lanesShown)
+        frame.scrollY = 0;
+    frame.showKeys = false;
+    painter.save();
+    painter.translate(0, kExportTitleHeight);
+    painter.setClipRect(QRect(QPoint(0, 0), frame.size));
+    renderFrame(painter, frame);
+    painter.restore();
+}
+
+bool TimelineView::exportImage(const QString& path, QString* error, QSize size)
 {
     auto fail = [&](const QString& message) {
         if (error)
@@ -217,16 +285,20 @@ bool TimelineView::exportImage(const QString& path, QString* error)
     };
     if (!m_index)
         return fail(tr("%1: nothing to export, no timeline is shown").arg(path));
-    QSize size = viewport()->size();
-    if (size.width() < 100 || size.height() < 100)
-        size = QSize(1200, 600);
+    if (!size.isValid() || size.isEmpty())
+        size = defaultExportSize();
+    if (size.width() < 200 || size.height() < 120 || size.width() > 20000 || size.height() > 20000)
+        return fail(tr("%1: a timeline picture is 200x120 to 20000x20000 pixels, not %2x%3")
+                        .arg(path)
+                        .arg(size.width())
+                        .arg(size.height()));
     const QString suffix = QFileInfo(path).suffix().toLower();
     if (suffix == QLatin1String("png")) {
         QImage image(size, QImage::Format_ARGB32_Premultiplied);
         image.fill(palette().color(QPalette::Base));
         {
             QPainter painter(&image);
-            renderTimeline(painter, size);
+            renderExport(painter, size);
         }
         if (!image.save(path, "PNG"))
             return fail(tr("%1: cannot write the PNG file").arg(path));
@@ -237,18 +309,24 @@ bool TimelineView::exportImage(const QString& path, QString* error)
         svg.setFileName(path);
         svg.setSize(size);
         svg.setViewBox(QRect(QPoint(0, 0), size));
-        svg.setTitle(tr("ravel timeline"));
+        svg.setTitle(exportTitle());
         svg.setDescription(QFileInfo(m_document->path()).fileName());
         QPainter painter;
         if (!painter.begin(&svg))
             return fail(tr("%1: cannot write the SVG file").arg(path));
-        renderTimeline(painter, size);
+        renderExport(painter, size);
         painter.end();
         if (!QFileInfo(path).isFile() || QFileInfo(path).size() == 0)
             return fail(tr("%1: cannot write the SVG file").arg(path));
         return true;
     }
     return fail(tr("%1: unknown image type (use .png or .svg)").arg(path));
+}
+
+void TimelineView::setPlaceholder(const QString& text)
+{
+    m_placeholder = text;
+    viewport()->update();
 }
 
 void TimelineView::resizeEvent(QResizeEvent* event)
@@ -272,31 +350,40 @@ void TimelineView::changeEvent(QEvent* event)
     QAbstractScrollArea::changeEvent(event);
 }
 
-void TimelineView::setRange(quint64 from, quint64 to)
+void TimelineView::setRange(quint64 from, quint64 to, quint64 maxTo)
 {
     const quint64 duration = std::max<quint64>(m_index ? m_index->durationNs() : m_document->durationNs(), 1);
     if (to < from)
         std::swap(from, to);
+    const quint64 end = std::max(maxTo, duration);
     quint64 width = std::clamp<quint64>(to - from, std::min(kMinRangeNs, duration), duration);
-    // Keep the range inside the run: pan stops at either end instead of shrinking the range.
-    if (from > duration - width)
-        from = duration - width;
+    // Keep the range inside the run (or up to `maxTo`, a little past its end, so that what happens
+    // at the very end is not drawn in the last pixels): pan stops at either end instead of
+    // shrinking the range.
+    if (from > end - width)
+        from = end - width;
     m_state->setVisibleRange(from, from + width);
 }
 
 void TimelineView::zoomBy(double factor, std::optional<quint64> anchor)
 {
     const quint64 from = visibleFrom(), to = visibleTo();
-    const quint64 at = anchor.value_or(from + (to - from) / 2);
+    // The keys zoom around the playhead while it is in view (a finding stays where it is on
+    // screen), else around the middle.
+    const quint64 playhead = m_state->playhead();
+    const quint64 at = anchor.value_or(playhead >= from && playhead <= to ? playhead : from + (to - from) / 2);
     const double left = double(at - std::min(at, from)) * factor;
     const double right = double(std::max(at, to) - at) * factor;
     const double width = left + right;
+    // A range already past the end (a finding at the end brought into view) may stay so.
+    const quint64 maxTo = std::max(to, m_index ? m_index->durationNs() : m_document->durationNs());
     if (width < double(kMinRangeNs) && factor < 1) {
         const double scale = double(kMinRangeNs) / std::max(width, 1.0);
-        setRange(quint64(std::max(0.0, double(at) - left * scale)), quint64(double(at) + right * scale));
+        setRange(quint64(std::max(0.0, double(at) - left * scale)), quint64(double(at) + right * scale), maxTo);
         return;
     }
-    setRange(quint64(std::max(0.0, double(at) - left)), quint64(std::max(0.0, double(at) + right)));
+    const double newFrom = std::max(0.0, double(at) - left);
+    setRange(quint64(newFrom), quint64(newFrom + width), maxTo);
 }
 
 void TimelineView::panBy(double fraction)
@@ -311,7 +398,60 @@ void TimelineView::panBy(double fraction)
 
 void TimelineView::fit()
 {
-    setRange(0, std::max<quint64>(m_index ? m_index->durationNs() : m_document->durationNs(), 1));
+    const quint64 duration = std::max<quint64>(m_index ? m_index->durationNs() : m_document->durationNs(), 1);
+    if (!m_index) {
+        setRange(0, duration);
+        return;
+    }
+    // What happened, with a margin either side: not the empty start-up before the first lock.
+    const auto [first, last] = m_index->activityRange();
+    const quint64 pad = std::max<quint64>((last - first) / 25, kMinRangeNs / 2);
+    setRange(first - std::min(first, pad), std::min(duration, last + pad));
+}
+
+void TimelineView::focusFinding(int index)
+{
+    if (!m_document->isLoaded() || index < 0 || size_t(index) >= m_document->findings().size())
+        return;
+    const Finding& f = m_document->findings()[size_t(index)];
+    const quint64 duration = std::max<quint64>(m_index ? m_index->durationNs() : m_document->durationNs(), 1);
+    const quint64 moment = std::min(findingTime(f), duration);
+    auto [from, to] = findingExtent(f);
+    to = std::min(to, duration);
+    from = std::min(from, to);
+    const QList<quint32> threads = findingThreads(f);
+    // A stretch that is most of the run (a lock-order cycle whose two edges are far apart) would
+    // show nothing of either: then, as for an instant, the moment itself.
+    if (to - from > duration / 4)
+        from = to = moment;
+    quint64 width;
+    if (to > from) {
+        // Its own stretch with room around it; at least a fiftieth of the run and 20 us.
+        const quint64 extent = to - from;
+        width = std::max<quint64>({ extent + extent / 2, duration / 50, 20'000 });
+    } else {
+        // An instant (a misuse, a race, one edge): what its thread did just before and after,
+        // three times over, at least 20 us and at most a fiftieth of the run.
+        quint64 around = 0;
+        if (m_index && !threads.isEmpty()) {
+            const auto before = m_index->prevEventTime(moment, threads.first());
+            const auto after = m_index->nextEventTime(moment, threads.first());
+            around = std::max(after.value_or(moment), moment) - std::min(before.value_or(moment), moment);
+        }
+        width = std::max<quint64>(20'000, std::min<quint64>(around * 3, std::max<quint64>(duration / 50, 20'000)));
+    }
+    width = std::min(width, duration);
+    const quint64 extent = to - from;
+    // The stretch centred; the moment never nearer the right edge than a tenth of the width,
+    // even at the very end of the run (the range then runs a little past it).
+    const quint64 centre = from + extent / 2;
+    quint64 start = centre - std::min(centre, width / 2);
+    if (moment + width / 10 > start + width)
+        start = moment + width / 10 - width;
+    setRange(start, start + width, duration + width / 10);
+    if (!threads.isEmpty())
+        ensureLaneVisible(threads.first());
+    viewport()->update();
 }
 
 void TimelineView::zoomToSelection()
@@ -610,7 +750,7 @@ void TimelineView::ensureLaneVisible(quint32 thread)
     if (li < 0)
         return;
     const TimelineLayout::Lane& g = m_layout.lanes()[size_t(li)];
-    const int visible = viewport()->height() - TimelineLayout::kRulerHeight - TimelineLayout::kLegendHeight;
+    const int visible = viewport()->height() - TimelineLayout::kRulerHeight - legendHeight(viewport()->width());
     QScrollBar* bar = verticalScrollBar();
     if (g.top < bar->value())
         bar->setValue(g.top);

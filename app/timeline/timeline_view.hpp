@@ -37,9 +37,14 @@ public:
     const TimelineIndex* index() const { return m_index.get(); }
     bool isBuilding() const { return m_build != nullptr; }
 
-    // Writes what the view shows (its current size, range and scroll) as PNG or SVG, by the file's
-    // extension. On failure returns false with one line in *error.
-    bool exportImage(const QString& path, QString* error);
+    // Writes the visible range as PNG or SVG, by the file's extension: a picture `size` pixels
+    // (defaultExportSize() when invalid) with a title (trace, range, playhead, finding), the
+    // ruler, every lane that fits (all of them at the default size) and the whole legend. On
+    // failure returns false with one line in *error.
+    bool exportImage(const QString& path, QString* error, QSize size = QSize());
+    // At least 1600 px wide (the view's width when wider), tall enough for every lane.
+    QSize defaultExportSize() const;
+    QString exportTitle() const;
     // Paints the visible timeline at `size` (what paintEvent, export and the benchmark use).
     void renderTimeline(QPainter& painter, const QSize& size);
     // The state of the frame the view would paint at `size`.
@@ -51,9 +56,14 @@ public:
 
     void zoomBy(double factor, std::optional<quint64> anchor = std::nullopt); // < 1 zooms in
     void panBy(double fraction); // of the visible width; > 0 moves later
-    void fit();
+    void fit(); // the part of the run with activity (TimelineIndex::activityRange)
+    // Brings finding `index` into view: its stretch of time at a zoom where it can be seen, its
+    // moment not in the last pixels, its first thread's lane scrolled to.
+    void focusFinding(int index);
     void zoomToSelection();
     void setKeysOverlayVisible(bool visible);
+    // What the empty view says while no trace is open ("" for the default, "Open a trace…").
+    void setPlaceholder(const QString& text);
     bool isKeysOverlayVisible() const { return m_showKeys; }
 
     // Where the state row of a thread's lane is, in viewport coordinates (tests click there).
@@ -84,11 +94,16 @@ private:
         bool inLabels = false;
     };
 
+    static constexpr int kExportTitleHeight = 28;
+
+    int legendHeight(int width) const;
+    void renderFrame(QPainter& painter, const TimelineFrame& frame);
+    void renderExport(QPainter& painter, const QSize& size);
     void startBuild();
     void cancelBuild();
     void dropIndex();
     void relayout();
-    void setRange(quint64 from, quint64 to);
+    void setRange(quint64 from, quint64 to, quint64 maxTo = 0); // maxTo: the range's end may reach it
     Hit hitAt(const QPoint& pos) const;
     void selectAt(const QPoint& pos, bool add);
     void syncSelectedSpan();
@@ -110,6 +125,7 @@ private:
     TimelineFrame::SpanType m_selectedType = TimelineFrame::SpanType::None;
     quint32 m_selectedRef = 0;
     bool m_showKeys = false;
+    QString m_placeholder;
 
     enum class Drag { None, Pending, Pan, Playhead };
     Drag m_drag = Drag::None;

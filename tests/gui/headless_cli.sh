@@ -29,6 +29,31 @@ grep -q "<svg" "$work/abba.svg" || fail "the exported graph is not an SVG"
 grep -q "account_a" "$work/abba.svg" || fail "the exported graph does not name account_a"
 [ ! -s "$work/err" ] || fail "the scripted export wrote to stderr: $(cat "$work/err")"
 
+# Through `ravel gui` too, and the timeline at a chosen size.
+status=0
+bare timeout 60 "$bin/ravel" gui "$work/abba.ravel" --select-finding 1 --export-timeline "$work/abba-timeline.png" \
+  --timeline-size 900x300 --quit 2>"$work/err" || status=$?
+[ "$status" -eq 0 ] || fail "ravel gui's scripted export exited $status: $(cat "$work/err")"
+[ "$(head -c 8 "$work/abba-timeline.png" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ] || fail "the timeline is not a PNG"
+size=$(python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print("%dx%d" % struct.unpack(">II", d[16:24]))' "$work/abba-timeline.png")
+[ "$size" = "900x300" ] || fail "the timeline picture is $size, not the 900x300 asked for"
+status=0
+bare timeout 60 "$bin/ravel-gui" "$work/abba.ravel" --export-timeline "$work/x.png" --timeline-size 12 --quit \
+  2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "a bad --timeline-size exited $status, not 2"
+[ "$(wc -l <"$work/err")" -eq 1 ] || fail "a bad --timeline-size said: $(cat "$work/err")"
+status=0
+bare timeout 60 "$bin/ravel-gui" "$work/abba.ravel" --select-finding 9 --export-graph "$work/none.svg" --quit \
+  2>"$work/err" || status=$?
+[ "$status" -eq 1 ] || fail "a missing finding exited $status, not 1"
+[ "$(wc -l <"$work/err")" -eq 1 ] || fail "a missing finding said: $(cat "$work/err")"
+
+status=0
+bare timeout 30 "$bin/ravel" gui "$work/abba.ravel" 2>"$work/err" || status=$?
+[ "$status" -eq 1 ] || fail "ravel gui without a display exited $status, not 1"
+[ "$(wc -l <"$work/err")" -eq 1 ] || fail "ravel gui without a display said: $(cat "$work/err")"
+grep -q "no display" "$work/err" || fail "ravel gui: no 'no display' in: $(cat "$work/err")"
+
 status=0
 bare timeout 30 "$bin/ravel-gui" "$work/abba.ravel" 2>"$work/err" || status=$?
 [ "$status" -eq 1 ] || fail "an interactive start without a display exited $status, not 1"

@@ -236,8 +236,10 @@ private slots:
         state.setSelectedFinding(-1);
         QVERIFY(playback.jumpFinding(true));
         QCOMPARE(state.selectedFinding(), 0);
-        QVERIFY(!playback.jumpFinding(true)); // the only finding
+        state.setPlayhead(doc.durationNs());
+        QVERIFY(playback.jumpFinding(true)); // the only finding: N wraps around to it
         QCOMPARE(state.selectedFinding(), 0);
+        QCOMPARE(state.playhead(), findingTime(doc.findings()[0]));
     }
 
     void playAdvancesInScaledRealTimeAndStopsAtTheEnd()
