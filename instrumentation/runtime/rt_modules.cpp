@@ -122,6 +122,14 @@ bool moduleKnown(uint64_t pc)
     return false;
 }
 
+void resetModulesAfterFork()
+{
+    g_moduleLock = SpinLock {};
+    g_moduleChunk = nullptr;
+    g_moduleSeq = 0;
+    __atomic_store_n(&g_recordedCount, 0, __ATOMIC_RELEASE);
+}
+
 // Called at start, at each thread registration and whenever a captured stack has a frame in an
 // unknown module: dlopen is not intercepted, since wrapping it would change whose RUNPATH and
 // $ORIGIN the loader uses.
