@@ -304,14 +304,27 @@ bool openTraceFile(bool forked, uint32_t* imageOut, uint32_t* originOut)
         *originOut = RAVEL_ORIGIN_ROOT;
     }
     // The name is taken: by the process that exec'd us (or our own earlier image), or by an
-    // earlier run. Record beside it, the pid's n-th image as ".<pid>.<n>".
+    // earlier run. Record beside it, the pid's later images as ".<pid>.<n>". The image number
+    // counts this pid's earlier images: the main trace when it is this pid's, and each taken
+    // ".<pid>" name.
+    uint32_t mainIsOurs = 0;
+    if (!forked && g.fd < 0 && errno == EEXIST) {
+        int mfd = open(g.runPath, O_RDONLY | O_CLOEXEC);
+        uint32_t pid = 0;
+        if (mfd >= 0 && pread(mfd, &pid, sizeof pid, offsetof(RavelFileHeader, pid)) == sizeof pid
+            && pid == static_cast<uint32_t>(getpid()))
+            mainIsOurs = 1;
+        if (mfd >= 0)
+            close(mfd);
+        errno = EEXIST;
+    }
     for (uint32_t n = 1; g.fd < 0 && errno == EEXIST && n <= 64; n++) {
         if (n == 1)
             snprintf(g.path, sizeof g.path, "%.*s.%d.ravel", static_cast<int>(stemLen), g.runPath, getpid());
         else
             snprintf(g.path, sizeof g.path, "%.*s.%d.%u.ravel", static_cast<int>(stemLen), g.runPath, getpid(), n);
         g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        image = n;
+        image = n + mainIsOurs;
         *originOut = forked ? RAVEL_ORIGIN_FORKED : RAVEL_ORIGIN_EXECED;
     }
     *imageOut = image;
