@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 using namespace ravel::e2e;
 
@@ -57,6 +58,16 @@ TEST(Processes, DeadlockInAForkedChildIsReportedLiveWithTheChildsPid)
     RunResult report = run({ ravelBinary(), "report", dir.file("f.ravel") });
     EXPECT_EQ(report.status, 66) << report.err;
     EXPECT_NE(report.out.find("in pid " + std::to_string(child)), std::string::npos) << report.out;
+    RunResult json = run({ ravelBinary(), "report", "--format", "json", dir.file("f.ravel") });
+    EXPECT_EQ(json.status, 66) << json.err;
+    auto doc = nlohmann::json::parse(json.out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << json.out;
+    bool inChild = false;
+    for (const auto& f : doc.at("findings"))
+        if (f.at("kind") == "deadlock" && f.at("process").at("pid").get<int>() == child)
+            inChild = true;
+    EXPECT_TRUE(inChild) << json.out;
+    EXPECT_GE(doc.at("summary").at("errors").get<int>(), 1);
 }
 
 TEST(Processes, EveryImageOfAChainOfExecsIsRecorded)
@@ -215,4 +226,36 @@ TEST(Processes, DeadlockAfterExecThroughAWrapperIsReportedLive)
         EXPECT_NE(r.err.find("forks[0]"), std::string::npos) << r.err;
         EXPECT_NE(r.err.find("dining 5)"), std::string::npos) << r.err;
     }
+}
+
+// A shell that closes its standard streams, then leaves a child behind that outlives it: the
+// child's trace (descriptor numbers 0-2 free for the taking) and its own children keep
+// recording after the run's first process exited.
+TEST(Processes, ChildrenOutlivingTheirParentWithClosedStreamsKeepRecording)
+{
+    TempDir dir("orphan");
+    RunResult r = ravelRun(dir.file("o.ravel"),
+        { "sh", "-c", "exec 0<&- 1>&- 2>&-; (sleep 0.3; exec env true) & exit 0" }, withTimeout(30s));
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err.find("cannot create trace"), std::string::npos) << r.err;
+    // Wait for the orphans: their traces end when they do.
+    std::multiset<std::string> programs;
+    for (int attempt = 0; attempt < 50; attempt++) {
+        std::this_thread::sleep_for(100ms);
+        auto info = infoJson(dir.file("o.ravel"));
+        ASSERT_TRUE(info);
+        programs.clear();
+        bool ended = true;
+        for (const auto& p : info->at("processes")) {
+            programs.insert(baseName(p.at("program").get<std::string>()));
+            ended = ended && !p.at("end").is_null();
+        }
+        if (ended && programs.count("true"))
+            break;
+    }
+    EXPECT_EQ(programs.count("sleep"), 1u) << testing::PrintToString(programs);
+    EXPECT_EQ(programs.count("true"), 1u) << testing::PrintToString(programs);
+    // The shell; its subshell ran env and then true in the same pid (three images).
+    EXPECT_EQ(programs.count("sh"), 1u) << testing::PrintToString(programs);
+    EXPECT_EQ(programs.size(), 3u) << testing::PrintToString(programs);
 }
