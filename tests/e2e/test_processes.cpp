@@ -68,6 +68,21 @@ TEST(Processes, DeadlockInAForkedChildIsReportedLiveWithTheChildsPid)
             inChild = true;
     EXPECT_TRUE(inChild) << json.out;
     EXPECT_GE(doc.at("summary").at("errors").get<int>(), 1);
+
+    // The child's finding is finding 1 of the run (the main trace has none): graph draws it from
+    // the child's trace; export takes the child with --pid.
+    RunResult graph = run({ ravelBinary(), "graph", dir.file("f.ravel"), "--finding", "1", "-o", dir.file("g.dot") });
+    EXPECT_EQ(graph.status, 0) << graph.err;
+    std::string dot = readFile(dir.file("g.dot"));
+    EXPECT_NE(dot.find("child_a"), std::string::npos) << dot;
+    RunResult exported = run({ ravelBinary(), "export", "--perfetto", dir.file("f.ravel"), "--pid",
+                               std::to_string(child), "-o", dir.file("e.json") });
+    EXPECT_EQ(exported.status, 0) << exported.err;
+    EXPECT_NE(readFile(dir.file("e.json")).find("lock child_"), std::string::npos);
+    RunResult none = run({ ravelBinary(), "export", "--perfetto", dir.file("f.ravel"), "--pid", "1", "-o",
+                           dir.file("n.json") });
+    EXPECT_EQ(none.status, 1);
+    EXPECT_EQ(none.err, "ravel: " + dir.file("f.ravel") + ": no process 1 in the run\n");
 }
 
 TEST(Processes, EveryImageOfAChainOfExecsIsRecorded)

@@ -109,6 +109,22 @@ std::vector<std::string> findRunTraces(const std::string& mainPath)
     return paths;
 }
 
+std::string traceOfProcess(const std::string& mainPath, uint32_t pid)
+{
+    std::string found;
+    uint64_t latest = 0;
+    for (const std::string& path : findRunTraces(mainPath)) {
+        RavelFileHeader h;
+        if (readHeader(path, h) && h.pid == pid && (found.empty() || h.start_mono_ns >= latest)) {
+            found = path;
+            latest = h.start_mono_ns;
+        }
+    }
+    if (found.empty())
+        throw TraceError(fmt::format("{}: no process {} in the run", mainPath, pid));
+    return found;
+}
+
 RunTraces openRunTraces(const std::string& mainPath)
 {
     RunTraces run;

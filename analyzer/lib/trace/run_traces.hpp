@@ -26,6 +26,10 @@ bool isRunTraceName(const std::string& mainName, const std::string& fileName);
 // The run id in a trace's header; 0 when it has none (format 4 and older), or is not (yet) a trace.
 uint64_t traceRunId(const std::string& path);
 
+// The trace of process `pid` of the run (its last image: the program it ran last). Throws
+// TraceError ("<main>: no process PID in the run") when the run has none.
+std::string traceOfProcess(const std::string& mainPath, uint32_t pid);
+
 // The run's traces, opened: the main trace first. A trace of another process that cannot be read
 // is left out with a warning.
 struct RunTraces {
