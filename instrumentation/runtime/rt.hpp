@@ -140,7 +140,9 @@ void moveTraceFd(); // before the target reuses its number (dup2 onto it)
 void followAfterFork(uint32_t parentPid);
 // Per-module state that points into the trace, cleared in a fork child before it records anew.
 void resetStacksAfterFork();
+void saveModulesForFork();    // before the parent's trace is unmapped
 void resetModulesAfterFork();
+void restoreModulesAfterFork(); // into the child's own trace, once it is open
 void resetNamesAfterFork();
 void resetThreadsAfterFork();
 void* allocChunk(uint16_t type, uint32_t owner, uint32_t seq, uint64_t* offsetOut);

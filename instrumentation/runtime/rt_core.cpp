@@ -711,6 +711,8 @@ void followAfterFork(uint32_t parentPid)
     }
     g.enabled = false;
     raceAfterFork();
+    if (g.opt.follow)
+        saveModulesForFork();
     if (g.base)
         munmap(g.base, g.reserve);
     int fd = g.fd;
@@ -745,7 +747,7 @@ void followAfterFork(uint32_t parentPid)
         return;
     g.enabled = true;
     registerThread(t, 0, 0, 0, nullptr);
-    recordModules();
+    restoreModulesAfterFork();
     if (!t->entry)
         return;
     uint32_t stack = captureStack();
