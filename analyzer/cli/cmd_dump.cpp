@@ -8,10 +8,13 @@
 
 #include "model/objects.hpp"
 #include "symbols/symbolizer.hpp"
+#include "trace/run_traces.hpp"
 #include "trace/trace_reader.hpp"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
+
+#include <sys/wait.h>
 
 #include <array>
 #include <charconv>
@@ -29,6 +32,7 @@ struct DumpOptions {
     std::string trace;
     std::optional<uint32_t> thread;
     std::optional<uint64_t> limit;
+    std::optional<uint32_t> pid;
     bool stacks = false;
 };
 
@@ -225,7 +229,39 @@ private:
                 fmt::format_to(out, " (pthread 0x{:x})", e.obj);
             break;
         case RAVEL_EV_FORK:
-            fmt::format_to(out, " child pid {}", e.aux);
+            fmt::format_to(out, " child pid {}{}", e.aux, e.obj == 1 ? " (posix_spawn)" : "");
+            break;
+        case RAVEL_EV_FORK_CHILD:
+            fmt::format_to(out, " parent pid {}", e.aux);
+            break;
+        case RAVEL_EV_PROC_WAIT_REQ: {
+            int32_t asked = static_cast<int32_t>(e.aux);
+            if (asked == -1)
+                fmt::format_to(out, " any child");
+            else if (asked > 0)
+                fmt::format_to(out, " pid {}", asked);
+            else
+                fmt::format_to(out, " process group {}", asked == 0 ? std::string("own") : std::to_string(-asked));
+            if (e.flags & RAVEL_F_TRY)
+                fmt::format_to(out, " [nohang]");
+            break;
+        }
+        case RAVEL_EV_PROC_WAIT_DONE: {
+            int st = static_cast<int>(e.aux);
+            if (e.obj == 0)
+                fmt::format_to(out, " {}", e.aux ? "failed: " + errnoName(e.aux) : std::string("no child changed state"));
+            else if (WIFEXITED(st))
+                fmt::format_to(out, " pid {} exited {}", e.obj, WEXITSTATUS(st));
+            else if (WIFSIGNALED(st))
+                fmt::format_to(out, " pid {} killed by signal {}{}", e.obj, WTERMSIG(st), WCOREDUMP(st) ? " (core dumped)" : "");
+            else if (WIFSTOPPED(st))
+                fmt::format_to(out, " pid {} stopped by signal {}", e.obj, WSTOPSIG(st));
+            else
+                fmt::format_to(out, " pid {} continued", e.obj);
+            break;
+        }
+        case RAVEL_EV_PROC_EXIT:
+            fmt::format_to(out, " status {}", static_cast<int32_t>(e.aux));
             break;
         case RAVEL_EV_FREE:
             fmt::format_to(out, " [0x{:x}, +{})", e.obj, e.aux);
@@ -269,25 +305,55 @@ private:
 int runDump(const DumpOptions& options)
 {
     try {
-        TraceReader reader(options.trace);
-        if (options.thread && !reader.thread(*options.thread)) {
+        // The run's processes one after the other, each in a section of its own (thread ids and
+        // times are each trace's own), the main trace first.
+        RunTraces run = openRunTraces(options.trace);
+        if (options.thread) {
+            bool found = false;
             uint32_t last = 0;
-            for (const ThreadInfo& t : reader.threads())
-                last = std::max(last, t.id);
-            fmt::print(stderr, "ravel: dump: --thread T{}: {} has no such thread (its threads are T1 to T{})\n",
-                       *options.thread, options.trace, last);
+            for (const auto& r : run.readers) {
+                if (options.pid && r->summary().pid != *options.pid)
+                    continue;
+                found = found || r->thread(*options.thread);
+                for (const ThreadInfo& t : r->threads())
+                    last = std::max(last, t.id);
+            }
+            if (!found) {
+                fmt::print(stderr, "ravel: dump: --thread T{}: {} has no such thread (its threads are T1 to T{})\n",
+                           *options.thread, options.trace, last);
+                return 1;
+            }
+        }
+        bool sections = run.readers.size() > 1;
+        bool any = false;
+        for (size_t i = 0; i < run.readers.size(); i++) {
+            const TraceReader& reader = *run.readers[i];
+            if (options.pid && reader.summary().pid != *options.pid)
+                continue;
+            any = true;
+            if (sections) {
+                std::fflush(stdout);
+                std::string head = fmt::format("{}== {}: {} ==\n", i ? "\n" : "", processLabel(reader.summary()),
+                                               reader.summary().path);
+                std::fwrite(head.data(), 1, head.size(), stdout);
+            }
+            Dumper dumper(reader, options);
+            reader.forEachEvent([&](const Event& e) { return dumper.onEvent(e); });
+            dumper.flush();
+            std::fflush(stdout);
+            // At the end, where a user reading a long dump sees them; the reader also warns while
+            // streaming.
+            for (const std::string& w : reader.warnings())
+                fmt::print(stderr, "ravel: warning: {}\n", w);
+            for (const std::string& w : dumper.symbolizerWarnings())
+                fmt::print(stderr, "ravel: warning: {}\n", w);
+        }
+        for (const std::string& w : run.warnings)
+            fmt::print(stderr, "ravel: warning: {}\n", w);
+        if (options.pid && !any) {
+            fmt::print(stderr, "ravel: dump: no process {} in the run of {}\n", *options.pid, options.trace);
             return 1;
         }
-        Dumper dumper(reader, options);
-        reader.forEachEvent([&](const Event& e) { return dumper.onEvent(e); });
-        dumper.flush();
-        std::fflush(stdout);
-        // At the end, where a user reading a long dump sees them; the reader also warns while
-        // streaming.
-        for (const std::string& w : reader.warnings())
-            fmt::print(stderr, "ravel: warning: {}\n", w);
-        for (const std::string& w : dumper.symbolizerWarnings())
-            fmt::print(stderr, "ravel: warning: {}\n", w);
         return 0;
     } catch (const TraceError& e) {
         fmt::print(stderr, "ravel: {}\n", e.what());
@@ -318,7 +384,9 @@ void addDumpCommand(CLI::App& app, int& status)
            },
            "only the events of thread N (T<N> in the output; N or TN)")
         ->type_name("N");
-    cmd->add_option("--limit", options->limit, "stop after N events");
+    cmd->add_option("--limit", options->limit, "stop after N events (of each process)");
+    cmd->add_option("--pid", options->pid, "only the process PID of the run (each process is a section)")
+        ->type_name("PID");
     cmd->add_flag("--stacks", options->stacks, "print the symbolized stack under each event");
     cmd->callback([options, &status] { status = runDump(*options); });
 }

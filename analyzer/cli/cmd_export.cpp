@@ -12,12 +12,14 @@
 #include "export/perfetto_export.hpp"
 #include "model/replay_model.hpp"
 #include "symbols/symbolizer.hpp"
+#include "trace/run_traces.hpp"
 #include "trace/trace_reader.hpp"
 
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -41,6 +43,7 @@ struct ExportOptions {
     bool noFindings = false;
     bool noLockOrder = false;
     bool verbose = false;
+    std::optional<uint32_t> pid; // a process of the run other than the main trace's
 };
 
 // Where the JSON goes: stdout, the file itself (a device or a FIFO cannot be renamed onto), or a
@@ -113,7 +116,7 @@ int runExport(const ExportOptions& o)
 {
     auto started = std::chrono::steady_clock::now();
     try {
-        TraceReader reader(o.trace);
+        TraceReader reader(o.pid ? traceOfProcess(o.trace, *o.pid) : o.trace);
         // Opened before the long work, so a bad output path fails at once.
         Output out(o.output);
         RunAnalysis run(reader);
@@ -178,6 +181,8 @@ void addExportCommand(CLI::App& app, int& status)
         ->check(time);
     cmd->add_option("--to", options->to, "keep what happens at or before TIME")->type_name("TIME")->check(time);
     cmd->add_flag("--no-findings", options->noFindings, "leave the findings out (skips the analyses)");
+    cmd->add_option("--pid", options->pid, "export process PID of the run (its trace beside the main one)")
+        ->type_name("PID");
     cmd->add_flag("--no-lock-order", options->noLockOrder, "skip the lock-order analysis: no potential deadlocks");
     cmd->add_flag("-v,--verbose", options->verbose, "print what was written and how long it took");
     cmd->callback([options, &status] {

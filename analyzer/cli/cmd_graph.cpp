@@ -18,6 +18,7 @@
 #include "detect/lock_order.hpp"
 #include "model/replay_model.hpp"
 #include "symbols/symbolizer.hpp"
+#include "trace/run_traces.hpp"
 #include "trace/trace_reader.hpp"
 #include "base/trace_time.hpp"
 
@@ -41,6 +42,7 @@ struct GraphOptions {
     std::optional<uint64_t> atNs;
     std::string atText;
     std::optional<size_t> finding;
+    std::optional<uint32_t> pid; // a process of the run other than the main trace's
     std::string output;
     GraphFormat format = GraphFormat::Svg;
     std::string engine;
@@ -133,10 +135,36 @@ GraphModel build(const GraphOptions& o, const RunAnalysis& run, Symbolizer& sym,
     return waitForGraphAt(model, at, naming);
 }
 
-int runGraph(const GraphOptions& o)
+// The trace a graph is drawn from: the process asked for, or for --finding N the trace of the
+// run that has finding N, numbered as `ravel report` numbers the run's findings (the main trace's
+// first); `o.finding` becomes the number within that trace.
+std::string graphTrace(GraphOptions& o)
+{
+    if (o.pid)
+        return traceOfProcess(o.trace, *o.pid);
+    std::vector<std::string> traces = findRunTraces(o.trace);
+    if (!o.finding || traces.size() == 1)
+        return o.trace;
+    size_t before = 0;
+    for (const std::string& path : traces) {
+        TraceReader reader(path);
+        RunAnalysis run(reader);
+        Symbolizer sym(reader.modules());
+        size_t here = analyzeTrace(run, sym).size();
+        if (*o.finding <= before + here) {
+            o.finding = *o.finding - before;
+            return path;
+        }
+        before += here;
+    }
+    return o.trace; // past the last one: said below, for the main trace
+}
+
+int runGraph(GraphOptions o)
 {
     try {
-        TraceReader reader(o.trace);
+        std::string trace = graphTrace(o);
+        TraceReader reader(trace);
         RunAnalysis run(reader);
         Symbolizer sym(reader.modules());
         int status = 0;
@@ -212,6 +240,8 @@ void addGraphCommand(CLI::App& app, int& status)
                     "Graphviz layout engine (default: dot, circo for long cycles, sfdp past "
                         + std::to_string(kBigGraphNodes) + " nodes or " + std::to_string(kBigGraphEdges) + " edges)")
         ->check(CLI::IsMember({ "dot", "circo", "neato", "fdp", "sfdp", "twopi" }));
+    cmd->add_option("--pid", options->pid, "draw process PID of the run (its trace beside the main one)")
+        ->type_name("PID");
     cmd->add_flag("--all", options->all, "lock-order graph: every lock, not only those on a cycle");
     cmd->add_flag("--by-lock", options->byLock,
                   "lock-order graph: one node per lock, not per lock class (forks[*] for every forks[N])");

@@ -7,6 +7,7 @@
 #include "base/trace_time.hpp"
 #include "model/objects.hpp"
 #include "symbols/symbolizer.hpp"
+#include "trace/run_traces.hpp"
 #include "trace/trace_reader.hpp"
 #include "model/trace_stats.hpp"
 
@@ -74,16 +75,6 @@ std::vector<uint32_t> hotOrder(const TraceStats& stats)
         return x.acquisitions + x.waits > y.acquisitions + y.waits;
     });
     return order;
-}
-
-// (pid, thread count), by pid. One process per trace today; followed forks will add more.
-std::vector<std::pair<uint32_t, unsigned>> processes(const TraceStats& stats)
-{
-    std::map<uint32_t, unsigned> byPid;
-    for (const ThreadStats& t : stats.threads)
-        if (t.pid)
-            ++byPid[t.pid];
-    return {byPid.begin(), byPid.end()};
 }
 
 std::string objectId(uint32_t index) { return fmt::format("o{}", index + 1); }
@@ -214,7 +205,27 @@ void printTable(std::string& out, const std::vector<std::vector<std::string>>& r
     }
 }
 
-std::string textReport(const TraceReader& reader, const TraceStats& stats, const ObjectLabels& labels)
+std::string commandLine(const std::vector<std::string>& argv)
+{
+    std::string line;
+    for (const std::string& a : argv)
+        line += (line.empty() ? "" : " ") + a;
+    return line;
+}
+
+std::string processEnd(const RunProcess& p)
+{
+    switch (p.end) {
+    case RunProcess::End::Exited: return fmt::format("exited {}", p.endValue);
+    case RunProcess::End::Signaled:
+        return fmt::format("killed by {}{}", signalName(p.endValue), p.coreDumped ? " (core dumped)" : "");
+    case RunProcess::End::Unknown: break;
+    }
+    return "unknown";
+}
+
+std::string textReport(const TraceReader& reader, const TraceStats& stats, const ObjectLabels& labels,
+                       const std::vector<RunProcess>& procs)
 {
     const TraceSummary& s = reader.summary();
     std::string out;
@@ -225,12 +236,22 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
     out += fmt::format("program:   {}{}\n", s.program, args);
     out += fmt::format("pid:       {}{}\n", s.pid, s.ppid ? fmt::format(" (parent {})", s.ppid) : "");
     out += fmt::format("exit:      {}\n", endInFull(s));
-    std::vector<std::pair<uint32_t, unsigned>> procs = processes(stats);
-    if (procs.size() > 1) {
-        out += fmt::format("processes: {}:", procs.size());
-        for (auto [pid, threads] : procs)
-            out += fmt::format(" {} ({} threads)", pid, threads);
-        out += '\n';
+    if (procs.size() > 1 || (procs.size() == 1 && procs[0].images.size() > 1)) {
+        // The run's processes, each with its own trace (the tables below are the main trace's).
+        out += fmt::format("processes: {}\n", procs.size());
+        std::vector<std::vector<std::string>> rows;
+        rows.push_back({"  PID", "PARENT", "THREADS", "EVENTS", "EXIT", "COMMAND"});
+        for (const RunProcess& p : procs) {
+            // Each image the pid ran, in exec order.
+            std::string command;
+            for (const ProcessImage& im : p.images)
+                command += (command.empty() ? "" : " -> exec ") + commandLine(im.argv);
+            rows.push_back({fmt::format("  {}", p.pid), fmt::format("{}", p.parent), fmt::format("{}", p.threads),
+                fmt::format("{}", p.events), processEnd(p), command});
+        }
+        std::string table;
+        printTable(table, rows, 1, 4);
+        out += table;
     }
     std::string brief = endInBrief(s);
     out += fmt::format("duration:  {}{}\n", formatDuration(stats.endNs), brief.empty() ? "" : " (" + brief + ")");
@@ -315,7 +336,7 @@ std::string textReport(const TraceReader& reader, const TraceStats& stats, const
 }
 
 nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& stats, const ObjectLabels& labels,
-    const std::vector<std::string>& warnings)
+    const std::vector<std::string>& warnings, const std::vector<RunProcess>& runProcs)
 {
     using json = nlohmann::ordered_json; // fields in the documented order, not sorted
     const TraceSummary& s = reader.summary();
@@ -355,8 +376,30 @@ nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& s
     j["start_real_ns"] = s.start_real_ns;
     j["lost_events"] = s.lost_events;
     json procs = json::array();
-    for (auto [pid, threads] : processes(stats))
-        procs.push_back({{"pid", pid}, {"threads", threads}});
+    for (const RunProcess& p : runProcs) {
+        json images = json::array();
+        for (const ProcessImage& im : p.images)
+            images.push_back({{"trace", im.trace->summary().path}, {"image", im.image}, {"program", im.program},
+                {"argv", im.argv}, {"events", im.trace->eventCount()}, {"threads", im.trace->threads().size()}});
+        bool exited = p.end == RunProcess::End::Exited, killed = p.end == RunProcess::End::Signaled;
+        procs.push_back({
+            {"pid", p.pid},
+            {"parent", p.parent},
+            {"parent_in_run", p.parentInRun},
+            {"command", p.command()},
+            {"program", p.images.back().program},
+            {"threads", p.threads},
+            {"events", p.events},
+            {"start_ns", p.startNs},
+            {"end", exited ? json("exited") : killed ? json("killed") : json(nullptr)},
+            {"exit_status", exited ? json(p.endValue) : json(nullptr)},
+            {"signal", killed ? json(signalName(p.endValue)) : json(nullptr)},
+            {"signal_number", killed ? json(p.endValue) : json(nullptr)},
+            {"core_dumped", p.coreDumped},
+            {"end_from", p.endSource.empty() ? json(nullptr) : json(p.endSource)},
+            {"images", std::move(images)},
+        });
+    }
     j["processes"] = std::move(procs);
     j["events"] = stats.events;
     json byKind = json::object();
@@ -435,18 +478,21 @@ nlohmann::ordered_json jsonReport(const TraceReader& reader, const TraceStats& s
 int runInfo(const InfoOptions& options)
 {
     try {
-        TraceReader reader(options.trace);
+        RunTraces run = openRunTraces(options.trace);
+        const TraceReader& reader = run.main();
+        std::vector<RunProcess> procs = describeProcesses(run);
         TraceStats stats = computeStats(reader);
         Symbolizer symbolizer(reader.modules());
         ObjectLabels labels = labelObjects(reader, stats, symbolizer);
         // After the pass: the reader also warns about what it meets while streaming, the
         // symbolizer about modules as it first needs them.
         std::vector<std::string> warnings = reader.warnings();
+        warnings.insert(warnings.end(), run.warnings.begin(), run.warnings.end());
         warnings.insert(warnings.end(), symbolizer.warnings().begin(), symbolizer.warnings().end());
         for (const std::string& w : warnings)
             fmt::print(stderr, "ravel: warning: {}\n", w);
-        std::string out = options.json ? jsonReport(reader, stats, labels, warnings).dump(2) + "\n"
-                                       : textReport(reader, stats, labels);
+        std::string out = options.json ? jsonReport(reader, stats, labels, warnings, procs).dump(2) + "\n"
+                                       : textReport(reader, stats, labels, procs);
         std::fwrite(out.data(), 1, out.size(), stdout);
         std::fflush(stdout);
         return 0;

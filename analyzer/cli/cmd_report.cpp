@@ -10,6 +10,7 @@
 #include "model/replay_model.hpp"
 #include "report/report_json.hpp"
 #include "report/report_sarif.hpp"
+#include "trace/run_traces.hpp"
 #include "report/report_text.hpp"
 #include "report/suppressions.hpp"
 #include "symbols/symbolizer.hpp"
@@ -26,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -184,55 +186,129 @@ int runReport(ReportOptions o)
     Progress progress;
     try {
         progress.say("reading the trace");
-        TraceReader reader(o.trace);
-        progress.say("replaying the events");
-        RunAnalysis run(reader, ReplayModel::Retain::EndState);
-        const ReplayModel& model = run.model();
-        progress.say("analyzing");
-        Symbolizer sym(reader.modules());
-        AnalysisOptions analysis;
-        analysis.lockOrder = !o.noLockOrder;
-        std::vector<Finding> findings = analyzeTrace(run, sym, analysis);
-
+        // One run is one report: the main trace's findings, then each other process's (a fork, a
+        // spawned program, an image after exec), numbered on from the main trace's.
+        RunTraces traces = openRunTraces(o.trace);
+        struct Part {
+            const TraceReader* reader = nullptr;
+            std::unique_ptr<Symbolizer> sym;
+            std::vector<Finding> findings;
+            std::vector<NumberedFinding> shown;
+            uint64_t events = 0;
+            size_t suppressed = 0;
+        };
+        std::vector<Part> parts;
+        parts.reserve(traces.readers.size());
         std::vector<NumberedFinding> shown;
-        size_t suppressed = 0;
-        for (size_t i = 0; i < findings.size(); i++) {
-            if (!suppressions.empty()
-                && suppressions.match(findings[i].kind, suppressionCandidates(findings[i], reader, sym))) {
-                suppressed++;
-                continue;
+        size_t suppressed = 0, number = 0;
+        for (size_t r = 0; r < traces.readers.size(); r++) {
+            const TraceReader& reader = *traces.readers[r];
+            Part& part = parts.emplace_back();
+            part.reader = &reader;
+            progress.say("replaying the events");
+            RunAnalysis run(reader, ReplayModel::Retain::EndState);
+            part.events = run.model().eventCount();
+            progress.say("analyzing");
+            part.sym = std::make_unique<Symbolizer>(reader.modules());
+            AnalysisOptions analysis;
+            analysis.lockOrder = !o.noLockOrder;
+            part.findings = analyzeTrace(run, *part.sym, analysis);
+            if (r > 0)
+                for (Finding& f : part.findings)
+                    f.title += " in " + processLabel(reader.summary());
+            for (size_t i = 0; i < part.findings.size(); i++) {
+                ++number;
+                if (!suppressions.empty()
+                    && suppressions.match(part.findings[i].kind,
+                                          suppressionCandidates(part.findings[i], reader, *part.sym))) {
+                    part.suppressed++;
+                    continue;
+                }
+                part.shown.push_back({ number, &part.findings[i] });
+                shown.push_back(part.shown.back());
             }
-            shown.push_back({ i + 1, &findings[i] });
+            suppressed += part.suppressed;
         }
+        const TraceReader& reader = traces.main();
 
         ReportContext ctx;
         ctx.tracePath = o.trace;
         ctx.toolVersion = RAVEL_VERSION;
         ctx.suppressed = suppressed;
         // The reader repeats a damaged chunk's warning on every pass over the events: say it once.
-        for (const std::string& w : reader.warnings())
+        auto warn = [&](const std::string& w) {
             if (std::find(ctx.warnings.begin(), ctx.warnings.end(), w) == ctx.warnings.end())
                 ctx.warnings.push_back(w);
+        };
+        for (const std::string& w : traces.warnings)
+            warn(w);
+        for (const auto& r : traces.readers)
+            for (const std::string& w : r->warnings())
+                warn(w);
         progress.say("rendering the report");
         std::string out;
         if (o.format == "json") {
-            out = renderReportJson(shown, reader, model.eventCount(), sym, ctx).dump(2) + "\n";
+            nlohmann::ordered_json doc = renderReportJson(parts[0].shown, reader, parts[0].events, *parts[0].sym, ctx);
+            if (parts.size() > 1) {
+                // Every finding says which process it is in; the summary counts them all.
+                auto process = [](const TraceReader& r) {
+                    const TraceSummary& s = r.summary();
+                    return nlohmann::ordered_json { { "pid", s.pid }, { "command", s.argv }, { "trace", s.path } };
+                };
+                for (auto& f : doc["findings"])
+                    f["process"] = process(reader);
+                for (size_t i = 1; i < parts.size(); i++) {
+                    ReportContext partCtx = ctx;
+                    nlohmann::ordered_json more
+                        = renderReportJson(parts[i].shown, *parts[i].reader, parts[i].events, *parts[i].sym, partCtx);
+                    for (auto& f : more["findings"]) {
+                        f["process"] = process(*parts[i].reader);
+                        doc["findings"].push_back(f);
+                    }
+                    for (const auto& w : more["warnings"])
+                        if (std::find(doc["warnings"].begin(), doc["warnings"].end(), w) == doc["warnings"].end())
+                            doc["warnings"].push_back(w);
+                }
+                size_t errors = 0;
+                std::map<std::string, size_t> byKind;
+                for (const NumberedFinding& n : shown) {
+                    errors += isError(*n.finding) ? 1 : 0;
+                    byKind[n.finding->kind]++;
+                }
+                nlohmann::ordered_json kinds = nlohmann::ordered_json::object();
+                for (const auto& [kind, count] : byKind)
+                    kinds[kind] = count;
+                doc["summary"]["findings"] = shown.size();
+                doc["summary"]["errors"] = errors;
+                doc["summary"]["by_kind"] = std::move(kinds);
+            }
+            out = doc.dump(2) + "\n";
         } else if (o.format == "sarif") {
             std::string cwd = std::filesystem::current_path().string();
-            out = renderReportSarif(shown, reader, sym, ctx, sarifSourceRoot(cwd), cwd).dump(2) + "\n";
+            nlohmann::ordered_json doc
+                = renderReportSarif(parts[0].shown, reader, *parts[0].sym, ctx, sarifSourceRoot(cwd), cwd);
+            for (size_t i = 1; i < parts.size(); i++) {
+                nlohmann::ordered_json more = renderReportSarif(parts[i].shown, *parts[i].reader, *parts[i].sym, ctx,
+                                                                sarifSourceRoot(cwd), cwd);
+                for (auto& result : more["runs"][0]["results"])
+                    doc["runs"][0]["results"].push_back(result);
+            }
+            out = doc.dump(2) + "\n";
         } else {
             TextReportOptions text;
             text.color = o.output.empty() && isatty(STDOUT_FILENO);
-            for (const NumberedFinding& n : shown)
-                out += renderFindingText(*n.finding, n.number, reader, sym, text) + "\n";
+            for (const Part& part : parts)
+                for (const NumberedFinding& n : part.shown)
+                    out += renderFindingText(*n.finding, n.number, *part.reader, *part.sym, text) + "\n";
             out += summaryLine(shown, suppressed);
         }
         progress.done();
         // Said once on stderr whatever the format; JSON and SARIF also carry them.
         for (const std::string& w : ctx.warnings)
             fmt::print(stderr, "ravel: warning: {}\n", w);
-        for (const std::string& w : sym.warnings())
-            fmt::print(stderr, "ravel: warning: {}\n", w);
+        for (const Part& part : parts)
+            for (const std::string& w : part.sym->warnings())
+                fmt::print(stderr, "ravel: warning: {}\n", w);
         if (!suppressions.empty() && suppressed)
             for (const SuppressionRule& r : suppressions.rules())
                 if (r.hits)

@@ -5,13 +5,14 @@
 #include "ravel_options.hpp"
 #include "launcher.hpp"
 #include "run_end.hpp"
-#include "watchdog.hpp"
+#include "process_watch.hpp"
 
 #include "analysis/analysis.hpp"
 #include "analysis/run_analysis.hpp"
 #include "model/replay_model.hpp"
 #include "report/report_text.hpp"
 #include "symbols/symbolizer.hpp"
+#include "trace/run_traces.hpp"
 #include "trace/trace_reader.hpp"
 #include "base/trace_time.hpp"
 
@@ -33,6 +34,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <random>
 
 extern char** environ;
 
@@ -54,6 +56,7 @@ struct RunOptions {
     int errorExitCode = 66;
     std::string stallTimeout = "3s";
     bool noWatchdog = false;
+    bool noFollow = false;
 };
 
 // "4M", "512K", "65536", "1GiB": bytes. Throws a usage error naming the option.
@@ -116,6 +119,8 @@ std::string runtimeOptionsFromFlags(const RunOptions& opts)
     }
     if (opts.stackDepth)
         add("stack_depth", opts.stackDepth);
+    if (opts.noFollow)
+        add("follow", 0);
     return keys;
 }
 
@@ -144,42 +149,6 @@ struct TraceFile {
     std::string display; // as the user refers to it
 };
 
-// Traces of other processes of this run: the runtime records a process that finds the run's
-// trace taken (an exec'd child, a second process) into "<stem>.<pid>.ravel".
-std::vector<TraceFile> childTraces(const TraceFile& main, const timespec& since)
-{
-    fs::path mainPath(main.path);
-    std::string stem = mainPath.filename().string();
-    if (stem.size() > 6 && stem.compare(stem.size() - 6, 6, ".ravel") == 0)
-        stem.resize(stem.size() - 6);
-    stem += ".";
-    fs::path displayDir = fs::path(main.display).parent_path();
-
-    std::vector<TraceFile> found;
-    DIR* dir = opendir(mainPath.parent_path().c_str());
-    if (!dir)
-        return found;
-    while (dirent* entry = readdir(dir)) {
-        std::string name = entry->d_name;
-        if (name.size() <= stem.size() + 6 || name.compare(0, stem.size(), stem) != 0
-            || name.compare(name.size() - 6, 6, ".ravel") != 0)
-            continue;
-        std::string pid = name.substr(stem.size(), name.size() - stem.size() - 6);
-        if (pid.find_first_not_of("0123456789") != std::string::npos)
-            continue;
-        std::string path = (mainPath.parent_path() / name).string();
-        struct stat st;
-        // A file from an earlier run with the same -o is not ours.
-        if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtim.tv_sec < since.tv_sec
-            || (st.st_mtim.tv_sec == since.tv_sec && st.st_mtim.tv_nsec < since.tv_nsec))
-            continue;
-        found.push_back({ path, (displayDir / name).string() });
-    }
-    closedir(dir);
-    std::sort(found.begin(), found.end(), [](const TraceFile& a, const TraceFile& b) { return a.path < b.path; });
-    return found;
-}
-
 // Whether the process that writes this trace still runs (a daemon the program left behind):
 // compacting would replace the file under its writer, and the events it writes later would go
 // to the unlinked original.
@@ -194,7 +163,18 @@ bool writerStillRuns(const std::string& path)
     if (got != static_cast<ssize_t>(sizeof header) || std::memcmp(header.magic, RAVEL_TRACE_MAGIC, 8) != 0
         || (header.flags & RAVEL_FILE_ENDED) || header.pid == 0)
         return false;
-    return kill(static_cast<pid_t>(header.pid), 0) == 0 || errno == EPERM;
+    if (kill(static_cast<pid_t>(header.pid), 0) != 0 && errno != EPERM)
+        return false;
+    // A zombie (killed with the run, not reaped yet by its parent, itself gone) writes no more.
+    char state = 0;
+    if (FILE* f = std::fopen(fmt::format("/proc/{}/stat", header.pid).c_str(), "r")) {
+        char line[512];
+        if (std::fgets(line, sizeof line, f))
+            if (const char* close = std::strrchr(line, ')'); close && close[1] == ' ')
+                state = close[2];
+        std::fclose(f);
+    }
+    return state != 'Z' && state != 'X';
 }
 
 // "prog.123.*.ravel" for the main trace "prog.123.ravel", as the user would type it.
@@ -236,8 +216,8 @@ private:
     std::vector<std::string> childEnvironment(const std::string& runtime, Injection injection) const;
     void finish(const TraceFile& main, bool recordable, double ranMs);
     void recordEnd(const std::string& trace, const TargetProcess& target);
-    void onDeadlock(const Finding& f, uint64_t verdictNs, const std::string& trace, pid_t target);
-    void reportAtExit(const TraceReader& reader);
+    void onDeadlock(const Finding& f, uint64_t verdictNs, const std::string& trace, bool mainTrace, pid_t target);
+    void reportAtExit(const TraceReader& reader, bool mainTrace);
 
     RunOptions m_opts;
     std::vector<std::string> m_command;
@@ -246,27 +226,34 @@ private:
     std::string m_flagOptions; // runtime keys built from the command line
     LaunchSpec m_spec;
     TraceFile m_fixedTrace; // with -o
-    timespec m_startReal {};
     std::atomic<bool> m_deadlock { false };   // the watchdog found one: the exit status says so
     // A likely deadlock reported live but left running (DESIGN.md's verdict table): its threads.
     // It sets the exit status only if they are still blocked when the program exits.
     std::mutex m_likelyMutex;
-    std::vector<uint32_t> m_likelyThreads;
+    std::vector<std::pair<std::string, uint32_t>> m_likelyThreads; // (trace, thread)
+    std::mutex m_deadlockMutex; // one process's deadlock is dealt with at a time
+    std::atomic<bool> m_reportDone { false }; // its report is on stderr and the target dealt with
     size_t m_errorsAtExit = 0;                // findings at exit that set the error exit code
+    size_t m_findingsAtExit = 0;              // numbered over every process of the run
+    size_t m_notesAtExit = 0;
 };
 
-void RunCommand::reportAtExit(const TraceReader& reader)
+void RunCommand::reportAtExit(const TraceReader& reader, bool mainTrace)
 {
     RunAnalysis run(reader, ReplayModel::Retain::EndState);
     Symbolizer sym(reader.modules());
     std::vector<Finding> findings = analyzeTrace(run, sym);
+    // A finding of another process of the run says which one.
+    if (!mainTrace)
+        for (Finding& f : findings)
+            f.title += " in " + processLabel(reader.summary());
     TextReportOptions opt;
     opt.color = isatty(STDERR_FILENO);
     // Errors are printed; notes (threads blocked at exit, inversions within one thread) are
     // normal in many healthy programs (idle pool workers at exit): counted, for `ravel report`.
-    size_t number = 0, notes = 0;
+    size_t notes = 0;
     for (const Finding& f : findings) {
-        ++number;
+        size_t number = ++m_findingsAtExit;
         if (!isError(f)) {
             notes++;
             continue;
@@ -277,7 +264,9 @@ void RunCommand::reportAtExit(const TraceReader& reader)
     std::vector<uint32_t> likely;
     {
         std::lock_guard<std::mutex> lock(m_likelyMutex);
-        likely = m_likelyThreads;
+        for (const auto& [trace, tid] : m_likelyThreads)
+            if (trace == reader.summary().path)
+                likely.push_back(tid);
     }
     if (!likely.empty()) {
         // The likely deadlock reported while the program ran still held when it exited: its threads
@@ -295,36 +284,49 @@ void RunCommand::reportAtExit(const TraceReader& reader)
             m_errorsAtExit++;
         }
     }
-    if (notes && !m_opts.quiet)
-        say("==ravel== {} note{} (threads blocked at exit, lock-order inversions within one thread): "
-            "'ravel report' shows {}\n",
-            notes, notes == 1 ? "" : "s", notes == 1 ? "it" : "them");
+    m_notesAtExit += notes;
     std::fflush(stderr);
 }
 
 // On the watchdog thread, the moment a deadlock is confirmed: freeze the target so the report
 // describes what is (a killed target cannot change the trace under the reader), print the
 // report, then end it, leave it stopped for a debugger, or leave it hanging, as asked.
-void RunCommand::onDeadlock(const Finding& found, uint64_t verdictNs, const std::string& trace, pid_t target)
+void RunCommand::onDeadlock(const Finding& found, uint64_t verdictNs, const std::string& trace, bool mainTrace,
+                            pid_t target)
 {
+    // Watchdogs of several processes may find deadlocks at once: the first certain one ends the run.
+    std::lock_guard<std::mutex> serial(m_deadlockMutex);
+    if (m_deadlock.load())
+        return;
     // A likely deadlock is a warning: some waker is only presumed stuck (a thread that never used the
     // channel, a signal handler, another process), so the program is not ended for it.
     bool likely = found.certainty == Verdict::Likely;
     if (likely) {
         std::lock_guard<std::mutex> lock(m_likelyMutex);
         for (const FindingThread& t : found.threads)
-            m_likelyThreads.push_back(t.id);
+            m_likelyThreads.emplace_back(trace, t.id);
     } else {
         m_deadlock.store(true);
     }
+    // The whole run stops, then ends: the target leads its own process group, and every process
+    // of the run that did not leave it is in it.
+    auto signalRun = [target](int sig) {
+        if (kill(-target, sig) != 0)
+            kill(target, sig);
+    };
     if (m_opts.onDeadlock != "wait" && !likely)
-        kill(target, SIGSTOP);
+        signalRun(SIGSTOP);
+    pid_t stuck = target; // the deadlocked process
     std::string text;
     try {
         TraceReader reader(trace);
         Symbolizer sym(reader.modules());
         Finding f = found;
         nameFindingObjects(f, reader, sym);
+        if (!mainTrace)
+            f.title += " in " + processLabel(reader.summary());
+        if (reader.summary().pid)
+            stuck = static_cast<pid_t>(reader.summary().pid);
         TextReportOptions opt;
         opt.color = isatty(STDERR_FILENO);
         text = renderFindingText(f, 1, reader, sym, opt);
@@ -345,13 +347,13 @@ void RunCommand::onDeadlock(const Finding& found, uint64_t verdictNs, const std:
     }
     if (m_opts.onDeadlock == "kill") {
         say("==ravel== ending the target (pid {}); --on-deadlock=stop keeps it for a debugger\n", target);
-        kill(target, SIGKILL);
+        signalRun(SIGKILL);
     } else if (m_opts.onDeadlock == "stop") {
         say("==ravel== stopped pid {} for a debugger: gdb -p {}; ravel waits until it ends (kill -CONT {} lets it "
             "run on)\n",
-            target, target, target);
+            stuck, stuck, stuck);
     } else {
-        say("==ravel== the target (pid {}) is left hanging: --on-deadlock=wait\n", target);
+        say("==ravel== the target (pid {}) is left hanging: --on-deadlock=wait\n", stuck);
     }
     std::fflush(stderr);
 }
@@ -410,7 +412,8 @@ std::vector<std::string> RunCommand::childEnvironment(const std::string& runtime
             preload = entry.substr(11);
             continue;
         }
-        if (entry.rfind("RAVEL_OPTIONS=", 0) == 0 || entry.rfind("RAVEL_TRACE_FILE=", 0) == 0)
+        if (entry.rfind("RAVEL_OPTIONS=", 0) == 0 || entry.rfind("RAVEL_TRACE_FILE=", 0) == 0
+            || entry.rfind("RAVEL_RUN_ID=", 0) == 0)
             continue;
         env.push_back(std::move(entry));
     }
@@ -438,6 +441,12 @@ std::vector<std::string> RunCommand::childEnvironment(const std::string& runtime
         options += (options.empty() ? "" : ":") + m_flagOptions;
     if (m_hasUserOptions || !options.empty())
         env.push_back("RAVEL_OPTIONS=" + options);
+    // Every process of the run writes it into its trace's header: how `ravel report` tells this
+    // run's per-process traces from another run's of the same name, whoever starts them (a
+    // shell's `system()` children inherit the environment, not the runtime's memory).
+    std::random_device random;
+    uint64_t runId = (uint64_t(random()) << 32 | random()) | 1;
+    env.push_back(fmt::format("RAVEL_RUN_ID={:x}", runId));
     return env;
 }
 
@@ -490,14 +499,6 @@ int RunCommand::execute()
         std::fflush(stderr);
     }
 
-    // Coarse: file timestamps come from the coarse clock, and a child trace created right after
-    // this instant must not look older than it.
-    clock_gettime(CLOCK_REALTIME_COARSE, &m_startReal);
-    if (m_startReal.tv_nsec >= 20'000'000)
-        m_startReal.tv_nsec -= 20'000'000;
-    else
-        m_startReal = { m_startReal.tv_sec - 1, m_startReal.tv_nsec + 980'000'000 };
-
     TargetProcess target;
     auto started = Clock::now();
     int error = target.start(m_spec);
@@ -509,16 +510,18 @@ int RunCommand::execute()
     if (main.path.empty())
         main = { target.traceFile(), fs::path(target.traceFile()).filename().string() };
 
-    Watchdog watchdog;
-    DeadlockWatch watch;
-    watch.enabled = !m_opts.noWatchdog && recordable;
-    watch.stallTimeoutNs = *parseTraceTime(m_opts.stallTimeout);
+    ProcessWatch watchdog;
     pid_t targetPid = target.pid();
-    std::string tracePath = main.path;
-    watch.onDeadlock = [this, tracePath, targetPid](const Finding& f, uint64_t verdictNs) {
-        onDeadlock(f, verdictNs, tracePath, targetPid);
-    };
-    watchdog.start(main.path, std::move(watch));
+    std::string mainPath = main.path;
+    watchdog.start(main.path, [this, targetPid, mainPath, recordable](const std::string& trace) {
+        DeadlockWatch watch;
+        watch.enabled = !m_opts.noWatchdog && recordable;
+        watch.stallTimeoutNs = *parseTraceTime(m_opts.stallTimeout);
+        watch.onDeadlock = [this, trace, mainPath, targetPid](const Finding& f, uint64_t verdictNs) {
+            onDeadlock(f, verdictNs, trace, trace == mainPath, targetPid);
+        };
+        return watch;
+    });
     // With --on-deadlock=stop ravel waits on while the target is stopped for the debugger: were
     // ravel to exit, the target's process group would be orphaned with a stopped member, and the
     // kernel would send it SIGHUP (and SIGCONT), ending the program the user wanted to inspect.
@@ -601,10 +604,14 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
 {
     std::vector<TraceFile> traces;
     struct stat st;
-    if (stat(main.path.c_str(), &st) == 0)
+    if (stat(main.path.c_str(), &st) == 0) {
         traces.push_back(main);
-    for (auto& child : childTraces(main, m_startReal))
-        traces.push_back(std::move(child));
+        // Every other process of the run: named after the main trace, with its run id.
+        fs::path displayDir = fs::path(main.display).parent_path();
+        std::vector<std::string> paths = findRunTraces(main.path);
+        for (size_t i = 1; i < paths.size(); i++)
+            traces.push_back({ paths[i], (displayDir / fs::path(paths[i]).filename()).string() });
+    }
     if (traces.empty()) {
         // Nothing recorded anywhere. For a program that cannot carry the runtime the user was
         // told so before it ran; otherwise this is news.
@@ -621,6 +628,15 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
     };
     std::vector<Summary> summaries;
     auto compactStart = Clock::now();
+    // The run's processes were just killed (a deadlock ended the run): give the kernel a moment
+    // to end them all before their traces are judged still written.
+    if (m_deadlock.load() && m_opts.onDeadlock == "kill") {
+        auto until = Clock::now() + std::chrono::milliseconds(500);
+        while (Clock::now() < until && std::any_of(traces.begin() + 1, traces.end(), [](const TraceFile& t) {
+                   return writerStillRuns(t.path);
+               }))
+            usleep(5000);
+    }
     for (const auto& trace : traces) {
         Summary s;
         if (trace.path != main.path && writerStillRuns(trace.path)) {
@@ -658,14 +674,19 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
                     say("==ravel== {}: {}\n", traces[i].display, warning);
             }
             // The report at exit, as a sanitizer's: what the run could have done (potential
-            // deadlocks), misuse, notes. After a live deadlock report the headline is given.
-            if (i == 0 && !m_deadlock.load())
-                reportAtExit(reader);
+            // deadlocks), misuse, notes, in every process of the run. After a live deadlock
+            // report the headline is given.
+            if (!m_deadlock.load())
+                reportAtExit(reader, i == 0);
         } catch (const std::exception& e) {
             summaries[i].problem = fmt::format("unreadable: {}", e.what());
         }
     }
     double readMs = millisSince(readStart);
+    if (m_notesAtExit && !m_opts.quiet)
+        say("==ravel== {} note{} (threads blocked at exit, lock-order inversions within one thread): "
+            "'ravel report' shows {}\n",
+            m_notesAtExit, m_notesAtExit == 1 ? "" : "s", m_notesAtExit == 1 ? "it" : "them");
 
     if (!m_opts.quiet) {
         auto describeTrace = [&](size_t i) {
@@ -738,6 +759,9 @@ void addRunCommand(CLI::App& app, int& status)
             return parseTraceTime(v) ? std::string() : "'" + v + "' is not a time such as 3s or 500ms";
         });
     run->add_flag("--no-watchdog", opts->noWatchdog, "Record only: no live deadlock detection");
+    run->add_flag("--no-follow", opts->noFollow,
+                  "Do not record forked children, nor put the runtime back into the environment of "
+                  "programs exec'd with one that lost it");
     auto* quiet = run->add_flag("-q,--quiet", opts->quiet, "No summary line at exit");
     run->add_flag("-v,--verbose", opts->verbose, "Say what ravel does and how long the work after exit takes")
         ->excludes(quiet);

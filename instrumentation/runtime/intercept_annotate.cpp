@@ -293,3 +293,10 @@ void annSelectRequest(const RavelSelectCase* cases, uint32_t count, unsigned fla
 RAVEL_EXPORT const RavelAnnotateApi ravel_annotate_api_v1 = {
     RAVEL_ANNOTATE_VERSION, sizeof(RavelAnnotateApi), annRecord, annName, annChanCreate, annSelectRequest,
 };
+
+void ravel::rt::resetNamesAfterFork()
+{
+    g_nameLock = SpinLock {};
+    g_nameChunk = nullptr;
+    g_nameChunkSeq = 0;
+}

@@ -277,3 +277,11 @@ RAVEL_EXPORT int pthread_setname_np(pthread_t th, const char* name)
     }
     return rc;
 }
+
+// In a fork child the pool's lock may have been held by a thread that is gone, its list half
+// changed: the child starts a pool of its own (the parent's slots stay allocated, unused).
+void ravel::rt::resetThreadsAfterFork()
+{
+    g_poolLock = SpinLock {};
+    g_freeArgs = nullptr;
+}

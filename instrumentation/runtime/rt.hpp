@@ -68,6 +68,7 @@ struct Options {
     uint32_t stack_depth = 32;
     bool verbose = false;
     bool races = true; // race mode, when the program was built with ravel-cc / ravel-c++
+    bool follow = true; // record forked children and keep the runtime in exec'd programs
 };
 
 // Constant-initialized (constinit): the runtime starts before any dynamic initializer runs.
@@ -80,6 +81,12 @@ struct Global {
     Options opt {};
     uint64_t rt_lo = 0, rt_hi = 0; // this library's own code, skipped in stacks
     char path[4096] {};
+    // The run (every process of it records beside its main trace): the main trace's absolute
+    // path, the run's id, and this library's path, put back into the environment of exec'd
+    // programs that lost it.
+    char runPath[4096] {};
+    char rtPath[1024] {};
+    uint64_t runId = 0;
 };
 
 extern constinit Global g;
@@ -132,7 +139,16 @@ void finalizeProcess(int status);
 bool isTraceFd(int fd);
 int traceFd();      // or -1
 void moveTraceFd(); // before the target reuses its number (dup2 onto it)
-void disableAfterFork();
+// In the child of a fork: the parent's trace is left alone and the child records into a trace
+// of its own (or runs unrecorded when following is off).
+void followAfterFork(uint32_t parentPid);
+// Per-module state that points into the trace, cleared in a fork child before it records anew.
+void resetStacksAfterFork();
+void saveModulesForFork();    // before the parent's trace is unmapped
+void resetModulesAfterFork();
+void restoreModulesAfterFork(); // into the child's own trace, once it is open
+void resetNamesAfterFork();
+void resetThreadsAfterFork();
 void* allocChunk(uint16_t type, uint32_t owner, uint32_t seq, uint64_t* offsetOut);
 uint64_t monoNs();
 void rtMessage(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -28,6 +28,11 @@ namespace {
 
 constexpr uint64_t kReserve = 64ull << 30; // virtual range for the file mapping
 constexpr uint64_t kGrowMin = 32ull << 20;  // the file grows (fallocate) at least this much at once
+// ... except in the other processes of a run, most of them short (a shell's fork before exec, a
+// build's compilers): their traces start small and grow by half their size, so a `make -j` of
+// hundreds of processes does not reserve 32 MiB for each.
+constexpr uint64_t kGrowMinFollower = 1ull << 20;
+uint64_t g_growMin = kGrowMin;
 constexpr uint64_t kGrowMax = 1ull << 30;
 constexpr uint64_t kGrowAhead = 16ull << 20; // grow early, off the hot path, when this close to the end
 
@@ -134,6 +139,8 @@ void parseOptions(Options& o)
             o.verbose = v != 0;
         else if (is("races"))
             o.races = v != 0;
+        else if (is("follow"))
+            o.follow = v != 0;
         s = end;
         while (*s && *s != ':' && *s != ',' && *s != ' ')
             s++;
@@ -146,7 +153,7 @@ bool growTo(uint64_t want)
     uint64_t have = __atomic_load_n(&g.hdr->reserved_size, __ATOMIC_ACQUIRE);
     if (want <= have)
         return true;
-    uint64_t step = have / 2 < kGrowMin ? kGrowMin : have / 2 > kGrowMax ? kGrowMax : have / 2;
+    uint64_t step = have / 2 < g_growMin ? g_growMin : have / 2 > kGrowMax ? kGrowMax : have / 2;
     uint64_t newSize = have + (want - have > step ? want - have : step);
     newSize = (newSize + g.opt.chunk_size - 1) / g.opt.chunk_size * g.opt.chunk_size;
     if (newSize > g.reserve) {
@@ -235,27 +242,94 @@ bool programPath(char* exe, size_t size)
     return exe[0] != 0;
 }
 
-bool openTraceFile()
+// Makes `path` absolute (relative to the current directory) in place, when it fits.
+void makeAbsolute(char* path, size_t size)
 {
-    const char* env = getenv("RAVEL_TRACE_FILE");
+    if (path[0] == '/')
+        return;
+    char abs[4096];
+    size_t pathLen = strlen(path);
+    if (!getcwd(abs, sizeof abs))
+        return;
+    size_t cwdLen = strlen(abs);
+    if (cwdLen + 1 + pathLen < sizeof abs && cwdLen + 1 + pathLen < size) {
+        abs[cwdLen] = '/';
+        memcpy(abs + cwdLen + 1, path, pathLen + 1);
+        memcpy(path, abs, cwdLen + 2 + pathLen);
+    }
+}
+
+uint64_t parseHex(const char* s)
+{
+    uint64_t v = 0;
+    for (; s && *s; s++) {
+        unsigned d = *s >= '0' && *s <= '9' ? unsigned(*s - '0')
+            : *s >= 'a' && *s <= 'f'         ? unsigned(*s - 'a' + 10)
+            : *s >= 'A' && *s <= 'F'         ? unsigned(*s - 'A' + 10)
+                                             : 16u;
+        if (d == 16)
+            return 0;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+// Creates the trace of this image. The run's first process takes the run's name (RAVEL_TRACE_FILE,
+// else "<program>.<pid>.ravel"); every other process of the run (a fork, a spawned program, the
+// next image after an exec) records beside it as "<stem>.<pid>.ravel", and a pid's later images as
+// "<stem>.<pid>.<n>.ravel" (docs/trace-format.md, "One run, several traces").
+bool openTraceFile(bool forked, uint32_t* imageOut, uint32_t* originOut)
+{
     char exe[1024];
     programPath(exe, sizeof exe);
     const char* baseName = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
-    if (env && *env)
-        snprintf(g.path, sizeof g.path, "%s", env);
-    else
-        snprintf(g.path, sizeof g.path, "%s.%d.ravel", baseName, getpid());
-    g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (g.fd < 0 && errno == EEXIST) {
-        // The name is taken: by the process that exec'd us, or by an earlier run. Record beside it.
-        char alt[4096];
-        size_t len = strlen(g.path);
-        if (len > 6 && strcmp(g.path + len - 6, ".ravel") == 0)
-            len -= 6;
-        snprintf(alt, sizeof alt, "%.*s.%d.ravel", static_cast<int>(len), g.path, getpid());
-        memcpy(g.path, alt, sizeof alt);
-        g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (!forked) {
+        const char* env = getenv("RAVEL_TRACE_FILE");
+        if (env && *env)
+            snprintf(g.runPath, sizeof g.runPath, "%s", env);
+        else
+            snprintf(g.runPath, sizeof g.runPath, "%s.%d.ravel", baseName, getpid());
+        makeAbsolute(g.runPath, sizeof g.runPath);
+        g.runId = parseHex(getenv("RAVEL_RUN_ID"));
     }
+    size_t stemLen = strlen(g.runPath);
+    if (stemLen > 6 && strcmp(g.runPath + stemLen - 6, ".ravel") == 0)
+        stemLen -= 6;
+    g.fd = -1;
+    errno = EEXIST;
+    uint32_t image = 1;
+    if (!forked) {
+        snprintf(g.path, sizeof g.path, "%s", g.runPath);
+        g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        *originOut = RAVEL_ORIGIN_ROOT;
+    }
+    // The name is taken: by the process that exec'd us (or our own earlier image), or by an
+    // earlier run. Record beside it, the pid's later images as ".<pid>.<n>". The image number
+    // counts this pid's earlier images: the main trace when it is this pid's, and each taken
+    // ".<pid>" name.
+    uint32_t mainIsOurs = 0;
+    if (!forked && g.fd < 0 && errno == EEXIST) {
+        int mfd = open(g.runPath, O_RDONLY | O_CLOEXEC);
+        uint32_t pid = 0;
+        if (mfd >= 0 && pread(mfd, &pid, sizeof pid, offsetof(RavelFileHeader, pid)) == sizeof pid
+            && pid == static_cast<uint32_t>(getpid()))
+            mainIsOurs = 1;
+        if (mfd >= 0)
+            close(mfd);
+        errno = EEXIST;
+    }
+    for (uint32_t n = 1; g.fd < 0 && errno == EEXIST && n <= 64; n++) {
+        if (n == 1)
+            snprintf(g.path, sizeof g.path, "%.*s.%d.ravel", static_cast<int>(stemLen), g.runPath, getpid());
+        else
+            snprintf(g.path, sizeof g.path, "%.*s.%d.%u.ravel", static_cast<int>(stemLen), g.runPath, getpid(), n);
+        g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        image = n + mainIsOurs;
+        *originOut = forked ? RAVEL_ORIGIN_FORKED : RAVEL_ORIGIN_EXECED;
+    }
+    *imageOut = image;
+    if (g.runId == 0) // the run's first process (or one started without ravel run): the run is ours
+        g.runId = ((monoNs() << 16) ^ static_cast<uint64_t>(getpid()) ^ __rdtsc()) | 1;
     if (g.fd < 0) {
         rtMessage("cannot create trace %s (%s); the program runs unrecorded", g.path, strerror(errno));
         return false;
@@ -267,18 +341,7 @@ bool openTraceFile()
         g_traceIno = st.st_ino;
     }
     // Absolute, to open it again after the program changed directory (traceFdIntact).
-    if (g.path[0] != '/') {
-        char abs[sizeof g.path];
-        size_t pathLen = strlen(g.path);
-        if (getcwd(abs, sizeof abs)) {
-            size_t cwdLen = strlen(abs);
-            if (cwdLen + 1 + pathLen < sizeof abs) {
-                abs[cwdLen] = '/';
-                memcpy(abs + cwdLen + 1, g.path, pathLen + 1);
-                memcpy(g.path, abs, sizeof abs);
-            }
-        }
-    }
+    makeAbsolute(g.path, sizeof g.path);
     void* base = mmap(nullptr, kReserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         rtMessage("cannot reserve address space for the trace; the program runs unrecorded");
@@ -305,6 +368,10 @@ bool openTraceFile()
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
     h->start_real_ns = static_cast<uint64_t>(rt.tv_sec) * 1000000000ull + static_cast<uint64_t>(rt.tv_nsec);
+    h->run_id = g.runId;
+    g_growMin = *originOut == RAVEL_ORIGIN_ROOT ? kGrowMin : kGrowMinFollower;
+    h->image = image;
+    h->origin = *originOut;
     h->next_chunk = RAVEL_HEADER_SIZE;
     h->reserved_size = RAVEL_HEADER_SIZE;
     if (g.opt.flight_kib) {
@@ -409,8 +476,10 @@ void prepareSpare(ThreadState* t)
     // Near the end of the reserved file: grow now, while this thread holds no lock it just
     // released, rather than later in whichever thread runs out.
     uint64_t next = __atomic_load_n(&g.hdr->next_chunk, __ATOMIC_RELAXED);
-    if (next + kGrowAhead > __atomic_load_n(&g.hdr->reserved_size, __ATOMIC_ACQUIRE) && g_growLock.tryLock()) {
-        growTo(next + kGrowAhead);
+    uint64_t reserved = __atomic_load_n(&g.hdr->reserved_size, __ATOMIC_ACQUIRE);
+    uint64_t ahead = reserved / 2 < kGrowAhead ? reserved / 2 : kGrowAhead;
+    if (next + ahead > reserved && g_growLock.tryLock()) {
+        growTo(next + ahead);
         g_growLock.unlock();
     }
 }
@@ -624,23 +693,72 @@ void finalizeProcess(int status)
     __atomic_fetch_or(&g.hdr->flags, RAVEL_FILE_ENDED, __ATOMIC_RELEASE);
 }
 
-void disableAfterFork()
+void followAfterFork(uint32_t parentPid)
 {
-    // The child shares the parent's mapping: writing there would corrupt the parent's trace.
-    // Following children is a later step; for now the child runs unrecorded (an exec'd child
-    // records into its own file).
+    // The child shares the parent's mapping: writing there would corrupt the parent's trace. It
+    // drops it and records into a trace of its own. Only the forking thread lives on, so the
+    // runtime's own locks (perhaps held by threads that are gone) start free, and everything
+    // that pointed into the parent's trace starts empty.
+    ThreadState* t = &t_state;
+    uint32_t held = 0;
+    uint64_t heldObj[RAVEL_MAX_HELD];
+    if (t->entry) {
+        // The locks the forking thread held are held by the child too (a pthread_atfork handler's,
+        // one held across fork): the child's trace starts with them.
+        held = t->entry->board.held_count < RAVEL_MAX_HELD ? t->entry->board.held_count : RAVEL_MAX_HELD;
+        for (uint32_t i = 0; i < held; i++)
+            heldObj[i] = t->entry->board.held[i];
+    }
     g.enabled = false;
     raceAfterFork();
+    if (g.opt.follow)
+        saveModulesForFork();
     if (g.base)
         munmap(g.base, g.reserve);
     int fd = g.fd;
     g.fd = -1; // first: the close interceptor keeps the trace descriptor open
     if (fd >= 0)
-        close(fd);
+        closeOwnFd(fd);
     g.base = nullptr;
-    t_state.chunk = nullptr;
-    t_state.cur = t_state.end = nullptr;
-    t_state.spare = nullptr;
+    g.hdr = nullptr;
+    g_growLock = SpinLock {};
+    g_threadLock = SpinLock {};
+    g_threadChunk = nullptr;
+    g_threadSlots = 0;
+    g_threadChunkSeq = 0;
+    g_entryCount = 0;
+    resetStacksAfterFork();
+    resetModulesAfterFork();
+    resetNamesAfterFork();
+    resetThreadsAfterFork();
+    t->chunk = nullptr;
+    t->cur = t->end = nullptr;
+    t->spare = nullptr;
+    t->wantSpare = false;
+    t->entry = nullptr;
+    t->tid = 0;
+    for (int i = 0; i < kSiteCacheSize; i++)
+        t->site_pc[i] = 0; // the stack ids they cache are the parent's
+    if (!g.opt.follow)
+        return;
+    InRuntime guard(t);
+    uint32_t image = 0, origin = 0;
+    if (!openTraceFile(true, &image, &origin))
+        return;
+    g.enabled = true;
+    registerThread(t, 0, 0, 0, nullptr);
+    restoreModulesAfterFork();
+    if (!t->entry)
+        return;
+    uint32_t stack = captureStack();
+    stampClock(t);
+    put(t, 0, RAVEL_EV_FORK_CHILD, RAVEL_OBJ_PROCESS, parentPid, stack);
+    for (uint32_t i = 0; i < held; i++) {
+        uint64_t obj = heldObj[i] & RAVEL_OBJ_MASK;
+        unsigned flags = static_cast<unsigned>(heldObj[i] >> 56);
+        put(t, obj, RAVEL_EV_ACQUIRED, flags, 0, stack);
+        boardHold(t, reinterpret_cast<void*>(obj), flags, stack);
+    }
 }
 
 void ensureInit()
@@ -658,8 +776,11 @@ void ensureInit()
     if (dladdr(reinterpret_cast<void*>(&ensureInit), &info) && info.dli_fbase) {
         g.rt_lo = reinterpret_cast<uint64_t>(info.dli_fbase);
         g.rt_hi = g.rt_lo + (64u << 20);
+        if (info.dli_fname && info.dli_fname[0] == '/')
+            snprintf(g.rtPath, sizeof g.rtPath, "%s", info.dli_fname);
     }
-    if (openTraceFile()) {
+    uint32_t image = 0, origin = 0;
+    if (openTraceFile(false, &image, &origin)) {
         g.enabled = true;
         registerThread(t, 0, 0, 0, nullptr);
         recordModules();

@@ -6,6 +6,7 @@
 #include <elf.h>
 #include <link.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 namespace ravel::rt {
@@ -19,6 +20,12 @@ constexpr int kMaxModules = 4096;
 uint64_t g_recorded[kMaxModules]; // load biases already recorded
 uint64_t g_rangeLo[kMaxModules], g_rangeHi[kMaxModules];
 int g_recordedCount;
+// Every MODULES chunk written, so a fork child can carry the records over to its own trace.
+constexpr int kMaxModuleChunks = 256;
+RavelChunkHeader* g_moduleChunks[kMaxModuleChunks];
+int g_moduleChunkCount;
+uint8_t* g_saved;    // a fork child's private copy: per chunk, u32 payload bytes then the payload
+size_t g_savedBytes; // of the mapping
 
 bool alreadyRecorded(uint64_t key)
 {
@@ -72,6 +79,8 @@ void appendModule(const dl_phdr_info* info, const char* path)
         g_moduleChunk = static_cast<RavelChunkHeader*>(allocChunk(RAVEL_CHUNK_MODULES, 0, g_moduleSeq++, nullptr));
         if (!g_moduleChunk)
             return;
+        if (g_moduleChunkCount < kMaxModuleChunks)
+            g_moduleChunks[g_moduleChunkCount++] = g_moduleChunk;
     }
     auto* r = reinterpret_cast<RavelModuleRecord*>(reinterpret_cast<uint8_t*>(g_moduleChunk) + RAVEL_CHUNK_HEADER_SIZE
                                                    + g_moduleChunk->used);
@@ -120,6 +129,69 @@ bool moduleKnown(uint64_t pc)
         if (pc >= g_rangeLo[i] && pc < g_rangeHi[i])
             return true;
     return false;
+}
+
+// A fork child has its parent's modules, at the same addresses: it copies their records out of
+// the parent's trace before it lets that go, and writes them into its own, rather than walk the
+// loader's list again (dl_iterate_phdr takes a loader lock that a thread gone with the fork may
+// have held: the child would hang there).
+void saveModulesForFork()
+{
+    size_t bytes = 0;
+    for (int i = 0; i < g_moduleChunkCount; i++)
+        bytes += sizeof(uint32_t) + g_moduleChunks[i]->used;
+    g_saved = nullptr;
+    g_savedBytes = 0;
+    if (!bytes)
+        return;
+    size_t mapped = (bytes + 4095) & ~size_t(4095);
+    void* m = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return;
+    g_saved = static_cast<uint8_t*>(m);
+    g_savedBytes = mapped;
+    uint8_t* p = g_saved;
+    for (int i = 0; i < g_moduleChunkCount; i++) {
+        uint32_t used = g_moduleChunks[i]->used;
+        memcpy(p, &used, sizeof used);
+        memcpy(p + sizeof used, reinterpret_cast<uint8_t*>(g_moduleChunks[i]) + RAVEL_CHUNK_HEADER_SIZE, used);
+        p += sizeof used + used;
+    }
+}
+
+void resetModulesAfterFork()
+{
+    g_moduleLock = SpinLock {};
+    g_moduleChunk = nullptr;
+    g_moduleSeq = 0;
+    g_moduleChunkCount = 0;
+}
+
+void restoreModulesAfterFork()
+{
+    if (!g_saved)
+        return;
+    uint32_t room = g.opt.chunk_size - RAVEL_CHUNK_HEADER_SIZE;
+    const uint8_t* p = g_saved;
+    const uint8_t* end = g_saved + g_savedBytes;
+    while (p + sizeof(uint32_t) <= end) {
+        uint32_t used;
+        memcpy(&used, p, sizeof used);
+        if (used == 0 || used > room || p + sizeof used + used > end)
+            break;
+        auto* c = static_cast<RavelChunkHeader*>(allocChunk(RAVEL_CHUNK_MODULES, 0, g_moduleSeq++, nullptr));
+        if (!c)
+            break;
+        memcpy(reinterpret_cast<uint8_t*>(c) + RAVEL_CHUNK_HEADER_SIZE, p + sizeof used, used);
+        __atomic_store_n(&c->used, used, __ATOMIC_RELEASE);
+        g_moduleChunk = c;
+        if (g_moduleChunkCount < kMaxModuleChunks)
+            g_moduleChunks[g_moduleChunkCount++] = c;
+        p += sizeof used + used;
+    }
+    munmap(g_saved, g_savedBytes);
+    g_saved = nullptr;
+    g_savedBytes = 0;
 }
 
 // Called at start, at each thread registration and whenever a captured stack has a frame in an

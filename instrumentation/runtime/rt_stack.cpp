@@ -139,6 +139,17 @@ uint32_t captureStack(uint64_t from)
     return stackOfFrames(frames, depth, 0);
 }
 
+void resetStacksAfterFork()
+{
+    // The depot's records are in the parent's trace: the child's stacks are stored anew.
+    if (g_depot)
+        munmap(g_depot, sizeof(DepotSlot) << kDepotBits);
+    g_depot = nullptr;
+    g_depotLock = SpinLock {};
+    g_stackChunk = nullptr;
+    g_stackChunkSeq = 0;
+}
+
 uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot)
 {
     uint32_t id;

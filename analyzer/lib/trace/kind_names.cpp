@@ -30,7 +30,7 @@ std::string_view eventKindName(unsigned evKind)
 {
     static constexpr std::string_view names[RAVEL_EV_KIND_COUNT] = {
         "END", "TIME", "THREAD_START", "THREAD_EXIT", "THREAD_NAME", "THREAD_CREATE", "JOIN_REQ",
-        "JOIN_DONE", "DETACH", "FORK", "FORK_CHILD", "EXEC", "EV_12", "EV_13", "EV_14", "EV_15", "INIT",
+        "JOIN_DONE", "DETACH", "FORK", "FORK_CHILD", "EXEC", "PROC_WAIT_REQ", "PROC_WAIT_DONE", "PROC_EXIT", "EV_15", "INIT",
         "DESTROY", "ACQ_REQ", "ACQUIRED", "ACQ_FAIL", "RELEASE", "WAIT_REQ", "WOKEN", "WAIT_FAIL",
         "SIGNAL", "BROADCAST", "PASS", "FREE", "LOST", "MARK", "CHAN_CREATE", "SEND_REQ", "SENT", "RECV_REQ",
         "RECEIVED", "CHAN_CLOSE", "CHAN_FAIL", "SELECT_REQ", "SELECT_CASE", "SELECT_DONE", "OBJ_NAME",

@@ -527,6 +527,11 @@ void TraceReader::Impl::fillSummary(MappedTrace& t)
     summary.verdict_ns = h.verdict_tsc ? tscToNs(h.verdict_tsc) : 0;
     // The end as the launcher measured it, on the header's own monotonic clock. An end before the
     // start or centuries after it is a damaged record: ignored, it would stretch every timeline.
+    if (h.version >= 5) {
+        summary.run_id = h.run_id;
+        summary.image = h.image;
+        summary.origin = h.origin;
+    }
     if (h.version >= 3 && h.run_end != RAVEL_RUN_UNKNOWN && h.run_end <= RAVEL_RUN_ORPHANED
         && h.run_end_mono_ns >= h.start_mono_ns && h.run_end_mono_ns - h.start_mono_ns < (uint64_t(1) << 62)) {
         summary.run_end = h.run_end;

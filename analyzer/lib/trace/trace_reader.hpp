@@ -105,6 +105,12 @@ struct TraceSummary {
     uint64_t run_end_ns = 0;
     uint32_t lost_events = 0;
     uint64_t file_size = 0;
+    // The process record (version 5): the run this trace belongs to (the same id in every trace
+    // of the run, 0 unknown), the image's number in its pid (1, then 2 after an exec ...) and
+    // how it began (RAVEL_ORIGIN_*).
+    uint64_t run_id = 0;
+    uint32_t image = 0;
+    uint32_t origin = 0;
 };
 
 class TraceReader {

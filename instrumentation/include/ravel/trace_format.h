@@ -22,7 +22,8 @@ extern "C" {
                                   4: data races (RACE, RACE_PREV, RACE_COUNT, RAVEL_FILE_RACE_MODE);
                                   5: DESTROY_REQ, INIT_FAIL, OWNER_DEAD, RAVEL_INIT_ROBUST, lock
                                   failures other than EBUSY, ECANCELED ends of cancelled waits;
-                                  futex words (RAVEL_OBJ_FUTEX) */
+                                  futex words (RAVEL_OBJ_FUTEX); processes (run_id, image,
+                                  origin; PROC_WAIT_REQ/DONE, PROC_EXIT) */
 #define RAVEL_HEADER_SIZE 4096u
 #define RAVEL_CHUNK_MAGIC 0x4b4e4843u /* "CHNK" */
 #define RAVEL_CHUNK_HEADER_SIZE 64u
@@ -96,8 +97,23 @@ typedef struct RavelFileHeader {
     uint32_t run_end_reserved;
     uint64_t run_launch_mono_ns; /* CLOCK_MONOTONIC when `ravel run` started the program */
     uint64_t run_end_mono_ns;    /* CLOCK_MONOTONIC when it ended (waitpid returned) */
-    uint8_t reserved2[4096 - 176 - 512 - 3072 - 32];
+    /* The process record (version 5): which run this trace belongs to and how its process began.
+     * Every process of a run records into its own trace beside the run's main trace
+     * (docs/trace-format.md, "One run, several traces"). */
+    uint64_t run_id;         /* the same in every trace of one run; 0 unknown */
+    uint32_t image;          /* 1 for the first image recorded in this pid, n after n - 1 execs */
+    uint32_t origin;         /* RAVEL_ORIGIN_* */
+    uint8_t reserved2[4096 - 176 - 512 - 3072 - 32 - 16];
 } RavelFileHeader;
+
+/* FileHeader.origin: how the traced image began */
+enum {
+    RAVEL_ORIGIN_UNKNOWN = 0,
+    RAVEL_ORIGIN_ROOT = 1,   /* the run's first process: this is the run's main trace */
+    RAVEL_ORIGIN_FORKED = 2, /* a fork of a recorded process (its first event is FORK_CHILD) */
+    RAVEL_ORIGIN_EXECED = 3, /* loaded by exec: a child spawned by a recorded process, or the next
+                                image of a recorded pid (image > 1) */
+};
 
 /* ChunkHeader.type */
 enum {
@@ -166,9 +182,17 @@ enum {
     RAVEL_EV_JOIN_REQ = 6,     /* obj = joined pthread_t, aux = its ravel tid (0 unknown) */
     RAVEL_EV_JOIN_DONE = 7,    /* obj = joined pthread_t, aux = result errno */
     RAVEL_EV_DETACH = 8,       /* obj = pthread_t, aux = ravel tid */
-    RAVEL_EV_FORK = 9,         /* aux = child pid (in parent); obj = 0 */
-    RAVEL_EV_FORK_CHILD = 10,  /* first event of the child's trace */
+    RAVEL_EV_FORK = 9,         /* aux = child pid (in parent); obj = 0 fork, 1 posix_spawn */
+    RAVEL_EV_FORK_CHILD = 10,  /* first event of the child's trace; aux = parent pid */
     RAVEL_EV_EXEC = 11,        /* aux = errno if exec failed */
+    /* Processes (version 5; object kind RAVEL_OBJ_PROCESS) */
+    RAVEL_EV_PROC_WAIT_REQ = 12,  /* wait/waitpid/waitid/wait3/wait4 begins: aux = the pid asked
+                                     for as waitpid takes it (int32: -1 any child, 0 or < -1 a
+                                     process group), obj = options; flags TRY with WNOHANG */
+    RAVEL_EV_PROC_WAIT_DONE = 13, /* obj = the pid reaped (0: none); aux = its wait status (as
+                                     waitpid stores it) when obj != 0, else errno (0: WNOHANG and
+                                     no child had changed state) */
+    RAVEL_EV_PROC_EXIT = 14,      /* the process ends: exit, _exit, return from main; aux = status */
     RAVEL_EV_INIT = 16,        /* object initialized; aux = type (mutex type, sem value, count) */
     RAVEL_EV_DESTROY = 17,     /* object destroyed; aux = result errno */
     RAVEL_EV_ACQ_REQ = 18,     /* about to block acquiring obj */
@@ -362,6 +386,7 @@ static_assert(sizeof(RavelFileHeader) == 4096, "file header is one page");
 static_assert(sizeof(RavelChunkHeader) == 64, "chunk header size");
 static_assert(sizeof(RavelEvent) == 16, "event size");
 static_assert(sizeof(RavelThreadEntry) == 1024, "thread entry size");
+static_assert(__builtin_offsetof(RavelFileHeader, run_id) == 3792, "process record offset");
 #endif
 
 #endif

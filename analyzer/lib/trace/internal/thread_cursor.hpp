@@ -181,7 +181,7 @@ size_t keepEvents(EventBuffer& v, size_t at, size_t records, uint64_t firstIndex
         }
         if (kind == RAVEL_EV_END)
             break;
-        if (!((kind >= RAVEL_EV_TIME && kind <= RAVEL_EV_EXEC) || (kind >= RAVEL_EV_INIT && kind < RAVEL_EV_KIND_COUNT))) {
+        if (!((kind >= RAVEL_EV_TIME && kind <= RAVEL_EV_PROC_EXIT) || (kind >= RAVEL_EV_INIT && kind < RAVEL_EV_KIND_COUNT))) {
             if (unknown)
                 *unknown = UnknownKind { i, kind };
             break;

@@ -1,0 +1,132 @@
+#include "process_watch.hpp"
+
+#include "trace/run_traces.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace ravel::cli {
+
+namespace {
+
+constexpr uint64_t kScanEveryNs = 50'000'000;     // new traces are looked for every 50 ms
+constexpr uint64_t kEndedGraceNs = 300'000'000; // an ended trace's watchdog stays this long
+
+uint64_t nowNs()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
+}
+
+// The trace's process is done with it: it exited or exec'd (ENDED), or is gone.
+bool traceEnded(const std::string& path)
+{
+    RavelFileHeader h;
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    bool got = pread(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h);
+    close(fd);
+    if (!got)
+        return false;
+    if (h.flags & RAVEL_FILE_ENDED)
+        return true;
+    return h.pid && kill(static_cast<pid_t>(h.pid), 0) != 0 && errno == ESRCH;
+}
+
+} // namespace
+
+ProcessWatch::~ProcessWatch()
+{
+    stop();
+}
+
+void ProcessWatch::start(const std::string& mainTrace, MakeWatch make)
+{
+    stop();
+    m_main = mainTrace;
+    m_make = std::move(make);
+    m_stop.store(false);
+    auto dog = std::make_unique<Watchdog>();
+    dog->start(m_main, m_make(m_main));
+    m_watched.push_back({ m_main, std::move(dog), 0 });
+    // The scanning thread never takes a signal: they are for the thread that forwards them.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    m_thread = std::thread([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void ProcessWatch::stop()
+{
+    if (m_thread.joinable()) {
+        m_stop.store(true);
+        m_thread.join();
+    }
+    for (Watched& w : m_watched)
+        w.dog->stop();
+    m_watched.clear();
+    m_known.clear();
+    m_runId = 0;
+}
+
+void ProcessWatch::scan()
+{
+    namespace fs = std::filesystem;
+    if (!m_runId && !(m_runId = traceRunId(m_main)))
+        return; // the run's first process has not written its header yet
+    fs::path main(m_main);
+    std::string mainName = main.filename().string();
+    fs::path dir = main.parent_path();
+    DIR* d = opendir(dir.empty() ? "." : dir.c_str());
+    if (!d)
+        return;
+    while (dirent* e = readdir(d)) {
+        std::string name = e->d_name;
+        if (m_known.count(name) || !isRunTraceName(mainName, name))
+            continue;
+        std::string path = (dir / name).string();
+        uint64_t id = traceRunId(path);
+        if (id == 0)
+            continue; // being created: its header is not written yet
+        m_known.insert(name);
+        if (id != m_runId)
+            continue; // another run's
+        auto dog = std::make_unique<Watchdog>();
+        dog->start(path, m_make(path));
+        m_watched.push_back({ path, std::move(dog), 0 });
+    }
+    closedir(d);
+    // Watchdogs of processes that are done: one thread per live process is enough.
+    uint64_t now = nowNs();
+    for (size_t i = 1; i < m_watched.size();) {
+        Watched& w = m_watched[i];
+        if (!w.endedSinceNs && traceEnded(w.path))
+            w.endedSinceNs = now;
+        if (w.endedSinceNs && now - w.endedSinceNs > kEndedGraceNs) {
+            w.dog->stop();
+            m_watched.erase(m_watched.begin() + static_cast<long>(i));
+            continue;
+        }
+        i++;
+    }
+}
+
+void ProcessWatch::run()
+{
+    while (!m_stop.load(std::memory_order_relaxed)) {
+        scan();
+        timespec pause { 0, static_cast<long>(kScanEveryNs) };
+        while (nanosleep(&pause, &pause) != 0 && !m_stop.load(std::memory_order_relaxed)) { }
+    }
+}
+
+} // namespace ravel::cli
