@@ -5,6 +5,7 @@
 // trace; the live graph names locks as reports do; Stop ends the run; the trace goes where the
 // dialog says; Tab in the dialog goes Program -> Arguments; the banner has no "==ravel==" prefix.
 #include "gui_test_util.hpp"
+#include "window_test_util.hpp"
 
 #include "findings_panel.hpp"
 #include "graph/live_wait_for_graph.hpp"
@@ -43,20 +44,6 @@ namespace {
 
 QString dining() { return recordExample(QStringLiteral("dining"), { QStringLiteral("5") }); }
 
-bool openAndSettle(MainWindow& w, const QString& path)
-{
-    QSignalSpy ready(&w, &MainWindow::traceReady);
-    w.openTrace(path);
-    if (!ready.wait(60000) && ready.isEmpty())
-        return false;
-    QElapsedTimer t;
-    t.start();
-    while (!w.isSettled() && t.elapsed() < 30000)
-        QTest::qWait(20);
-    QTest::qWait(50);
-    return w.isSettled();
-}
-
 bool waitFor(const std::function<bool()>& done, int timeoutMs)
 {
     QElapsedTimer t;
@@ -64,14 +51,6 @@ bool waitFor(const std::function<bool()>& done, int timeoutMs)
     while (!done() && t.elapsed() < timeoutMs)
         QTest::qWait(10);
     return done();
-}
-
-QAction* findAction(QWidget* w, const QString& text)
-{
-    for (QAction* a : w->findChildren<QAction*>())
-        if (a->text() == text)
-            return a;
-    return nullptr;
 }
 
 // Runs `step` on the modal dialog named `name` once it is shown (polled: exec() blocks).

@@ -5,6 +5,7 @@
 // the playhead; F fits the run's activity; Details always says something. Screenshots land in
 // RAVEL_ARTIFACT_DIR.
 #include "gui_test_util.hpp"
+#include "window_test_util.hpp"
 
 #include "details/details_panel.hpp"
 #include "findings_panel.hpp"
@@ -37,28 +38,6 @@ using namespace ravel::gui::test;
 namespace {
 
 QString dining() { return recordExample(QStringLiteral("dining"), { QStringLiteral("5") }); }
-
-bool openAndSettle(MainWindow& w, const QString& path)
-{
-    QSignalSpy ready(&w, &MainWindow::traceReady);
-    w.openTrace(path);
-    if (!ready.wait(60000) && ready.isEmpty())
-        return false;
-    QElapsedTimer t;
-    t.start();
-    while (!w.isSettled() && t.elapsed() < 30000)
-        QTest::qWait(20);
-    QTest::qWait(50);
-    return w.isSettled();
-}
-
-QAction* findAction(QWidget* w, const QString& text)
-{
-    for (QAction* a : w->findChildren<QAction*>())
-        if (a->text() == text)
-            return a;
-    return nullptr;
-}
 
 // The proxy index of finding `finding` in the findings list.
 QModelIndex listIndexOf(MainWindow& w, int finding)

@@ -2,6 +2,7 @@
 // export, open a corrupt file and then a good one. Screenshots of the main states land in
 // RAVEL_ARTIFACT_DIR (test-artifacts/gui/) to be looked at.
 #include "gui_test_util.hpp"
+#include "window_test_util.hpp"
 
 #include "details/details_panel.hpp"
 #include "details/source_view.hpp"
@@ -33,29 +34,6 @@ using namespace ravel::gui::test;
 namespace {
 
 QString dining() { return recordExample(QStringLiteral("dining"), { QStringLiteral("5") }); }
-
-// Opens `path` and waits until it is shown and nothing is still being laid out.
-bool openAndSettle(MainWindow& w, const QString& path)
-{
-    QSignalSpy ready(&w, &MainWindow::traceReady);
-    w.openTrace(path);
-    if (!ready.wait(60000) && ready.isEmpty())
-        return false;
-    QElapsedTimer t;
-    t.start();
-    while (!w.isSettled() && t.elapsed() < 30000)
-        QTest::qWait(20);
-    QTest::qWait(50);
-    return w.isSettled();
-}
-
-QAction* findAction(QWidget* w, const QString& text)
-{
-    for (QAction* a : w->findChildren<QAction*>())
-        if (a->text() == text)
-            return a;
-    return nullptr;
-}
 
 QByteArray head(const QString& path, int n)
 {
