@@ -67,20 +67,7 @@ uint32_t wakeStack(ThreadState* t, const void* word, uint64_t pc)
     uint32_t slot = hashSlot(key, 9);
     if (RAVEL_LIKELY(t->site_pc[slot] == key))
         return t->site_stack[slot] | RAVEL_STACK_REUSED;
-    uint32_t id;
-    {
-        InRuntime guard(t);
-        id = captureStack();
-        if (id == 0) // unwinding failed: keep at least the site
-            id = stackOfFrames(&pc, 1, 1);
-    }
-    // As siteStackSlow: the id first, the key last, so a signal handler never matches a half entry.
-    t->site_pc[slot] = 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    t->site_stack[slot] = id;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    t->site_pc[slot] = key;
-    return id;
+    return siteStackSlow(t, pc, slot, key);
 }
 
 __attribute__((noinline)) long futexWake(ThreadState* t, long* a, uint64_t pc)

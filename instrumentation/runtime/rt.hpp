@@ -166,7 +166,9 @@ void resolveLate(const RealEntry* e); // an entry still null at its first call
 
 // --- stacks (rt_stack.cpp) ---
 uint32_t captureStack(uint64_t from = 0); // the whole call path of the current interceptor's caller
-uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot);
+// Captures the stack at pc into the site cache's `slot`, matched afterwards by `key` (the pc, or a
+// pc mixed with what else must match, such as a futex word).
+uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot, uint64_t key);
 inline uint32_t hashSlot(uint64_t x, int bits);
 // The stack of the caller at pc: captured once per call site and thread, then reused and flagged.
 __attribute__((always_inline)) inline uint32_t siteStack(ThreadState* t, uint64_t pc)
@@ -174,7 +176,7 @@ __attribute__((always_inline)) inline uint32_t siteStack(ThreadState* t, uint64_
     uint32_t slot = hashSlot(pc, 9);
     if (RAVEL_LIKELY(t->site_pc[slot] == pc))
         return t->site_stack[slot] | RAVEL_STACK_REUSED;
-    return siteStackSlow(t, pc, slot);
+    return siteStackSlow(t, pc, slot, pc);
 }
 uint32_t stackOfFrames(const uint64_t* frames, int depth, uint16_t flags);
 

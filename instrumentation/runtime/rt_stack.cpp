@@ -150,7 +150,7 @@ void resetStacksAfterFork()
     g_stackChunkSeq = 0;
 }
 
-uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot)
+uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot, uint64_t key)
 {
     uint32_t id;
     {
@@ -159,13 +159,13 @@ uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot)
         if (id == 0) // unwinding failed: keep at least the site
             id = stackOfFrames(&pc, 1, 1);
     }
-    // The id first, the pc (what a lookup matches) last: a signal handler looking this site up
+    // The id first, the key (what a lookup matches) last: a signal handler looking this site up
     // in between finds no entry rather than another site's stack.
     t->site_pc[slot] = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->site_stack[slot] = id;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    t->site_pc[slot] = pc;
+    t->site_pc[slot] = key;
     return id;
 }
 
