@@ -286,6 +286,30 @@ inline std::optional<nlohmann::json> infoJson(const std::string& trace, RunResul
     return j;
 }
 
+// `ravel report --format json TRACE` parsed; the report must exit 0 or 66
+// with JSON on stdout. With `text`, the text report of the same trace too.
+inline nlohmann::json reportJson(const std::string& trace, RunResult* text = nullptr)
+{
+    RunResult r = run({ravelBinary(), "report", "--format", "json", trace});
+    EXPECT_TRUE(r.status == 0 || r.status == 66) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
+    if (text)
+        *text = run({ravelBinary(), "report", trace});
+    return j;
+}
+
+// The report's first finding of this kind ("deadlock", "potential-deadlock", ...); nullptr if none.
+inline const nlohmann::json* findingOfKind(const nlohmann::json& report, const std::string& kind)
+{
+    if (!report.is_object() || !report.contains("findings"))
+        return nullptr;
+    for (const nlohmann::json& f : report["findings"])
+        if (f["kind"] == kind)
+            return &f;
+    return nullptr;
+}
+
 // The entry of objects[] with this name (and kind, when given); nullptr when there is none.
 inline const nlohmann::json* findObject(const nlohmann::json& info, const std::string& name, const std::string& kind = {})
 {

@@ -22,25 +22,6 @@ std::ostream& operator<<(std::ostream& os, const FutexCase& c) { return os << c.
 
 class FutexHang : public ::testing::TestWithParam<FutexCase> { };
 
-nlohmann::json reportJson(const std::string& trace, RunResult* text = nullptr)
-{
-    RunResult r = run({ ravelBinary(), "report", "--format", "json", trace });
-    EXPECT_TRUE(r.status == 0 || r.status == 66) << r.err;
-    if (text)
-        *text = run({ ravelBinary(), "report", trace });
-    return nlohmann::json::parse(r.out, nullptr, false);
-}
-
-const nlohmann::json* findingOfKind(const nlohmann::json& report, const std::string& kind)
-{
-    if (!report.is_object() || !report.contains("findings"))
-        return nullptr;
-    for (const nlohmann::json& f : report["findings"])
-        if (f["kind"] == kind)
-            return &f;
-    return nullptr;
-}
-
 } // namespace
 
 TEST_P(FutexHang, ReportedLiveWithTheObjectNamed)

@@ -11,7 +11,7 @@ namespace {
 
 std::string stdData(const std::string& name)
 {
-    return (fs::path(__FILE__).parent_path().parent_path() / "data" / "std" / name).string();
+    return (fs::path(RAVEL_SOURCE_DIR) / "tests" / "data" / "std" / name).string();
 }
 
 } // namespace

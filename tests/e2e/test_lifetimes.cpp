@@ -37,14 +37,6 @@ bool stackNames(const json& stack, const std::string& file, int line)
     return false;
 }
 
-json reportJson(const std::string& trace)
-{
-    RunResult r = run({ ravelBinary(), "report", trace, "--format", "json" });
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
-    return j;
-}
-
 std::vector<json> findingsOfKind(const json& report, const std::string& kind)
 {
     std::vector<json> out;

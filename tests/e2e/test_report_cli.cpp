@@ -12,7 +12,7 @@ using json = nlohmann::json;
 namespace {
 
 // The repository: SARIF paths are relative to it when the report runs there.
-fs::path sourceRoot() { return fs::weakly_canonical(fs::path(__FILE__).parent_path() / "../.."); }
+fs::path sourceRoot() { return fs::weakly_canonical(fs::path(RAVEL_SOURCE_DIR)); }
 
 // Records examples/abba into `trace`: the watchdog kills it and says so with 66.
 void recordAbba(const std::string& trace)

@@ -210,7 +210,7 @@ protected:
 const json& schema()
 {
     static const json s = [] {
-        std::ifstream in(fs::path(__FILE__).parent_path() / "../../docs/report.schema.json");
+        std::ifstream in(fs::path(RAVEL_SOURCE_DIR) / "docs" / "report.schema.json");
         return json::parse(in);
     }();
     return s;
@@ -390,7 +390,7 @@ TEST_F(ReportFormats, SarifHasRulesRepositoryRelativeLocationsAndFingerprints)
     Analyzed a = analyze(abbaTrace());
     ReportContext ctx;
     ctx.toolVersion = "test";
-    std::string root = sarifSourceRoot(fs::path(__FILE__).parent_path().string());
+    std::string root = sarifSourceRoot((fs::path(RAVEL_SOURCE_DIR) / "tests" / "unit").string());
     std::string cwd = fs::current_path().string(); // what the symbolizer made files relative to
     json s = json::parse(renderReportSarif(a.numbered(), *a.reader, *a.sym, ctx, root, cwd).dump());
     EXPECT_EQ(s["version"], "2.1.0");
@@ -410,7 +410,8 @@ TEST_F(ReportFormats, SarifHasRulesRepositoryRelativeLocationsAndFingerprints)
     EXPECT_EQ(r["level"], "error");
     EXPECT_EQ(r["partialFingerprints"]["ravelFingerprint/v1"], a.findings[0].fingerprint);
     const json& phys = r["locations"].at(0)["physicalLocation"];
-    std::string expected = fs::path(__FILE__).lexically_relative(root).generic_string();
+    fs::path self = fs::path(RAVEL_SOURCE_DIR) / "tests" / "unit" / "test_report_formats.cpp";
+    std::string expected = self.lexically_relative(root).generic_string();
     EXPECT_EQ(phys["artifactLocation"]["uri"], expected);
     EXPECT_EQ(phys["artifactLocation"]["uriBaseId"], "%SRCROOT%");
     EXPECT_GE(phys["region"]["startLine"].get<int>(), 1);

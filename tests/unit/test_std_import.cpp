@@ -23,7 +23,7 @@ using namespace ravel;
 
 namespace {
 
-fs::path dataDir() { return fs::path(__FILE__).parent_path().parent_path() / "data" / "std"; }
+fs::path dataDir() { return fs::path(RAVEL_SOURCE_DIR) / "tests" / "data" / "std"; }
 
 class StdImportTest : public ::testing::Test {
 protected:

@@ -57,7 +57,7 @@ const Fixture& fixture()
 {
     static Fixture f = [] {
         Fixture f;
-        std::filesystem::path source = std::filesystem::path(__FILE__).parent_path() / "symbolizer_fixture.c";
+        std::filesystem::path source = std::filesystem::path(RAVEL_SOURCE_DIR) / "tests" / "unit" / "symbolizer_fixture.c";
         std::string dir = (std::filesystem::temp_directory_path() / "ravel-symbolizer-XXXXXX").string();
         if (!mkdtemp(dir.data())) {
             f.error = "mkdtemp failed";
