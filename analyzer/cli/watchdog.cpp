@@ -1,5 +1,5 @@
 #include "watchdog.hpp"
-#include "proc_tasks.hpp"
+#include "attach/kernel_tasks.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,5 +1,5 @@
 // What the kernel says each thread of a live process is blocked in (/proc/PID/task/TID/syscall),
-// for the watchdog: a thread whose board says "running" may sit in a futex wait the runtime never
+// for the watchdog and `ravel attach`. For the watchdog: a thread whose board says "running" may sit in a futex wait the runtime never
 // saw (a raw `futex` by inline assembly, a library that calls the system call itself). Reading
 // the file needs the right to ptrace the process (ravel run is the target's parent, which Yama's
 // ptrace_scope 1 allows); where it is refused, nothing is amended.
@@ -8,14 +8,17 @@
 #include "model/thread_snapshot.hpp"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
-namespace ravel::cli {
+namespace ravel {
 
 struct KernelTask {
     uint32_t osTid = 0;
     long syscall = -2;     // the system call it is blocked in; -1 blocked outside one; -2 running or unknown
     uint64_t args[6] = {};
+    char state = '?';      // /proc/PID/task/TID/stat's state: R running, S sleeping, D disk, T stopped, t traced...
+    std::string name;      // comm
 };
 
 // Every task of the process, as the kernel lists it.
@@ -26,4 +29,4 @@ std::vector<KernelTask> readKernelTasks(uint32_t pid);
 // recorded for it; blockedSinceNs = nowNs, the sample that saw it). Returns how many were marked.
 size_t applyKernelWaits(std::vector<ThreadSnapshot>& sample, const std::vector<KernelTask>& tasks, uint64_t nowNs);
 
-} // namespace ravel::cli
+} // namespace ravel

@@ -1,4 +1,4 @@
-#include "proc_tasks.hpp"
+#include "attach/kernel_tasks.hpp"
 
 #include <ravel/trace_format.h>
 
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-namespace ravel::cli {
+namespace ravel {
 
 std::vector<KernelTask> readKernelTasks(uint32_t pid)
 {
@@ -34,6 +34,20 @@ std::vector<KernelTask> readKernelTasks(uint32_t pid)
                 t.syscall = std::strtol(p, &p, 10);
                 for (uint64_t& a : t.args)
                     a = std::strtoull(p, &p, 16);
+            }
+            std::fclose(f);
+        }
+        // "TID (comm) S ...": the name may hold spaces and parentheses, the state follows the last ')'.
+        if (FILE* f = std::fopen((dir + "/" + e->d_name + "/stat").c_str(), "r")) {
+            char line[1024];
+            if (std::fgets(line, sizeof line, f)) {
+                const char* open = std::strchr(line, '(');
+                const char* close = std::strrchr(line, ')');
+                if (open && close && close > open) {
+                    t.name.assign(open + 1, close);
+                    if (close[1] == ' ' && close[2])
+                        t.state = close[2];
+                }
             }
             std::fclose(f);
         }
@@ -69,4 +83,4 @@ size_t applyKernelWaits(std::vector<ThreadSnapshot>& sample, const std::vector<K
     return marked;
 }
 
-} // namespace ravel::cli
+} // namespace ravel
