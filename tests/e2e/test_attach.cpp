@@ -128,6 +128,21 @@ TEST(Attach, LockInversionAsJsonNamesBothAccountsAndTellers)
     target.wait();
 }
 
+TEST(Attach, StdLatchOneArrivalShortIsCertainWithItsCount)
+{
+    // A futex word glibc does not own: named from the waiting frame's debug info, counted from the
+    // value the wait expected; every thread blocked and no handler makes it certain.
+    Process target({ helper("e2e_latch_short") });
+    ASSERT_TRUE(waitForState(target.pid(), 1, 1)) << "latch_short did not hang";
+    RunResult r = attach(target.pid());
+    EXPECT_EQ(r.status, 66) << r.err << r.out;
+    EXPECT_NE(r.out.find("deadlock (certain)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("std::latch ready (2 more arrivals needed)"), std::string::npos) << r.out;
+    expectLeftAsFound(target.pid(), 1);
+    kill(target.pid(), SIGKILL);
+    target.wait();
+}
+
 TEST(Attach, SnapshotTraceReportsTheSameAndGraphs)
 {
     TempDir dir("attach");

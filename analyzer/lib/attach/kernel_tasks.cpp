@@ -57,6 +57,23 @@ std::vector<KernelTask> readKernelTasks(uint32_t pid)
     return out;
 }
 
+bool programSignalHandlers(uint32_t pid)
+{
+    bool handlers = true;
+    if (FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f)) {
+            if (std::strncmp(line, "SigCgt:", 7) == 0) {
+                uint64_t caught = std::strtoull(line + 7, nullptr, 16) & ~((1ull << 31) | (1ull << 32));
+                handlers = caught != 0;
+                break;
+            }
+        }
+        std::fclose(f);
+    }
+    return handlers;
+}
+
 size_t applyKernelWaits(std::vector<ThreadSnapshot>& sample, const std::vector<KernelTask>& tasks, uint64_t nowNs)
 {
     size_t marked = 0;

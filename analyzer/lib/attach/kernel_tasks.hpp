@@ -24,6 +24,11 @@ struct KernelTask {
 // Every task of the process, as the kernel lists it.
 std::vector<KernelTask> readKernelTasks(uint32_t pid);
 
+// Some signal of the process has a handler the program installed (/proc/PID/status SigCgt), which
+// could post a semaphore or signal a condition variable. glibc's own (32, thread cancellation; 33,
+// the setxid broadcast) never do and do not count. True when it cannot be read.
+bool programSignalHandlers(uint32_t pid);
+
 // Marks the threads of `sample` that the boards show running but the kernel shows in an untimed
 // FUTEX_WAIT / FUTEX_WAIT_BITSET as blocked on that futex word (blockedStack 0: no stack was
 // recorded for it; blockedSinceNs = nowNs, the sample that saw it). Returns how many were marked.

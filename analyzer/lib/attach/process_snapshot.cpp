@@ -38,16 +38,6 @@ std::string permissionHint()
                        scope);
 }
 
-bool signalHandlersInstalled(uint32_t pid)
-{
-    std::ifstream f(fmt::format("/proc/{}/status", pid));
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("SigCgt:", 0) == 0)
-            return std::strtoull(line.c_str() + 7, nullptr, 16) != 0;
-    return true; // unknown: presume a handler could post or signal
-}
-
 std::vector<std::string> readCmdline(uint32_t pid)
 {
     std::ifstream f(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
@@ -176,7 +166,7 @@ ProcessSnapshot snapshotProcess(uint32_t pid)
     }
     snap.program.assign(exe, size_t(n));
     snap.argv = readCmdline(pid);
-    snap.signalHandlers = signalHandlersInstalled(pid);
+    snap.signalHandlers = programSignalHandlers(pid);
 
     // What the kernel says, before anything is stopped: a stop would end each blocking call.
     std::vector<KernelTask> tasks = readKernelTasks(pid);

@@ -12,8 +12,39 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <string_view>
 
 namespace ravel {
+
+namespace {
+
+bool inCLibrary(const std::vector<Module>& modules, uint64_t addr)
+{
+    for (const Module& m : modules) {
+        if (addr < m.lo || addr >= m.hi)
+            continue;
+        std::string_view base = m.path;
+        if (size_t slash = base.rfind('/'); slash != std::string_view::npos)
+            base.remove_prefix(slash + 1);
+        return base.starts_with("libc.so") || base.starts_with("libpthread") || base.starts_with("ld-linux");
+    }
+    return false;
+}
+
+// The stack as the runtime would have recorded it at the blocking call: from the program's call
+// into the C library (a return address) outwards, without glibc's own frames inside the call.
+// A thread stopped in its own code keeps its pc first.
+std::vector<uint64_t> recordedStack(const std::vector<Module>& modules, const std::vector<uint64_t>& frames)
+{
+    size_t first = 0;
+    while (first < frames.size() && inCLibrary(modules, frames[first]))
+        first++;
+    if (first == 0 || first == frames.size())
+        return frames;
+    return { frames.begin() + long(first), frames.end() };
+}
+
+} // namespace
 
 SnapshotTraceStats writeSnapshotTrace(const ProcessSnapshot& snap, const std::vector<BlockedWait>& waits,
                                       const std::string& outPath)
@@ -59,7 +90,7 @@ SnapshotTraceStats writeSnapshotTrace(const ProcessSnapshot& snap, const std::ve
             w.module(m.base, m.lo, m.hi, m.path);
         for (size_t i = 0; i < snap.threads.size(); i++)
             if (!snap.threads[i].frames.empty())
-                w.stack(uint32_t(i + 1), snap.threads[i].frames, false);
+                w.stack(uint32_t(i + 1), recordedStack(snap.modules, snap.threads[i].frames), false);
 
         uint64_t t = 0;
         std::vector<WriterThread> table;
