@@ -1,5 +1,5 @@
-// `ravel attach PID [--format text|json|sarif] [-o SNAPSHOT] [--kill]`: the report of a process
-// that runs (or hangs) without ravel. The library reads one instant of it (attach/: /proc, libdwfl,
+// `ravel attach PID [--format text|json|sarif] [-o SNAPSHOT] [--kill]`, `ravel attach --core FILE
+// [PROGRAM]`: the report of a process that runs (or hangs) without ravel, or of its core file. The library reads one instant of it (attach/: /proc, libdwfl,
 // the glibc objects its threads block on) and writes that instant as a trace; the report is then
 // `ravel report` of that trace, so both say the same thing and exit the same way (66 on a deadlock).
 // docs/cli.md is the user's description.
@@ -26,6 +26,8 @@ namespace ravel::cli {
 namespace {
 
 struct AttachOptions {
+    std::string target;   // the PID; with --core, the program (optional)
+    std::string core;
     uint32_t pid = 0;
     std::string format = "text";
     std::string snapshot; // -o: keep the snapshot trace there
@@ -52,11 +54,24 @@ private:
     std::string m_path;
 };
 
-int runAttach(const AttachOptions& o)
+int runAttach(AttachOptions o)
 {
+    if (o.core.empty()) {
+        char* end = nullptr;
+        unsigned long pid = o.target.empty() ? 0 : std::strtoul(o.target.c_str(), &end, 10);
+        if (o.target.empty() || *end || pid == 0 || pid > 4194304) {
+            fmt::print(stderr, "ravel: attach: {} is not a process id (see 'ravel attach --help')\n",
+                       o.target.empty() ? "nothing" : "'" + o.target + "'");
+            return 2;
+        }
+        o.pid = uint32_t(pid);
+    } else if (o.kill) {
+        fmt::print(stderr, "ravel: attach: --kill needs a live process, not a core file\n");
+        return 2;
+    }
     ProcessSnapshot snap;
     try {
-        snap = snapshotProcess(o.pid);
+        snap = o.core.empty() ? snapshotProcess(o.pid) : snapshotCore(o.core, o.target);
     } catch (const AttachError& e) {
         fmt::print(stderr, "ravel: attach: {}\n", e.what());
         return 1;
@@ -65,8 +80,8 @@ int runAttach(const AttachOptions& o)
         fmt::print(stderr, "ravel: warning: {}\n", w);
     for (const SnapshotThread& t : snap.threads)
         if (!t.unwindError.empty())
-            fmt::print(stderr, "ravel: warning: thread {} of process {}: no stack: {}\n", t.task.osTid, snap.pid,
-                       t.unwindError);
+            fmt::print(stderr, "ravel: warning: thread {} of process {}: no whole stack: {}\n", t.task.osTid,
+                       snap.pid, t.unwindError);
 
     std::vector<BlockedWait> waits;
     {
@@ -114,7 +129,10 @@ void addAttachCommand(CLI::App& app, int& status)
                                                  "one instant of its threads (stopped only while unwinding)");
     cmd->footer("Exit status: 66 when the process is deadlocked, 0 when it is not, 1 when it cannot be read "
                 "(no such process, ptrace not permitted). The process is left running as it was, unless --kill.\n");
-    cmd->add_option("PID", o->pid, "the process")->required()->check(CLI::Range(1u, 4194304u).description(""));
+    cmd->add_option("PID", o->target, "the process; with --core, the program the core is of (optional)")
+        ->type_name("PID|PROGRAM");
+    cmd->add_option("--core", o->core, "Read a core file (gcore's, a crash's) instead of a live process")
+        ->type_name("FILE");
     cmd->add_option("--format", o->format, "text (default), json or sarif (docs/report-format.md)")
         ->type_name("FORMAT")
         ->check(CLI::IsMember({ "text", "json", "sarif" }));

@@ -154,7 +154,7 @@ BlockedWait decodeWait(const ProcessSnapshot& snap, const SnapshotThread& t, Sym
     Mutex236 m {};
     bool mutexCall = stackMentions(frames, { "pthread_mutex_lock", "lll_lock_wait", "pthread_mutex_clocklock",
                                              "pthread_mutex_timedlock" });
-    if (readTargetMemory(snap.pid, word, &m, sizeof m) && (mutexCall || w.futexValue == 2)) {
+    if (snap.readMemory && snap.readMemory(word, &m, sizeof m) && (mutexCall || w.futexValue == 2)) {
         bool plausible = (m.kind & ~kMutexKnownFlags) == 0 && (m.kind & kMutexKindMask) <= 3 && m.lock != 0
             && m.owner > 0 && threadByTid(snap, uint32_t(m.owner));
         if (plausible) {

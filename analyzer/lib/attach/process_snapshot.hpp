@@ -1,4 +1,5 @@
-// ProcessSnapshot: one instant of a live process that runs without ravel (`ravel attach PID`).
+// ProcessSnapshot: one instant of a live process that runs without ravel (`ravel attach PID`), or
+// of a core file (`ravel attach --core FILE`).
 // What can be read without stopping anything is read first (/proc/PID/task/*/syscall and stat, the
 // memory map); then each thread is stopped only as long as its stack takes to unwind
 // (PTRACE_SEIZE + PTRACE_INTERRUPT, elfutils' libdwfl on the process's own CFI), and let go with
@@ -10,6 +11,7 @@
 #include "trace/trace_reader.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,12 +41,19 @@ struct ProcessSnapshot {
     bool signalHandlers = true;     // some signal has a handler (SigCgt): it could post or signal
     uint64_t realTimeNs = 0;        // CLOCK_REALTIME when the snapshot was taken
     std::vector<std::string> warnings;
+    // Reads the target's memory at that instant: process_vm_readv on a live process, the PT_LOAD
+    // segments of a core file. False when any byte is unreadable.
+    std::function<bool(uint64_t addr, void* out, size_t len)> readMemory;
+    bool fromCore = false;
 };
 
 // Reads process `pid`. Throws AttachError when it does not exist or cannot be traced.
 ProcessSnapshot snapshotProcess(uint32_t pid);
 
-// Reads `len` bytes of the target's memory at `addr` (process_vm_readv). False when any is unreadable.
-bool readTargetMemory(uint32_t pid, uint64_t addr, void* out, size_t len);
+// Reads a core file (a crash's, or gcore's of a hung process) the same way: the threads and their
+// registers from its notes, stacks unwound by libdwfl from its memory, the modules from its file
+// note (found on this machine), `program` when the core's own path to it is not the right one
+// ("" to take the core's). Throws AttachError when it is no readable core file.
+ProcessSnapshot snapshotCore(const std::string& corePath, const std::string& program);
 
 } // namespace ravel
