@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 
 using namespace ravel::e2e;
@@ -230,4 +231,54 @@ TEST(Attach, RefusedPtraceSaysWhyInOneLine)
     expectLeftAsFound(target.pid(), 3);
     kill(target.pid(), SIGKILL);
     target.wait();
+}
+
+TEST(Attach, CoreFileOfAHungProcessGivesTheSameDeadlock)
+{
+    TempDir dir("attach-core");
+    Process target({ example("dining") });
+    ASSERT_TRUE(waitForState(target.pid(), 6, 6)) << "dining did not hang";
+    RunResult live = attach(target.pid(), { "--format", "json" });
+    ASSERT_EQ(live.status, 66) << live.err;
+    RunResult gcore = run({ "gcore", "-o", dir.file("core"), std::to_string(target.pid()) }, withTimeout(60s));
+    ASSERT_EQ(gcore.status, 0) << gcore.err << gcore.out;
+    kill(target.pid(), SIGKILL);
+    target.wait();
+    std::string core = dir.file("core." + std::to_string(target.pid()));
+    RunResult r = run({ ravelBinary(), "attach", "--core", core, "--format", "json" }, withTimeout(60s));
+    ASSERT_EQ(r.status, 66) << r.err << r.out;
+    // The same deadlock: the same threads (by kernel tid) waiting for the same named mutexes. A core
+    // file keeps no thread names, so a join names its thread by ravel id only.
+    auto waits = [](const std::string& json) {
+        nlohmann::json doc = nlohmann::json::parse(json);
+        const nlohmann::json& f = doc["findings"][0];
+        std::map<std::string, std::string> names;
+        for (const auto& o : f["objects"])
+            names[o["id"]] = o["kind"] == "thread" ? "a thread" : o["name"].get<std::string>();
+        std::set<std::string> out;
+        for (const auto& t : f["threads"])
+            if (t["waits_for"].is_object())
+                out.insert(std::to_string(t["os_tid"].get<long>()) + " waits for "
+                           + names[t["waits_for"]["object"].get<std::string>()]);
+        return out;
+    };
+    std::set<std::string> fromCore = waits(r.out);
+    EXPECT_EQ(fromCore, waits(live.out));
+    size_t forks = 0;
+    for (const std::string& w : fromCore)
+        forks += w.find("waits for forks[") != std::string::npos;
+    EXPECT_EQ(forks, 5u) << r.out;
+}
+
+TEST(Attach, NotACoreFileIsOneLineAndExit1)
+{
+    TempDir dir("attach-notcore");
+    writeFile(dir.file("junk"), "not an ELF file\n");
+    RunResult r = run({ ravelBinary(), "attach", "--core", dir.file("junk") });
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_EQ(countLines(r.err), 1u) << r.err;
+    EXPECT_NE(r.err.find("not a core file"), std::string::npos) << r.err;
+    RunResult program = run({ ravelBinary(), "attach", "--core", example("dining") });
+    EXPECT_EQ(program.status, 1) << program.err;
+    EXPECT_NE(program.err.find("not a core file"), std::string::npos) << program.err;
 }
