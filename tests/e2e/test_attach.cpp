@@ -144,6 +144,36 @@ TEST(Attach, StdLatchOneArrivalShortIsCertainWithItsCount)
     target.wait();
 }
 
+TEST(Attach, MutexWhoseOwnerExitedIsAbandoned)
+{
+    // __owner names a tid that is no thread of the process any more: nobody will release it.
+    Process target({ helper("e2e_abandoned_lock") });
+    ASSERT_TRUE(waitForState(target.pid(), 1, 1)) << "abandoned_lock did not hang";
+    RunResult r = attach(target.pid());
+    EXPECT_EQ(r.status, 66) << r.err << r.out;
+    EXPECT_NE(r.out.find("state_lock"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("exited without releasing"), std::string::npos) << r.out;
+    expectLeftAsFound(target.pid(), 1);
+    kill(target.pid(), SIGKILL);
+    target.wait();
+}
+
+TEST(Attach, RwlockWriterInACycleWithAMutex)
+{
+    // The reader waits for __cur_writer; the writer waits for the mutex the reader holds.
+    Process target({ helper("e2e_rwlock_writer_cycle") });
+    ASSERT_TRUE(waitForState(target.pid(), 2, 2)) << "rwlock_writer_cycle did not hang";
+    RunResult r = attach(target.pid());
+    EXPECT_EQ(r.status, 66) << r.err << r.out;
+    EXPECT_NE(r.out.find("deadlock (certain)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("rwlock index_lock"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("mutex log_lock"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"writer\""), std::string::npos) << r.out;
+    expectLeftAsFound(target.pid(), 2);
+    kill(target.pid(), SIGKILL);
+    target.wait();
+}
+
 TEST(Attach, SnapshotTraceReportsTheSameAndGraphs)
 {
     TempDir dir("attach");

@@ -29,6 +29,21 @@ struct Mutex236 {
 static_assert(sizeof(Mutex236) == 20);
 constexpr int32_t kMutexKindMask = 0x3;            // PTHREAD_MUTEX_KIND_MASK_NP
 constexpr int32_t kMutexKnownFlags = 0x3 | 16 | 32 | 64 | 128 | 256 | 512;
+constexpr int32_t kMutexPshared = 128;      // PTHREAD_MUTEX_PSHARED_BIT: the owner may be another process's
+
+// glibc 2.36, x86_64: struct __pthread_rwlock_arch_t (sysdeps/nptl/bits/struct_rwlock.h).
+struct Rwlock236 {
+    uint32_t readers;       // bit 0 WRPHASE, bit 1 WRLOCKED, bit 2 RWAITING, readers << 3
+    uint32_t writers;
+    uint32_t wrphaseFutex;  // offset 8: readers wait here for a write phase to end
+    uint32_t writersFutex;  // offset 12: writers wait here for the writer holding it
+    uint32_t pad3, pad4;
+    int32_t curWriter;      // offset 24: kernel tid of the writer holding it
+    int32_t shared;
+    uint8_t rest[24];
+};
+static_assert(sizeof(Rwlock236) == 56);
+constexpr uint32_t kRwlockWrlocked = 2;
 
 bool stackMentions(const std::vector<Frame>& frames, std::initializer_list<std::string_view> names)
 {
@@ -149,6 +164,28 @@ BlockedWait decodeWait(const ProcessSnapshot& snap, const SnapshotThread& t, Sym
         }
     }
 
+    // pthread_rwlock_rdlock waits on __wrphase_futex, pthread_rwlock_wrlock on __writers_futex, for
+    // the writer in __cur_writer. Held by readers only, the holders are not in the object: then it
+    // stays a futex word.
+    bool rdlock = stackMentions(frames, { "pthread_rwlock_rdlock", "pthread_rwlock_timedrdlock",
+                                          "pthread_rwlock_clockrdlock" });
+    bool wrlock = !rdlock && stackMentions(frames, { "pthread_rwlock_wrlock", "pthread_rwlock_timedwrlock",
+                                                     "pthread_rwlock_clockwrlock" });
+    if (rdlock || wrlock) {
+        uint64_t base = word - (rdlock ? 8 : 12);
+        Rwlock236 rw {};
+        if (snap.readMemory && snap.readMemory(base, &rw, sizeof rw) && (rw.readers & kRwlockWrlocked)
+            && rw.curWriter > 0 && threadByTid(snap, uint32_t(rw.curWriter))) {
+            w.kind = BlockedKind::Rwlock;
+            w.object = base;
+            w.ownerTid = uint32_t(rw.curWriter);
+            w.shared = rdlock;
+            return w;
+        }
+        w.why = fmt::format("unknown object at 0x{:x} (an rwlock held by readers, or one whose writer is gone)", word);
+        return w;
+    }
+
     // pthread_mutex_lock of a normal, recursive, error-checking or adaptive mutex: __lll_lock_wait
     // sleeps while the word is 2 (locked, waiters). The word is the mutex's first field.
     Mutex236 m {};
@@ -162,7 +199,8 @@ BlockedWait decodeWait(const ProcessSnapshot& snap, const SnapshotThread& t, Sym
             w.ownerTid = uint32_t(m.owner);
             return w;
         }
-        if (mutexCall && m.owner > 0 && !threadByTid(snap, uint32_t(m.owner))) {
+        if (mutexCall && m.owner > 0 && !threadByTid(snap, uint32_t(m.owner)) && !(m.kind & kMutexPshared)
+            && (m.kind & ~kMutexKnownFlags) == 0) {
             w.kind = BlockedKind::Mutex;
             w.ownerTid = uint32_t(m.owner); // a holder that is no thread of the process: it exited holding it
             return w;

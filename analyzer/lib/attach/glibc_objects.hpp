@@ -18,13 +18,15 @@ enum class BlockedKind : uint8_t {
     Running,  // on a CPU, or in a call that ends by itself (a sleep, a timed wait) or by outside input
     Mutex,    // pthread_mutex_lock (std::mutex): waits for the owner
     Join,     // pthread_join (std::thread::join): waits for the joined thread's exit
+    Rwlock,   // pthread_rwlock_rdlock / wrlock while a writer holds it: waits for that writer
     Futex,    // an untimed futex wait on a word it could not decode: any other thread may wake it
 };
 
 struct BlockedWait {
     BlockedKind kind = BlockedKind::Running;
     uint64_t object = 0;    // the mutex, the joined thread's pthread_t, the futex word
-    uint32_t ownerTid = 0;  // Mutex: __owner; Join: the joined thread's kernel tid
+    uint32_t ownerTid = 0;  // Mutex: __owner; Rwlock: __cur_writer; Join: the joined thread's kernel tid
+    bool shared = false;    // Rwlock: a read lock is asked for
     uint32_t futexValue = 0; // the value the futex wait expected
     std::string why;        // Running: what it was doing ("nanosleep", "read"); Futex: why not decoded
 };

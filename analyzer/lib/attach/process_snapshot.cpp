@@ -31,6 +31,7 @@ namespace ravel {
 namespace {
 
 constexpr size_t kMaxFrames = 64;
+constexpr long kStopTimeoutSeconds = 2;
 
 std::string permissionHint()
 {
@@ -116,17 +117,32 @@ int moduleCallback(Dwfl_Module* mod, void**, const char* name, Dwarf_Addr start,
 int stopThread(uint32_t tid, std::string& error)
 {
     if (ptrace(PTRACE_SEIZE, pid_t(tid), nullptr, nullptr) != 0) {
-        error = std::strerror(errno);
-        return errno == ESRCH ? -1 : -2;
+        int err = errno;
+        error = err == ESRCH ? "exited" : std::strerror(err);
+        return err == ESRCH ? -1 : -2;
     }
     if (ptrace(PTRACE_INTERRUPT, pid_t(tid), nullptr, nullptr) != 0) {
         error = std::strerror(errno);
         return -1;
     }
     int pending = 0;
+    // A thread in uninterruptible sleep (D: a hung NFS read) stops only when that ends: give up on
+    // it after a while rather than hang. When ravel exits, the kernel detaches it.
+    struct timespec start {};
+    clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         int status = 0;
-        pid_t r = waitpid(pid_t(tid), &status, __WALL);
+        pid_t r = waitpid(pid_t(tid), &status, __WALL | WNOHANG);
+        if (r == 0) {
+            struct timespec now {};
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec - start.tv_sec >= kStopTimeoutSeconds) {
+                error = fmt::format("it did not stop within {} s (uninterruptible sleep?)", kStopTimeoutSeconds);
+                return -1;
+            }
+            usleep(200);
+            continue;
+        }
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -223,8 +239,10 @@ ProcessSnapshot snapshotProcess(uint32_t pid)
                 if (dwfl_getthread_frames(dwfl, pid_t(task.osTid), frameCallback, &u) != 0 && t.frames.size() < 2)
                     t.unwindError = dwfl_errmsg(-1);
                 ptrace(PTRACE_DETACH, pid_t(task.osTid), nullptr, reinterpret_cast<void*>(intptr_t(pending)));
-            } else {
+            } else if (error == "exited") {
                 continue; // gone meanwhile
+            } else {
+                t.unwindError = error;
             }
         } else if (task.state == 'T' || task.state == 't') {
             t.unwindError = "the thread is stopped (by a signal or a debugger): left as it is";

@@ -108,12 +108,34 @@ SnapshotTraceStats writeSnapshotTrace(const ProcessSnapshot& snap, const std::ve
         std::map<uint64_t, bool> heldWritten;
         for (size_t i = 0; i < waits.size(); i++) {
             const BlockedWait& bw = waits[i];
-            if (bw.kind != BlockedKind::Mutex || heldWritten[bw.object])
+            if ((bw.kind != BlockedKind::Mutex && bw.kind != BlockedKind::Rwlock) || heldWritten[bw.object])
                 continue;
             heldWritten[bw.object] = true;
             auto owner = ravelId.find(bw.ownerTid);
-            if (owner != ravelId.end())
-                w.event(owner->second, t++, RAVEL_EV_ACQUIRED, bw.object, 0, 0, RAVEL_OBJ_MUTEX);
+            if (owner != ravelId.end()) {
+                unsigned kind = bw.kind == BlockedKind::Rwlock ? RAVEL_OBJ_RWLOCK : RAVEL_OBJ_MUTEX;
+                w.event(owner->second, t++, RAVEL_EV_ACQUIRED, bw.object, 0, 0, kind);
+                continue;
+            }
+            if (bw.kind != BlockedKind::Mutex)
+                continue;
+            // The owner is no thread of the process: it exited holding the lock (glibc clears
+            // __owner on unlock, and a process-shared mutex is not decoded as one). Nobody will
+            // release it; the trace says so as a run would: a thread that took it and exited.
+            WriterThread gone;
+            gone.tid = uint32_t(table.size() + 1);
+            gone.parent = 1;
+            gone.osTid = bw.ownerTid;
+            gone.pthread = 0xfffe000000000000ull + gone.tid;
+            gone.name = "exited";
+            gone.startNs = t;
+            w.event(gone.tid, t++, RAVEL_EV_THREAD_START, gone.pthread, gone.parent);
+            w.event(gone.tid, t++, RAVEL_EV_ACQUIRED, bw.object, 0, 0, RAVEL_OBJ_MUTEX);
+            w.event(gone.tid, t, RAVEL_EV_THREAD_EXIT, gone.pthread);
+            gone.exitNs = t++;
+            gone.exited = true;
+            ravelId[gone.osTid] = gone.tid;
+            table.push_back(gone);
         }
         for (size_t i = 0; i < waits.size(); i++) {
             const BlockedWait& bw = waits[i];
@@ -125,6 +147,11 @@ SnapshotTraceStats writeSnapshotTrace(const ProcessSnapshot& snap, const std::ve
                 break;
             case BlockedKind::Mutex:
                 w.event(tid, t++, RAVEL_EV_ACQ_REQ, bw.object, 0, stack, RAVEL_OBJ_MUTEX);
+                stats.blocked++;
+                break;
+            case BlockedKind::Rwlock:
+                w.event(tid, t++, RAVEL_EV_ACQ_REQ, bw.object, 0, stack,
+                        RAVEL_OBJ_RWLOCK | (bw.shared ? unsigned(RAVEL_F_SHARED) : 0u));
                 stats.blocked++;
                 break;
             case BlockedKind::Join: {
