@@ -174,6 +174,44 @@ TEST(Attach, RwlockWriterInACycleWithAMutex)
     target.wait();
 }
 
+TEST(Attach, BarrierOnePartyShortIsNamedAsABarrier)
+{
+    // glibc's barrier waits on current_round (offset 4): the object is the barrier itself, its
+    // count recorded as an init would have.
+    TempDir dir("attach-barrier");
+    Process target({ example("barrier_short") }); // 3 workers at a barrier of 4, main in join
+    ASSERT_TRUE(waitForState(target.pid(), 4, 4)) << "barrier_short did not hang";
+    RunResult r = attach(target.pid(), { "-o", dir.file("snap.ravel") });
+    EXPECT_EQ(r.status, 66) << r.err << r.out;
+    EXPECT_NE(r.out.find("waits for barrier phase_done"), std::string::npos) << r.out;
+    std::optional<nlohmann::json> info = infoJson(dir.file("snap.ravel"));
+    ASSERT_TRUE(info);
+    const nlohmann::json* barrier = findObject(*info, "phase_done", "barrier");
+    ASSERT_NE(barrier, nullptr) << info->dump();
+    EXPECT_EQ(count(barrier, "blocked_at_end"), 3) << barrier->dump();
+    RunResult dump = run({ ravelBinary(), "dump", dir.file("snap.ravel") });
+    std::vector<std::string> init = dumpLines(dump.out, "INIT", "phase_done");
+    ASSERT_EQ(init.size(), 1u) << dump.out;
+    EXPECT_NE(init[0].find("arg=4"), std::string::npos) << init[0];
+    expectLeftAsFound(target.pid(), 4);
+    kill(target.pid(), SIGKILL);
+    target.wait();
+}
+
+TEST(Attach, StdMutexInversionNamesTheMembers)
+{
+    Process target({ example("abba_std") });
+    ASSERT_TRUE(waitForState(target.pid(), 3, 3)) << "abba_std did not hang";
+    RunResult r = attach(target.pid());
+    EXPECT_EQ(r.status, 66) << r.err << r.out;
+    EXPECT_NE(r.out.find("checking.m"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("savings.m"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Account::transfer"), std::string::npos) << r.out;
+    expectLeftAsFound(target.pid(), 3);
+    kill(target.pid(), SIGKILL);
+    target.wait();
+}
+
 TEST(Attach, SnapshotTraceReportsTheSameAndGraphs)
 {
     TempDir dir("attach");

@@ -45,6 +45,16 @@ struct Rwlock236 {
 static_assert(sizeof(Rwlock236) == 56);
 constexpr uint32_t kRwlockWrlocked = 2;
 
+// glibc 2.36: struct pthread_barrier (nptl/pthreadP.h); waiters sleep on current_round.
+struct Barrier236 {
+    uint32_t in;            // arrivals so far (over the rounds)
+    uint32_t currentRound;  // offset 4: the futex word
+    uint32_t count;         // parties
+    int32_t shared;
+    uint32_t out;
+};
+static_assert(sizeof(Barrier236) == 20);
+
 bool stackMentions(const std::vector<Frame>& frames, std::initializer_list<std::string_view> names)
 {
     for (const Frame& f : frames)
@@ -184,6 +194,16 @@ BlockedWait decodeWait(const ProcessSnapshot& snap, const SnapshotThread& t, Sym
         }
         w.why = fmt::format("unknown object at 0x{:x} (an rwlock held by readers, or one whose writer is gone)", word);
         return w;
+    }
+
+    if (stackMentions(frames, { "pthread_barrier_wait" })) {
+        Barrier236 b {};
+        if (snap.readMemory && snap.readMemory(word - 4, &b, sizeof b) && b.count > 0 && b.currentRound == w.futexValue) {
+            w.kind = BlockedKind::Barrier;
+            w.object = word - 4;
+            w.parties = b.count;
+            return w;
+        }
     }
 
     // pthread_mutex_lock of a normal, recursive, error-checking or adaptive mutex: __lll_lock_wait

@@ -104,6 +104,13 @@ SnapshotTraceStats writeSnapshotTrace(const ProcessSnapshot& snap, const std::ve
             table.push_back(wt);
             w.event(wt.tid, t++, RAVEL_EV_THREAD_START, wt.pthread, wt.parent);
         }
+        // A barrier's count, as its pthread_barrier_init would have recorded it.
+        std::map<uint64_t, bool> initWritten;
+        for (const BlockedWait& bw : waits)
+            if (bw.kind == BlockedKind::Barrier && !initWritten[bw.object]) {
+                initWritten[bw.object] = true;
+                w.event(1, t++, RAVEL_EV_INIT, bw.object, bw.parties, 0, RAVEL_OBJ_BARRIER);
+            }
         // What each thread holds, as far as the waits show it: the owner of every mutex waited on.
         std::map<uint64_t, bool> heldWritten;
         for (size_t i = 0; i < waits.size(); i++) {
@@ -152,6 +159,10 @@ SnapshotTraceStats writeSnapshotTrace(const ProcessSnapshot& snap, const std::ve
             case BlockedKind::Rwlock:
                 w.event(tid, t++, RAVEL_EV_ACQ_REQ, bw.object, 0, stack,
                         RAVEL_OBJ_RWLOCK | (bw.shared ? unsigned(RAVEL_F_SHARED) : 0u));
+                stats.blocked++;
+                break;
+            case BlockedKind::Barrier:
+                w.event(tid, t++, RAVEL_EV_WAIT_REQ, bw.object, 0, stack, RAVEL_OBJ_BARRIER);
                 stats.blocked++;
                 break;
             case BlockedKind::Join: {
