@@ -12,7 +12,7 @@
 #   the public headers include nothing of the analyzer.
 
 # The stages, bottom first, each with the stages it builds on.
-set(RAVEL_STAGES base trace symbols model detect analysis report export)
+set(RAVEL_STAGES base trace symbols model detect analysis report export attach)
 set(RAVEL_STAGE_DEPS_base "")
 set(RAVEL_STAGE_DEPS_trace base)
 set(RAVEL_STAGE_DEPS_symbols base trace)
@@ -21,6 +21,7 @@ set(RAVEL_STAGE_DEPS_detect base trace symbols model)
 set(RAVEL_STAGE_DEPS_analysis base trace symbols model detect)
 set(RAVEL_STAGE_DEPS_report base trace symbols model detect analysis)
 set(RAVEL_STAGE_DEPS_export base trace symbols model detect analysis)
+set(RAVEL_STAGE_DEPS_attach base trace symbols model)
 
 cmake_policy(VERSION 3.25)
 

@@ -333,6 +333,15 @@ int runReport(ReportOptions o)
 
 } // namespace
 
+int reportTrace(const std::string& trace, const std::string& format, const std::string& output)
+{
+    ReportOptions o;
+    o.trace = trace;
+    o.format = format;
+    o.output = output;
+    return runReport(o);
+}
+
 void addReportCommand(CLI::App& app, int& status)
 {
     auto o = std::make_shared<ReportOptions>();

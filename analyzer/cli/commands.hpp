@@ -14,5 +14,10 @@ void addGraphCommand(CLI::App& app, int& status);
 void addImportCommand(CLI::App& app, int& status);
 void addExportCommand(CLI::App& app, int& status);
 void addGuiCommand(CLI::App& app, int& status);
+void addAttachCommand(CLI::App& app, int& status);
+
+// `ravel report TRACE --format FORMAT [-o OUTPUT]`, as the report command runs it (RAVEL_OPTIONS
+// included): `ravel attach` prints its snapshot's report so. Returns the report's exit status.
+int reportTrace(const std::string& trace, const std::string& format, const std::string& output);
 
 } // namespace ravel::cli

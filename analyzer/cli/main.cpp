@@ -64,6 +64,7 @@ int main(int argc, char** argv)
     ravel::cli::addImportCommand(app, status);
     ravel::cli::addExportCommand(app, status);
     ravel::cli::addGuiCommand(app, status);
+    ravel::cli::addAttachCommand(app, status);
 
     // In `ravel run [options] -- PROGRAM ARGS`, CLI11 hands the words after "--" back to this
     // app; prefix_command() keeps them verbatim (no option parsing, no "[a,b]" list splitting)

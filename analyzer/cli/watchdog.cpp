@@ -1,5 +1,5 @@
 #include "watchdog.hpp"
-#include "proc_tasks.hpp"
+#include "attach/kernel_tasks.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -45,19 +45,7 @@ ProcessView processView(uint32_t pid)
                 v.kernelThreads++;
         closedir(d);
     }
-    if (FILE* f = std::fopen((dir + "/status").c_str(), "r")) {
-        char line[256];
-        while (std::fgets(line, sizeof line, f)) {
-            if (std::strncmp(line, "SigCgt:", 7) == 0) {
-                // Signals 32 and 33 are glibc's own (thread cancellation, setxid broadcast): their
-                // handlers never post or signal anything of the program's.
-                uint64_t caught = std::strtoull(line + 7, nullptr, 16) & ~((1ull << 31) | (1ull << 32));
-                v.signalHandlers = caught != 0;
-                break;
-            }
-        }
-        std::fclose(f);
-    }
+    v.signalHandlers = programSignalHandlers(pid);
     return v;
 }
 

@@ -1,4 +1,4 @@
-#include "proc_tasks.hpp"
+#include "attach/kernel_tasks.hpp"
 
 #include <ravel/trace_format.h>
 
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-namespace ravel::cli {
+namespace ravel {
 
 std::vector<KernelTask> readKernelTasks(uint32_t pid)
 {
@@ -37,10 +37,41 @@ std::vector<KernelTask> readKernelTasks(uint32_t pid)
             }
             std::fclose(f);
         }
+        // "TID (comm) S ...": the name may hold spaces and parentheses, the state follows the last ')'.
+        if (FILE* f = std::fopen((dir + "/" + e->d_name + "/stat").c_str(), "r")) {
+            char line[1024];
+            if (std::fgets(line, sizeof line, f)) {
+                const char* open = std::strchr(line, '(');
+                const char* close = std::strrchr(line, ')');
+                if (open && close && close > open) {
+                    t.name.assign(open + 1, close);
+                    if (close[1] == ' ' && close[2])
+                        t.state = close[2];
+                }
+            }
+            std::fclose(f);
+        }
         out.push_back(t);
     }
     closedir(d);
     return out;
+}
+
+bool programSignalHandlers(uint32_t pid)
+{
+    bool handlers = true;
+    if (FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f)) {
+            if (std::strncmp(line, "SigCgt:", 7) == 0) {
+                uint64_t caught = std::strtoull(line + 7, nullptr, 16) & ~((1ull << 31) | (1ull << 32));
+                handlers = caught != 0;
+                break;
+            }
+        }
+        std::fclose(f);
+    }
+    return handlers;
 }
 
 size_t applyKernelWaits(std::vector<ThreadSnapshot>& sample, const std::vector<KernelTask>& tasks, uint64_t nowNs)
@@ -69,4 +100,4 @@ size_t applyKernelWaits(std::vector<ThreadSnapshot>& sample, const std::vector<K
     return marked;
 }
 
-} // namespace ravel::cli
+} // namespace ravel
