@@ -40,6 +40,9 @@ int runImport(const ImportOptions& options)
         if (s.blockedAtEnd)
             fmt::print(stderr, "ravel: note: {} thread{} still waiting when the trace ends (left blocked)\n",
                 s.blockedAtEnd, s.blockedAtEnd == 1 ? " is" : "s are");
+        if (s.releasedWaits)
+            fmt::print(stderr, "ravel: note: {} wait{} written as rel, wait, req/acq (their release and reacquisition on lines of their own)\n",
+                s.releasedWaits, s.releasedWaits == 1 ? "" : "s");
         fmt::print(stderr,
             "ravel: imported {}: {} lines, {} threads, {} locks ({} acquisitions, {} reentrant folded), {} locations "
             "-> {} ({} events in {:.2f}s: {:.2f}M lines/s)\n",

@@ -99,6 +99,8 @@ struct Lock {
     uint64_t address = 0;
     uint32_t seq = 0;     // per-object sequence numbers, taken in global order
     uint32_t condSeq = 0;
+    uint32_t owner = 0; // tid of the thread holding it, 0 when free
+    uint64_t ownerLine = 0;
     uint64_t cond() const { return address + kCondOfLock; }
 };
 
@@ -121,6 +123,9 @@ struct Thread {
     uint32_t waitLock = kNone; // in wait(l) until its next event
     uint32_t waitDepth = 0, waitStack = 0;
     uint64_t waitLine = 0;
+    bool waitReleased = false; // the rel/wait/acq dialect: the wait's release and reacquisition are lines of their own
+    uint32_t lastRel = kNone;  // the lock this thread's previous line released entirely
+    uint32_t lastRelDepth = 0;
 
     Held* holding(uint32_t lock)
     {
@@ -157,6 +162,7 @@ private:
     void start(Thread& t);
     void exit(Thread& t);
     void wake(Thread& t);
+    void take(Thread& t, uint32_t id, const char* what);
 
     TraceWriter& m_writer;
     std::string m_display;
@@ -248,10 +254,29 @@ void StdImporter::wake(Thread& t)
 {
     Lock& l = m_locks[t.waitLock];
     emit(t, RAVEL_EV_WOKEN, l.cond(), ++l.condSeq, t.waitStack, RAVEL_OBJ_COND);
+    if (t.waitReleased) {
+        // The dialect reacquires with a req/acq line of its own, which line() checks and emits.
+        t.waitReleased = false;
+        t.waitLock = kNone;
+        return;
+    }
+    take(t, t.waitLock, "the end of its wait");
     emit(t, RAVEL_EV_ACQUIRED, l.address, ++l.seq, t.waitStack, RAVEL_OBJ_MUTEX);
     t.held.push_back({t.waitLock, t.waitDepth});
     ++m_stats.acquisitions;
     t.waitLock = kNone;
+}
+
+// A lock that another thread holds cannot be taken: such a trace was not recorded from a run.
+void StdImporter::take(Thread& t, uint32_t id, const char* what)
+{
+    Lock& l = m_locks[id];
+    if (l.owner != 0 && l.owner != t.tid)
+        fail(fmt::format("{} of {} by thread {} while thread {} holds it (acquired at line {}): "
+                         "two threads cannot hold one lock",
+            what, l.name, t.name, m_threads[l.owner - 1].name, l.ownerLine));
+    l.owner = t.tid;
+    l.ownerLine = m_lineNo;
 }
 
 void StdImporter::line(std::string_view text, uint64_t lineNo)
@@ -303,8 +328,16 @@ void StdImporter::line(std::string_view text, uint64_t lineNo)
         fail(fmt::format("thread {} has an event after it was joined at line {}", t.name, t.joinLine));
     if (!t.started)
         start(t);
-    if (t.waitLock != kNone)
+    if (t.waitLock != kNone) {
+        if (t.waitReleased && !((op == Op::Acq || op == Op::Req) && lock(arg) == t.waitLock))
+            fail(fmt::format("wait({0}) of thread {1} at line {2} came after rel({0}) but is not followed by "
+                             "req({0}) or acq({0})",
+                m_locks[t.waitLock].name, t.name, t.waitLine));
         wake(t);
+    }
+    const uint32_t lastRel = t.lastRel;
+    const uint32_t lastRelDepth = t.lastRelDepth;
+    t.lastRel = kNone;
     if (t.reqLock != kNone && !(op == Op::Acq && lock(arg) == t.reqLock))
         fail(fmt::format("req({}) of thread {} at line {} is not followed by acq({})", m_locks[t.reqLock].name, t.name,
             t.reqLine, m_locks[t.reqLock].name));
@@ -321,6 +354,7 @@ void StdImporter::line(std::string_view text, uint64_t lineNo)
             ++m_stats.nestedAcquisitions;
             break;
         }
+        take(t, id, "acq");
         Lock& l = m_locks[id];
         // Lines of other threads between req and acq: the thread waited.
         unsigned flags = RAVEL_OBJ_MUTEX | (requested && m_index > t.reqIndex + 1 ? RAVEL_F_CONTENDED : 0);
@@ -342,11 +376,19 @@ void StdImporter::line(std::string_view text, uint64_t lineNo)
     case Op::Rel: {
         uint32_t id = lock(arg);
         Held* h = t.holding(id);
-        if (h && --h->depth > 0)
+        if (!h) {
+            const Lock& l = m_locks[id];
+            if (l.owner != 0)
+                fail(fmt::format("rel({0}) by thread {1}, which does not hold {0} (thread {2} holds it since line {3})",
+                    l.name, t.name, m_threads[l.owner - 1].name, l.ownerLine));
+            fail(fmt::format("rel({0}) by thread {1}, which does not hold {0}", l.name, t.name));
+        }
+        if (--h->depth > 0)
             break;
-        if (h)
-            t.held.erase(t.held.begin() + (h - t.held.data()));
-        // A release of a monitor not held cannot come from Java; it is kept so the analyzer reports it.
+        t.held.erase(t.held.begin() + (h - t.held.data()));
+        m_locks[id].owner = 0;
+        t.lastRel = id;
+        t.lastRelDepth = 1;
         emit(t, RAVEL_EV_RELEASE, m_locks[id].address, 0, stack, RAVEL_OBJ_MUTEX);
         break;
     }
@@ -388,6 +430,18 @@ void StdImporter::line(std::string_view text, uint64_t lineNo)
     case Op::Wait: {
         uint32_t id = lock(arg);
         Held* h = t.holding(id);
+        if (!h && lastRel == id) {
+            // The dialect of several public benchmark sets: rel(l), wait(l), then req(l)/acq(l). The
+            // monitor was released by the line before; the wait ends at the thread's next line.
+            t.waitLock = id;
+            t.waitDepth = lastRelDepth;
+            t.waitStack = stack;
+            t.waitLine = m_lineNo;
+            t.waitReleased = true;
+            emit(t, RAVEL_EV_WAIT_REQ, m_locks[id].cond(), 0, stack, RAVEL_OBJ_COND);
+            ++m_stats.releasedWaits;
+            break;
+        }
         if (!h)
             fail(fmt::format("wait({0}) by thread {1}, which does not hold {0}", m_locks[id].name, t.name));
         // Object.wait releases the monitor whatever its depth and blocks until the thread's next
@@ -397,6 +451,7 @@ void StdImporter::line(std::string_view text, uint64_t lineNo)
         t.waitStack = stack;
         t.waitLine = m_lineNo;
         t.held.erase(t.held.begin() + (h - t.held.data()));
+        m_locks[id].owner = 0;
         emit(t, RAVEL_EV_WAIT_REQ, m_locks[id].cond(), 0, stack, RAVEL_OBJ_COND);
         emit(t, RAVEL_EV_RELEASE, m_locks[id].address, 0, stack, RAVEL_OBJ_MUTEX);
         break;
@@ -429,13 +484,13 @@ void StdImporter::finish(StdImportStats& stats)
     uint32_t blocked = 0;
     std::vector<WriterThread> table;
     for (Thread& t : m_threads) {
-        if (t.reqLock != kNone || t.waitLock != kNone) {
-            ++blocked; // still waiting when the trace ends: left blocked, as a hung run would be
-        } else if (!t.exited) {
-            if (!t.started)
-                start(t);
-            exit(t);
-        }
+        // A thread still waiting when the trace ends is left blocked, as a hung run would be. The end
+        // of the file is no thread's exit: only a join says a thread ended, so the others are left
+        // running, as threads alive when a process ends are.
+        if (t.reqLock != kNone || t.waitLock != kNone)
+            ++blocked;
+        else if (!t.started)
+            start(t); // forked, never seen: it started, and nothing says it ended
         WriterThread w;
         w.tid = t.tid;
         w.parent = t.parent;

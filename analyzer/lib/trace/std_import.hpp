@@ -27,6 +27,7 @@ struct StdImportStats {
     uint32_t locations = 0;        // distinct `loc` values, one stack each
     uint64_t acquisitions = 0;     // outermost acquisitions (ACQUIRED events, reacquisitions after wait included)
     uint64_t nestedAcquisitions = 0; // reentrant acq of a monitor already held, folded
+    uint64_t releasedWaits = 0;    // waits written rel(l), wait(l), req/acq(l) (the released dialect)
     uint64_t memoryAccesses = 0;   // r/w: counted, not recorded yet
     uint64_t atomicBlocks = 0;     // begin/end: counted, not recorded yet
     uint32_t blockedAtEnd = 0;     // threads left waiting when the trace ends (then the run did not end)
