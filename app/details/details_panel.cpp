@@ -1,8 +1,10 @@
 #include "details/details_panel.hpp"
 
+#include "details/race_view.hpp"
 #include "details/source_view.hpp"
 #include "models/finding_focus.hpp"
 #include "models/object_stats_model.hpp"
+#include "models/race_pair.hpp"
 #include "models/stack_model.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
@@ -38,6 +40,7 @@ DetailsPanel::DetailsPanel(TraceDocument* document, ViewState* state, QWidget* p
     , m_tabs(new QTabWidget(this))
     , m_stackView(new QTreeView(this))
     , m_source(new SourceView(this))
+    , m_race(new RaceView(document, this))
     , m_objectView(new QTableView(this))
     , m_onlySelected(new QCheckBox(tr("Only the selected objects"), this))
 {
@@ -65,6 +68,9 @@ DetailsPanel::DetailsPanel(TraceDocument* document, ViewState* state, QWidget* p
     split->setStretchFactor(1, 1);
     split->setChildrenCollapsible(false);
     m_tabs->addTab(split, tr("Stack and source"));
+    // Only while a data race is the chosen finding: its two accesses side by side.
+    m_raceTab = m_tabs->addTab(m_race, tr("Race: both accesses"));
+    m_tabs->setTabVisible(m_raceTab, false);
 
     m_objectProxy->setSourceModel(m_objects);
     m_objectProxy->setSortRole(ObjectStatsModel::SortRole);
@@ -96,6 +102,10 @@ DetailsPanel::DetailsPanel(TraceDocument* document, ViewState* state, QWidget* p
 
     connect(state, &ViewState::eventSelected, this, &DetailsPanel::onEventSelected);
     connect(state, &ViewState::findingSelected, this, &DetailsPanel::onEventSelected);
+    connect(state, &ViewState::findingSelected, this, [this] { syncRace(false); });
+    // Choosing a race (again) shows its two accesses.
+    connect(state, &ViewState::findingFocused, this, [this] { syncRace(true); });
+    connect(document, &TraceDocument::closed, this, [this] { syncRace(false); });
     // With no event selected the summary is about the playhead's moment: it follows it.
     connect(state, &ViewState::playheadChanged, this, [this] {
         if (!m_state->hasSelectedEvent())
@@ -187,7 +197,25 @@ QString DetailsPanel::describeFinding(const TraceDocument& document, int index)
         objects = objects.mid(0, 4) << tr("…");
     if (!objects.isEmpty())
         text += tr(" · on %1").arg(objects.join(QStringLiteral(", ")).toHtmlEscaped());
+    if (const auto pair = racePairOf(document.model(), f, index)) {
+        const QString why = raceExplanation(
+            *pair, [&](quint32 t) { return document.threadName(t); },
+            [&](quint32 o) { return document.objectName(o); });
+        // `name` in code style, as the report's words quote it.
+        QString html = why.toHtmlEscaped();
+        html.replace(QRegularExpression(QStringLiteral("`([^`]*)`")), QStringLiteral("<code>\\1</code>"));
+        text += QStringLiteral("<br>") + html;
+    }
     return text;
+}
+
+void DetailsPanel::syncRace(bool focus)
+{
+    const int finding = m_state->selectedFinding();
+    const bool race = m_document->isLoaded() && m_race->showRace(finding);
+    m_tabs->setTabVisible(m_raceTab, race);
+    if (race && focus)
+        m_tabs->setCurrentIndex(m_raceTab);
 }
 
 void DetailsPanel::onEventSelected()

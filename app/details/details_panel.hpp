@@ -16,6 +16,7 @@ class QTreeView;
 namespace ravel::gui {
 
 class ObjectStatsModel;
+class RaceView;
 class SourceView;
 class StackModel;
 class TraceDocument;
@@ -32,6 +33,7 @@ public:
     SourceView* sourceView() const { return m_source; }
     QLabel* summaryLabel() const { return m_summary; }
     QTabWidget* tabs() const { return m_tabs; }
+    RaceView* raceView() const { return m_race; }
 
     // "philosopher-0 waits for forks[1] since 1.204s · held by philosopher-1 · holds forks[0]"
     static QString describe(const TraceDocument& document, quint32 thread, quint64 timeNs);
@@ -44,6 +46,7 @@ private:
     void onEventSelected();
     void onSelectionChanged();
     void showFrame(int row);
+    void syncRace(bool focus);
 
     TraceDocument* m_document;
     ViewState* m_state;
@@ -54,6 +57,8 @@ private:
     QTabWidget* m_tabs;
     QTreeView* m_stackView;
     SourceView* m_source;
+    RaceView* m_race;
+    int m_raceTab = -1;
     QTableView* m_objectView;
     QCheckBox* m_onlySelected;
 };

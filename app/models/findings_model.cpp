@@ -24,8 +24,8 @@ QColor groupColor(FindingsModel::Group g)
         return QColor(0xd3, 0x2f, 0x2f);
     case FindingsModel::PotentialDeadlocks:
         return QColor(0xef, 0x6c, 0x00);
-    case FindingsModel::DataRaces:
-        return QColor(0x8e, 0x24, 0xaa);
+    case FindingsModel::DataRaces: // an error too (ravel run exits 66): red, another shade
+        return QColor(0xc6, 0x28, 0x28);
     case FindingsModel::LockOrderInversions:
         return QColor(0xf9, 0xa8, 0x25);
     case FindingsModel::Misuse: // an error, as a deadlock is: red, a shade apart

@@ -1,6 +1,7 @@
 #include "models/timeline_index.hpp"
 
 #include "models/finding_focus.hpp"
+#include "models/race_pair.hpp"
 #include "models/timeline_state.hpp"
 
 #include "model/handoffs.hpp"
@@ -119,6 +120,11 @@ std::unique_ptr<TimelineIndex> TimelineIndex::build(const ReplayModel& model, co
     if (cancelled(cancel))
         return nullptr;
     index->m_findings = findingMarksOf(findings, index->m_duration);
+    for (size_t i = 0; i < findings.size(); i++)
+        if (auto pair = racePairOf(model, findings[i], int(i)))
+            index->m_races.push_back({ int(i), pair->second.thread, std::min(pair->second.earliestNs, index->m_duration),
+                                       pair->first.thread, std::min(pair->first.earliestNs, index->m_duration),
+                                       std::min(pair->first.latestNs, index->m_duration) });
     return cancelled(cancel) ? nullptr : std::move(index);
 }
 
@@ -415,7 +421,7 @@ void TimelineIndex::arrowsIn(quint64 from, quint64 to, double nsPerPixel, const 
 size_t TimelineIndex::memoryBytes() const
 {
     size_t bytes = sizeof(*this) + m_arrows.capacity() * sizeof(TimelineArrow)
-        + m_findings.capacity() * sizeof(TimelineFindingMark);
+        + m_findings.capacity() * sizeof(TimelineFindingMark) + m_races.capacity() * sizeof(TimelineRaceMark);
     for (const TimelineLane& lane : m_lanes) {
         bytes += sizeof(lane) + lane.state.memoryBytes() + lane.arrows.capacity() * sizeof(quint32);
         for (const TimelineRow& row : lane.holdRows)

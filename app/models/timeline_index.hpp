@@ -74,6 +74,17 @@ struct TimelineFindingMark {
     bool deadlock = false;
 };
 
+// A data race on the timeline: a marker on each lane at each access, linked. The second access
+// has its exact time; the first was not timed, so it is the range it must lie in (RacePair).
+struct TimelineRaceMark {
+    int finding = 0;        // index into TraceDocument::findings()
+    quint32 thread = 0;     // the second access
+    quint64 timeNs = 0;
+    quint32 firstThread = 0; // the earlier access: somewhere in [firstFromNs, firstToNs]
+    quint64 firstFromNs = 0;
+    quint64 firstToNs = 0;
+};
+
 class TimelineIndex {
 public:
     // Builds the index. Returns nullptr when *cancel turns true meanwhile (checked often, so a
@@ -105,6 +116,7 @@ public:
                   double thinPixels, std::vector<TimelineArrow>& out) const;
 
     const std::vector<TimelineFindingMark>& findingMarks() const { return m_findings; }
+    const std::vector<TimelineRaceMark>& raceMarks() const { return m_races; }
 
     // For the minimap: the whole run in `bins` bins (spans starting in each, the most severe wait
     // covering it), and the findings' marks. Static, so the minimap needs no timeline to exist.
@@ -128,6 +140,7 @@ private:
     std::vector<TimelineArrow> m_arrows; // by toNs
     quint64 m_longestArrow = 0;
     std::vector<TimelineFindingMark> m_findings;
+    std::vector<TimelineRaceMark> m_races;
     size_t m_spans = 0;
 };
 

@@ -37,6 +37,14 @@ void TimelineDrawList::paint(QPainter& painter) const
                 painter.fillRect(r.rect, QBrush(ink, Qt::BDiagPattern));
                 break;
             }
+            case RectStyle::Uncertain: {
+                QColor fill = r.color, ink = r.color;
+                fill.setAlpha(45);
+                ink.setAlpha(170);
+                painter.fillRect(r.rect, fill);
+                painter.fillRect(r.rect, QBrush(ink, Qt::BDiagPattern));
+                break;
+            }
             case RectStyle::Outline:
                 painter.setPen(QPen(r.color, 2));
                 painter.setBrush(Qt::NoBrush);

@@ -24,6 +24,7 @@ public:
         Fill,     // a span
         Hatched,  // a span that never ended (a hang): filled, then hatched
         Outline,  // a selection frame
+        Uncertain, // a time that is only known to lie in this range: faded, hatched in its own colour
     };
     struct Rect {
         QRectF rect;

@@ -128,6 +128,7 @@ TimelineDrawList TimelineFrameBuilder::build(const TimelineFrame& f)
     buildSelectedSpan(f, content);
     if (f.showArrows)
         buildArrows(f, content);
+    buildRaces(f, content);
     // The playhead over everything in the lanes.
     const double px = std::round(f.xOf(f.playhead)) + 0.5;
     if (px >= area.left() && px <= area.right() + 1) {
@@ -338,6 +339,69 @@ void TimelineFrameBuilder::buildArrows(const TimelineFrame& f, Layer& content)
         QColor color = a.kind == TimelineArrow::Message ? m_palette.messageArrow() : m_palette.handoffArrow();
         content.lines.push_back({ QPointF(f.xOf(a.fromNs), y0), QPointF(f.xOf(a.toNs), y1), color,
                                   selected ? 2.0 : 1.0, true });
+    }
+}
+
+std::optional<TimelineFrameBuilder::RaceGeometry> TimelineFrameBuilder::raceGeometry(const TimelineFrame& f,
+                                                                                const TimelineIndex& index,
+                                                                                const TimelineLayout& layout,
+                                                                                const TimelineRaceMark& m)
+{
+    const int second = index.laneOf(m.thread), first = index.laneOf(m.firstThread);
+    if (second < 0 || first < 0 || size_t(std::max(second, first)) >= layout.lanes().size())
+        return std::nullopt;
+    if (std::max(m.timeNs, m.firstToNs) < f.from || std::min(m.timeNs, m.firstFromNs) > f.to)
+        return std::nullopt;
+    RaceGeometry g;
+    const double y2 = f.widgetY(layout.lanes()[size_t(second)].stateTop);
+    const double x2 = std::round(f.xOf(m.timeNs));
+    g.second = QRectF(x2 - 3, y2 - 3, 7, TimelineLayout::kStateHeight + 6);
+    const double y1 = f.widgetY(layout.lanes()[size_t(first)].stateTop);
+    const double x0 = std::max(f.xOf(m.firstFromNs), double(f.labelWidth) - 2);
+    const double x1 = std::min(f.xOf(m.firstToNs), double(f.size.width()) + 2);
+    if (m.firstToNs < f.from || m.firstFromNs > f.to) {
+        g.first = QRectF(); // out of view: the link still points toward it
+        g.firstIsRange = false;
+        return g;
+    }
+    g.firstIsRange = x1 - x0 >= 7;
+    g.first = g.firstIsRange ? QRectF(std::floor(x0), y1 - 3, std::ceil(x1) - std::floor(x0), TimelineLayout::kStateHeight + 6)
+                             : QRectF(std::round(x1) - 3, y1 - 3, 7, TimelineLayout::kStateHeight + 6);
+    return g;
+}
+
+void TimelineFrameBuilder::buildRaces(const TimelineFrame& f, Layer& content)
+{
+    const QColor red = m_palette.finding();
+    for (const TimelineRaceMark& m : m_index->raceMarks()) {
+        const auto g = raceGeometry(f, *m_index, *m_layout, m);
+        if (!g)
+            continue;
+        const bool selected = m.finding == f.selectedFinding;
+        if (g->first.isNull()) {
+            content.rects.push_back({ g->second, red, RectStyle::Fill });
+            continue;
+        }
+        // The earlier access was not timed: its whole range, faded and hatched, with its ends
+        // marked, so it reads "somewhere in here", never as an instant.
+        if (g->firstIsRange) {
+            content.rects.push_back({ g->first, red, RectStyle::Uncertain });
+            content.rects.push_back({ QRectF(g->first.left(), g->first.top(), 2, g->first.height()), red, RectStyle::Fill });
+            content.rects.push_back({ QRectF(g->first.right() - 2, g->first.top(), 2, g->first.height()), red,
+                                      RectStyle::Fill });
+        } else {
+            content.rects.push_back({ g->first, red, RectStyle::Fill });
+        }
+        content.rects.push_back({ g->second, red, RectStyle::Fill });
+        content.rects.push_back({ g->second.adjusted(-1, -1, 1, 1), m_palette.background(), RectStyle::Outline });
+        if (selected) {
+            content.rects.push_back({ g->second.adjusted(-3, -3, 3, 3), m_palette.selectionOutline(), RectStyle::Outline });
+            content.rects.push_back({ g->first.adjusted(-3, -3, 3, 3), m_palette.selectionOutline(), RectStyle::Outline });
+        }
+        // The link: from the latest the earlier access can have been to the second one, dashed
+        // where one end is a range.
+        const QPointF from(g->firstIsRange ? g->first.right() - 1 : g->first.center().x(), g->first.center().y());
+        content.lines.push_back({ from, g->second.center(), red, selected ? 2.5 : 1.5, true, g->firstIsRange });
     }
 }
 

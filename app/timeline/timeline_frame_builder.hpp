@@ -13,9 +13,12 @@
 #include <QSize>
 #include <QString>
 
+#include <optional>
+
 namespace ravel::gui {
 
 class TimelineIndex;
+struct TimelineRaceMark;
 class TimelineLayout;
 class TimelinePalette;
 class TimelineObjectNames;
@@ -33,6 +36,7 @@ struct TimelineFrame {
     QList<quint32> selectedObjects;
     SpanType selectedType = SpanType::None; // the selected span, outlined
     quint32 selectedRef = 0;  // its index into the model's wait or hold spans
+    int selectedFinding = -1; // its race markers, if it is a race, drawn stronger
     bool showArrows = true;
     bool showLegend = true;
     int legendHeight = 22;    // TimelineLayout::kLegendHeight per row; legendHeightFor(width) wraps it
@@ -65,10 +69,21 @@ public:
     // The keys listed by the `?` overlay (and Help > Keys): key, what it does.
     static QList<QPair<QString, QString>> keyHelp();
 
+    // Where a race's markers are drawn in frame f (widget coordinates), for drawing and hit tests:
+    // the second access's marker, and the first access's range (a marker when it is narrow).
+    struct RaceGeometry {
+        QRectF second;
+        QRectF first;
+        bool firstIsRange = false;
+    };
+    static std::optional<RaceGeometry> raceGeometry(const TimelineFrame& f, const TimelineIndex& index,
+                                                    const TimelineLayout& layout, const TimelineRaceMark& mark);
+
 private:
     void buildLanes(const TimelineFrame& f, TimelineDrawList::Layer& content, TimelineDrawList::Layer& labels);
     void buildSelectedSpan(const TimelineFrame& f, TimelineDrawList::Layer& content);
     void buildArrows(const TimelineFrame& f, TimelineDrawList::Layer& content);
+    void buildRaces(const TimelineFrame& f, TimelineDrawList::Layer& content);
     void buildRuler(const TimelineFrame& f, TimelineDrawList::Layer& content, TimelineDrawList::Layer& ruler);
     void buildLegend(const TimelineFrame& f, TimelineDrawList::Layer& legend);
     void buildKeys(const TimelineFrame& f, TimelineDrawList::Layer& overlay);

@@ -1,6 +1,7 @@
 #include "timeline/timeline_view.hpp"
 
 #include "models/finding_focus.hpp"
+#include "models/race_pair.hpp"
 #include "models/timeline_state.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
@@ -73,6 +74,7 @@ TimelineView::TimelineView(TraceDocument* document, ViewState* state, QWidget* p
         viewport()->update();
     });
     connect(state, &ViewState::findingFocused, this, &TimelineView::focusFinding);
+    connect(state, &ViewState::findingSelected, this, repaint);
     if (document->isLoaded())
         startBuild();
 }
@@ -200,6 +202,7 @@ TimelineFrame TimelineView::currentFrame(const QSize& size) const
     f.selectedObjects = m_state->selectedObjects();
     f.selectedType = m_selectedType;
     f.selectedRef = m_selectedRef;
+    f.selectedFinding = m_state->selectedFinding();
     f.showKeys = m_showKeys;
     if (m_build)
         f.placeholder = tr("Building the timeline…");
@@ -417,12 +420,18 @@ void TimelineView::focusFinding(int index)
     const quint64 duration = std::max<quint64>(m_index ? m_index->durationNs() : m_document->durationNs(), 1);
     const quint64 moment = std::min(findingTime(f), duration);
     auto [from, to] = findingExtent(f);
+    // A race: its earlier access too, the latest it can have been (its range's end).
+    if (m_index)
+        for (const TimelineRaceMark& m : m_index->raceMarks())
+            if (m.finding == index)
+                from = std::min(from, m.firstToNs);
     to = std::min(to, duration);
     from = std::min(from, to);
     const QList<quint32> threads = findingThreads(f);
     // A stretch that is most of the run (a lock-order cycle whose two edges are far apart) would
     // show nothing of either: then, as for an instant, the moment itself.
-    if (to - from > duration / 4)
+    // A race is the exception: its two accesses are the point, however far apart.
+    if (to - from > duration / 4 && f.kind != "data-race")
         from = to = moment;
     quint64 width;
     if (to > from) {
@@ -622,8 +631,13 @@ void TimelineView::mouseReleaseEvent(QMouseEvent* event)
 {
     if (event->button() != Qt::LeftButton)
         return QAbstractScrollArea::mouseReleaseEvent(event);
-    if (m_drag == Drag::Pending)
-        selectAt(event->position().toPoint(), event->modifiers() & Qt::ControlModifier);
+    if (m_drag == Drag::Pending) {
+        const int race = raceAt(event->position().toPoint());
+        if (race >= 0 && !(event->modifiers() & Qt::ControlModifier))
+            ravel::gui::focusFinding(*m_document, *m_state, race);
+        else
+            selectAt(event->position().toPoint(), event->modifiers() & Qt::ControlModifier);
+    }
     m_drag = Drag::None;
     viewport()->setCursor(Qt::ArrowCursor);
     event->accept();
@@ -783,8 +797,73 @@ QRect TimelineView::laneStateRect(quint32 thread) const
     return QRect(f.labelWidth, f.widgetY(g.stateTop), f.timeArea().width(), TimelineLayout::kStateHeight);
 }
 
+int TimelineView::raceAt(const QPoint& pos) const
+{
+    if (!m_index)
+        return -1;
+    const TimelineFrame f = currentFrame(viewport()->size());
+    if (!f.timeArea().contains(pos))
+        return -1;
+    // The second access's marker wins over a range that covers it (the range is wide).
+    int inRange = -1;
+    for (const TimelineRaceMark& m : m_index->raceMarks()) {
+        const auto g = TimelineFrameBuilder::raceGeometry(f, *m_index, m_layout, m);
+        if (!g)
+            continue;
+        if (g->second.adjusted(-2, 0, 2, 0).contains(pos))
+            return m.finding;
+        if (inRange < 0 && g->first.adjusted(-2, 0, 2, 0).contains(pos))
+            inRange = m.finding;
+    }
+    return inRange;
+}
+
+std::pair<QRect, QRect> TimelineView::raceMarkerRects(int finding) const
+{
+    if (!m_index)
+        return {};
+    const TimelineFrame f = currentFrame(viewport()->size());
+    for (const TimelineRaceMark& m : m_index->raceMarks())
+        if (m.finding == finding)
+            if (const auto g = TimelineFrameBuilder::raceGeometry(f, *m_index, m_layout, m))
+                return { g->second.toAlignedRect(), g->first.toAlignedRect() };
+    return {};
+}
+
+QString TimelineView::raceTooltip(int finding, const QPoint& pos) const
+{
+    const Finding& fi = m_document->findings()[size_t(finding)];
+    const auto pair = racePairOf(m_document->model(), fi, finding);
+    if (!pair)
+        return {};
+    const TimelineFrame f = currentFrame(viewport()->size());
+    const QString var = pair->variable.isEmpty() ? tr("memory") : pair->variable.toHtmlEscaped();
+    QString text = tr("<b>Data race on %1</b> (finding %2)").arg(var).arg(finding + 1);
+    const double tolerance = 2 * f.nsPerPixel();
+    for (const TimelineRaceMark& m : m_index->raceMarks()) {
+        if (m.finding != finding)
+            continue;
+        const auto g = TimelineFrameBuilder::raceGeometry(f, *m_index, m_layout, m);
+        const bool onSecond = g && g->second.adjusted(-2, 0, 2, 0).contains(pos);
+        const RaceAccess& a = onSecond ? pair->second : pair->first;
+        text += QStringLiteral("<br>") + tr("%1: %2").arg(m_document->threadName(a.thread).toHtmlEscaped(), accessWhat(a));
+        if (a.timeKnown)
+            text += tr(" at %1").arg(TimelineRuler::duration(a.earliestNs));
+        else if (double(a.latestNs - a.earliestNs) <= tolerance)
+            text += tr(" at ≈%1 (not timed)").arg(TimelineRuler::duration(a.latestNs));
+        else
+            text += tr(", not timed: ≈ between %1 and %2").arg(TimelineRuler::duration(a.earliestNs),
+                                                                 TimelineRuler::duration(a.latestNs));
+        text += QStringLiteral("<br><i>") + tr("click to choose the finding") + QStringLiteral("</i>");
+        break;
+    }
+    return text;
+}
+
 QString TimelineView::tooltipAt(const QPoint& pos)
 {
+    if (const int race = raceAt(pos); race >= 0)
+        return raceTooltip(race, pos);
     const Hit hit = hitAt(pos);
     if (hit.lane < 0 || !m_index || !m_names)
         return {};

@@ -68,6 +68,12 @@ public:
 
     // Where the state row of a thread's lane is, in viewport coordinates (tests click there).
     QRect laneStateRect(quint32 thread) const;
+    // The data race whose marker (either access) is under pos: its finding index, or -1. A click
+    // there chooses the finding, as the findings list does.
+    int raceAt(const QPoint& pos) const;
+    // The markers of race finding `finding` in viewport coordinates (the second access first),
+    // empty rects when not in view.
+    std::pair<QRect, QRect> raceMarkerRects(int finding) const;
 
 signals:
     void indexChanged();
@@ -109,7 +115,11 @@ private:
     void syncSelectedSpan();
     void ensureLaneVisible(quint32 thread);
     void followPlayhead(quint64 ns);
+public:
+    // What the tooltip at pos says (tests read it).
     QString tooltipAt(const QPoint& pos);
+private:
+    QString raceTooltip(int finding, const QPoint& pos) const;
     int playheadX() const;
 
     TraceDocument* m_document;
