@@ -33,6 +33,16 @@ namespace {
 constexpr size_t kMaxFrames = 64;
 constexpr long kStopTimeoutSeconds = 2;
 
+// A libdwfl session, ended when it goes out of scope.
+using DwflHandle = std::unique_ptr<Dwfl, void (*)(Dwfl*)>;
+DwflHandle beginDwfl(const Dwfl_Callbacks* callbacks)
+{
+    Dwfl* dwfl = dwfl_begin(callbacks);
+    if (!dwfl)
+        throw AttachError(fmt::format("libdwfl: {}", dwfl_errmsg(-1)));
+    return DwflHandle(dwfl, dwfl_end);
+}
+
 std::string permissionHint()
 {
     std::string scope = "?";
@@ -203,13 +213,8 @@ ProcessSnapshot snapshotProcess(uint32_t pid)
         return (a.osTid == pid) != (b.osTid == pid) ? a.osTid == pid : a.osTid < b.osTid;
     });
 
-    Dwfl* dwfl = dwfl_begin(&kCallbacks);
-    if (!dwfl)
-        throw AttachError(fmt::format("libdwfl: {}", dwfl_errmsg(-1)));
-    struct Closer {
-        Dwfl* d;
-        ~Closer() { dwfl_end(d); }
-    } closer { dwfl };
+    DwflHandle handle = beginDwfl(&kCallbacks);
+    Dwfl* dwfl = handle.get();
     if (dwfl_linux_proc_report(dwfl, pid_t(pid)) != 0 || dwfl_report_end(dwfl, nullptr, nullptr) != 0)
         throw AttachError(fmt::format("cannot read the memory map of process {}: {}", pid, dwfl_errmsg(-1)));
     dwfl_getmodules(dwfl, moduleCallback, &snap.modules, 0);
@@ -384,13 +389,8 @@ ProcessSnapshot snapshotCore(const std::string& corePath, const std::string& pro
     for (SnapshotThread& t : snap.threads)
         t.task.state = t.task.syscall >= 0 ? 'S' : 'R';
 
-    Dwfl* dwfl = dwfl_begin(&kCoreCallbacks);
-    if (!dwfl)
-        throw AttachError(fmt::format("libdwfl: {}", dwfl_errmsg(-1)));
-    struct Closer {
-        Dwfl* d;
-        ~Closer() { dwfl_end(d); }
-    } closer { dwfl };
+    DwflHandle handle = beginDwfl(&kCoreCallbacks);
+    Dwfl* dwfl = handle.get();
     if (dwfl_core_file_report(dwfl, core->elf, program.empty() ? nullptr : program.c_str()) < 0
         || dwfl_report_end(dwfl, nullptr, nullptr) != 0)
         throw AttachError(fmt::format("{}: cannot read its modules: {}", corePath, dwfl_errmsg(-1)));

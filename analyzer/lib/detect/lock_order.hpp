@@ -108,6 +108,7 @@ private:
     uint32_t m_threadCount = 0;
     std::vector<uint32_t> m_snapshotPool; // m_threadCount clock entries per snapshot
     std::vector<uint32_t> m_snapshotThread; // thread index of each snapshot
+    bool m_patternsCapped = false;        // more distinct cycle patterns than kMaxPatterns: the rest not listed
     bool m_searchCapped = false;          // cycle enumeration hit its bound: counts are lower bounds
     std::vector<Finding> m_findings;
     std::vector<size_t> m_cycleEdges;
