@@ -171,12 +171,17 @@ uint32_t captureStack(uint64_t from = 0); // the whole call path of the current 
 uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot, uint64_t key);
 inline uint32_t hashSlot(uint64_t x, int bits);
 // The stack of the caller at pc: captured once per call site and thread, then reused and flagged.
+// Two ways per set (slot and slot ^ 1): two hot sites whose pcs share a slot (a loop's lock and a
+// signal handler's, say) would otherwise evict each other at every call and capture a stack each
+// time, and a handler arriving during that capture is turned away.
 __attribute__((always_inline)) inline uint32_t siteStack(ThreadState* t, uint64_t pc)
 {
     uint32_t slot = hashSlot(pc, 9);
     if (RAVEL_LIKELY(t->site_pc[slot] == pc))
         return t->site_stack[slot] | RAVEL_STACK_REUSED;
-    return siteStackSlow(t, pc, slot, pc);
+    if (t->site_pc[slot ^ 1] == pc)
+        return t->site_stack[slot ^ 1] | RAVEL_STACK_REUSED;
+    return siteStackSlow(t, pc, t->site_pc[slot] == 0 ? slot : slot ^ 1, pc);
 }
 uint32_t stackOfFrames(const uint64_t* frames, int depth, uint16_t flags);
 

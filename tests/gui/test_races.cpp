@@ -148,6 +148,7 @@ private slots:
 
         // Markers: on the second thread's lane at its access, and on the first thread's lane.
         TimelineView* tl = w.timelineView();
+        QTRY_VERIFY_WITH_TIMEOUT(!tl->raceMarkerRects(race).first.isEmpty(), 5000); // the next frame drawn
         const auto [second, first] = tl->raceMarkerRects(race);
         QVERIFY2(!second.isEmpty(), "the second access's marker is not in view");
         QVERIFY2(!first.isEmpty(), "the first access's marker is not in view");
@@ -194,12 +195,11 @@ private slots:
         // Wander off, then click the earlier access's marker: the finding comes back.
         s->setSelectedFinding(-1);
         s->setPlayhead(0);
-        QTest::qWait(50);
+        // The markers come from the next frame drawn: on a loaded machine that can take a while.
+        QTRY_VERIFY_WITH_TIMEOUT(!tl->raceMarkerRects(race).second.isEmpty(), 5000);
         const auto [second2, first2] = tl->raceMarkerRects(race);
-        QVERIFY(!first2.isEmpty());
         QTest::mouseClick(tl->viewport(), Qt::LeftButton, {}, first2.center());
-        QTest::qWait(50);
-        QCOMPARE(s->selectedFinding(), race);
+        QTRY_COMPARE_WITH_TIMEOUT(s->selectedFinding(), race, 5000);
         QCOMPARE(s->playhead(), pair->second.earliestNs);
     }
 
