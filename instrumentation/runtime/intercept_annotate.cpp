@@ -134,10 +134,7 @@ void record(ThreadState* t, uint64_t pc, const void* objp, unsigned kind, unsign
         bool mayBlock = (mode & RAVEL_ANN_MAY_BLOCK) && !(flags & RAVEL_F_TRY);
         uint32_t stack;
         if (mayBlock) {
-            {
-                InRuntime guard(t);
-                stack = captureStack();
-            }
+            stack = captureStackOf(t);
             emitStamped(t, objp, kind, flags, 0, stack);
             boardBlockOn(t, objp, flags, kind, stack);
         } else {
@@ -257,13 +254,7 @@ void annSelectRequest(const RavelSelectCase* cases, uint32_t count, unsigned fla
         return;
     flags = (flags & 0xf0) | RAVEL_OBJ_CHAN;
     bool mayBlock = (mode & RAVEL_ANN_MAY_BLOCK) && !(flags & RAVEL_F_TRY) && count > 0;
-    uint32_t stack;
-    if (mayBlock) {
-        InRuntime guard(t);
-        stack = captureStack();
-    } else {
-        stack = siteStack(t, pc);
-    }
+    uint32_t stack = mayBlock ? captureStackOf(t) : siteStack(t, pc);
     emitStamped(t, nullptr, RAVEL_EV_SELECT_REQ, flags, count, stack);
     for (uint32_t i = 0; i < count; i++) {
         markPage(cases[i].chan);

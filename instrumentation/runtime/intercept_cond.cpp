@@ -51,11 +51,7 @@ void condWaitCancelled(void* p)
 template <typename Wait>
 int condWait(ThreadState* t, pthread_cond_t* c, pthread_mutex_t* m, unsigned modifiers, Wait wait)
 {
-    uint32_t stack;
-    {
-        InRuntime guard(t);
-        stack = captureStack();
-    }
+    uint32_t stack = captureStackOf(t);
     unsigned flags = RAVEL_OBJ_COND | modifiers;
     markPage(c);
     emitStamped(t, c, RAVEL_EV_WAIT_REQ, flags, 0, stack);

@@ -31,11 +31,7 @@ __attribute__((noinline)) long futexWait(ThreadState* t, long* a)
     const void* word = reinterpret_cast<const void*>(a[0]);
     // A null timeout waits until woken; any other ends by itself, as a timed lock does.
     unsigned flags = unsigned(RAVEL_OBJ_FUTEX) | (a[3] ? unsigned(RAVEL_F_TIMED) : 0u);
-    uint32_t stack;
-    {
-        InRuntime guard(t);
-        stack = captureStack();
-    }
+    uint32_t stack = captureStackOf(t);
     markPage(word);
     // aux: the value the caller expects the word to hold (it sleeps only while it does): a
     // latch's remaining count, a semaphore's 0, the old value of an atomic's wait.

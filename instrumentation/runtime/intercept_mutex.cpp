@@ -83,11 +83,7 @@ __attribute__((noinline)) void lockRefused(ThreadState* t, const void* obj, unsi
 template <typename Block>
 int blockingAcquire(ThreadState* t, const void* obj, unsigned flags, Block block)
 {
-    uint32_t stack;
-    {
-        InRuntime guard(t);
-        stack = captureStack();
-    }
+    uint32_t stack = captureStackOf(t);
     emitStamped(t, obj, RAVEL_EV_ACQ_REQ, flags, 0, stack);
     boardBlock(t, obj, flags, stack);
     int rc = block();

@@ -231,11 +231,7 @@ pid_t waitCall(int32_t asked, int options, Wait wait)
     int status = 0;
     if (!t || static_cast<uint32_t>(getpid()) != g.hdr->pid)
         return wait(&status);
-    uint32_t stack;
-    {
-        InRuntime guard(t);
-        stack = captureStack();
-    }
+    uint32_t stack = captureStackOf(t);
     unsigned flags = RAVEL_OBJ_PROCESS | ((options & WNOHANG) ? RAVEL_F_TRY : 0);
     emitStamped(t, reinterpret_cast<void*>(static_cast<uintptr_t>(static_cast<unsigned>(options))),
                 RAVEL_EV_PROC_WAIT_REQ, flags, static_cast<uint32_t>(asked), stack);
@@ -298,11 +294,7 @@ RAVEL_EXPORT pid_t fork(void)
     ThreadState* t = enter();
     if (!t)
         return REAL(fork)();
-    uint32_t stack;
-    {
-        InRuntime guard(t);
-        stack = captureStack();
-    }
+    uint32_t stack = captureStackOf(t);
     uint32_t parent = static_cast<uint32_t>(getpid());
     t->in_rt++; // the runtime's own locks are not held across fork: nothing else runs here
     pid_t pid = REAL(fork)();

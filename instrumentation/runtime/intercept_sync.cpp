@@ -54,11 +54,7 @@ inline uint32_t initFailAux(int rc, unsigned value)
 template <typename Block, typename Ok>
 auto blockingWait(ThreadState* t, const void* obj, unsigned flags, Block block, Ok ok)
 {
-    uint32_t stack;
-    {
-        InRuntime guard(t);
-        stack = captureStack();
-    }
+    uint32_t stack = captureStackOf(t);
     markPage(obj);
     emitStamped(t, obj, RAVEL_EV_WAIT_REQ, flags, 0, stack);
     boardBlock(t, obj, flags, stack);

@@ -129,11 +129,7 @@ void joinCancelled(void* p)
 template <typename Join>
 int joinCall(ThreadState* t, pthread_t th, unsigned modifiers, Join join)
 {
-    uint32_t stack;
-    {
-        InRuntime guard(t);
-        stack = captureStack();
-    }
+    uint32_t stack = captureStackOf(t);
     unsigned flags = RAVEL_OBJ_THREAD | modifiers;
     void* obj = reinterpret_cast<void*>(th);
     uint32_t joined = 0;
@@ -161,11 +157,7 @@ RAVEL_EXPORT int pthread_create(pthread_t* th, const pthread_attr_t* attr, void*
     StartArgs* a = t ? allocArgs() : nullptr;
     if (!a)
         return REAL(pthread_create)(th, attr, fn, arg);
-    uint32_t stack;
-    {
-        InRuntime guard(t);
-        stack = captureStack();
-    }
+    uint32_t stack = captureStackOf(t);
     a->fn = fn;
     a->arg = arg;
     a->parent = t->tid;

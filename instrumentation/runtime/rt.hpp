@@ -166,6 +166,10 @@ void resolveLate(const RealEntry* e); // an entry still null at its first call
 
 // --- stacks (rt_stack.cpp) ---
 uint32_t captureStack(uint64_t from = 0); // the whole call path of the current interceptor's caller
+// captureStack for an interceptor of thread t: inside the runtime (the unwinder's own calls pass
+// through) and with signals held back until it is done, so that a signal handler's lock calls
+// are recorded after it rather than turned away unseen in the middle of it.
+uint32_t captureStackOf(ThreadState* t);
 // Captures the stack at pc into the site cache's `slot`, matched afterwards by `key` (the pc, or a
 // pc mixed with what else must match, such as a futex word).
 uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot, uint64_t key);

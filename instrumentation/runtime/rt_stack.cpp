@@ -5,8 +5,11 @@
 #include "rt.hpp"
 
 #include <execinfo.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace ravel::rt {
 
@@ -139,6 +142,44 @@ uint32_t captureStack(uint64_t from)
     return stackOfFrames(frames, depth, 0);
 }
 
+namespace {
+
+// Every signal but the synchronous ones: a fault inside the unwinder must still reach its
+// handler (blocked, the kernel would kill the process instead).
+struct HeldSignals {
+    sigset_t set;
+    HeldSignals()
+    {
+        sigfillset(&set);
+        static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS };
+        for (int sig : faults)
+            sigdelset(&set, sig);
+    }
+};
+const HeldSignals g_held;
+
+// The raw system call: the program's own sigprocmask wrappers (or a preloaded library's) are not
+// ours to enter here.
+inline void setSignalMask(int how, const sigset_t* set, sigset_t* old)
+{
+    syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+}
+
+} // namespace
+
+uint32_t captureStackOf(ThreadState* t)
+{
+    sigset_t old;
+    setSignalMask(SIG_BLOCK, &g_held.set, &old);
+    uint32_t id;
+    {
+        InRuntime guard(t);
+        id = captureStack();
+    }
+    setSignalMask(SIG_SETMASK, &old, nullptr); // a held signal's handler runs here, recorded
+    return id;
+}
+
 void resetStacksAfterFork()
 {
     // The depot's records are in the parent's trace: the child's stacks are stored anew.
@@ -152,12 +193,10 @@ void resetStacksAfterFork()
 
 uint32_t siteStackSlow(ThreadState* t, uint64_t pc, uint32_t slot, uint64_t key)
 {
-    uint32_t id;
-    {
+    uint32_t id = captureStackOf(t);
+    if (id == 0) { // unwinding failed: keep at least the site
         InRuntime guard(t);
-        id = captureStack();
-        if (id == 0) // unwinding failed: keep at least the site
-            id = stackOfFrames(&pc, 1, 1);
+        id = stackOfFrames(&pc, 1, 1);
     }
     // The id first, the key (what a lookup matches) last: a signal handler looking this site up
     // in between finds no entry rather than another site's stack.

@@ -3,9 +3,14 @@
 // handler's lock must never overwrite it (the trace would then show a release without its
 // acquisition), and a handler event that cannot be written must be counted as lost.
 //
-//   signal_locks ITERATIONS    prints "main N handler M" (lock/unlock pairs of each)
+// In `wait` mode the loop is a semaphore wait that times out at once, so the runtime captures the
+// loop's stack at every iteration: the handler then often arrives in the middle of a capture.
+//
+//   signal_locks ITERATIONS [lock|wait]   prints "main N handler M" (loop iterations, handler
+//                                         lock/unlock pairs)
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +32,10 @@ static void onTimer(int sig)
 int main(int argc, char** argv)
 {
     long iterations = argc > 1 ? atol(argv[1]) : 2000000;
+    int waitMode = argc > 2 && strcmp(argv[2], "wait") == 0;
+    sem_t never;
+    sem_init(&never, 0, 0);
+    struct timespec past = { 0, 0 };
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = onTimer;
@@ -45,6 +54,11 @@ int main(int argc, char** argv)
     timer_settime(timer, 0, &every, NULL);
     long done = 0;
     for (long i = 0; i < iterations; i++) {
+        if (waitMode) {
+            if (sem_timedwait(&never, &past) != 0)
+                done++;
+            continue;
+        }
         pthread_mutex_lock(&work_lock);
         done++;
         pthread_mutex_unlock(&work_lock);
