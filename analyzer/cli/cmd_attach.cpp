@@ -6,6 +6,7 @@
 #include "commands.hpp"
 
 #include "attach/glibc_objects.hpp"
+#include "attach/kernel_tasks.hpp"
 #include "attach/process_snapshot.hpp"
 #include "attach/snapshot_trace.hpp"
 #include "symbols/symbolizer.hpp"
@@ -16,7 +17,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -53,6 +56,51 @@ public:
 private:
     std::string m_path;
 };
+
+// The command line of process `pid` ("prog arg1 arg2"), or "" when it cannot be read.
+std::string commandLine(uint32_t pid)
+{
+    std::string raw;
+    if (FILE* f = std::fopen(fmt::format("/proc/{}/cmdline", pid).c_str(), "r")) {
+        char buf[512];
+        size_t n = std::fread(buf, 1, sizeof buf, f);
+        raw.assign(buf, n);
+        std::fclose(f);
+    }
+    while (!raw.empty() && raw.back() == '\0')
+        raw.pop_back();
+    std::replace(raw.begin(), raw.end(), '\0', ' ');
+    return raw;
+}
+
+// A thread that waits for a child process waits on something this snapshot does not hold: the
+// child's own threads. Say which child, so the user can attach to it (the snapshot alone would
+// read "no findings" for a parent that waits on a hung child).
+void noteWaitedChildren(const ProcessSnapshot& snap)
+{
+    std::vector<uint32_t> children = childProcesses(snap.pid);
+    for (size_t i = 0; i < snap.threads.size(); i++) {
+        long asked = childWaitedFor(snap.threads[i].task);
+        if (asked == 0)
+            continue;
+        std::vector<uint32_t> waited;
+        for (uint32_t c : children)
+            if (asked < 0 || uint32_t(asked) == c)
+                waited.push_back(c);
+        std::string who = asked > 0 ? fmt::format("child process {}", asked) : "any child process";
+        if (waited.empty()) {
+            fmt::print(stderr, "==ravel== note: T{} (tid {}) waits for {}, and none is running\n", i + 1,
+                       snap.threads[i].task.osTid, who);
+            continue;
+        }
+        std::string list;
+        for (uint32_t c : waited)
+            list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", c, commandLine(c));
+        fmt::print(stderr, "==ravel== note: T{} (tid {}) waits for {}: {}; this snapshot does not read children: "
+                   "`ravel attach {}` reports {}\n",
+                   i + 1, snap.threads[i].task.osTid, who, list, waited.front(), waited.size() > 1 ? "the first" : "it");
+    }
+}
 
 int runAttach(AttachOptions o)
 {
@@ -107,6 +155,8 @@ int runAttach(AttachOptions o)
         }
         writeSnapshotTrace(snap, waits, path);
         status = reportTrace(path, o.format, "");
+        if (o.core.empty())
+            noteWaitedChildren(snap);
     } catch (const TraceError& e) {
         fmt::print(stderr, "ravel: attach: {}\n", e.what());
         status = 1;

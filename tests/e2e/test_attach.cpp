@@ -350,3 +350,50 @@ TEST(Attach, NotACoreFileIsOneLineAndExit1)
     EXPECT_EQ(program.status, 1) << program.err;
     EXPECT_NE(program.err.find("not a core file"), std::string::npos) << program.err;
 }
+
+TEST(Attach, ConditionVariableNobodySignalsIsNamedAndHasNoMadeUpWaitTime)
+{
+    // glibc's waiter sleeps on __g_signals[g]: the object is the condvar itself. A snapshot is one
+    // instant, so its report says no "since" and credits the snapshot, not a watchdog.
+    TempDir dir("attach-cond");
+    Process target({ example("cond_lost_signal") }); // the worker waits on go_cond, main in join
+    ASSERT_TRUE(waitForState(target.pid(), 2, 2)) << "cond_lost_signal did not hang";
+    RunResult r = attach(target.pid(), { "-o", dir.file("snap.ravel") });
+    EXPECT_EQ(r.status, 66) << r.err << r.out;
+    EXPECT_NE(r.out.find("deadlock (certain)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("waits for condvar go_cond, and every thread that could signal it is blocked"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("__g_signals"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(" since "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("at the snapshot every thread of the program was blocked"), std::string::npos) << r.out;
+    // The kept snapshot reads the same later.
+    RunResult again = run({ ravelBinary(), "report", dir.file("snap.ravel") });
+    EXPECT_EQ(again.status, 66) << again.err;
+    EXPECT_NE(again.out.find("waits for condvar go_cond"), std::string::npos) << again.out;
+    EXPECT_EQ(again.out.find(" since "), std::string::npos) << again.out;
+    expectLeftAsFound(target.pid(), 2);
+    kill(target.pid(), SIGKILL);
+    target.wait();
+}
+
+TEST(Attach, ParentWaitingForAHungChildNamesTheChildToAttachTo)
+{
+    // The shell waits in wait4 for dining, which hangs: the shell itself is not deadlocked, but
+    // the user is told which child holds the answer.
+    Process target({ "/bin/sh", "-c", example("dining") + " 5; true" });
+    ASSERT_TRUE(waitForState(target.pid(), 1, 0, "61")) << "sh is not waiting for its child";
+    std::string children = readFile("/proc/" + std::to_string(target.pid()) + "/task/" +
+                                    std::to_string(target.pid()) + "/children");
+    pid_t child = pid_t(std::atol(children.c_str()));
+    ASSERT_GT(child, 0) << children;
+    ASSERT_TRUE(waitForState(child, 6, 6)) << "dining did not hang";
+    RunResult r = attach(target.pid());
+    EXPECT_EQ(r.status, 0) << r.err << r.out;
+    EXPECT_NE(r.err.find("waits for any child process: " + std::to_string(child) + " ("), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("`ravel attach " + std::to_string(child) + "`"), std::string::npos) << r.err;
+    RunResult childReport = attach(child);
+    EXPECT_EQ(childReport.status, 66) << childReport.err << childReport.out;
+    kill(child, SIGKILL);
+    target.wait();
+}

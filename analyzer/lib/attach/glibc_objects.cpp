@@ -55,6 +55,20 @@ struct Barrier236 {
 };
 static_assert(sizeof(Barrier236) == 20);
 
+// glibc 2.36: struct __pthread_cond_s (sysdeps/nptl/bits/thread-shared-types.h). Waiters sleep on
+// __g_signals[g] of their group g; the object is 8-aligned (64-bit counters), so the word's
+// alignment tells the group: offset 40 is group 0, offset 44 group 1.
+struct Cond236 {
+    uint64_t wseq;
+    uint64_t g1Start;
+    uint32_t gRefs[2];
+    uint32_t gSize[2];
+    uint32_t g1OrigSize;
+    uint32_t wrefs;       // waiters << 3 | flags
+    uint32_t gSignals[2]; // offset 40: the futex words
+};
+static_assert(sizeof(Cond236) == 48);
+
 bool stackMentions(const std::vector<Frame>& frames, std::initializer_list<std::string_view> names)
 {
     for (const Frame& f : frames)
@@ -194,6 +208,17 @@ BlockedWait decodeWait(const ProcessSnapshot& snap, const SnapshotThread& t, Sym
         }
         w.why = fmt::format("unknown object at 0x{:x} (an rwlock held by readers, or one whose writer is gone)", word);
         return w;
+    }
+
+    if (stackMentions(frames, { "pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait" })) {
+        uint64_t base = word - ((word & 7) == 0 ? 40 : 44);
+        Cond236 c {};
+        if (snap.readMemory && snap.readMemory(base, &c, sizeof c) && (c.wrefs >> 3) > 0) {
+            w.kind = BlockedKind::Cond;
+            w.object = base;
+            w.parties = c.wrefs >> 3;
+            return w;
+        }
     }
 
     if (stackMentions(frames, { "pthread_barrier_wait" })) {

@@ -20,6 +20,7 @@ enum class BlockedKind : uint8_t {
     Join,     // pthread_join (std::thread::join): waits for the joined thread's exit
     Rwlock,   // pthread_rwlock_rdlock / wrlock while a writer holds it: waits for that writer
     Barrier,  // pthread_barrier_wait: waits for the parties still to arrive (any other thread may)
+    Cond,     // pthread_cond_wait (std::condition_variable::wait): waits for a signal (any other thread may)
     Futex,    // an untimed futex wait on a word it could not decode: any other thread may wake it
 };
 
@@ -28,7 +29,7 @@ struct BlockedWait {
     uint64_t object = 0;    // the mutex, the joined thread's pthread_t, the futex word
     uint32_t ownerTid = 0;  // Mutex: __owner; Rwlock: __cur_writer; Join: the joined thread's kernel tid
     bool shared = false;    // Rwlock: a read lock is asked for
-    uint32_t parties = 0;   // Barrier: its count
+    uint32_t parties = 0;   // Barrier: its count; Cond: the waiters glibc counts (__wrefs >> 3)
     uint32_t futexValue = 0; // the value the futex wait expected
     std::string why;        // Running: what it was doing ("nanosleep", "read"); Futex: why not decoded
 };

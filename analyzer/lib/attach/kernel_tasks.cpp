@@ -6,6 +6,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -55,6 +56,37 @@ std::vector<KernelTask> readKernelTasks(uint32_t pid)
     }
     closedir(d);
     return out;
+}
+
+std::vector<uint32_t> childProcesses(uint32_t pid)
+{
+    std::vector<uint32_t> out;
+    for (const KernelTask& t : readKernelTasks(pid)) {
+        FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/task/" + std::to_string(t.osTid) + "/children").c_str(), "r");
+        if (!f)
+            continue;
+        unsigned long child;
+        while (std::fscanf(f, "%lu", &child) == 1)
+            out.push_back(uint32_t(child));
+        std::fclose(f);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+long childWaitedFor(const KernelTask& t)
+{
+    if (t.syscall == SYS_wait4) {
+        long pid = long(int32_t(uint32_t(t.args[0])));
+        return pid > 0 ? pid : -1; // 0 and < -1: a process group, any child of it
+    }
+    if (t.syscall == SYS_waitid) {
+        if (t.args[0] == 1 /* P_PID */)
+            return long(t.args[1]);
+        return -1; // P_ALL, P_PGID, P_PIDFD: any of several
+    }
+    return 0;
 }
 
 bool programSignalHandlers(uint32_t pid)

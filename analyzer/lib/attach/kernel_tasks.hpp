@@ -24,6 +24,13 @@ struct KernelTask {
 // Every task of the process, as the kernel lists it.
 std::vector<KernelTask> readKernelTasks(uint32_t pid);
 
+// The live child processes of `pid` (/proc/PID/task/*/children), by pid.
+std::vector<uint32_t> childProcesses(uint32_t pid);
+
+// The pid a task blocked in wait4 / waitid waits for: > 0 one child, -1 any child; 0 when it is
+// not in such a call (x86_64 system call numbers).
+long childWaitedFor(const KernelTask& t);
+
 // Some signal of the process has a handler the program installed (/proc/PID/status SigCgt), which
 // could post a semaphore or signal a condition variable. glibc's own (32, thread cancellation; 33,
 // the setxid broadcast) never do and do not count. True when it cannot be read.

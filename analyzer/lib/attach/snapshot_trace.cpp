@@ -84,7 +84,7 @@ SnapshotTraceStats writeSnapshotTrace(const ProcessSnapshot& snap, const std::ve
         h.argv_len = uint32_t(argvLen);
         h.pid = snap.pid;
         h.start_real_ns = snap.realTimeNs;
-        h.origin = RAVEL_ORIGIN_ROOT;
+        h.origin = RAVEL_ORIGIN_SNAPSHOT;
 
         for (const Module& m : snap.modules)
             w.module(m.base, m.lo, m.hi, m.path);
@@ -163,6 +163,11 @@ SnapshotTraceStats writeSnapshotTrace(const ProcessSnapshot& snap, const std::ve
                 break;
             case BlockedKind::Barrier:
                 w.event(tid, t++, RAVEL_EV_WAIT_REQ, bw.object, 0, stack, RAVEL_OBJ_BARRIER);
+                stats.blocked++;
+                break;
+            case BlockedKind::Cond:
+                // The mutex the wait released is not in glibc's condvar: the WAIT_REQ stands alone.
+                w.event(tid, t++, RAVEL_EV_WAIT_REQ, bw.object, 0, stack, RAVEL_OBJ_COND);
                 stats.blocked++;
                 break;
             case BlockedKind::Join: {

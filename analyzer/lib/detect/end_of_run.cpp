@@ -135,8 +135,11 @@ std::vector<Finding> endOfRunFindings(const ReplayModel& model)
                 d.verdict = Verdict::Certain;
             Finding f = deadlockFinding(d, snap, &channels, endNs);
             if (upgraded)
-                f.notes.push_back("the watchdog saw every thread of the program blocked, none in a timed wait, and no "
-                                  "signal handler installed: nobody was left to wake them");
+                f.notes.push_back(model.trace().summary().origin == RAVEL_ORIGIN_SNAPSHOT
+                                      ? "at the snapshot every thread of the program was blocked, none in a timed "
+                                        "wait, and no signal handler was installed: nobody is left to wake them"
+                                      : "the watchdog saw every thread of the program blocked, none in a timed wait, "
+                                        "and no signal handler installed: nobody was left to wake them");
             out.push_back(std::move(f));
             reported = d.threads;
         }

@@ -335,9 +335,13 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
             }
             bool isThread = o.kind == RAVEL_OBJ_THREAD;
             std::string what = isThread ? "waits to join" : t.waitShared ? "waits to read-lock" : "waits for";
-            out += fmt::format("\n  {}{} {} {}{} since {}", st.bold(threadLabel(t)), pidPart, what,
-                               isThread ? st.bold(o.name) : objName(size_t(t.waitsFor)), futexValueNote(o, t),
-                               formatTraceTime(t.waitSinceNs));
+            // A snapshot is one instant: its times are the order of its records, not how long
+            // anyone waited, so it says no "since".
+            std::string since = trace.summary().origin == RAVEL_ORIGIN_SNAPSHOT
+                ? std::string()
+                : " since " + formatTraceTime(t.waitSinceNs);
+            out += fmt::format("\n  {}{} {} {}{}{}", st.bold(threadLabel(t)), pidPart, what,
+                               isThread ? st.bold(o.name) : objName(size_t(t.waitsFor)), futexValueNote(o, t), since);
             bool isLock = o.kind == RAVEL_OBJ_MUTEX || o.kind == RAVEL_OBJ_RWLOCK || o.kind == RAVEL_OBJ_SPIN
                 || o.kind == RAVEL_OBJ_ONCE || o.kind == RAVEL_OBJ_GUARD;
             const char* verb = wakeVerb(o);

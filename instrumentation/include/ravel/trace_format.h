@@ -18,12 +18,13 @@ extern "C" {
 #endif
 
 #define RAVEL_TRACE_MAGIC "RAVELTRC" /* 8 bytes, no terminator in the file */
-#define RAVEL_TRACE_VERSION 5u /* 2: channels, annotations, the names table; 3: the run-end record;
+#define RAVEL_TRACE_VERSION 6u /* 2: channels, annotations, the names table; 3: the run-end record;
                                   4: data races (RACE, RACE_PREV, RACE_COUNT, RAVEL_FILE_RACE_MODE);
                                   5: DESTROY_REQ, INIT_FAIL, OWNER_DEAD, RAVEL_INIT_ROBUST, lock
                                   failures other than EBUSY, ECANCELED ends of cancelled waits;
                                   futex words (RAVEL_OBJ_FUTEX); processes (run_id, image,
-                                  origin; PROC_WAIT_REQ/DONE, PROC_EXIT) */
+                                  origin; PROC_WAIT_REQ/DONE, PROC_EXIT);
+                                  6: RAVEL_ORIGIN_SNAPSHOT */
 #define RAVEL_HEADER_SIZE 4096u
 #define RAVEL_CHUNK_MAGIC 0x4b4e4843u /* "CHNK" */
 #define RAVEL_CHUNK_HEADER_SIZE 64u
@@ -113,6 +114,8 @@ enum {
     RAVEL_ORIGIN_FORKED = 2, /* a fork of a recorded process (its first event is FORK_CHILD) */
     RAVEL_ORIGIN_EXECED = 3, /* loaded by exec: a child spawned by a recorded process, or the next
                                 image of a recorded pid (image > 1) */
+    RAVEL_ORIGIN_SNAPSHOT = 4, /* version 6: one instant of a process read without ravel (`ravel
+                                  attach`): event times are only the order of its records */
 };
 
 /* ChunkHeader.type */
