@@ -145,32 +145,27 @@ uint32_t captureStack(uint64_t from)
 namespace {
 
 // Every signal but the synchronous ones: a fault inside the unwinder must still reach its
-// handler (blocked, the kernel would kill the process instead).
-struct HeldSignals {
-    sigset_t set;
-    HeldSignals()
-    {
-        sigfillset(&set);
-        static const int faults[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS };
-        for (int sig : faults)
-            sigdelset(&set, sig);
-    }
-};
-const HeldSignals g_held;
+// handler (blocked, the kernel would kill the process instead). The kernel's mask is 64 bits
+// (_NSIG / 8 bytes), bit N - 1 for signal N; a constant, so interceptors that run before the
+// runtime's static constructors (those of other libraries) hold the same set.
+constexpr uint64_t signalBit(int sig) { return 1ull << (sig - 1); }
+constexpr uint64_t kHeldSignals = ~(signalBit(SIGSEGV) | signalBit(SIGBUS) | signalBit(SIGFPE) | signalBit(SIGILL)
+                                    | signalBit(SIGTRAP) | signalBit(SIGSYS));
+static_assert(_NSIG / 8 == sizeof(uint64_t));
 
 // The raw system call: the program's own sigprocmask wrappers (or a preloaded library's) are not
 // ours to enter here.
-inline void setSignalMask(int how, const sigset_t* set, sigset_t* old)
+inline void setSignalMask(int how, const uint64_t* set, uint64_t* old)
 {
-    syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);
+    syscall(SYS_rt_sigprocmask, how, set, old, sizeof(uint64_t));
 }
 
 } // namespace
 
 uint32_t captureStackOf(ThreadState* t)
 {
-    sigset_t old;
-    setSignalMask(SIG_BLOCK, &g_held.set, &old);
+    uint64_t old = 0;
+    setSignalMask(SIG_BLOCK, &kHeldSignals, &old);
     uint32_t id;
     {
         InRuntime guard(t);
