@@ -684,7 +684,8 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
     }
     double readMs = millisSince(readStart);
     if (m_notesAtExit && !m_opts.quiet)
-        say("==ravel== {} note{} (threads blocked at exit, lock-order inversions within one thread): "
+        say("==ravel== {} note{} (threads blocked at exit, lock-order inversions within one thread, misuse the "
+            "trace could not order): "
             "'ravel report' shows {}\n",
             m_notesAtExit, m_notesAtExit == 1 ? "" : "s", m_notesAtExit == 1 ? "it" : "them");
 

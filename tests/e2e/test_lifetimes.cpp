@@ -96,6 +96,33 @@ TEST(Lifetimes, RobustMutexRecoveredThroughEownerdeadIsQuiet)
     EXPECT_EQ((*infoJson(trace))["events_by_kind"].value("OWNER_DEAD", 0), 1);
 }
 
+// The false error: a worker's last unlock of a rwlock and main's destroy of it, ordered
+// only by a compare-and-swap the trace does not record. Never an error or a warning; at most one
+// note per pair of sites, which says the trace cannot order the two and points at both lines.
+TEST(Lifetimes, DestroyOrderedOnlyByAnAtomicIsNeverAnError)
+{
+    TempDir dir("atomic");
+    const std::string trace = dir.file("atomic.ravel");
+    RunResult r = run({ ravelBinary(), "run", "-o", trace, "--", helper("e2e_atomic_handoff"), "300" }, withTimeout(60s));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "ok 300\n");
+    EXPECT_EQ(r.err.find("ERROR"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+    json report = reportJson(trace);
+    const int destroyLine = markedLine("atomic_handoff.c", "@atomic:destroy");
+    ASSERT_GT(destroyLine, 0);
+    size_t notes = 0;
+    for (const json& f : report["findings"]) {
+        EXPECT_EQ(f["kind"], "unordered-misuse") << f.dump(2);
+        EXPECT_FALSE(f["error"].get<bool>()) << f.dump(2);
+        ASSERT_EQ(f["threads"].size(), 2u) << f.dump(2);
+        EXPECT_TRUE(stackNames(f["threads"][0]["stack"], "atomic_handoff.c", destroyLine)) << f.dump(2);
+        EXPECT_NE(f.dump().find("cannot order"), std::string::npos) << f.dump(2);
+        notes++;
+    }
+    EXPECT_LE(notes, 1u) << report["findings"].dump(2); // one pair of sites, whatever the rounds
+}
+
 struct MisuseCase {
     const char* name;        // the helper's argument and its source markers
     const char* title;       // the finding's title contains this

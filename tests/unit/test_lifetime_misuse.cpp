@@ -28,7 +28,7 @@ size_t misuseWith(const ReplayModel& m, const std::string& text)
 {
     size_t n = 0;
     for (const Finding& f : m.misuse())
-        n += f.title.find(text) != std::string::npos;
+        n += f.kind == "misuse" && f.title.find(text) != std::string::npos;
     return n;
 }
 

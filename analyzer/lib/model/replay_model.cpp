@@ -1,6 +1,7 @@
 #include "model/replay_model.hpp"
 
 #include "base/large_array.hpp"
+#include "base/trace_time.hpp"
 
 #include <fmt/format.h>
 
@@ -9,6 +10,7 @@
 #include <exception>
 #include <map>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <unordered_map>
 
@@ -137,6 +139,39 @@ void ReplayModel::build()
     auto surelyBefore = [](const Event& a, const Event& b) {
         return a.thread == b.thread || a.latest_ns < b.earliest_ns;
     };
+    // A misuse that holds only if `e` came after `earlier` (or before, as `title` says), when the
+    // trace cannot order them: not an error, a note that says so, with both stacks and both
+    // ranges, so a reader can decide (an atomic the program orders them by is not recorded).
+    auto unordered = [&](const Event& e, uint32_t object, const std::string& title, const char* did,
+                         const Event& earlier, const char* earlierDid, const Event& other, const char* otherDid) {
+        misuse2(e, object, title + ", or not: the trace cannot order the two events", did, earlier, earlierDid);
+        Finding& f = m_misuse.back();
+        f.kind = "unordered-misuse";
+        // Both ends with the digits that tell them apart (two ends 12 us apart at 85 ms).
+        auto range = [](const Event& x) {
+            if (x.earliest_ns == x.latest_ns)
+                return fmt::format("at {}", formatTraceTime(x.earliest_ns));
+            if (formatTraceTime(x.earliest_ns) != formatTraceTime(x.latest_ns))
+                return fmt::format("somewhere in [{}, {}]", formatTraceTime(x.earliest_ns), formatTraceTime(x.latest_ns));
+            const double scale = x.latest_ns >= 1'000'000'000 ? 1e9 : x.latest_ns >= 1'000'000 ? 1e6 : 1e3;
+            const char* unit = scale == 1e9 ? "s" : scale == 1e6 ? "ms" : "us";
+            int digits = 1;
+            while (digits < 6
+                   && fmt::format("{:.{}f}", double(x.earliest_ns) / scale, digits)
+                       == fmt::format("{:.{}f}", double(x.latest_ns) / scale, digits))
+                digits++;
+            return fmt::format("somewhere in [{:.{}f}{}, {:.{}f}{}]", double(x.earliest_ns) / scale, digits, unit,
+                               double(x.latest_ns) / scale, digits, unit);
+        };
+        f.notes.push_back(fmt::format(
+            "the trace cannot order the two: this thread {} it {}, the other thread {} {}; ravel orders events of "
+            "different threads only by clock ranges that do not overlap, sequence numbers and the calls' results "
+            "(docs/architecture.md, What ravel can and cannot order)",
+            did, range(e), otherDid, range(other)));
+        f.notes.push_back(
+            "if the program orders them in a way the trace does not record (an atomic, a flag read in a loop), this "
+            "is correct; if nothing does, it is the misuse named");
+    };
 
     // The end of a lock's life at an address (a destroy that succeeded, perhaps its memory freed
     // after), until an init there: what a later refused lock or stray unlock is checked against.
@@ -160,14 +195,20 @@ void ReplayModel::build()
         Event free;
         Event request;          // an open request of the lock since the free (kind 0: none)
         bool reported = false;
+        bool noted = false;     // an unordered use was noted
     };
     std::unordered_map<uint64_t, Freed> freedLocks;
     auto freedMisuse = [&](const Event& use, uint32_t object, Freed& fr) {
-        if (fr.reported || !surelyBefore(fr.free, use))
+        if (fr.reported)
             return;
-        fr.reported = true;
-        misuse2(use, object, fmt::format("lock of a {} in freed memory", objectKindName(use.objKind())), "locks",
-                fr.free, "freed the memory of");
+        const std::string title = fmt::format("lock of a {} in freed memory", objectKindName(use.objKind()));
+        if (surelyBefore(fr.free, use)) {
+            fr.reported = true;
+            misuse2(use, object, title, "locks", fr.free, "freed the memory of");
+        } else if (!fr.noted) {
+            fr.noted = true; // once: a later use the clocks do order is still an error
+            unordered(use, object, title, "locks", fr.free, "freed the memory of", fr.free, "freed its memory");
+        }
     };
     auto onFreedLockUse = [&](const Event& e, uint32_t object) {
         auto it = freedLocks.find(e.obj);
@@ -249,6 +290,8 @@ void ReplayModel::build()
         Event event;
         uint32_t object;
         std::vector<uint32_t> holders; // ravel thread ids whose holds were open at the destroy
+        Event unorderedRelease;        // a holder's release the clocks do not order (kind 0: none)
+        bool certain = false;          // a holder released it after the destroy, for sure
     };
     std::vector<PendingDestroy> pendingDestroys;
     auto destroyOfLocked = [&](const Event& e, uint32_t object) {
@@ -362,6 +405,10 @@ void ReplayModel::build()
                     continue;
                 if (e.earliest_ns > c.event.latest_ns) // still waiting when the destroy began
                     reportWaitConflict(c);
+                else if (e.latest_ns >= c.event.earliest_ns) // woke somewhere around it: unordered
+                    unordered(c.event, c.object, waitConflictTitle(c),
+                              c.event.kind == RAVEL_EV_INIT ? "re-initialized" : "destroyed", c.waitReq, "waits on", e,
+                              "left its wait");
                 waitConflicts.erase(waitConflicts.begin() + std::ptrdiff_t(i));
                 --i;
             }
@@ -490,9 +537,14 @@ void ReplayModel::build()
                 }
                 // Initialized twice: not after a destroy or a free, and not on a stack (a local barrier
                 // of a function called again is a new object that no event says the old one ended).
-                if (!waited && it != barrierInits.end() && surelyBefore(it->second, e) && !onStackOfAThread(e.obj))
-                    misuse2(e, object, "barrier initialized twice, without a destroy between", "re-initializes",
-                            it->second, "initialized");
+                if (!waited && it != barrierInits.end() && !onStackOfAThread(e.obj)) {
+                    const char* title = "barrier initialized twice, without a destroy between";
+                    if (surelyBefore(it->second, e))
+                        misuse2(e, object, title, "re-initializes", it->second, "initialized");
+                    else
+                        unordered(e, object, title, "re-initialized", it->second, "initialized", it->second,
+                                  "initialized it");
+                }
                 barrierInits[e.obj] = e;
             }
             break;
@@ -607,11 +659,20 @@ void ReplayModel::build()
                     continue;
                 if (e.earliest_ns > d.event.latest_ns) { // released after the destroy, for sure
                     destroyOfLocked(d.event, d.object);
+                    d.certain = true;
                     d.holders.clear();
                 } else {
-                    d.holders.erase(holder); // could have been released before it
+                    // Could have been released before it. Released surely before it: the merge
+                    // misplaced the hold's end, nothing to say.
+                    if (e.latest_ns >= d.event.earliest_ns && d.unorderedRelease.kind == 0)
+                        d.unorderedRelease = e;
+                    d.holders.erase(holder);
                 }
                 if (d.holders.empty()) {
+                    if (!d.certain && d.unorderedRelease.kind != 0)
+                        unordered(d.event, d.object,
+                                  fmt::format("destroy of a {} that is locked", objectKindName(kind)),
+                                  "destroyed", d.unorderedRelease, "unlocks", d.unorderedRelease, "unlocked it");
                     pendingDestroys.erase(pendingDestroys.begin() + std::ptrdiff_t(i));
                     --i;
                 }
@@ -655,7 +716,7 @@ void ReplayModel::build()
                 if (mine)
                     destroyOfLocked(e, object);
                 else if (!others.empty() && kind != RAVEL_OBJ_MUTEX)
-                    pendingDestroys.push_back({ e, object, std::move(others) });
+                    pendingDestroys.push_back({ e, object, std::move(others), Event {}, false });
             }
             break;
         case RAVEL_EV_CHAN_CREATE:
@@ -805,6 +866,32 @@ void ReplayModel::build()
                    fmt::format("thread exited holding a {}: nobody can ever unlock it", objectKindName(a.at.objKind())));
     std::stable_sort(m_misuse.begin(), m_misuse.end(),
                      [](const Finding& a, const Finding& b) { return a.timeNs < b.timeNs; });
+    // The same unordered pair of sites, round after round (a loop of handoffs by an atomic), is one
+    // note with a count, not one per round.
+    {
+        std::map<std::tuple<std::string, uint32_t, uint32_t>, size_t> firstOf;
+        std::vector<Finding> kept;
+        kept.reserve(m_misuse.size());
+        for (Finding& f : m_misuse) {
+            if (f.kind != "unordered-misuse") {
+                kept.push_back(std::move(f));
+                continue;
+            }
+            auto key = std::make_tuple(f.title, f.threads[0].waitStack, f.threads.size() > 1 ? f.threads[1].waitStack : 0u);
+            auto [it, fresh] = firstOf.emplace(key, kept.size());
+            if (fresh) {
+                f.instances = 1;
+                kept.push_back(std::move(f));
+            } else {
+                kept[it->second].instances++;
+            }
+        }
+        for (auto& [key, at] : firstOf)
+            if (kept[at].instances > 1)
+                kept[at].notes.push_back(fmt::format("{} such pairs at these two places in this run; the first is shown",
+                                                     kept[at].instances));
+        m_misuse = std::move(kept);
+    }
     m_objects = tracker.objects();
     m_endNs = std::max(m_endNs, m_trace.summary().duration_ns);
     if (!keepAll) {

@@ -46,6 +46,10 @@ constexpr RuleInfo kRules[] = {
     { "misuse", "Misuse", "warning", "Synchronization API misuse",
       "A synchronization primitive was used against its contract: unlock of a lock not held, destroy of a held "
       "lock, a thread exiting while it holds a lock, and the like." },
+    { "unordered-misuse", "UnorderedMisuse", "note", "A misuse if two events came in the order the title says",
+      "Two threads' events would be a misuse of a primitive in one order (a destroy while another thread holds "
+      "it, a lock of freed memory) and the trace cannot order them: their clock ranges overlap. Correct if "
+      "the program orders them by something ravel does not record, such as an atomic." },
     { "lock-order-inversion", "LockOrderInversion", "note", "One thread takes locks in both orders",
       "A single thread acquires the same locks in opposite orders at different places. This run cannot deadlock "
       "on it, but another thread running one of those paths concurrently would." },

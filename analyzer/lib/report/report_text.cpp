@@ -301,7 +301,8 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
         head += fmt::format(" ({})", verdictName(f.certainty));
     // Notes (an inversion within one thread, threads blocked at exit) are real but not bugs of this
     // run: they must not read like the errors above them.
-    bool note = f.kind == "lock-order-inversion" || (f.kind == "blocked-at-exit" && f.certainty == Verdict::None);
+    bool note = f.kind == "lock-order-inversion" || f.kind == "unordered-misuse"
+        || (f.kind == "blocked-at-exit" && f.certainty == Verdict::None);
     out += fmt::format("==ravel== {} #{}: {}\n", note ? st.blue("NOTE") : st.red("ERROR"), number,
                        st.bold(head + ": " + f.title));
 

@@ -38,7 +38,8 @@ void addUnique(std::vector<std::string>& out, std::string s)
 const std::vector<std::string>& findingKinds()
 {
     static const std::vector<std::string> kinds = {
-        "deadlock", "potential-deadlock", "lock-order-inversion", "misuse", "blocked-at-exit", "data-race",
+        "deadlock",         "potential-deadlock", "lock-order-inversion", "misuse",
+        "unordered-misuse", "blocked-at-exit",    "data-race",
     };
     return kinds;
 }
