@@ -442,11 +442,19 @@ void LockOrderGraph::findCycles()
             }
         }
     }
-    // The components that can hold a cycle, each with its objects ascending (the roots' order).
-    std::vector<std::vector<uint32_t>> compNodes(compSize.size());
+    // The components that can hold a cycle (numbered apart: a trace of short-lived locks has
+    // hundreds of thousands of one-lock components), each with its objects ascending (the roots'
+    // order).
+    std::vector<uint32_t> bigOf(compSize.size(), kNone);
+    std::vector<std::vector<uint32_t>> compNodes;
     for (uint32_t o = 0; o < objectCount; o++)
-        if (comp[o] != kNone && compSize[comp[o]] > 1)
-            compNodes[comp[o]].push_back(o);
+        if (comp[o] != kNone && compSize[comp[o]] > 1) {
+            if (bigOf[comp[o]] == kNone) {
+                bigOf[comp[o]] = uint32_t(compNodes.size());
+                compNodes.emplace_back();
+            }
+            compNodes[bigOf[comp[o]]].push_back(o);
+        }
 
     // A pattern's site is the call of the lock function (the innermost frame), not the whole path:
     // transfer() called from two places is one bug, reported once with both as examples.
@@ -459,6 +467,9 @@ void LockOrderGraph::findCycles()
             return codes.try_emplace(key, uint32_t(codes.size())).first->second;
         };
         for (size_t e = 0; e < m_edges.size(); e++) {
+            const uint32_t c = comp[m_edges[e].from];
+            if (c == kNone || compSize[c] < 2 || comp[m_edges[e].to] != c)
+                continue; // on no cycle: no pattern to key (most edges of a trace of short-lived locks)
             siteCode[2 * e] = codeOf(m_state[e].fromSite);
             siteCode[2 * e + 1] = codeOf(m_state[e].toSite);
         }
@@ -473,7 +484,7 @@ void LockOrderGraph::findCycles()
     };
     std::map<std::pair<bool, std::vector<uint64_t>>, uint32_t> patternIndex;
     std::vector<PatternStats> patterns;
-    std::vector<uint32_t> parent(compSize.size());
+    std::vector<uint32_t> parent(compNodes.size());
     for (uint32_t c = 0; c < parent.size(); c++)
         parent[c] = c;
     auto findRoot = [&](uint32_t c) {
@@ -488,20 +499,19 @@ void LockOrderGraph::findCycles()
         std::vector<std::pair<std::vector<uint32_t>, uint32_t>> kept;
         std::unordered_set<uint32_t> patternIds; // kNone: some pattern past kTrackedPatterns
     };
-    std::vector<CompResult> results(compSize.size());
+    std::vector<CompResult> results(compNodes.size());
     std::vector<uint32_t> threadSeen(m_threadCount, kNone);
     CycleSearch search(*this, order, groups, groupBegin, revBegin, revFrom, comp, objectCount);
     uint64_t totalSteps = 0;
     std::vector<uint32_t> rotated;
-    for (uint32_t c = 0; c < compSize.size(); c++) {
+    for (uint32_t c = 0; c < compNodes.size(); c++) {
         const std::vector<uint32_t>& nodes = compNodes[c];
-        if (nodes.empty())
-            continue;
+        const uint32_t graphComp = comp[nodes[0]];
         CompResult& res = results[c];
         size_t threads = 0;
         for (uint32_t u : nodes)
             for (uint32_t gi = groupBegin[u]; gi < groupBegin[u + 1]; gi++) {
-                if (comp[groups[gi].to] != c)
+                if (comp[groups[gi].to] != graphComp)
                     continue;
                 res.lockEdges++;
                 for (uint32_t k = groups[gi].begin; k < groups[gi].end; k++) {
@@ -591,9 +601,9 @@ void LockOrderGraph::findCycles()
     // One finding per set of joined components.
     std::map<uint32_t, size_t> groupOf; // root component -> index in `found`
     std::vector<Group> found;
-    for (uint32_t c = 0; c < compSize.size(); c++) {
+    for (uint32_t c = 0; c < compNodes.size(); c++) {
         CompResult& res = results[c];
-        if (compNodes[c].empty() || (res.cycles == 0 && !res.unconfirmed))
+        if (res.cycles == 0 && !res.unconfirmed)
             continue;
         const uint32_t root = res.cycles ? findRoot(c) : c;
         auto [it, fresh] = groupOf.try_emplace(root, found.size());
