@@ -644,7 +644,8 @@ void LockOrderGraph::findCycles()
             for (uint32_t e : k.first)
                 onCycle[e] = 1;
         }
-        g.patterns = g.patternIds.size();
+        // Past kTrackedPatterns, patterns are not told apart (kNone): the count is a lower bound.
+        g.patterns = g.patternIds.size() - g.patternIds.count(kNone);
         if (!g.kept.empty() && g.kept[0].second != kNone)
             for (const auto& s : patterns[g.kept[0].second].locksAt)
                 g.locksAtFirst.push_back(std::max<uint64_t>(1, s.size()));
