@@ -508,6 +508,45 @@ TEST_F(ReportFormats, PotentialDeadlockShowsEveryEdgeWithBothStacks)
     EXPECT_EQ(j["findings"][0]["number"], 2);
 }
 
+// A finding that stands for a strongly connected component (issue 16 item 4): the count of its
+// cycles (a lower bound here), how many patterns, and the component's size, in text, JSON, SARIF.
+TEST_F(ReportFormats, GroupedLockOrderFindingShowsItsComponentAndCount)
+{
+    Analyzed a = analyze(abbaTrace());
+    Finding f;
+    f.kind = "potential-deadlock";
+    f.title = "lock order inversion: 2 locks taken in opposite orders by 2 threads (could deadlock)";
+    f.objects = a.findings[0].objects;
+    f.edges.push_back({ 0, 1, 2, 1, 2, 400, { 0 }, {}, {}, 1 });
+    f.edges.push_back({ 1, 0, 3, 1, 2, 500, { 1 }, {}, {}, 1 });
+    f.moreExamples.push_back(f.edges);
+    f.instances = 1200;
+    f.instancesAtLeast = true;
+    f.patterns = 7;
+    f.componentLocks = 45;
+    f.componentEdges = 1980;
+    f.fingerprint = "0123456789abcdef";
+    std::string text = renderFindingText(f, 1, *a.reader, *a.sym);
+    EXPECT_NE(text.find("at least 1200 cycles of 7 patterns of acquire sites"), std::string::npos) << text;
+    EXPECT_NE(text.find("45 locks, 1980 lock-order edges"), std::string::npos) << text;
+    EXPECT_EQ(text.find("instances of this pattern"), std::string::npos) << text;
+
+    ReportContext ctx;
+    std::vector<NumberedFinding> list { { 1, &f } };
+    json j = json::parse(renderReportJson(list, *a.reader, 0, *a.sym, ctx).dump());
+    EXPECT_EQ(validate(j), "") << j.dump(2);
+    const json& c = j["findings"][0]["component"];
+    EXPECT_EQ(c["locks"], 45);
+    EXPECT_EQ(c["edges"], 1980);
+    EXPECT_EQ(c["cycles"], 1200);
+    EXPECT_EQ(c["cycles_at_least"], true);
+    EXPECT_EQ(c["patterns"], 7);
+
+    // Other kinds carry no component.
+    json plain = json::parse(renderReportJson({ { 1, &a.findings[0] } }, *a.reader, 0, *a.sym, ctx).dump());
+    EXPECT_FALSE(plain["findings"][0].contains("component")) << plain.dump(2);
+}
+
 // `ravel report` and `ravel run` keep only the state at the end of the trace; the GUI keeps every
 // span. Both must report the same thing, to the byte.
 TEST_F(ReportFormats, ReportFromTheEndStateEqualsTheReportFromTheWholeModel)

@@ -113,6 +113,14 @@ struct Finding {
     std::vector<FindingEdge> edges;
     uint64_t instances = 0;
     std::vector<std::vector<FindingEdge>> moreExamples;
+    // Lock-order findings stand for strongly connected components of the lock graph (one finding
+    // per bug): how many locks and distinct lock-to-lock edges they hold, how many distinct
+    // patterns of acquire sites the cycles counted in `instances` make, and whether `instances`
+    // is only a lower bound (the search stopped at its budget). 0 / false for other kinds.
+    uint64_t componentLocks = 0;
+    uint64_t componentEdges = 0;
+    uint64_t patterns = 0;
+    bool instancesAtLeast = false;
     // Data races: the two accesses (objects[0] is the memory they touched; `instances` counts how
     // often this pair of sites raced).
     std::vector<FindingAccess> accesses;

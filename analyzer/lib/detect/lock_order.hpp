@@ -1,8 +1,15 @@
 // Lock-order analysis: potential deadlocks that did not happen this run (DESIGN.md, Detectors).
 //
 // Edge A -> B when a thread requests B while holding A, with the thread, the held set and both
-// stacks. Cycles are found per strongly connected component and reported once per abstract
-// pattern (a distinct cycle of acquire sites) with a few example cycles and the count of instances.
+// stacks. Cycles are searched per strongly connected component of the lock graph, shortest first:
+// every pair of opposite edges (A -> B, B -> A) is checked, then longer cycles by an iterative
+// deepening search with a step budget per component (so one component cannot starve the others).
+// No simple cycle is enumerated beyond the budget: the analysis is polynomial in the graph.
+// One finding per component (components whose cycles share a pattern of acquire sites, as one
+// function called on many lock pairs makes, are one finding): the shortest valid cycles as
+// examples, the component's size and the count of cycles found ("at least" when the budget ran
+// out). A component with cycles none of which could be confirmed within the budget is a note
+// saying so; one whose every cycle was checked and failed the rules is not reported.
 // Filtered: a common gate lock held across every edge of the cycle; edges whose segments cannot
 // overlap because they are ordered by thread create/join, fork/waitpid, barriers, or messages
 // (cond signal -> wake, sem post -> wait); read-read rwlock hops (a cycle passing an rwlock that one
@@ -91,14 +98,15 @@ private:
         // edges sharing one cannot be waiting at the same time.
         std::vector<uint32_t> gates;
     };
-    struct Pattern;
+    struct Group;
     class CycleSearch;
 
     void collectEdges();
     void findCycles();
     bool happensBefore(uint32_t a, uint32_t b) const;
     bool mayOverlap(const EdgeState& a, const EdgeState& b) const;
-    Finding makeFinding(const Pattern& p) const;
+    Finding makeFinding(const Group& g) const;
+    Finding unconfirmedFinding(const Group& g) const;
 
     const TraceReader& m_trace;
     SharedEventPass* m_pass = nullptr;
@@ -108,8 +116,6 @@ private:
     uint32_t m_threadCount = 0;
     std::vector<uint32_t> m_snapshotPool; // m_threadCount clock entries per snapshot
     std::vector<uint32_t> m_snapshotThread; // thread index of each snapshot
-    bool m_patternsCapped = false;        // more distinct cycle patterns than kMaxPatterns: the rest not listed
-    bool m_searchCapped = false;          // cycle enumeration hit its bound: counts are lower bounds
     std::vector<Finding> m_findings;
     std::vector<size_t> m_cycleEdges;
 };

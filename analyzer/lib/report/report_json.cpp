@@ -78,6 +78,14 @@ public:
         for (const auto& cycle : m_f.moreExamples)
             more.push_back(edges(cycle));
         j["more_examples"] = std::move(more);
+        if (m_f.componentLocks > 0)
+            j["component"] = {
+                { "locks", m_f.componentLocks },
+                { "edges", m_f.componentEdges },
+                { "cycles", m_f.instances },
+                { "cycles_at_least", m_f.instancesAtLeast },
+                { "patterns", m_f.patterns },
+            };
         j["notes"] = m_f.notes;
         if (m_f.kind == "data-race") {
             json accesses = json::array();

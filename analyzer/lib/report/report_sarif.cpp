@@ -154,8 +154,14 @@ std::string messageText(const Finding& f)
         parts.push_back(fmt::format("{} takes {} then {}", threadLabel(f, e.thread), objName(f, e.from), objName(f, e.to)));
     if (!parts.empty())
         text += ": " + fmt::format("{}", fmt::join(parts, "; "));
-    if (f.instances > 1)
-        text += fmt::format(" ({} instances of this pattern)", f.instances);
+    const char* atLeast = f.instancesAtLeast ? "at least " : "";
+    if (f.instances > 1 && f.patterns <= 1)
+        text += fmt::format(" ({}{} instances of this pattern)", atLeast, f.instances);
+    else if (f.instances > 1)
+        text += fmt::format(" ({}{} cycles of {} patterns of acquire sites)", atLeast, f.instances, f.patterns);
+    if (f.componentLocks > 0)
+        text += fmt::format(" (one finding for {} strongly connected locks, {} lock-order edges)", f.componentLocks,
+                            f.componentEdges);
     return text + ".";
 }
 

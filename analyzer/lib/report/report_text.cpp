@@ -185,8 +185,18 @@ void appendCycle(std::string& out, const Finding& f, const TraceReader& trace, S
         if (!others.empty())
             out += fmt::format("    (also holding {})\n", others);
     }
-    if (f.instances > 1)
-        out += fmt::format("\n  {} instances of this pattern (the same acquire sites) in this run\n", f.instances);
+    const std::string atLeast = f.instancesAtLeast ? "at least " : "";
+    if (f.instances > 1 && f.patterns <= 1)
+        out += fmt::format("\n  {}{} instances of this pattern (the same acquire sites) in this run\n", atLeast,
+                           f.instances);
+    else if (f.instances > 1)
+        out += fmt::format("\n  {}{} cycles of {} patterns of acquire sites in this run, the shortest shown\n",
+                           atLeast, f.instances, f.patterns);
+    if (f.componentLocks > 0)
+        out += fmt::format("  one finding for the strongly connected part of the lock graph these cycles are in: "
+                           "{} lock{}, {} lock-order edge{}\n",
+                           f.componentLocks, f.componentLocks == 1 ? "" : "s", f.componentEdges,
+                           f.componentEdges == 1 ? "" : "s");
     for (const auto& cycle : f.moreExamples) {
         std::string line;
         for (const FindingEdge& e : cycle)
