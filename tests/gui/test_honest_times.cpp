@@ -20,7 +20,9 @@
 #include "timeline/timeline_view.hpp"
 
 #include <QApplication>
+#include <QImage>
 #include <QLabel>
+#include <QPainter>
 #include <QRegularExpression>
 #include <QSettings>
 #include <QStyleFactory>
@@ -201,6 +203,14 @@ private slots:
         f.from = released - std::min<quint64>(released, 5000);
         f.to = std::max(f.from + 15000, t.start + 5000);
         const TimelineDrawList list = builder.build(f);
+        {
+            QImage image(f.size, QImage::Format_ARGB32_Premultiplied);
+            image.fill(Qt::white);
+            QPainter painter(&image);
+            list.paint(painter);
+            painter.end();
+            QVERIFY(image.save(artifactDir() + QStringLiteral("/honest-times-handover.png"), "PNG"));
+        }
         const QColor colors[] = { palette.lockHold(h.object, quint8(SpanKind::Hold)),
                                   palette.lockHold(h.object, quint8(SpanKind::HoldContended)) };
         std::map<int, std::vector<QRectF>> byLane; // lane index -> its rects of this lock
