@@ -66,7 +66,7 @@ std::map<quint32, std::vector<Drawn>> drawnHolds(const TimelineIndex& index)
     return out;
 }
 
-// The tightest handover of one lock between two threads, both holds at least 2 µs long: the hold
+// The tightest handover of one lock between two threads, both holds at least 200 ns (16 pixels) long: the hold
 // taken (its index into the model's holds) a few ns after another thread released the lock. With
 // `interpolated`, only a hold whose start the clock did not stamp.
 std::optional<quint32> tightHandover(const TimelineIndex& index, bool interpolated = false,
@@ -76,8 +76,8 @@ std::optional<quint32> tightHandover(const TimelineIndex& index, bool interpolat
     quint64 gap = UINT64_MAX;
     for (const auto& [object, v] : drawnHolds(index))
         for (size_t i = 1; i < v.size(); i++)
-            if (v[i].thread != v[i - 1].thread && v[i].start >= v[i - 1].end && v[i].end - v[i].start >= 2000
-                && v[i - 1].end - v[i - 1].start >= 2000 && v[i].start - v[i - 1].end < gap
+            if (v[i].thread != v[i - 1].thread && v[i].start >= v[i - 1].end && v[i].end - v[i].start >= 200
+                && v[i - 1].end - v[i - 1].start >= 200 && v[i].start - v[i - 1].end < gap
                 && (!interpolated || index.holdTimes(v[i].ref).startUncertain())) {
                 gap = v[i].start - v[i - 1].end;
                 best = v[i].ref;
