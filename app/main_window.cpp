@@ -182,6 +182,9 @@ void MainWindow::buildDocks()
     });
 
     m_details = new DetailsPanel(m_document, m_state, this);
+    m_details->setTimelineIndex([this] { return m_timeline->index(); });
+    connect(m_timeline, &TimelineView::indexChanged, m_details,
+            [this] { m_details->setTimelineIndex([this] { return m_timeline->index(); }); });
     m_detailsDock = new QDockWidget(tr("Details"), this);
     m_detailsDock->setObjectName(QStringLiteral("detailsDock"));
     m_detailsDock->setWidget(m_details);

@@ -8,7 +8,8 @@
 #include "models/stack_model.hpp"
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
-#include "base/trace_time.hpp"
+#include "models/timeline_index.hpp"
+#include "timeline/timeline_ruler.hpp"
 
 #include <QCheckBox>
 #include <QDir>
@@ -23,10 +24,30 @@
 #include <QTreeView>
 #include <QVBoxLayout>
 
+#include <optional>
+#include <vector>
+
 namespace ravel::gui {
 
 namespace {
-QString timeText(quint64 ns) { return QString::fromStdString(ravel::formatTraceTime(ns)); }
+
+// The holds of `thread` at t as the timeline draws them: an exclusive lock's overlap split between
+// two holders gives each its part, so Details never names two holders at one instant either.
+std::vector<const ravel::HoldSpan*> heldAt(const ravel::ReplayModel& model, const TimelineIndex* index, quint32 thread,
+                                           quint64 t)
+{
+    std::vector<const ravel::HoldSpan*> out;
+    for (const ravel::HoldSpan* h : model.heldAt(thread, t)) {
+        if (index) {
+            const TimelineHoldTimes times = index->holdTimes(quint32(h - model.holdSpans().data()));
+            if (t < times.start || (t >= times.end && h->end != ravel::kOpenEnd))
+                continue;
+        }
+        out.push_back(h);
+    }
+    return out;
+}
+
 } // namespace
 
 DetailsPanel::DetailsPanel(TraceDocument* document, ViewState* state, QWidget* parent)
@@ -118,47 +139,89 @@ DetailsPanel::DetailsPanel(TraceDocument* document, ViewState* state, QWidget* p
     connect(state, &ViewState::selectionChanged, this, &DetailsPanel::onSelectionChanged);
     connect(document, &TraceDocument::closed, this, &DetailsPanel::onEventSelected);
     connect(document, &TraceDocument::loaded, this, &DetailsPanel::onEventSelected);
+    // The precision of times follows the zoom.
+    connect(state, &ViewState::visibleRangeChanged, this, &DetailsPanel::onEventSelected);
     onEventSelected();
 }
 
-QString DetailsPanel::describe(const TraceDocument& document, quint32 thread, quint64 t)
+void DetailsPanel::setTimelineIndex(std::function<const TimelineIndex*()> index)
+{
+    m_index = std::move(index);
+    onEventSelected();
+}
+
+QString DetailsPanel::describe(const TraceDocument& document, quint32 thread, quint64 t, const TimelineIndex* index,
+                               double res)
 {
     if (!document.isLoaded())
         return {};
     const ravel::ReplayModel& model = document.model();
+    auto timeText = [res](quint64 ns) { return TimelineRuler::timeAt(ns, res); };
     QString text = QStringLiteral("<b>%1</b>").arg(document.threadName(thread).toHtmlEscaped());
-    if (const ravel::WaitSpan* w = model.blockedAt(thread, t)) {
+    const ravel::WaitSpan* w = model.blockedAt(thread, t);
+    std::pair<quint64, quint64> waitTimes;
+    if (w) {
+        waitTimes = index ? index->waitTimes(quint32(w - model.waitSpans().data()))
+                          : std::pair<quint64, quint64>(w->start, w->end);
+        if (index && t >= waitTimes.second && w->end == ravel::kOpenEnd)
+            w = nullptr; // its thread had exited: no wait after that
+    }
+    if (w) {
+        const auto [lo, hi] = index ? index->clockBounds(thread, waitTimes.first)
+                                    : std::pair<quint64, quint64>(waitTimes.first, waitTimes.first);
         text += tr(" waits for <b>%1</b> since %2")
-                    .arg(document.objectName(w->object).toHtmlEscaped(), timeText(w->start));
+                    .arg(document.objectName(w->object).toHtmlEscaped(), TimelineRuler::approxAt(waitTimes.first, lo, hi, res));
         QStringList holders;
         for (const ravel::ModelThread& other : model.threads()) {
             if (other.id == thread)
                 continue;
-            for (const ravel::HoldSpan* h : model.heldAt(other.id, t))
+            for (const ravel::HoldSpan* h : heldAt(model, index, other.id, t))
                 if (h->object == w->object && !holders.contains(document.threadName(other.id)))
                     holders << document.threadName(other.id);
         }
         if (!holders.isEmpty())
             text += tr(" · held by %1").arg(holders.join(QStringLiteral(", ")).toHtmlEscaped());
-        if (w->end == ravel::kOpenEnd)
+        if (w->end == ravel::kOpenEnd && index && waitTimes.second < index->durationNs())
+            text += tr(" · until its thread exited at %1").arg(timeText(waitTimes.second));
+        else if (w->end == ravel::kOpenEnd)
             text += tr(" · <b>never woken</b> (still waiting when the trace ends)");
         else
-            text += tr(" · waited %1").arg(timeText(w->end - w->start));
+            text += tr(" · waited %1").arg(TimelineRuler::durationAt(waitTimes.second - waitTimes.first, res));
     } else {
-        text += tr(" at %1").arg(timeText(t));
+        // The moment a hold of this thread starts (a clicked hold): `≈` when that start is a range.
+        std::optional<TimelineHoldTimes> starting;
+        if (index)
+            for (const ravel::HoldSpan* h : model.heldAt(thread, t))
+                if (h->start == t) {
+                    const TimelineHoldTimes times = index->holdTimes(quint32(h - model.holdSpans().data()));
+                    if (times.startUncertain())
+                        starting = times;
+                }
+        if (starting)
+            text += tr(" at %1").arg(TimelineRuler::approxAt(starting->start, starting->startLo, starting->startHi, res));
+        else
+            text += tr(" at %1").arg(timeText(t));
     }
     QStringList held;
-    for (const ravel::HoldSpan* h : model.heldAt(thread, t))
-        held << document.objectName(h->object);
+    for (const ravel::HoldSpan* h : heldAt(model, index, thread, t)) {
+        QString name = document.objectName(h->object);
+        if (index) {
+            const TimelineHoldTimes times = index->holdTimes(quint32(h - model.holdSpans().data()));
+            if (times.startUncertain() && h->start != t) // at its start the line says so already
+                name += tr(" (taken %1)").arg(TimelineRuler::approxAt(times.start, times.startLo, times.startHi, res));
+        }
+        held << name;
+    }
     if (!held.isEmpty())
         text += tr(" · holds %1").arg(held.join(QStringLiteral(", ")).toHtmlEscaped());
     return text;
 }
 
-QString DetailsPanel::describeMoment(const TraceDocument& document, quint64 t)
+QString DetailsPanel::describeMoment(const TraceDocument& document, quint64 t, const TimelineIndex* index, double res)
 {
     if (!document.isLoaded())
         return {};
+    auto timeText = [res](quint64 ns) { return TimelineRuler::timeAt(ns, res); };
     const ravel::ReplayModel& model = document.model();
     int alive = 0;
     QStringList blocked;
@@ -168,6 +231,8 @@ QString DetailsPanel::describeMoment(const TraceDocument& document, quint64 t)
             continue;
         alive++;
         if (const ravel::WaitSpan* w = model.blockedAt(th.id, t)) {
+            if (index && t >= index->waitTimes(quint32(w - model.waitSpans().data())).second)
+                continue;
             if (++blockedCount <= 3)
                 blocked << tr("%1 waits for %2").arg(document.threadName(th.id), document.objectName(w->object));
         }
@@ -182,8 +247,9 @@ QString DetailsPanel::describeMoment(const TraceDocument& document, quint64 t)
     return text + QStringLiteral(" (") + blocked.join(QStringLiteral("; ")).toHtmlEscaped() + QStringLiteral(")");
 }
 
-QString DetailsPanel::describeFinding(const TraceDocument& document, int index)
+QString DetailsPanel::describeFinding(const TraceDocument& document, int index, double res)
 {
+    auto timeText = [res](quint64 ns) { return TimelineRuler::timeAt(ns, res); };
     if (!document.isLoaded() || index < 0 || size_t(index) >= document.findings().size())
         return {};
     const ravel::Finding& f = document.findings()[size_t(index)];
@@ -228,14 +294,16 @@ void DetailsPanel::onEventSelected()
     }
     // Always something to read: the chosen finding, then what the selected event, thread or
     // (with nothing selected) the whole program is doing at that moment.
+    const TimelineIndex* index = m_index ? m_index() : nullptr;
+    const double res = m_state->nsPerPixel();
     QStringList lines;
     if (m_state->selectedFinding() >= 0)
-        lines << describeFinding(*m_document, m_state->selectedFinding());
+        lines << describeFinding(*m_document, m_state->selectedFinding(), res);
     if (!m_state->hasSelectedEvent()) {
         if (!m_state->selectedThreads().isEmpty())
-            lines << describe(*m_document, m_state->selectedThreads().first(), m_state->playhead());
+            lines << describe(*m_document, m_state->selectedThreads().first(), m_state->playhead(), index, res);
         else
-            lines << describeMoment(*m_document, m_state->playhead());
+            lines << describeMoment(*m_document, m_state->playhead(), index, res);
         lines << QStringLiteral("<i>%1</i>").arg(
             tr("Click a span on the timeline, or choose a finding, to see its stack and source."));
         m_summary->setText(lines.join(QStringLiteral("<br>")));
@@ -243,7 +311,7 @@ void DetailsPanel::onEventSelected()
         m_source->showMessage({});
         return;
     }
-    lines << describe(*m_document, m_state->selectedEventThread(), m_state->selectedEventTime());
+    lines << describe(*m_document, m_state->selectedEventThread(), m_state->selectedEventTime(), index, res);
     m_stack->setStack(m_state->selectedEventStack());
     if (!m_stack->caveat().isEmpty())
         lines << QStringLiteral("<i>%1</i>").arg(m_stack->caveat().toHtmlEscaped());

@@ -6,6 +6,8 @@
 
 #include <QWidget>
 
+#include <functional>
+
 class QCheckBox;
 class QLabel;
 class QSortFilterProxyModel;
@@ -19,6 +21,7 @@ class ObjectStatsModel;
 class RaceView;
 class SourceView;
 class StackModel;
+class TimelineIndex;
 class TraceDocument;
 class ViewState;
 
@@ -35,12 +38,20 @@ public:
     QTabWidget* tabs() const { return m_tabs; }
     RaceView* raceView() const { return m_race; }
 
+    // The timeline's index, when built: the times the timeline draws (a hold overlap split,
+    // a wait cut at its thread's exit), so Details says what the screen shows.
+    void setTimelineIndex(std::function<const TimelineIndex*()> index);
+
+    // Times are printed to the precision of the timeline's zoom (resolutionNs: ns per pixel, 0:
+    // the default precision) and, where the trace cannot place them, as a range with `≈`.
     // "philosopher-0 waits for forks[1] since 1.204s · held by philosopher-1 · holds forks[0]"
-    static QString describe(const TraceDocument& document, quint32 thread, quint64 timeNs);
+    static QString describe(const TraceDocument& document, quint32 thread, quint64 timeNs,
+                            const TimelineIndex* index = nullptr, double resolutionNs = 0);
     // "At 4.4ms: 6 threads alive, 5 blocked (philosopher-0 waits for forks[1]; …)"
-    static QString describeMoment(const TraceDocument& document, quint64 timeNs);
+    static QString describeMoment(const TraceDocument& document, quint64 timeNs, const TimelineIndex* index = nullptr,
+                                  double resolutionNs = 0);
     // "Finding 1: deadlock: … · at 4.4ms · on forks[0], forks[1], …"
-    static QString describeFinding(const TraceDocument& document, int index);
+    static QString describeFinding(const TraceDocument& document, int index, double resolutionNs = 0);
 
 private:
     void onEventSelected();
@@ -59,6 +70,7 @@ private:
     SourceView* m_source;
     RaceView* m_race;
     int m_raceTab = -1;
+    std::function<const TimelineIndex*()> m_index;
     QTableView* m_objectView;
     QCheckBox* m_onlySelected;
 };

@@ -26,16 +26,16 @@ bool cancelled(const std::atomic<bool>* cancel)
 
 // Holds of one thread (sorted by start) to sub-rows: each to the lowest row free at its start, so
 // a lock held long stays on row 0 and hand-over-hand pairs alternate between two rows.
-std::vector<std::vector<TimelineItem>> assignHoldRows(const ReplayModel& model, const ModelThread& t, quint64 endNs)
+std::vector<std::vector<TimelineItem>> assignHoldRows(const TimelineIndex& index, const ModelThread& t)
 {
-    const std::vector<HoldSpan>& holds = model.holdSpans();
+    const std::vector<HoldSpan>& holds = index.model().holdSpans();
     auto itemOf = [&](uint32_t hi) {
-        const HoldSpan& h = holds[hi];
+        const TimelineHoldTimes times = index.holdTimes(hi, false);
         TimelineItem item;
-        item.start = std::min<quint64>(h.start, endNs);
-        item.end = std::max(item.start, std::min<quint64>(h.end, endNs));
+        item.start = times.start;
+        item.end = times.end;
         item.ref = hi;
-        item.state = holdState(h);
+        item.state = holdState(holds[hi]) | (times.startUncertain() || times.endUncertain() ? kUncertainBit : 0);
         return item;
     };
     // First the row of every hold and the size of every row, then each row allocated once: a
@@ -112,7 +112,12 @@ std::unique_ptr<TimelineIndex> TimelineIndex::build(const ReplayModel& model, co
     // A hung program lasts until the watchdog's verdict ended it (TraceDocument::durationNs too).
     const TraceSummary& summary = model.trace().summary();
     index->m_duration = std::max<quint64>({ model.endNs(), summary.duration_ns, summary.verdict_ns });
+    index->splitExclusiveOverlaps(cancel);
+    if (cancelled(cancel))
+        return nullptr;
     if (!index->buildLanes(findings, cancel))
+        return nullptr;
+    if (!index->collectStamps(cancel))
         return nullptr;
     if (cancelled(cancel))
         return nullptr;
@@ -175,7 +180,10 @@ bool TimelineIndex::buildLanes(const std::vector<Finding>& findings, const std::
             item.start = std::min<quint64>(w.start, m_duration);
             if (!blocked.empty())
                 item.start = std::max(item.start, blocked.back().end);
-            item.end = std::max(item.start, std::min<quint64>(w.end, m_duration));
+            // A thread that exited is never drawn waiting after its exit (a wait the trace never saw
+            // end, or ended by times interpolated past the exit, stops there).
+            item.start = std::min(item.start, lane.endNs);
+            item.end = std::max(item.start, std::min<quint64>({ w.end, m_duration, lane.endNs }));
             item.ref = t->waits[i];
             item.state = waitState(w);
             blocked.push_back(item);
@@ -183,7 +191,7 @@ bool TimelineIndex::buildLanes(const std::vector<Finding>& findings, const std::
         m_spans += blocked.size();
         lane.state = TimelineRow(std::move(blocked));
 
-        std::vector<std::vector<TimelineItem>> rows = assignHoldRows(m_model, *t, m_duration);
+        std::vector<std::vector<TimelineItem>> rows = assignHoldRows(*this, *t);
         if (cancelled(cancel))
             return false;
         if (rows.size() > size_t(TimelineLane::kShownHoldRows))
@@ -209,6 +217,163 @@ bool TimelineIndex::buildLanes(const std::vector<Finding>& findings, const std::
         m_lanes.push_back(std::move(lane));
     }
     return true;
+}
+
+void TimelineIndex::splitExclusiveOverlaps(const std::atomic<bool>* cancel)
+{
+    // The holds of each exclusively held lock (a mutex, a spinlock, a rwlock in write mode), by
+    // start: a sweep keeps the one drawn last, and any other thread's hold starting before it ends
+    // splits the overlap at its middle. Shared (read) holds and a hold the trace never saw end (a
+    // hang's, drawn to the end as it is) are left alone.
+    const std::vector<HoldSpan>& holds = m_model.holdSpans();
+    std::vector<quint32> order;
+    order.reserve(holds.size());
+    for (quint32 i = 0; i < holds.size(); i++) {
+        const HoldSpan& h = holds[i];
+        const unsigned kind = h.flags & 0x0f;
+        if ((h.flags & RAVEL_F_SHARED) || (kind != RAVEL_OBJ_MUTEX && kind != RAVEL_OBJ_SPIN && kind != RAVEL_OBJ_RWLOCK))
+            continue;
+        order.push_back(i);
+    }
+    if (cancelled(cancel))
+        return;
+    std::stable_sort(order.begin(), order.end(), [&](quint32 a, quint32 b) {
+        return holds[a].object != holds[b].object ? holds[a].object < holds[b].object : holds[a].start < holds[b].start;
+    });
+    std::map<quint32, TimelineHoldTimes> moved;
+    auto timesOf = [&](quint32 ref) {
+        if (auto it = moved.find(ref); it != moved.end())
+            return it->second;
+        const HoldSpan& h = holds[ref];
+        TimelineHoldTimes t;
+        t.start = t.startLo = t.startHi = std::min<quint64>(h.start, m_duration);
+        t.end = t.endLo = t.endHi = std::max(t.start, std::min<quint64>(h.end, m_duration));
+        return t;
+    };
+    std::optional<quint32> last; // the hold of the current object drawn to the latest end
+    for (size_t i = 0; i < order.size(); i++) {
+        if (i % kCancelEvery == kCancelEvery - 1 && cancelled(cancel))
+            return;
+        const quint32 cur = order[i];
+        if (last && holds[*last].object != holds[cur].object)
+            last.reset();
+        if (!last) {
+            last = cur;
+            continue;
+        }
+        TimelineHoldTimes a = timesOf(*last);
+        TimelineHoldTimes b = timesOf(cur);
+        // Overlapping by a positive length: a hold taken and released at the instant the other was
+        // taken (both at a.start) goes before it, and is no overlap.
+        const bool overlap = b.start < a.end && (b.end > b.start ? b.end > a.start : b.start > a.start);
+        if (holds[*last].thread == holds[cur].thread || holds[*last].end == kOpenEnd || !overlap) {
+            if (b.end >= a.end || holds[cur].end == kOpenEnd)
+                last = cur;
+            continue;
+        }
+        // The release of `a` and the acquisition of `b` both lie in [lo, hi], in that order.
+        const quint64 lo = b.start, hi = a.end;
+        const quint64 mid = std::max(a.start, lo + (hi - lo) / 2);
+        a.end = mid;
+        a.endLo = std::min(a.endLo, lo);
+        a.endHi = std::max(a.endHi, hi);
+        b.start = mid;
+        b.startLo = std::min(b.startLo, lo);
+        b.startHi = std::max(b.startHi, hi);
+        if (b.end < b.start) { // all of b in the overlap: its end is after its start, no more known
+            b.endLo = std::min(b.endLo, b.end);
+            b.end = b.start;
+            b.endHi = std::max(b.endHi, b.end);
+        }
+        moved[*last] = a;
+        moved[cur] = b;
+        last = cur;
+    }
+    m_adjustedRefs.reserve(moved.size());
+    m_adjusted.reserve(moved.size());
+    for (const auto& [ref, t] : moved) {
+        m_adjustedRefs.push_back(ref);
+        m_adjusted.push_back(t);
+    }
+}
+
+TimelineHoldTimes TimelineIndex::holdTimes(quint32 ref, bool withClock) const
+{
+    const HoldSpan& h = m_model.holdSpans()[ref];
+    TimelineHoldTimes t;
+    auto it = std::lower_bound(m_adjustedRefs.begin(), m_adjustedRefs.end(), ref);
+    if (it != m_adjustedRefs.end() && *it == ref) {
+        t = m_adjusted[size_t(it - m_adjustedRefs.begin())];
+    } else {
+        t.start = t.startLo = t.startHi = std::min<quint64>(h.start, m_duration);
+        t.end = t.endLo = t.endHi = std::max(t.start, std::min<quint64>(h.end, m_duration));
+    }
+    // An interpolated end: somewhere between the stamps around it as well.
+    if (withClock && !m_stamps.empty()) {
+        const auto [slo, shi] = clockBounds(h.thread, std::min<quint64>(h.start, m_duration));
+        t.startLo = std::min(t.startLo, slo);
+        t.startHi = std::max(t.startHi, shi);
+        if (h.end != kOpenEnd) {
+            const auto [elo, ehi] = clockBounds(h.thread, std::min<quint64>(h.end, m_duration));
+            t.endLo = std::min(t.endLo, elo);
+            t.endHi = std::max(t.endHi, ehi);
+        }
+    }
+    return t;
+}
+
+bool TimelineIndex::collectStamps(const std::atomic<bool>* cancel)
+{
+    // One pass over each thread's own events (no merge): what the clock timed exactly.
+    m_stamps.assign(m_lanes.size(), {});
+    const TraceReader& trace = m_model.trace();
+    bool stopped = false;
+    for (size_t li = 0; li < m_lanes.size() && !stopped; li++) {
+        std::vector<quint64>& out = m_stamps[li];
+        size_t n = 0;
+        trace.forEachThreadEvent(m_lanes[li].thread, [&](const Event& e) {
+            if (++n % kCancelEvery == 0 && cancelled(cancel)) {
+                stopped = true;
+                return false;
+            }
+            if (e.stamped || e.earliest_ns == e.latest_ns)
+                if (out.empty() || out.back() != e.time_ns)
+                    out.push_back(e.time_ns);
+            return true;
+        });
+        std::sort(out.begin(), out.end());
+        out.shrink_to_fit();
+    }
+    return !stopped;
+}
+
+std::pair<quint64, quint64> TimelineIndex::clockBounds(quint32 thread, quint64 t) const
+{
+    const int li = laneOf(thread);
+    if (li < 0 || size_t(li) >= m_stamps.size())
+        return { t, t };
+    const std::vector<quint64>& s = m_stamps[size_t(li)];
+    auto it = std::lower_bound(s.begin(), s.end(), t);
+    if (it != s.end() && *it == t)
+        return { t, t };
+    const TimelineLane& lane = m_lanes[size_t(li)];
+    const quint64 lo = it == s.begin() ? std::min(lane.startNs, t) : std::min(*std::prev(it), t);
+    const quint64 hi = it == s.end() ? std::max(lane.exited ? lane.endNs : m_duration, t) : std::max(*it, t);
+    return { lo, hi };
+}
+
+quint64 TimelineIndex::laneEnd(quint32 thread) const
+{
+    const int li = laneOf(thread);
+    return li < 0 ? m_duration : m_lanes[size_t(li)].endNs;
+}
+
+std::pair<quint64, quint64> TimelineIndex::waitTimes(quint32 ref) const
+{
+    const WaitSpan& w = m_model.waitSpans()[ref];
+    const quint64 end = laneEnd(w.thread);
+    const quint64 start = std::min<quint64>({ w.start, m_duration, end });
+    return { start, std::max(start, std::min<quint64>({ w.end, m_duration, end })) };
 }
 
 void TimelineIndex::buildArrows()

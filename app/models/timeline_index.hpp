@@ -85,6 +85,22 @@ struct TimelineRaceMark {
     quint64 firstToNs = 0;
 };
 
+// Where the timeline draws a hold: its start and end, and the range each end lies in. The trace
+// times most events by interpolation between clock stamps (a millisecond tick apart at worst), so
+// two threads' holds of one exclusive lock can overlap by their times although the lock passed
+// from one to the other: the release and the acquisition happened somewhere in the overlap, in
+// that order. The timeline splits such an overlap at its middle, so no two holders are ever drawn
+// at once, and keeps the overlap as the range of both ends (drawn faded and hatched, worded `≈`).
+struct TimelineHoldTimes {
+    quint64 start = 0, end = 0;     // as drawn (clamped to the trace)
+    // The start lies in [startLo, startHi] (both = start when exact). Besides a split, an end is
+    // uncertain when its time was interpolated: then the range is the clock stamps around it.
+    quint64 startLo = 0, startHi = 0;
+    quint64 endLo = 0, endHi = 0;
+    bool startUncertain() const { return startHi > startLo; }
+    bool endUncertain() const { return endHi > endLo; }
+};
+
 class TimelineIndex {
 public:
     // Builds the index. Returns nullptr when *cancel turns true meanwhile (checked often, so a
@@ -124,6 +140,18 @@ public:
                                                      const std::atomic<bool>* cancel = nullptr);
     static std::vector<TimelineFindingMark> findingMarksOf(const std::vector<Finding>& findings, quint64 durationNs);
 
+    // The hold span `ref` (index into the model's hold spans) as the timeline draws it; with
+    // withClock false, the ranges are those of a split only (what the timeline hatches).
+    TimelineHoldTimes holdTimes(quint32 ref, bool withClock = true) const;
+    // The wait span `ref` as drawn: ends by its thread's exit (a thread never waits after it).
+    std::pair<quint64, quint64> waitTimes(quint32 ref) const;
+    // Holds whose drawn ends differ from the trace's times (the overlaps split).
+    size_t uncertainHoldCount() const { return m_adjustedRefs.size(); }
+    // What the clock proves about an instant t of `thread`'s (an event's time): exact (lo == hi
+    // == t) when an event of the thread was stamped then, else between the stamps around it (the
+    // thread's start and exit when there are none; hi the trace's end when it did not exit).
+    std::pair<quint64, quint64> clockBounds(quint32 thread, quint64 t) const;
+
     size_t spanCount() const { return m_spans; }
     size_t memoryBytes() const;
 
@@ -131,6 +159,9 @@ private:
     explicit TimelineIndex(const ReplayModel& model);
     bool buildLanes(const std::vector<Finding>& findings, const std::atomic<bool>* cancel);
     void buildArrows();
+    void splitExclusiveOverlaps(const std::atomic<bool>* cancel);
+    bool collectStamps(const std::atomic<bool>* cancel);
+    quint64 laneEnd(quint32 thread) const;
 
     const ReplayModel& m_model;
     quint64 m_duration = 0;
@@ -142,6 +173,11 @@ private:
     std::vector<TimelineFindingMark> m_findings;
     std::vector<TimelineRaceMark> m_races;
     size_t m_spans = 0;
+    // The holds splitExclusiveOverlaps moved: sorted refs, and their times (same order).
+    std::vector<quint32> m_adjustedRefs;
+    std::vector<TimelineHoldTimes> m_adjusted;
+    // Per lane: the times of the thread's events the clock timed exactly (sorted).
+    std::vector<std::vector<quint64>> m_stamps;
 };
 
 } // namespace ravel::gui

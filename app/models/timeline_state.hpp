@@ -34,10 +34,14 @@ enum class SpanKind : uint8_t {
 };
 
 inline constexpr uint8_t kOpenBit = 0x80;
+// kUncertainBit: an end of the span is not where the trace placed it but somewhere in a range
+// (TimelineIndex::holdTimes): drawn faded and hatched there, its times worded with `≈`.
+inline constexpr uint8_t kUncertainBit = 0x40;
 inline constexpr uint8_t kKindMask = 0x3f;
 
 inline SpanKind spanKindOf(uint8_t state) { return SpanKind(state & kKindMask); }
 inline bool isOpenState(uint8_t state) { return (state & kOpenBit) != 0; }
+inline bool isUncertainState(uint8_t state) { return (state & kUncertainBit) != 0; }
 inline bool isWaitKind(SpanKind k) { return k >= SpanKind::WaitMutex && k <= SpanKind::WaitOther; }
 
 // Rank used when spans fold into one pixel: the highest wins. A wait that never ended beats any

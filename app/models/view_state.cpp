@@ -48,6 +48,20 @@ void ViewState::setVisibleRange(quint64 from, quint64 to)
     emit visibleRangeChanged(from, to);
 }
 
+double ViewState::nsPerPixel() const
+{
+    return m_visibleTo > m_visibleFrom ? double(m_visibleTo - m_visibleFrom) / double(std::max(1, m_viewWidth)) : 0.0;
+}
+
+void ViewState::setViewWidth(int pixels)
+{
+    pixels = std::max(1, pixels);
+    if (pixels == m_viewWidth)
+        return;
+    m_viewWidth = pixels;
+    emit visibleRangeChanged(m_visibleFrom, m_visibleTo); // the precision of times changed
+}
+
 void ViewState::setSelectedThreads(const QList<quint32>& ravelTids)
 {
     if (ravelTids == m_threads)

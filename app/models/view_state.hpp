@@ -25,6 +25,10 @@ public:
     quint64 visibleFrom() const { return m_visibleFrom; }
     quint64 visibleTo() const { return m_visibleTo; }
     void setVisibleRange(quint64 from, quint64 to);
+    // What one pixel of the timeline spans (the visible range over its width, set by the
+    // timeline): the precision times are printed with (TimelineRuler::timeAt).
+    double nsPerPixel() const;
+    void setViewWidth(int pixels);
 
     QList<quint32> selectedThreads() const { return m_threads; } // ravel thread ids
     void setSelectedThreads(const QList<quint32>& ravelTids);
@@ -57,6 +61,7 @@ private:
     quint64 m_playhead = 0;
     quint64 m_visibleFrom = 0;
     quint64 m_visibleTo = 0;
+    int m_viewWidth = 1000;
     QList<quint32> m_threads;
     QList<quint32> m_objects;
     int m_finding = -1;

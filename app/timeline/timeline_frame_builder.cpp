@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace ravel::gui {
 
@@ -59,11 +60,13 @@ void addRect(Layer& layer, size_t rowFirst, QRectF r, const QColor& color, RectS
     layer.rects.push_back({ r, color, style });
 }
 
-// Pixel-aligned span rectangle, at least one pixel wide so nothing short disappears.
+// Pixel-aligned span rectangle, at least one pixel wide so nothing short disappears. Both ends
+// round to the nearest pixel edge, so a span ending where another begins (a lock handed over)
+// shares no pixel with it.
 QRectF spanRect(const TimelineFrame& f, const QRect& area, quint64 start, quint64 end, int y, int h)
 {
-    double x0 = std::floor(std::max(f.xOf(start), double(area.left()) - 2));
-    double x1 = std::ceil(std::min(f.xOf(end), double(area.right()) + 2));
+    double x0 = std::round(std::max(f.xOf(start), double(area.left()) - 2));
+    double x1 = std::round(std::min(f.xOf(end), double(area.right()) + 2));
     if (x1 < x0 + 1)
         x1 = x0 + 1;
     return QRectF(x0, y, x1 - x0, h);
@@ -255,6 +258,27 @@ void TimelineFrameBuilder::buildLanes(const TimelineFrame& f, Layer& content, La
                     ? m_palette.lockHold(h.object, item.state)
                     : m_palette.span(quint8(SpanKind::HoldMany) | (item.state & kOpenBit));
                 addRect(content, rowFirst, rect, color, RectStyle::Fill);
+                if (item.count == 1 && isUncertainState(item.state)) {
+                    // An end the trace cannot place (two holders' times overlapped): the part of
+                    // the range this hold is drawn over, faded and hatched.
+                    const TimelineHoldTimes t = m_index->holdTimes(item.ref, false);
+                    auto uncertain = [&](quint64 lo, quint64 hi) {
+                        lo = std::max(lo, t.start);
+                        hi = std::min(hi, t.end);
+                        if (hi <= lo || hi < f.from || lo > f.to)
+                            return;
+                        QRectF u = spanRect(f, area, lo, hi, y, TimelineLayout::kHoldHeight).intersected(rect);
+                        if (u.width() < 1)
+                            return;
+                        content.rects.push_back({ u, m_palette.background(), RectStyle::Fill });
+                        content.rects.push_back({ u, color.darker(140), RectStyle::Uncertain });
+                    };
+                    if (t.startUncertain())
+                        uncertain(t.startLo, t.startHi);
+                    if (t.endUncertain())
+                        uncertain(t.endLo, t.endHi);
+                    rowFirst = content.rects.size();
+                }
                 if (item.count == 1 && rect.width() > 30) {
                     addSpanText(content, rect.adjusted(0, -2, 0, 2), objectName(h.object), color, true);
                     rowFirst = content.rects.size();
@@ -276,13 +300,19 @@ void TimelineFrameBuilder::buildSelectedSpan(const TimelineFrame& f, Layer& cont
     quint64 start, end;
     quint32 thread;
     int y = 0, h = 0;
+    // The ranges the clock allows for the span's ends (interpolated times), drawn under the
+    // selected span: where its start and end may really have been.
+    std::pair<quint64, quint64> startRange, endRange;
+    bool openEnd = false;
     if (f.selectedType == TimelineFrame::SpanType::Wait) {
         if (f.selectedRef >= model.waitSpans().size())
             return;
         const WaitSpan& w = model.waitSpans()[f.selectedRef];
-        start = w.start;
-        end = std::min<quint64>(w.end, m_index->durationNs());
+        std::tie(start, end) = m_index->waitTimes(f.selectedRef);
         thread = w.thread;
+        startRange = m_index->clockBounds(thread, start);
+        endRange = m_index->clockBounds(thread, end);
+        openEnd = w.end == kOpenEnd;
         int li = m_index->laneOf(thread);
         if (li < 0)
             return;
@@ -292,9 +322,13 @@ void TimelineFrameBuilder::buildSelectedSpan(const TimelineFrame& f, Layer& cont
         if (f.selectedRef >= model.holdSpans().size())
             return;
         const HoldSpan& hs = model.holdSpans()[f.selectedRef];
-        start = hs.start;
-        end = std::min<quint64>(hs.end, m_index->durationNs());
+        const TimelineHoldTimes times = m_index->holdTimes(f.selectedRef);
+        start = times.start;
+        end = times.end;
         thread = hs.thread;
+        startRange = { times.startLo, times.startHi };
+        endRange = { times.endLo, times.endHi };
+        openEnd = hs.end == kOpenEnd;
         int li = m_index->laneOf(thread);
         if (li < 0)
             return;
@@ -314,6 +348,15 @@ void TimelineFrameBuilder::buildSelectedSpan(const TimelineFrame& f, Layer& cont
     }
     if (end < f.from || start > f.to)
         return;
+    auto range = [&](std::pair<quint64, quint64> at) {
+        if (at.second <= at.first || f.xOf(at.second) - f.xOf(at.first) < 2)
+            return;
+        content.rects.push_back({ spanRect(f, area, at.first, at.second, y + h + 1, 3), m_palette.selectionOutline(),
+                                  RectStyle::Uncertain });
+    };
+    range(startRange);
+    if (!openEnd)
+        range(endRange);
     QRectF r = spanRect(f, area, start, end, y, h).adjusted(-2, -2, 2, 2);
     if (r.width() < 7) // a sub-pixel span still gets a frame one can see
         r.adjust(-(7 - r.width()) / 2, 0, (7 - r.width()) / 2, 0);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace ravel::gui {
 
@@ -77,6 +78,66 @@ QString TimelineRuler::duration(quint64 ns)
         }
     }
     return QStringLiteral("%1 ns").arg(ns);
+}
+
+namespace {
+
+// Decimals of `unit` that show `resolution` ns, at least `minimum`, at most down to the nanosecond.
+int decimalsShowing(double unit, double resolution, int minimum)
+{
+    int decimals = minimum;
+    if (resolution > 0)
+        decimals = std::max(decimals, int(std::ceil(std::log10(unit / std::max(resolution, 1.0)) - 1e-9)));
+    return std::clamp(decimals, 0, int(std::lround(std::log10(unit))));
+}
+
+} // namespace
+
+QString TimelineRuler::timeAt(quint64 ns, double resolutionNs)
+{
+    // The units and least decimals of formatTraceTime (what the command line prints and parses).
+    const std::tuple<double, const char*, int> units[] = { { 1e9, "s", 3 }, { 1e6, "ms", 1 }, { 1e3, "us", 1 } };
+    for (const auto& [scale, suffix, minimum] : units)
+        if (double(ns) >= scale)
+            return QString::number(double(ns) / scale, 'f', decimalsShowing(scale, resolutionNs, minimum))
+                + QLatin1String(suffix);
+    return QStringLiteral("%1ns").arg(ns);
+}
+
+QString TimelineRuler::durationAt(quint64 ns, double resolutionNs)
+{
+    if (resolutionNs <= 0 || ns < 1000)
+        return duration(ns);
+    const std::pair<double, const char*> units[] = { { 1e9, "s" }, { 1e6, "ms" }, { 1e3, "us" } };
+    for (const auto& [scale, suffix] : units) {
+        const double v = double(ns) / scale;
+        if (v >= 1) {
+            const int significant = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+            return number(v, decimalsShowing(scale, resolutionNs, significant)) + QLatin1Char(' ') + QLatin1String(suffix);
+        }
+    }
+    return duration(ns);
+}
+
+QString TimelineRuler::approxTime(quint64 lo, quint64 hi, double resolutionNs)
+{
+    if (hi < lo)
+        std::swap(lo, hi);
+    if (double(hi - lo) <= std::max(resolutionNs, 0.0))
+        return QStringLiteral("≈") + timeAt(lo + (hi - lo) / 2, resolutionNs);
+    return QStringLiteral("≈ between %1 and %2").arg(timeAt(lo, resolutionNs), timeAt(hi, resolutionNs));
+}
+
+QString TimelineRuler::approxAt(quint64 t, quint64 lo, quint64 hi, double resolutionNs)
+{
+    if (hi < lo)
+        std::swap(lo, hi);
+    if (lo == hi && lo == t)
+        return timeAt(t, resolutionNs);
+    if (double(hi - lo) <= std::max(resolutionNs, 0.0))
+        return QStringLiteral("≈") + timeAt(t, resolutionNs);
+    return QStringLiteral("≈%1 (between %2 and %3)")
+        .arg(timeAt(t, resolutionNs), timeAt(lo, resolutionNs), timeAt(hi, resolutionNs));
 }
 
 TimelineRuler::Ticks TimelineRuler::ticks(quint64 from, quint64 to, double widthPx, double minSpacingPx)

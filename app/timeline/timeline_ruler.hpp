@@ -30,6 +30,20 @@ public:
     static QString label(quint64 t, quint64 step);
     // A duration for people: "7.81 ms", "146 us", "2.3 s", "12 ns" (3 significant digits).
     static QString duration(quint64 ns);
+
+    // Times and durations to the precision of the view: resolutionNs is what one pixel of the
+    // timeline spans (TimelineFrame::nsPerPixel, ViewState::nsPerPixel); 0 means no view (the
+    // default precision). Zoomed out these read as formatTraceTime and duration() do ("31.0ms",
+    // "7.81 ms"); at 15 ns per pixel "31.01234ms" and "7.812 us", so two instants a pixel apart
+    // never read the same.
+    static QString timeAt(quint64 ns, double resolutionNs);
+    static QString durationAt(quint64 ns, double resolutionNs);
+    // A time the trace knows only to lie in [lo, hi] (interpolated, or an overlap split): "≈31.0123ms"
+    // when the range is within a pixel, else "≈ between 31.0121ms and 31.0125ms".
+    static QString approxTime(quint64 lo, quint64 hi, double resolutionNs);
+    // An instant placed at t, known to lie in [lo, hi]: "31.01234ms" when exact (lo == hi),
+    // "≈31.01234ms" when the range is within a pixel, else "≈31.01234ms (between 31.0ms and 32.0ms)".
+    static QString approxAt(quint64 t, quint64 lo, quint64 hi, double resolutionNs);
 };
 
 } // namespace ravel::gui

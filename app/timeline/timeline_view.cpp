@@ -336,6 +336,7 @@ void TimelineView::resizeEvent(QResizeEvent* event)
 {
     QAbstractScrollArea::resizeEvent(event);
     relayout();
+    m_state->setViewWidth(currentFrame(viewport()->size()).timeArea().width());
 }
 
 void TimelineView::scrollContentsBy(int, int)
@@ -848,12 +849,12 @@ QString TimelineView::raceTooltip(int finding, const QPoint& pos) const
         const RaceAccess& a = onSecond ? pair->second : pair->first;
         text += QStringLiteral("<br>") + tr("%1: %2").arg(m_document->threadName(a.thread).toHtmlEscaped(), accessWhat(a));
         if (a.timeKnown)
-            text += tr(" at %1").arg(TimelineRuler::duration(a.earliestNs));
+            text += tr(" at %1").arg(TimelineRuler::timeAt(a.earliestNs, f.nsPerPixel()));
         else if (double(a.latestNs - a.earliestNs) <= tolerance)
-            text += tr(" at ≈%1 (not timed)").arg(TimelineRuler::duration(a.latestNs));
+            text += tr(" at ≈%1 (not timed)").arg(TimelineRuler::timeAt(a.latestNs, f.nsPerPixel()));
         else
-            text += tr(", not timed: ≈ between %1 and %2").arg(TimelineRuler::duration(a.earliestNs),
-                                                                 TimelineRuler::duration(a.latestNs));
+            text += tr(", not timed: ≈ between %1 and %2").arg(TimelineRuler::timeAt(a.earliestNs, f.nsPerPixel()),
+                                                                 TimelineRuler::timeAt(a.latestNs, f.nsPerPixel()));
         text += QStringLiteral("<br><i>") + tr("click to choose the finding") + QStringLiteral("</i>");
         break;
     }
@@ -871,19 +872,44 @@ QString TimelineView::tooltipAt(const QPoint& pos)
     const ReplayModel& model = m_index->model();
     const QString who = lane.label().toHtmlEscaped();
     const quint64 end = m_index->durationNs();
+    // Times to the precision of the zoom; an end the trace cannot place is a range, with `≈`.
+    const double res = currentFrame(viewport()->size()).nsPerPixel();
     auto kindName = [&](quint32 object) {
         return QString::fromUtf8(objectKindName(model.objects()[object].kind).data());
     };
-    auto sinceFor = [&](quint64 start, quint64 stop, bool open, const char* openText) {
-        QString s = tr("since %1").arg(TimelineRuler::duration(start));
+    auto waitSince = [&](quint32 ref) {
+        const WaitSpan& w = model.waitSpans()[ref];
+        const auto [start, stop] = m_index->waitTimes(ref);
+        const auto [lo, hi] = m_index->clockBounds(w.thread, start);
+        QString s = tr("since %1").arg(TimelineRuler::approxAt(start, lo, hi, res));
+        if (w.end == kOpenEnd && lane.exited && stop == lane.endNs)
+            return s + tr(", until the thread exited at %1 (%2; the trace saw the wait never end)")
+                           .arg(TimelineRuler::timeAt(stop, res), TimelineRuler::durationAt(stop - start, res));
+        if (w.end == kOpenEnd)
+            return s + QStringLiteral(", ") + tr("still blocked when the trace ends")
+                + QStringLiteral(" (%1)").arg(TimelineRuler::durationAt(end - start, res));
+        return s + tr(", for %1").arg(TimelineRuler::durationAt(stop - start, res));
+    };
+    auto sinceFor = [&](const TimelineHoldTimes& t, bool split, bool open, const char* openText) {
+        QString s = tr("since %1").arg(TimelineRuler::approxAt(t.start, t.startLo, t.startHi, res));
         if (open)
-            return s + QStringLiteral(", ") + tr(openText) + QStringLiteral(" (%1)").arg(TimelineRuler::duration(end - start));
-        return s + tr(", for %1").arg(TimelineRuler::duration(stop - start));
+            return s + QStringLiteral(", ") + tr(openText) + QStringLiteral(" (%1)").arg(TimelineRuler::durationAt(end - t.start, res));
+        const bool approx = (t.startUncertain() || t.endUncertain()) && double(std::max(t.startHi - t.startLo, t.endHi - t.endLo)) > res;
+        s += tr(", for %1%2").arg(approx ? QStringLiteral("≈") : QString(), TimelineRuler::durationAt(t.end - t.start, res));
+        if (t.endUncertain())
+            s += QStringLiteral("<br>") + tr("released %1").arg(TimelineRuler::approxAt(t.end, t.endLo, t.endHi, res));
+        if (split)
+            s += QStringLiteral("<br><i>") + tr("another thread's hold of it overlaps by the interpolated times; "
+                                               "the handover is somewhere in the hatched part")
+                + QStringLiteral("</i>");
+        else if (approx)
+            s += QStringLiteral("<br><i>") + tr("times between two clock stamps are interpolated") + QStringLiteral("</i>");
+        return s;
     };
     if (hit.inLabels || hit.row < -1) {
-        QString text = QStringLiteral("<b>%1</b><br>%2").arg(who, tr("started at %1").arg(TimelineRuler::duration(lane.startNs)));
+        QString text = QStringLiteral("<b>%1</b><br>%2").arg(who, tr("started at %1").arg(TimelineRuler::timeAt(lane.startNs, res)));
         if (lane.exited)
-            text += QStringLiteral("<br>") + tr("exited at %1").arg(TimelineRuler::duration(lane.endNs));
+            text += QStringLiteral("<br>") + tr("exited at %1").arg(TimelineRuler::timeAt(lane.endNs, res));
         if (lane.deadlocked)
             text += QStringLiteral("<br><b>") + tr("deadlocked") + QStringLiteral("</b>");
         return text;
@@ -910,7 +936,7 @@ QString TimelineView::tooltipAt(const QPoint& pos)
             verb = tr("waits in a select on");
         QString text = fold + QStringLiteral("<b>%1</b> %2 %3 <b>%4</b><br>%5")
                                   .arg(who, verb, kindName(w.object), m_names->name(w.object).toHtmlEscaped(),
-                                       sinceFor(w.start, w.end, w.end == kOpenEnd, "still blocked when the trace ends"));
+                                       waitSince(item.ref));
         if (w.op == ChanOp::Select && w.caseCount > 1)
             text += QStringLiteral("<br>") + tr("(and %1 more channels)").arg(w.caseCount - 1);
         if (const ModelChannel* chan = model.channel(w.object)) {
@@ -930,7 +956,7 @@ QString TimelineView::tooltipAt(const QPoint& pos)
     QString text = fold + QStringLiteral("<b>%1</b> %2 %3 <b>%4</b><br>%5")
                               .arg(who, (h.flags & RAVEL_F_SHARED) ? tr("holds (shared)") : tr("holds"), kindName(h.object),
                                    m_names->name(h.object).toHtmlEscaped(),
-                                   sinceFor(h.start, h.end, h.end == kOpenEnd, "still held when the trace ends"));
+                                   sinceFor(m_index->holdTimes(item.ref), isUncertainState(item.state), h.end == kOpenEnd, "still held when the trace ends"));
     if (h.flags & RAVEL_F_CONTENDED)
         text += QStringLiteral("<br>") + tr("had to wait for it");
     if (h.depth)
