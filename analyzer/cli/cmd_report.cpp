@@ -356,7 +356,7 @@ void addReportCommand(CLI::App& app, int& status)
     cmd->add_option("-o,--output", o->output, "Write the report to FILE instead of stdout")->type_name("FILE");
     auto* supp = cmd->add_option("--suppressions", o->suppressions, "Silence findings matching the rules in FILE")
                      ->type_name("FILE");
-    cmd->add_flag("--no-lock-order", o->noLockOrder, "Skip the lock-order analysis (potential deadlocks)");
+    cmd->add_flag("--no-lock-order", o->noLockOrder, "Skip every prediction: lock order and condition variables (potential deadlocks)");
     auto* code = cmd->add_option("--error-exitcode", o->errorExitCode,
                                  "Exit status when an error finding remains (default 66)")
                      ->type_name("N")

@@ -1,6 +1,7 @@
 #include "analysis/analysis.hpp"
 
 #include "analysis/run_analysis.hpp"
+#include "detect/cond_predict.hpp"
 #include "detect/data_race.hpp"
 #include "detect/end_of_run.hpp"
 #include "detect/lock_order.hpp"
@@ -156,6 +157,9 @@ std::vector<Finding> analyzeTrace(const RunAnalysis& run, Symbolizer& sym, const
                 out.push_back(std::move(f));
         }
     }
+    if (opt.lockOrder) // predictions: `--no-lock-order` turns every one off
+        for (Finding& f : condVarPredictions(model, sym))
+            out.push_back(std::move(f));
     for (Finding& f : dataRaceFindings(model))
         out.push_back(std::move(f));
     std::stable_sort(out.begin(), out.end(), [](const Finding& a, const Finding& b) { return rank(a) < rank(b); });

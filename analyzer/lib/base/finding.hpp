@@ -61,6 +61,8 @@ struct FindingThread {
     // Misuse: what the thread did at waitStack ("locks", "destroyed", "waits on"). A misuse made of
     // two events (a lock after a destroy) names both, the misuse first; one thread may be both.
     std::string action;
+    // The object `action` is done to (an index into Finding::objects); -1: objects[0].
+    long actionObject = -1;
     // Where the thread was created (data races): its creator's ravel id (0 for the main thread)
     // and the creation stack.
     uint32_t parent = 0;

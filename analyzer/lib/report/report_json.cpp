@@ -171,8 +171,10 @@ private:
             // Misuse findings keep where it happened in waitStack with no wait.
             if (t.waitStack)
                 j["stack"] = stack(t.waitStack);
-            if (!t.action.empty())
+            if (!t.action.empty()) {
                 j["action"] = t.action;
+                j["action_object"] = objectId(t.actionObject >= 0 ? size_t(t.actionObject) : 0);
+            }
         }
         json holds = json::array();
         for (const FindingHold& h : t.holds) {

@@ -368,7 +368,8 @@ std::string renderFindingText(const Finding& f, size_t number, const TraceReader
         } else if (t.waitStack) {
             // Misuse: the stack is where it happened, the object the one it happened to; a misuse of
             // two events says what each thread did ("T2 locks mutex m", "T1 destroyed mutex m").
-            std::string on = f.objects.empty() ? "" : t.action.empty() ? fmt::format(", on {}", objName(0)) : " " + objName(0);
+            size_t acted = t.actionObject >= 0 && size_t(t.actionObject) < f.objects.size() ? size_t(t.actionObject) : 0;
+            std::string on = f.objects.empty() ? "" : t.action.empty() ? fmt::format(", on {}", objName(0)) : " " + objName(acted);
             std::string did = t.action.empty() ? "" : " " + t.action;
             out += fmt::format("\n  {}{}{}{}, at:\n", st.bold(threadLabel(t)), pidPart, did, on);
             appendStack(out, t.waitStack, false, trace, sym, opt, st);

@@ -390,6 +390,13 @@ Symbolizer::~Symbolizer() = default;
 
 const std::vector<std::string>& Symbolizer::warnings() const { return m_impl->warnings; }
 
+const llvm::object::ObjectFile* Symbolizer::objectFile(const Module& module)
+{
+    return m_impl->usable(module) ? m_impl->file(module)->binary.getBinary() : nullptr;
+}
+
+bool Symbolizer::isSystemModule(const std::string& path) { return ravel::isSystemModule(path); }
+
 const Module* Symbolizer::moduleFor(uint64_t addr) const
 {
     const auto& mods = m_impl->modules;

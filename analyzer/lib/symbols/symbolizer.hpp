@@ -12,6 +12,10 @@
 #include <string>
 #include <vector>
 
+namespace llvm::object {
+class ObjectFile;
+}
+
 namespace ravel {
 
 struct Frame {
@@ -69,6 +73,12 @@ public:
     static std::string site(const Frame& frame);
 
     const Module* moduleFor(uint64_t addr) const;
+    // The module's file as the run loaded it, or nullptr when it cannot be read or has changed
+    // since the run (a warning says so); owned by the symbolizer.
+    const llvm::object::ObjectFile* objectFile(const Module& module);
+    // The C library, the C++ runtime, the dynamic loader or ravel's own runtime: never the
+    // program's code.
+    static bool isSystemModule(const std::string& path);
     // One line per module that could not be used (missing, unreadable, rebuilt since the run),
     // for "ravel: warning: ..." lines; filled as modules are first needed.
     const std::vector<std::string>& warnings() const;
