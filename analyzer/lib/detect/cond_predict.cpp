@@ -8,7 +8,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <deque>
+#include <memory>
 #include <map>
 #include <unordered_map>
 
@@ -27,9 +29,21 @@ void join(Clock& into, const Clock& from)
 {
     if (from.empty())
         return;
+    // The common case: the same threads as last time, only later positions; no allocation.
+    size_t i = 0, j = 0;
+    while (j < from.size()) {
+        while (i < into.size() && into[i].first < from[j].first)
+            i++;
+        if (i == into.size() || into[i].first != from[j].first)
+            break;
+        into[i].second = std::max(into[i].second, from[j].second);
+        j++;
+    }
+    if (j == from.size())
+        return;
     Clock out;
     out.reserve(into.size() + from.size());
-    size_t i = 0, j = 0;
+    i = 0, j = 0;
     while (i < into.size() || j < from.size()) {
         if (j == from.size() || (i < into.size() && into[i].first < from[j].first))
             out.push_back(into[i++]);
@@ -82,8 +96,15 @@ struct Signal {
     uint32_t stack = 0;
     uint64_t timeNs = 0;
     bool broadcast = false;
-    Clock clock;                // the signaller's, at the signal (its own entry included)
-    std::vector<uint64_t> held; // locks it held then
+    std::shared_ptr<const Clock> clock; // what the signaller knew of the others then
+    // Locks it held then (the first few; `heldAll` false when there were more).
+    std::array<uint64_t, 4> held {};
+    uint8_t heldCount = 0;
+    bool heldAll = true;
+    bool holds(uint64_t obj) const
+    {
+        return std::find(held.begin(), held.begin() + heldCount, obj) != held.begin() + heldCount || !heldAll;
+    }
 };
 
 struct OpenWait {
@@ -97,12 +118,13 @@ struct OpenWait {
     bool timed = false;
     Held section;               // the mutex's acquisition that began the critical section
     std::vector<Held> others;   // locks held across the wait besides its mutex
-    Clock clock;                // the waiter's, at the request
+    std::shared_ptr<const Clock> clock; // what the waiter knew of the others at the request
 };
 
 struct ThreadState {
     uint32_t pos = 0;
     Clock clock;                // what it knows of the others (its own entry is pos)
+    std::shared_ptr<const Clock> snapshot; // a copy of clock, shared by its signals until it changes
     std::vector<Held> held;
     std::unordered_map<uint64_t, LastAcquisition> last; // latest acquisition of each lock
     OpenWait wait;
@@ -176,7 +198,19 @@ private:
         set(c, t, m_threads[t].pos);
         return c;
     }
-    void release(uint32_t t, uint64_t key) { join(m_sync[key], clockOf(t)); }
+    void release(uint32_t t, uint64_t key)
+    {
+        Clock& c = m_sync[key];
+        join(c, m_threads[t].clock);
+        set(c, t, m_threads[t].pos);
+    }
+    const std::shared_ptr<const Clock>& snapshotOf(uint32_t t)
+    {
+        ThreadState& st = m_threads[t];
+        if (!st.snapshot)
+            st.snapshot = std::make_shared<const Clock>(st.clock);
+        return st.snapshot;
+    }
     void acquire(uint32_t t, uint64_t key)
     {
         auto it = m_sync.find(key);
@@ -187,6 +221,7 @@ private:
     {
         ThreadState& st = m_threads[t];
         join(st.clock, c);
+        st.snapshot.reset();
         // Its own entry is its position, not what others knew of it.
         auto it = std::lower_bound(st.clock.begin(), st.clock.end(), std::make_pair(t, 0u));
         if (it != st.clock.end() && it->first == t)
@@ -263,7 +298,7 @@ void Predictor::on(const Event& e)
             w.stack = e.stack;
             w.timeNs = e.time_ns;
             w.timed = (e.flags & RAVEL_F_TIMED) != 0;
-            w.clock = clockOf(t);
+            w.clock = snapshotOf(t);
         } else if (kind == RAVEL_OBJ_BARRIER) {
             release(t, e.obj);
         }
@@ -295,9 +330,14 @@ void Predictor::on(const Event& e)
             s.stack = e.stack;
             s.timeNs = e.time_ns;
             s.broadcast = e.kind == RAVEL_EV_BROADCAST;
-            s.clock = clockOf(t);
-            for (const Held& h : st.held)
-                s.held.push_back(h.obj);
+            s.clock = snapshotOf(t);
+            for (const Held& h : st.held) {
+                if (s.heldCount == s.held.size()) {
+                    s.heldAll = false;
+                    break;
+                }
+                s.held[s.heldCount++] = h.obj;
+            }
             std::deque<Signal>& recent = m_signals[e.obj];
             recent.push_back(std::move(s));
             if (recent.size() > kRecentSignals)
@@ -368,9 +408,9 @@ void Predictor::woken(uint32_t t, const Event& e)
 
     // Lost signal: could the signal have come before the wait began? Under the mutex, its whole
     // section must fit before the waiter's section; without it, before the wait request.
-    bool underMutex = std::find(waker->held.begin(), waker->held.end(), w.mutex) != waker->held.end();
+    bool underMutex = waker->holds(w.mutex);
     uint32_t bound = underMutex ? w.section.pos : w.pos;
-    if (w.section.pos != 0 && at(waker->clock, t) < bound) {
+    if (w.section.pos != 0 && at(*waker->clock, t) < bound) {
         LostSignal& c = m_lost[{ w.cv, siteOf(w.stack) }];
         c.count++;
         c.waiter = t;
@@ -391,7 +431,7 @@ void Predictor::woken(uint32_t t, const Event& e)
         const LastAcquisition& a = last->second;
         if (a.pos >= waker->pos || (a.shared && h.shared))
             continue; // taken after the signal; or readers, who do not exclude each other
-        if (at(w.clock, t2) >= a.pos)
+        if (at(*w.clock, t2) >= a.pos)
             continue; // the waiter's way to its wait went through that acquisition
         auto key = std::make_tuple(siteOf(w.stack), siteOf(h.stack), siteOf(a.stack), siteOf(waker->stack));
         HeldLockCandidate& c = m_heldLock[key];
