@@ -175,6 +175,18 @@ TEST(CondPredictExample, LatentLostSignalIsPredictedFromARunThatEnded)
     EXPECT_EQ(j["summary"]["findings"], 0) << none.out;
 }
 
+TEST(CondPredictStripped, AStrippedBinaryIsReadThroughItsUnwindTable)
+{
+    // Debian's programs have no symbol table: the functions' bounds come from .eh_frame.
+    auto predictions = [](const char* which) { return record("e2e_cond_cases_O2_stripped", which).predictions.size(); };
+    EXPECT_EQ(predictions("lost"), 1u);
+    EXPECT_EQ(predictions("bare_worker"), 1u);
+    EXPECT_EQ(predictions("held"), 1u);
+    EXPECT_EQ(predictions("loop"), 0u);
+    EXPECT_EQ(predictions("guard"), 0u);
+    EXPECT_EQ(predictions("worker"), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Optimization, CondPredict, ::testing::Values("O0", "O2"));
 
 } // namespace

@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <deque>
 #include <memory>
 #include <map>
@@ -550,6 +553,31 @@ std::vector<Finding> Predictor::findings()
     std::vector<Finding> out;
     CodeShapes shapes(m_sym);
     std::map<std::pair<uint32_t, uint32_t>, size_t> bySites; // (wait site, signal site) -> finding
+    // RAVEL_EXPLAIN_WAITS=1: what the code says of every signalled wait that could have lost its
+    // signal, reported or not (docs/cli.md).
+    const char* explain = std::getenv("RAVEL_EXPLAIN_WAITS");
+    if (explain && std::string_view(explain) == "1") {
+        for (const auto& [key, c] : m_lost) {
+            const StackTrace* ws = m_trace.stack(siteOf(c.waitStack));
+            const StackTrace* ls = m_trace.stack(siteOf(c.section.stack));
+            if (!ws)
+                continue;
+            WaitShape shape = shapes.waitShape(ws->frames, ls ? ls->frames : std::vector<uint64_t>());
+            std::vector<Frame> frames = m_sym.symbolizeStack(ws->frames);
+            const Frame* u = Symbolizer::userFrame(frames);
+            if (!u)
+                for (const Frame& f : frames)
+                    if (!f.module.empty() && !Symbolizer::isSystemModule(f.module)) {
+                        u = &f;
+                        break;
+                    }
+            auto last = m_lastSignalSeq.find(c.cv);
+            bool lastSignal = last != m_lastSignalSeq.end() && last->second == c.signal.seq;
+            std::fprintf(stderr, "==ravel== wait at %s %s: %s%s (%llu signalled)\n", u ? u->function.c_str() : "?",
+                         u ? Symbolizer::site(*u).c_str() : "", waitShapeName(shape),
+                         lastSignal ? "" : ", a later signal came", static_cast<unsigned long long>(c.count));
+        }
+    }
     for (const auto& [key, c] : m_lost) {
         auto last = m_lastSignalSeq.find(c.cv);
         if (last == m_lastSignalSeq.end() || last->second != c.signal.seq)

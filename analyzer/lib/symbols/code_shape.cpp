@@ -2,6 +2,8 @@
 
 #include "symbols/symbolizer.hpp"
 
+#include <llvm/DebugInfo/DWARF/DWARFContext.h>
+#include <llvm/DebugInfo/DWARF/DWARFDebugFrame.h>
 #include <llvm/MC/MCAsmInfo.h>
 #include <llvm/MC/MCContext.h>
 #include <llvm/MC/MCDisassembler/MCDisassembler.h>
@@ -139,10 +141,33 @@ struct CodeShapes::Impl {
             if (*type == llvm::object::SymbolRef::ST_Function && s.getSize() > 0)
                 code->functions.emplace_back(*addr, *addr + s.getSize());
         }
+        bool symtab = false;
+        for (const llvm::object::SectionRef& sec : object->sections()) {
+            auto name = sec.getName();
+            if (name && *name == ".symtab")
+                symtab = true;
+            else if (!name)
+                llvm::consumeError(name.takeError());
+        }
+        if (!symtab) {
+            // Stripped (as Debian's packages are): the unwind table still bounds every function.
+            auto quiet = [](llvm::Error e) { llvm::consumeError(std::move(e)); };
+            auto dwarf = llvm::DWARFContext::create(*object, llvm::DWARFContext::ProcessDebugRelocations::Ignore,
+                                                    nullptr, "", quiet, quiet);
+            auto frames = dwarf->getEHFrame();
+            if (!frames) {
+                llvm::consumeError(frames.takeError());
+            } else if (*frames) {
+                for (const llvm::dwarf::FrameEntry& entry : **frames)
+                    if (const auto* fde = llvm::dyn_cast<llvm::dwarf::FDE>(&entry); fde && fde->getAddressRange())
+                        code->functions.emplace_back(fde->getInitialLocation(),
+                                                     fde->getInitialLocation() + fde->getAddressRange());
+            }
+        }
         std::sort(code->functions.begin(), code->functions.end());
         code->functions.erase(std::unique(code->functions.begin(), code->functions.end()), code->functions.end());
         if (code->functions.empty())
-            return nullptr; // stripped: nothing bounds a function
+            return nullptr; // nothing bounds a function
         it->second = std::move(code);
         return it->second.get();
     }
