@@ -2,6 +2,7 @@
 
 #include "details/details_panel.hpp"
 #include "findings_panel.hpp"
+#include "keys_dialog.hpp"
 #include "graph/lock_order_graph_view.hpp"
 #include "graph/wait_for_graph_view.hpp"
 #include "launch/live_run.hpp"
@@ -35,7 +36,6 @@
 #include <QtConcurrent/QtConcurrentRun>
 #include <QFrame>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
@@ -49,7 +49,6 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
-#include <QTableWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -792,47 +791,7 @@ void MainWindow::stopProgram()
 
 void MainWindow::showKeys()
 {
-    struct Key {
-        QString key, what;
-    };
-    const QList<Key> keys = {
-        { QStringLiteral("Space"), tr("Play / pause") },
-        { QStringLiteral(". ,"), tr("Next / previous event of the selected thread (of all when none is selected)") },
-        { QStringLiteral("Ctrl+. Ctrl+,"), tr("Next / previous event of any thread") },
-        { QStringLiteral("N, Shift+N"), tr("Next / previous finding in time order (wraps around)") },
-        { QStringLiteral("] ["), tr("Faster / slower replay (0.25x to 64x)") },
-        { QStringLiteral("Home End"), tr("Playhead to the start / end") },
-        { QStringLiteral("W S, ↑ ↓"), tr("Zoom the timeline in / out around the playhead (timeline focused)") },
-        { QStringLiteral("A D, ← →"), tr("Pan the timeline earlier / later (timeline focused)") },
-        { QStringLiteral("PgUp PgDn"), tr("Scroll the lanes") },
-        { QStringLiteral("F, Z"), tr("Fit the run's activity / zoom to the selection") },
-        { QStringLiteral("?"), tr("Keys overlay on the timeline (timeline focused); Esc clears the selection") },
-        { QKeySequence(QKeySequence::Find).toString(QKeySequence::NativeText), tr("Search the findings") },
-        { QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText), tr("Open a trace") },
-        { QStringLiteral("Ctrl+R"), tr("Run a program under ravel") },
-    };
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("ravel keys"));
-    auto* table = new QTableWidget(int(keys.size()), 2, &dialog);
-    table->setHorizontalHeaderLabels({ tr("Key"), tr("Does") });
-    table->verticalHeader()->hide();
-    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    for (int i = 0; i < keys.size(); i++) {
-        table->setItem(i, 0, new QTableWidgetItem(keys[i].key));
-        table->setItem(i, 1, new QTableWidgetItem(keys[i].what));
-    }
-    // Nothing cut: the descriptions wrap in their column, the rows grow to fit them.
-    table->setWordWrap(true);
-    table->resizeColumnToContents(0);
-    table->horizontalHeader()->setStretchLastSection(true);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, &dialog);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    auto* layout = new QVBoxLayout(&dialog);
-    layout->addWidget(table);
-    layout->addWidget(buttons);
-    dialog.resize(720, 520);
-    table->resizeRowsToContents();
-    connect(table->horizontalHeader(), &QHeaderView::sectionResized, table, [table] { table->resizeRowsToContents(); });
+    KeysDialog dialog(this);
     dialog.exec();
 }
 

@@ -397,6 +397,7 @@ void TimelineIndex::buildArrows()
         a.object = m.chan;
         a.kind = TimelineArrow::Message;
         m_arrows.push_back(a);
+        m_hasMessages = true;
     }
     std::stable_sort(m_arrows.begin(), m_arrows.end(),
                      [](const TimelineArrow& a, const TimelineArrow& b) { return a.toNs < b.toNs; });

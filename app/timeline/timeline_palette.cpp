@@ -83,8 +83,9 @@ QColor TimelinePalette::textOn(const QColor& fill) const
     return fill.lightness() > 140 ? QColor(20, 20, 20) : QColor(250, 250, 250);
 }
 
-std::vector<TimelinePalette::LegendEntry> TimelinePalette::legend() const
+std::vector<TimelinePalette::LegendEntry> TimelinePalette::legend(bool messages, bool races) const
 {
+    using Swatch = LegendEntry::Swatch;
     std::vector<LegendEntry> out;
     out.push_back({ m_running, QStringLiteral("running") });
     const std::pair<SpanKind, const char*> shown[] = {
@@ -96,7 +97,14 @@ std::vector<TimelinePalette::LegendEntry> TimelinePalette::legend() const
     };
     for (const auto& [kind, text] : shown)
         out.push_back({ m_kinds[size_t(kind)], QString::fromLatin1(text) });
-    out.push_back({ span(uint8_t(SpanKind::WaitMutex) | kOpenBit), QStringLiteral("never ended"), true });
+    out.push_back({ span(uint8_t(SpanKind::WaitMutex) | kOpenBit), QStringLiteral("never ended"), Swatch::Hatched });
+    out.push_back({ m_handoff, QStringLiteral("unlock → lock"), Swatch::Arrow });
+    if (messages)
+        out.push_back({ m_message, QStringLiteral("send → receive"), Swatch::Arrow });
+    if (races) {
+        out.push_back({ m_finding, QStringLiteral("data race: access"), Swatch::RaceMark });
+        out.push_back({ m_finding, QStringLiteral("≈ untimed racing access"), Swatch::RaceRange });
+    }
     return out;
 }
 

@@ -185,7 +185,7 @@ quint64 TimelineView::visibleTo() const
 
 int TimelineView::legendHeight(int width) const
 {
-    return TimelineFrameBuilder::legendHeightFor(width, font());
+    return TimelineFrameBuilder::legendHeightFor(width, font(), m_index.get());
 }
 
 TimelineFrame TimelineView::currentFrame(const QSize& size) const
@@ -240,13 +240,16 @@ QSize TimelineView::defaultExportSize() const
     return QSize(width, std::clamp(height, 200, 8000));
 }
 
-QString TimelineView::exportTitle() const
+QString TimelineView::exportTitle(double resolutionNs) const
 {
+    // Times, not durations, and as precise as the picture: a 15 us range must not read
+    // "31.0ms to 31.0ms".
+    const double res = resolutionNs > 0 ? resolutionNs : currentFrame(viewport()->size()).nsPerPixel();
     QString title = QFileInfo(m_document->path()).fileName();
     title += QStringLiteral(" — %1 to %2")
-                 .arg(TimelineRuler::duration(visibleFrom()), TimelineRuler::duration(visibleTo()));
+                 .arg(TimelineRuler::timeAt(visibleFrom(), res), TimelineRuler::timeAt(visibleTo(), res));
     if (m_document->isLoaded())
-        title += QStringLiteral(", playhead at %1").arg(TimelineRuler::duration(m_state->playhead()));
+        title += QStringLiteral(", playhead at %1").arg(TimelineRuler::timeAt(m_state->playhead(), res));
     const int finding = m_state->selectedFinding();
     if (m_document->isLoaded() && finding >= 0 && size_t(finding) < m_document->findings().size())
         title += QStringLiteral(" · finding %1: %2")
@@ -263,10 +266,10 @@ void TimelineView::renderExport(QPainter& painter, const QSize& size)
     bold.setBold(true);
     painter.setFont(bold);
     painter.setPen(palette().color(QPalette::Text));
+    TimelineFrame frame = currentFrame(QSize(size.width(), size.height() - kExportTitleHeight));
     const QRect titleRect(8, 0, size.width() - 16, kExportTitleHeight);
     painter.drawText(titleRect, int(Qt::AlignLeft | Qt::AlignVCenter),
-                     QFontMetrics(bold).elidedText(exportTitle(), Qt::ElideRight, titleRect.width()));
-    TimelineFrame frame = currentFrame(QSize(size.width(), size.height() - kExportTitleHeight));
+                     QFontMetrics(bold).elidedText(exportTitle(frame.nsPerPixel()), Qt::ElideRight, titleRect.width()));
     // Every lane from the top when they fit; else from where the view is scrolled.
     const int lanesShown = frame.timeArea().height();
     if (m_layout.contentHeight() <= lanesShown)
@@ -312,7 +315,7 @@ bool TimelineView::exportImage(const QString& path, QString* error, QSize size)
         svg.setFileName(path);
         svg.setSize(size);
         svg.setViewBox(QRect(QPoint(0, 0), size));
-        svg.setTitle(exportTitle());
+        svg.setTitle(exportTitle(currentFrame(QSize(size.width(), size.height() - kExportTitleHeight)).nsPerPixel()));
         svg.setDescription(QFileInfo(m_document->path()).fileName());
         QPainter painter;
         if (!painter.begin(&svg))
