@@ -44,6 +44,7 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QRegularExpression>
+#include <QScreen>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -316,8 +317,19 @@ void MainWindow::restoreLayout()
 {
     QSettings settings;
     const QByteArray geometry = settings.value(QStringLiteral("window/geometry")).toByteArray();
-    if (geometry.isEmpty() || !restoreGeometry(geometry))
-        resize(1400, 860);
+    if (geometry.isEmpty() || !restoreGeometry(geometry)) {
+        // The first start: as much of the screen as 1600x1000 (all of a laptop's), centred; a
+        // smaller window left the timeline a third of a wide screen.
+        QSize size(1600, 1000);
+        if (const QScreen* s = screen()) {
+            const QRect avail = s->availableGeometry();
+            size = size.boundedTo(avail.size());
+            resize(size);
+            move(avail.x() + (avail.width() - size.width()) / 2, avail.y() + (avail.height() - size.height()) / 2);
+        } else {
+            resize(size);
+        }
+    }
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray(), kLayoutVersion);
 }
 

@@ -214,10 +214,16 @@ QString DetailsPanel::describe(const TraceDocument& document, quint32 thread, qu
                     if (times.startUncertain())
                         starting = times;
                 }
-        if (starting)
-            text += tr(" at %1").arg(TimelineRuler::approxAt(starting->start, starting->startLo, starting->startHi, res));
+        const QString when = starting ? TimelineRuler::approxAt(starting->start, starting->startLo, starting->startHi, res)
+                                      : timeText(t);
+        // Not waiting says little on its own: whether the thread ran then, or was not there.
+        const ravel::ModelThread* th = model.thread(thread);
+        if (th && t < th->startNs)
+            text += tr(" at %1: not started yet (starts at %2)").arg(when, timeText(th->startNs));
+        else if (th && th->exitNs != ravel::kOpenEnd && t >= th->exitNs)
+            text += tr(" at %1: exited at %2").arg(when, timeText(th->exitNs));
         else
-            text += tr(" at %1").arg(timeText(t));
+            text += tr(" at %1: running, waiting for nothing").arg(when);
     }
     QStringList held;
     for (const ravel::HoldSpan* h : heldAt(model, index, thread, t)) {

@@ -115,8 +115,13 @@ void TimelineView::startBuild()
         // view rather than its empty start-up.
         if (m_state->selectedFinding() >= 0)
             focusFinding(m_state->selectedFinding());
-        else if (m_state->visibleFrom() == 0 && m_state->visibleTo() == m_index->durationNs())
+        else if (m_state->visibleFrom() == 0 && m_state->visibleTo() == m_index->durationNs()) {
             fit();
+            // The playhead where the activity starts, in view, not at 0 before the empty
+            // start-up: Details then tells of a moment with something in it.
+            if (m_state->playhead() == 0)
+                m_state->setPlayhead(m_index->activityRange().first);
+        }
         viewport()->update();
         emit indexChanged();
     });

@@ -1,0 +1,91 @@
+// What a newcomer sees first (issue 17, "tried as a new user would"), on real traces of the
+// examples: the first window takes the screen up to 1600x1000; a trace without a deadlock opens
+// with the playhead where its activity starts, in view, so Details tells of a moment with threads
+// in it; and Details says what a thread that waits for nothing is doing (running, not started yet,
+// exited), not just its name and a time.
+#include "gui_test_util.hpp"
+#include "window_test_util.hpp"
+
+#include "details/details_panel.hpp"
+#include "main_window.hpp"
+#include "models/finding_focus.hpp"
+#include "models/timeline_index.hpp"
+#include "models/view_state.hpp"
+#include "timeline/timeline_view.hpp"
+
+#include <QLabel>
+#include <algorithm>
+#include <QScreen>
+#include <QSettings>
+
+using namespace ravel::gui;
+using namespace ravel::gui::test;
+
+class TestFirstLook : public QObject {
+    Q_OBJECT
+
+private slots:
+    void firstWindowTakesTheScreenUpTo1600x1000()
+    {
+        {
+            QSettings settings;
+            settings.remove(QStringLiteral("window/geometry"));
+            settings.remove(QStringLiteral("window/state"));
+        }
+        MainWindow w;
+        QVERIFY(w.screen());
+        const QSize want = QSize(1600, 1000).boundedTo(w.screen()->availableGeometry().size());
+        QCOMPARE(w.size(), want);
+        QVERIFY(w.screen()->availableGeometry().contains(w.geometry()));
+    }
+
+    // racy_bank has no deadlock: nothing is chosen for the user, but the playhead is where the
+    // activity starts (the view's own left part), not at 0 in the empty start-up, and Details says
+    // which threads are alive then.
+    void traceWithoutDeadlockOpensWithThePlayheadOnItsActivity()
+    {
+        MainWindow w;
+        w.resize(1600, 1000);
+        w.show();
+        QVERIFY(openAndSettle(w, recordExample(QStringLiteral("racy_bank"))));
+        ViewState* s = w.viewState();
+        QCOMPARE(s->selectedFinding(), -1);
+        const TimelineIndex* index = w.timelineView()->index();
+        QVERIFY(index);
+        const quint64 first = index->activityRange().first;
+        QVERIFY2(first > 0, "racy_bank's activity starts at 0: the test needs a start-up");
+        QCOMPARE(s->playhead(), first);
+        QVERIFY(s->visibleFrom() <= first && first <= s->visibleTo());
+        const QString summary = w.detailsPanel()->summaryLabel()->text();
+        QVERIFY2(!summary.contains(QStringLiteral("0 threads alive")), qPrintable(summary));
+        QVERIFY2(summary.contains(QStringLiteral("threads alive")) || summary.contains(QStringLiteral("thread alive")),
+                 qPrintable(summary));
+        QVERIFY(!saveScreenshot(&w, QStringLiteral("first-look-racy-bank")).isEmpty());
+    }
+
+    // lock_misuse's first finding: reporter unlocks a mutex it does not hold. Details says reporter
+    // is running then; before a thread starts and after it exits, it says so.
+    void detailsSayWhatAThreadThatWaitsForNothingDoes()
+    {
+        MainWindow w;
+        w.resize(1600, 1000);
+        w.show();
+        QVERIFY(openAndSettle(w, recordExample(QStringLiteral("lock_misuse"))));
+        QVERIFY(w.selectFinding(1));
+        QLabel* summary = w.detailsPanel()->summaryLabel();
+        QVERIFY2(summary->text().contains(QStringLiteral("running, waiting for nothing")), qPrintable(summary->text()));
+        // The same thread before its start and after its exit.
+        ViewState* s = w.viewState();
+        const quint32 thread = s->selectedThreads().first();
+        const ravel::ModelThread* th = w.document()->model().thread(thread);
+        QVERIFY(th && th->startNs > 0 && th->exitNs != ravel::kOpenEnd);
+        s->clearSelectedEvent();
+        s->setPlayhead(th->startNs - 1);
+        QVERIFY2(summary->text().contains(QStringLiteral("not started yet")), qPrintable(summary->text()));
+        s->setPlayhead(std::min<quint64>(s->duration(), th->exitNs + 1));
+        QVERIFY2(summary->text().contains(QStringLiteral(": exited at")), qPrintable(summary->text()));
+    }
+};
+
+QTEST_MAIN(TestFirstLook)
+#include "test_first_look.moc"
