@@ -53,7 +53,9 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 
@@ -66,6 +68,8 @@ constexpr int kMaxRecent = 10;
 // the timeline (its one line of text wraps).
 constexpr int kFindingsWidth = 300;
 constexpr int kEmptyFindingsWidth = 170;
+// The details dock's height under a timeline that needs the window's height.
+constexpr int kDetailsHeight = 220;
 // Bumped when the docks change, so an old saved layout cannot hide a new dock.
 constexpr int kLayoutVersion = 1;
 
@@ -183,6 +187,10 @@ void MainWindow::buildDocks()
 
     m_details = new DetailsPanel(m_document, m_state, this);
     m_details->setTimelineIndex([this] { return m_timeline->index(); });
+    // A timeline of a few lanes does not need the window's height: what it leaves empty goes to
+    // Details (a race's two stacks and sources, the Objects table), up to two fifths of the window;
+    // a timeline of many lanes keeps Details at its default height.
+    connect(m_timeline, &TimelineView::indexChanged, this, &MainWindow::fitDetailsToTimeline);
     connect(m_timeline, &TimelineView::indexChanged, m_details,
             [this] { m_details->setTimelineIndex([this] { return m_timeline->index(); }); });
     m_detailsDock = new QDockWidget(tr("Details"), this);
@@ -195,7 +203,7 @@ void MainWindow::buildDocks()
     setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
     // The timeline in the middle gets most of the width.
     resizeDocks({ m_findingsDock, m_graphDock }, { kFindingsWidth, 400 }, Qt::Horizontal);
-    resizeDocks({ m_detailsDock }, { 220 }, Qt::Vertical);
+    resizeDocks({ m_detailsDock }, { kDetailsHeight }, Qt::Vertical);
 }
 
 void MainWindow::buildMenus()
@@ -423,6 +431,21 @@ void MainWindow::onLoaded()
     if (!m_document->findings().empty() && m_document->findings().front().kind == "deadlock")
         focusFinding(*m_document, *m_state, 0);
     emit traceReady();
+}
+
+void MainWindow::fitDetailsToTimeline()
+{
+    const int needed = m_timeline->neededHeight();
+    if (!needed || !m_detailsDock->isVisible() || m_detailsDock->isFloating())
+        return;
+    // A height the user dragged the dock to since it was last fitted is theirs to keep.
+    if (m_detailsFittedHeight && std::abs(m_detailsDock->height() - m_detailsFittedHeight) > 4)
+        return;
+    const int spare = m_timeline->height() - needed;
+    const int want = std::clamp(m_detailsDock->height() + spare, kDetailsHeight, std::max(kDetailsHeight, height() * 2 / 5));
+    if (want != m_detailsDock->height())
+        resizeDocks({ m_detailsDock }, { want }, Qt::Vertical);
+    m_detailsFittedHeight = want;
 }
 
 void MainWindow::onFailed(const QString& message)

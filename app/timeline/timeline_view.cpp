@@ -188,6 +188,14 @@ quint64 TimelineView::visibleTo() const
     return std::max<quint64>(d, 1);
 }
 
+int TimelineView::neededHeight() const
+{
+    if (!m_index)
+        return 0;
+    return TimelineLayout::kRulerHeight + m_layout.contentHeight() + legendHeight(viewport()->width())
+        + 2 * frameWidth() + 8;
+}
+
 int TimelineView::legendHeight(int width) const
 {
     return TimelineFrameBuilder::legendHeightFor(width, font(), m_index.get());

@@ -68,6 +68,10 @@ public:
     void setPlaceholder(const QString& text);
     bool isKeysOverlayVisible() const { return m_showKeys; }
 
+    // The height the view needs to show every lane, with the ruler and the legend, unscrolled
+    // (0 before the index is built): the window gives the rest of a short timeline to Details.
+    int neededHeight() const;
+
     // Where the state row of a thread's lane is, in viewport coordinates (tests click there).
     QRect laneStateRect(quint32 thread) const;
     // The data race whose marker (either access) is under pos: its finding index, or -1. A click

@@ -13,6 +13,7 @@
 #include "models/view_state.hpp"
 #include "timeline/timeline_view.hpp"
 
+#include <QDockWidget>
 #include <QLabel>
 #include <algorithm>
 #include <QScreen>
@@ -61,6 +62,41 @@ private slots:
         QVERIFY2(summary.contains(QStringLiteral("threads alive")) || summary.contains(QStringLiteral("thread alive")),
                  qPrintable(summary));
         QVERIFY(!saveScreenshot(&w, QStringLiteral("first-look-racy-bank")).isEmpty());
+    }
+
+    // A timeline of three lanes leaves Details the room it does not need (up to two fifths of
+    // the window), every lane still in view; one of 33 lanes keeps Details at its default height.
+    void shortTimelineGivesItsRoomToDetails()
+    {
+        auto detailsDock = [](MainWindow& w) { return w.findChild<QDockWidget*>(QStringLiteral("detailsDock")); };
+        {
+            MainWindow w;
+            w.resize(1600, 1000);
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            QVERIFY(openAndSettle(w, recordExample(QStringLiteral("racy_bank"))));
+            QTRY_VERIFY2(detailsDock(w)->height() > 300,
+                         qPrintable(QStringLiteral("details %1 px").arg(detailsDock(w)->height())));
+            QVERIFY(detailsDock(w)->height() <= 1000 * 2 / 5 + 4);
+            TimelineView* tl = w.timelineView();
+            QVERIFY2(tl->height() >= tl->neededHeight(),
+                     qPrintable(QStringLiteral("timeline %1 px, needs %2").arg(tl->height()).arg(tl->neededHeight())));
+            QVERIFY(!saveScreenshot(&w, QStringLiteral("first-look-details-room")).isEmpty());
+        }
+        {
+            MainWindow w;
+            w.resize(1600, 1000);
+            w.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&w));
+            const int before = detailsDock(w)->height();
+            QVERIFY(openAndSettle(w, recordExample(QStringLiteral("dining"), { QStringLiteral("32") })));
+            QTest::qWait(100);
+            QVERIFY(w.timelineView()->neededHeight() > w.timelineView()->height());
+            // (Its summary's lines may make it a little taller than before; not by the room a
+            // short timeline gives.)
+            QVERIFY2(detailsDock(w)->height() < 300,
+                     qPrintable(QStringLiteral("details %1 px, %2 before").arg(detailsDock(w)->height()).arg(before)));
+        }
     }
 
     // lock_misuse's first finding: reporter unlocks a mutex it does not hold. Details says reporter
