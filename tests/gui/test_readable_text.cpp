@@ -13,6 +13,7 @@
 #include "findings_panel.hpp"
 #include "graph/wait_for_graph_view.hpp"
 #include "keys_dialog.hpp"
+#include "launch/run_program_dialog.hpp"
 #include "main_window.hpp"
 #include "models/finding_focus.hpp"
 #include "models/findings_model.hpp"
@@ -27,6 +28,8 @@
 #include "base/trace_time.hpp"
 
 #include <QApplication>
+#include <QComboBox>
+#include <QLineEdit>
 #include <QDockWidget>
 #include <QHeaderView>
 #include <QHelpEvent>
@@ -403,6 +406,35 @@ private slots:
         const QString shown = first.data(Qt::DisplayRole).toString();
         QVERIFY(first.data(Qt::ToolTipRole).toString().startsWith(shown));
         QVERIFY(view->model()->index(0, FindingsModel::TimeColumn, group).data(Qt::ToolTipRole).toString().startsWith(shown));
+    }
+
+    // Run Program…: the program field's hint and the suggested trace path are whole at the
+    // dialog's opening size; a path typed longer than the field is whole in its tooltip.
+    void runDialogShowsItsHintAndTracePathWhole()
+    {
+        RunProgramDialog dialog;
+        dialog.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+        auto* trace = dialog.findChild<QLineEdit*>(QStringLiteral("traceFile"));
+        QVERIFY(trace);
+        const QString path = trace->text();
+        QVERIFY(!path.isEmpty());
+        const int room = trace->contentsRect().width() - 8; // the frame's text margins
+        QVERIFY2(trace->fontMetrics().horizontalAdvance(path) <= room,
+                 qPrintable(QStringLiteral("'%1' needs %2 px, the field has %3")
+                                .arg(path)
+                                .arg(trace->fontMetrics().horizontalAdvance(path))
+                                .arg(room)));
+        QCOMPARE(trace->toolTip(), path);
+        auto* program = dialog.findChild<QComboBox*>();
+        QVERIFY(program && program->lineEdit());
+        const QString hint = program->lineEdit()->placeholderText();
+        QVERIFY2(program->lineEdit()->fontMetrics().horizontalAdvance(hint) <= program->lineEdit()->contentsRect().width() - 4,
+                 qPrintable(hint));
+        const QString longer = QStringLiteral("/tmp/") + QString(QLatin1Char('x')).repeated(300) + QStringLiteral(".ravel");
+        trace->setText(longer);
+        QCOMPARE(trace->toolTip(), longer);
+        QVERIFY(!saveScreenshot(&dialog, QStringLiteral("readable-run-dialog")).isEmpty());
     }
 
     // The playback bar's time has the digits one pixel of the timeline needs: at a 15 µs view two
