@@ -72,6 +72,9 @@ struct TimelineFindingMark {
     quint64 timeNs = 0;
     int finding = 0; // index into TraceDocument::findings()
     bool deadlock = false;
+    // A misuse happens at one instant in one thread: it is marked on that thread's lane too.
+    bool onLane = false;
+    quint32 thread = 0; // ravel thread id, when onLane
 };
 
 // A data race on the timeline: a marker on each lane at each access, linked. The second access

@@ -136,6 +136,7 @@ TimelineDrawList TimelineFrameBuilder::build(const TimelineFrame& f)
     if (f.showArrows)
         buildArrows(f, content);
     buildRaces(f, content);
+    buildFindingMarks(f, content);
     // The playhead over everything in the lanes.
     const double px = std::round(f.xOf(f.playhead)) + 0.5;
     if (px >= area.left() && px <= area.right() + 1) {
@@ -454,6 +455,36 @@ void TimelineFrameBuilder::buildRaces(const TimelineFrame& f, Layer& content)
     }
 }
 
+std::optional<QRectF> TimelineFrameBuilder::findingMarkRect(const TimelineFrame& f, const TimelineIndex& index,
+                                                            const TimelineLayout& layout, const TimelineFindingMark& m)
+{
+    if (!m.onLane || m.timeNs < f.from || m.timeNs > f.to)
+        return std::nullopt;
+    const int lane = index.laneOf(m.thread);
+    if (lane < 0 || size_t(lane) >= layout.lanes().size())
+        return std::nullopt;
+    const double x = std::round(f.xOf(m.timeNs)) + 0.5;
+    const double y = f.widgetY(layout.lanes()[size_t(lane)].stateTop);
+    return QRectF(x - 5, y - 1, 10, TimelineLayout::kStateHeight + 2);
+}
+
+void TimelineFrameBuilder::buildFindingMarks(const TimelineFrame& f, Layer& content)
+{
+    const QColor red = m_palette.finding();
+    for (const TimelineFindingMark& m : m_index->findingMarks()) {
+        const auto r = findingMarkRect(f, *m_index, *m_layout, m);
+        if (!r)
+            continue;
+        // A cross, haloed so it reads on a red wait too.
+        for (const auto& [color, width] : { std::pair(m_palette.background(), 4.5), std::pair(red, 2.5) }) {
+            content.lines.push_back({ r->topLeft(), r->bottomRight(), color, width });
+            content.lines.push_back({ r->bottomLeft(), r->topRight(), color, width });
+        }
+        if (m.finding == f.selectedFinding)
+            content.rects.push_back({ r->adjusted(-3, -3, 3, 3), m_palette.selectionOutline(), RectStyle::Outline });
+    }
+}
+
 void TimelineFrameBuilder::buildRuler(const TimelineFrame& f, Layer& content, Layer& ruler)
 {
     const QRect area = f.timeArea();
@@ -497,7 +528,7 @@ constexpr int kLegendRow = 18; // each further row of the legend
 double swatchWidth(const TimelinePalette::LegendEntry& e)
 {
     using Swatch = TimelinePalette::LegendEntry::Swatch;
-    return e.swatch == Swatch::Arrow ? 18 : e.swatch == Swatch::RaceRange ? 18 : e.swatch == Swatch::RaceMark ? 7 : 12;
+    return e.swatch == Swatch::Arrow ? 18 : e.swatch == Swatch::RaceRange ? 18 : e.swatch == Swatch::RaceMark ? 7 : e.swatch == Swatch::Cross ? 10 : 12;
 }
 
 // Where each legend entry goes at `width`: a new row whenever the next one would not fit, so the
@@ -526,7 +557,10 @@ std::vector<QPointF> legendPositions(const std::vector<TimelinePalette::LegendEn
 std::vector<TimelinePalette::LegendEntry> TimelineFrameBuilder::legendEntries(const TimelinePalette& palette,
                                                                               const TimelineIndex* index)
 {
-    return palette.legend(index && index->hasMessageArrows(), index && !index->raceMarks().empty());
+    const bool misuse = index
+        && std::any_of(index->findingMarks().begin(), index->findingMarks().end(),
+                       [](const TimelineFindingMark& m) { return m.onLane; });
+    return palette.legend(index && index->hasMessageArrows(), index && !index->raceMarks().empty(), misuse);
 }
 
 int TimelineFrameBuilder::legendHeightFor(int width, const QFont& font, const TimelineIndex* index)
@@ -561,6 +595,10 @@ void TimelineFrameBuilder::buildLegend(const TimelineFrame& f, Layer& legend)
             break;
         case Swatch::RaceMark: // as buildRaces draws the timed access: a bar across the lane
             legend.rects.push_back({ QRectF(x, top + 3, 7, 16), e.color, RectStyle::Fill });
+            break;
+        case Swatch::Cross: // as buildFindingMarks draws a misuse
+            legend.lines.push_back({ QPointF(x, top + 5), QPointF(x + 10, top + 17), e.color, 2.5 });
+            legend.lines.push_back({ QPointF(x, top + 17), QPointF(x + 10, top + 5), e.color, 2.5 });
             break;
         case Swatch::RaceRange: // and the untimed one: its range, ends marked
             legend.rects.push_back({ QRectF(x, top + 3, 18, 16), e.color, RectStyle::Uncertain });

@@ -20,6 +20,7 @@
 namespace ravel::gui {
 
 class TimelineIndex;
+struct TimelineFindingMark;
 struct TimelineRaceMark;
 class TimelineLayout;
 class TimelineObjectNames;
@@ -84,7 +85,13 @@ public:
     static std::optional<RaceGeometry> raceGeometry(const TimelineFrame& f, const TimelineIndex& index,
                                                     const TimelineLayout& layout, const TimelineRaceMark& mark);
 
+    // Where an instant finding's marker (a misuse's cross) is drawn on its thread's lane in
+    // frame f, for drawing and hit tests; nullopt when it has none or it is out of view.
+    static std::optional<QRectF> findingMarkRect(const TimelineFrame& f, const TimelineIndex& index,
+                                                 const TimelineLayout& layout, const TimelineFindingMark& mark);
+
 private:
+    void buildFindingMarks(const TimelineFrame& f, TimelineDrawList::Layer& content);
     void buildLanes(const TimelineFrame& f, TimelineDrawList::Layer& content, TimelineDrawList::Layer& labels);
     void buildSelectedSpan(const TimelineFrame& f, TimelineDrawList::Layer& content);
     void buildArrows(const TimelineFrame& f, TimelineDrawList::Layer& content);

@@ -83,7 +83,7 @@ QColor TimelinePalette::textOn(const QColor& fill) const
     return fill.lightness() > 140 ? QColor(20, 20, 20) : QColor(250, 250, 250);
 }
 
-std::vector<TimelinePalette::LegendEntry> TimelinePalette::legend(bool messages, bool races) const
+std::vector<TimelinePalette::LegendEntry> TimelinePalette::legend(bool messages, bool races, bool misuse) const
 {
     using Swatch = LegendEntry::Swatch;
     std::vector<LegendEntry> out;
@@ -105,6 +105,8 @@ std::vector<TimelinePalette::LegendEntry> TimelinePalette::legend(bool messages,
         out.push_back({ m_finding, QStringLiteral("data race: access"), Swatch::RaceMark });
         out.push_back({ m_finding, QStringLiteral("≈ untimed racing access"), Swatch::RaceRange });
     }
+    if (misuse)
+        out.push_back({ m_finding, QStringLiteral("misuse"), Swatch::Cross });
     return out;
 }
 

@@ -48,14 +48,15 @@ public:
             Arrow,     // a handoff or message arrow
             RaceMark,  // a race's timed access: a red bar across the lane
             RaceRange, // a race's untimed access: the faded, hatched range it lies in
+            Cross,     // a misuse: a red cross on its thread's lane
         };
         QColor color;
         QString text;
         Swatch swatch = Swatch::Fill;
     };
-    // The states and the handoff arrow always; message arrows and race markers when the trace
-    // has them.
-    std::vector<LegendEntry> legend(bool messages = false, bool races = false) const;
+    // The states and the handoff arrow always; message arrows, race and misuse markers when the
+    // trace has them.
+    std::vector<LegendEntry> legend(bool messages = false, bool races = false, bool misuse = false) const;
 
 private:
     bool m_dark = false;

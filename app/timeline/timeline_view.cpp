@@ -649,7 +649,9 @@ void TimelineView::mouseReleaseEvent(QMouseEvent* event)
     if (event->button() != Qt::LeftButton)
         return QAbstractScrollArea::mouseReleaseEvent(event);
     if (m_drag == Drag::Pending) {
-        const int race = raceAt(event->position().toPoint());
+        int race = raceAt(event->position().toPoint());
+        if (race < 0)
+            race = findingMarkAt(event->position().toPoint());
         if (race >= 0 && !(event->modifiers() & Qt::ControlModifier))
             ravel::gui::focusFinding(*m_document, *m_state, race);
         else
@@ -835,6 +837,31 @@ int TimelineView::raceAt(const QPoint& pos) const
     return inRange;
 }
 
+int TimelineView::findingMarkAt(const QPoint& pos) const
+{
+    if (!m_index)
+        return -1;
+    const TimelineFrame f = currentFrame(viewport()->size());
+    if (!f.timeArea().contains(pos))
+        return -1;
+    for (const TimelineFindingMark& m : m_index->findingMarks())
+        if (const auto r = TimelineFrameBuilder::findingMarkRect(f, *m_index, m_layout, m); r && r->adjusted(-2, 0, 2, 0).contains(pos))
+            return m.finding;
+    return -1;
+}
+
+QRect TimelineView::findingMarkRect(int finding) const
+{
+    if (!m_index)
+        return {};
+    const TimelineFrame f = currentFrame(viewport()->size());
+    for (const TimelineFindingMark& m : m_index->findingMarks())
+        if (m.finding == finding)
+            if (const auto r = TimelineFrameBuilder::findingMarkRect(f, *m_index, m_layout, m))
+                return r->toAlignedRect().intersected(f.timeArea());
+    return {};
+}
+
 std::pair<QRect, QRect> TimelineView::raceMarkerRects(int finding) const
 {
     if (!m_index)
@@ -881,6 +908,13 @@ QString TimelineView::tooltipAt(const QPoint& pos)
 {
     if (const int race = raceAt(pos); race >= 0)
         return raceTooltip(race, pos);
+    if (const int mark = findingMarkAt(pos); mark >= 0 && size_t(mark) < m_document->findings().size()) {
+        const Finding& f = m_document->findings()[size_t(mark)];
+        const double res = currentFrame(viewport()->size()).nsPerPixel();
+        return QStringLiteral("<b>%1</b><br>%2 %3<br><i>%4</i>")
+            .arg(tr("Finding %1: misuse").arg(mark + 1), QString::fromStdString(f.title).toHtmlEscaped(),
+                 tr("at %1").arg(TimelineRuler::timeAt(findingTime(f), res)), tr("click to choose the finding"));
+    }
     const Hit hit = hitAt(pos);
     if (hit.lane < 0 || !m_index || !m_names)
         return {};

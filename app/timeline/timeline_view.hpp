@@ -77,6 +77,9 @@ public:
     // The data race whose marker (either access) is under pos: its finding index, or -1. A click
     // there chooses the finding, as the findings list does.
     int raceAt(const QPoint& pos) const;
+    // The same for a misuse's cross on its thread's lane.
+    int findingMarkAt(const QPoint& pos) const;
+    QRect findingMarkRect(int finding) const; // in viewport coordinates; empty when not in view
     // The markers of race finding `finding` in viewport coordinates (the second access first),
     // empty rects when not in view.
     std::pair<QRect, QRect> raceMarkerRects(int finding) const;

@@ -11,11 +11,15 @@
 #include "models/finding_focus.hpp"
 #include "models/timeline_index.hpp"
 #include "models/view_state.hpp"
+#include "timeline/timeline_frame_builder.hpp"
+#include "timeline/timeline_layout.hpp"
+#include "timeline/timeline_palette.hpp"
 #include "timeline/timeline_view.hpp"
 
 #include <QDockWidget>
 #include <QLabel>
 #include <algorithm>
+#include <cmath>
 #include <QScreen>
 #include <QSettings>
 
@@ -97,6 +101,51 @@ private slots:
             QVERIFY2(detailsDock(w)->height() < 300,
                      qPrintable(QStringLiteral("details %1 px, %2 before").arg(detailsDock(w)->height()).arg(before)));
         }
+    }
+
+    // A misuse happens at one instant in one thread: a red cross on that thread's lane, listed in
+    // the legend; its tooltip names it and a click on it chooses it, as the list does.
+    void misuseIsMarkedOnItsThreadsLane()
+    {
+        MainWindow w;
+        w.resize(1600, 1000);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY(openAndSettle(w, recordExample(QStringLiteral("lock_misuse"))));
+        TimelineView* tl = w.timelineView();
+        const std::vector<ravel::Finding>& findings = w.document()->findings();
+        QVERIFY(findings.size() >= 2);
+        QCOMPARE(QString::fromStdString(findings[0].kind), QStringLiteral("misuse"));
+        tl->fit();
+        const QRect mark = tl->findingMarkRect(0);
+        QVERIFY2(!mark.isEmpty(), "finding 1's cross is not in the fitted view");
+        // On its thread's lane, at its time.
+        const quint32 thread = findings[0].threads.front().id;
+        QVERIFY(tl->laneStateRect(thread).intersects(mark));
+        const TimelineFrame f = tl->currentFrame(tl->viewport()->size());
+        QVERIFY(std::abs(f.xOf(findingTime(findings[0])) - mark.center().x()) <= 2);
+        QCOMPARE(tl->findingMarkAt(mark.center()), 0);
+        // The legend lists it.
+        TimelineLayout layout;
+        layout.build(*tl->index());
+        const TimelinePalette palette(tl->palette());
+        TimelineFrameBuilder builder(tl->index(), &layout, palette, tl->font(), nullptr);
+        const TimelineDrawList list = builder.build(f);
+        bool listed = false;
+        for (const TimelineDrawList::Layer& l : list.layers)
+            for (const TimelineDrawList::Text& t : l.texts)
+                listed = listed || (t.text == QStringLiteral("misuse") && t.rect.top() > f.timeArea().bottom());
+        QVERIFY(listed);
+        // A click on it chooses it, from anywhere.
+        // (The playhead at the view's left edge: one moved out of view would scroll it.)
+        w.viewState()->setSelectedFinding(1);
+        w.viewState()->setPlayhead(w.viewState()->visibleFrom());
+        const QRect again = tl->findingMarkRect(0);
+        QVERIFY(!again.isEmpty());
+        QTest::mouseClick(tl->viewport(), Qt::LeftButton, {}, again.center());
+        QTRY_COMPARE(w.viewState()->selectedFinding(), 0);
+        QCOMPARE(w.viewState()->playhead(), findingTime(findings[0]));
+        QVERIFY(!saveScreenshot(&w, QStringLiteral("first-look-misuse-cross")).isEmpty());
     }
 
     // lock_misuse's first finding: reporter unlocks a mutex it does not hold. Details says reporter
