@@ -406,6 +406,10 @@ private slots:
         const QString shown = first.data(Qt::DisplayRole).toString();
         QVERIFY(first.data(Qt::ToolTipRole).toString().startsWith(shown));
         QVERIFY(view->model()->index(0, FindingsModel::TimeColumn, group).data(Qt::ToolTipRole).toString().startsWith(shown));
+        // The search box's hint, elided in a narrow dock, is whole in its tooltip.
+        QLineEdit* search = w.findingsPanel()->searchBox();
+        QVERIFY(search->toolTip().contains(QStringLiteral("kind")) && search->toolTip().contains(QStringLiteral("thread"))
+                && search->toolTip().contains(QStringLiteral("object")));
     }
 
     // Run Program…: the program field's hint and the suggested trace path are whole at the
