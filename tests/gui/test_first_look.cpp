@@ -18,6 +18,7 @@
 
 #include <QDockWidget>
 #include <QLabel>
+#include <QPalette>
 #include <algorithm>
 #include <cmath>
 #include <QScreen>
@@ -146,6 +147,26 @@ private slots:
         QTRY_COMPARE(w.viewState()->selectedFinding(), 0);
         QCOMPARE(w.viewState()->playhead(), findingTime(findings[0]));
         QVERIFY(!saveScreenshot(&w, QStringLiteral("first-look-misuse-cross")).isEmpty());
+    }
+
+    // A held lock's colour is never a green near the running colour, light or dark, whatever
+    // its index (the dining ring had a green fork that read as "running").
+    void heldLocksNeverLookRunning()
+    {
+        for (const bool dark : { false, true }) {
+            QPalette p;
+            p.setColor(QPalette::Base, dark ? QColor(30, 30, 30) : QColor(255, 255, 255));
+            p.setColor(QPalette::Window, dark ? QColor(45, 45, 45) : QColor(240, 240, 240));
+            p.setColor(QPalette::Text, dark ? QColor(230, 230, 230) : QColor(20, 20, 20));
+            const TimelinePalette palette(p);
+            const int running = palette.running().hsvHue();
+            for (quint32 object = 0; object < 500; object++)
+                for (SpanKind kind : { SpanKind::Hold, SpanKind::HoldContended }) {
+                    const int hue = palette.lockHold(object, quint8(kind)).hsvHue();
+                    const int apart = std::min(std::abs(hue - running), 360 - std::abs(hue - running));
+                    QVERIFY2(apart >= 35, qPrintable(QStringLiteral("object %1: hue %2, running %3").arg(object).arg(hue).arg(running)));
+                }
+        }
     }
 
     // lock_misuse's first finding: reporter unlocks a mutex it does not hold. Details says reporter
