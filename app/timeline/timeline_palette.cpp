@@ -70,10 +70,11 @@ QColor TimelinePalette::lockHold(quint32 object, quint8 state) const
 {
     if (spanKindOf(state) == SpanKind::HoldShared)
         return span(state);
-    // Golden-angle steps spread neighbouring object indices far apart on the wheel, which skips
-    // the greens around the running colour's hue: a green fork read as "running".
-    constexpr int kGreenFrom = 80, kGreenTo = 160;
-    int hue = (kGreenTo + int((object * 137u + 40u) % unsigned(360 - (kGreenTo - kGreenFrom)))) % 360;
+    // Golden-ratio steps spread neighbouring object indices far apart over the wheel without the
+    // greens around the running colour's hue (a green fork read as "running"): 107 is 0.382 of
+    // the 280 degrees left.
+    constexpr unsigned kGreenFrom = 80, kGreenTo = 160, kSpan = 360 - (kGreenTo - kGreenFrom);
+    int hue = int((kGreenTo + (object * 107u + 40u) % kSpan) % 360u);
     QColor c = QColor::fromHsv(hue, m_dark ? 90 : 70, m_dark ? 150 : 215);
     if (spanKindOf(state) == SpanKind::HoldContended)
         c = QColor::fromHsv(hue, m_dark ? 120 : 105, m_dark ? 165 : 200);

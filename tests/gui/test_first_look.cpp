@@ -160,12 +160,19 @@ private slots:
             p.setColor(QPalette::Text, dark ? QColor(230, 230, 230) : QColor(20, 20, 20));
             const TimelinePalette palette(p);
             const int running = palette.running().hsvHue();
-            for (quint32 object = 0; object < 500; object++)
+            auto apart = [](int a, int b) { return std::min(std::abs(a - b), 360 - std::abs(a - b)); };
+            for (quint32 object = 0; object < 500; object++) {
                 for (SpanKind kind : { SpanKind::Hold, SpanKind::HoldContended }) {
                     const int hue = palette.lockHold(object, quint8(kind)).hsvHue();
-                    const int apart = std::min(std::abs(hue - running), 360 - std::abs(hue - running));
-                    QVERIFY2(apart >= 35, qPrintable(QStringLiteral("object %1: hue %2, running %3").arg(object).arg(hue).arg(running)));
+                    QVERIFY2(apart(hue, running) >= 35,
+                             qPrintable(QStringLiteral("object %1: hue %2, running %3").arg(object).arg(hue).arg(running)));
                 }
+                // Neighbouring locks (a ring's forks, an array's buckets) apart from each other too.
+                const int here = palette.lockHold(object, quint8(SpanKind::Hold)).hsvHue();
+                for (quint32 next = object + 1; next <= object + 3; next++)
+                    QVERIFY2(apart(here, palette.lockHold(next, quint8(SpanKind::Hold)).hsvHue()) >= 20,
+                             qPrintable(QStringLiteral("objects %1 and %2 share a hue").arg(object).arg(next)));
+            }
         }
     }
 
