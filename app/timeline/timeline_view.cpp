@@ -244,12 +244,39 @@ void TimelineView::paintEvent(QPaintEvent*)
     renderTimeline(painter, viewport()->size());
 }
 
+namespace {
+
+// The picture's title on one line, or on two when one is too narrow (broken at a space; the
+// second elided only if even two lines cannot hold it): a PNG has no tooltip to show the rest.
+QStringList titleLines(const QString& title, const QFontMetrics& fm, int width)
+{
+    if (fm.horizontalAdvance(title) <= width)
+        return { title };
+    int cut = int(title.size());
+    while (cut > 0 && (title[cut - 1] != QLatin1Char(' ') || fm.horizontalAdvance(title.left(cut - 1)) > width))
+        cut--;
+    if (cut <= 1)
+        return { fm.elidedText(title, Qt::ElideRight, width) };
+    return { title.left(cut - 1), fm.elidedText(title.mid(cut), Qt::ElideRight, width) };
+}
+
+} // namespace
+
+int TimelineView::exportTitleHeight(int width) const
+{
+    QFont bold = font();
+    bold.setBold(true);
+    const QFontMetrics fm(bold);
+    const double res = double(visibleTo() - visibleFrom()) / std::max(1, width - m_labelWidth);
+    return kExportTitleHeight + (titleLines(exportTitle(res), fm, width - 16).size() - 1) * fm.height();
+}
+
 QSize TimelineView::defaultExportSize() const
 {
     // As wide as a screen, and tall enough for every lane, the ruler, the legend and the title.
     const int width = std::max(viewport()->width(), 1600);
     const int lanes = m_index ? m_layout.contentHeight() : 400;
-    const int height = kExportTitleHeight + TimelineLayout::kRulerHeight + lanes + legendHeight(width) + 2;
+    const int height = exportTitleHeight(width) + TimelineLayout::kRulerHeight + lanes + legendHeight(width) + 2;
     return QSize(width, std::clamp(height, 200, 8000));
 }
 
@@ -279,17 +306,18 @@ void TimelineView::renderExport(QPainter& painter, const QSize& size)
     bold.setBold(true);
     painter.setFont(bold);
     painter.setPen(palette().color(QPalette::Text));
-    TimelineFrame frame = currentFrame(QSize(size.width(), size.height() - kExportTitleHeight));
-    const QRect titleRect(8, 0, size.width() - 16, kExportTitleHeight);
+    const int titleHeight = exportTitleHeight(size.width());
+    TimelineFrame frame = currentFrame(QSize(size.width(), size.height() - titleHeight));
+    const QRect titleRect(8, 0, size.width() - 16, titleHeight);
     painter.drawText(titleRect, int(Qt::AlignLeft | Qt::AlignVCenter),
-                     QFontMetrics(bold).elidedText(exportTitle(frame.nsPerPixel()), Qt::ElideRight, titleRect.width()));
+                     titleLines(exportTitle(frame.nsPerPixel()), QFontMetrics(bold), titleRect.width()).join(QLatin1Char('\n')));
     // Every lane from the top when they fit; else from where the view is scrolled.
     const int lanesShown = frame.timeArea().height();
     if (m_layout.contentHeight() <= lanesShown)
         frame.scrollY = 0;
     frame.showKeys = false;
     painter.save();
-    painter.translate(0, kExportTitleHeight);
+    painter.translate(0, titleHeight);
     painter.setClipRect(QRect(QPoint(0, 0), frame.size));
     renderFrame(painter, frame);
     painter.restore();
@@ -328,7 +356,7 @@ bool TimelineView::exportImage(const QString& path, QString* error, QSize size)
         svg.setFileName(path);
         svg.setSize(size);
         svg.setViewBox(QRect(QPoint(0, 0), size));
-        svg.setTitle(exportTitle(currentFrame(QSize(size.width(), size.height() - kExportTitleHeight)).nsPerPixel()));
+        svg.setTitle(exportTitle(currentFrame(QSize(size.width(), size.height() - exportTitleHeight(size.width()))).nsPerPixel()));
         svg.setDescription(QFileInfo(m_document->path()).fileName());
         QPainter painter;
         if (!painter.begin(&svg))

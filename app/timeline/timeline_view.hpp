@@ -47,6 +47,8 @@ public:
     // "dining.ravel — 4.1ms to 4.6ms, playhead at 4.43ms · finding 1: …", its times as precise
     // as one pixel of the picture (resolutionNs ns); 0: as one pixel of the view.
     QString exportTitle(double resolutionNs = 0) const;
+    // The title's height in a picture `width` pixels wide: one line, or two when it needs them.
+    int exportTitleHeight(int width) const;
     // Paints the visible timeline at `size` (what paintEvent, export and the benchmark use).
     void renderTimeline(QPainter& painter, const QSize& size);
     // The state of the frame the view would paint at `size`.

@@ -503,6 +503,14 @@ private slots:
         QString error;
         QVERIFY2(tl->exportImage(png, &error), qPrintable(error));
         QVERIFY(QImage(png).width() >= 1600);
+        // A picture too narrow for the title on one line gives it two, not an ellipsis.
+        QFont bold = tl->font();
+        bold.setBold(true);
+        QVERIFY(QFontMetrics(bold).horizontalAdvance(tl->exportTitle()) > 900 - 16);
+        QVERIFY(QFontMetrics(bold).horizontalAdvance(tl->exportTitle()) <= 2 * (900 - 16) - 100);
+        QVERIFY(tl->exportTitleHeight(900) > tl->exportTitleHeight(4000));
+        const QString narrow = artifactDir() + QStringLiteral("/readable-timeline-export-narrow.png");
+        QVERIFY2(tl->exportImage(narrow, &error, QSize(900, 400)), qPrintable(error));
         const QString artifact = artifactDir() + QStringLiteral("/readable-timeline-export-15us.png");
         QFile::remove(artifact);
         QVERIFY(QFile::copy(png, artifact));
