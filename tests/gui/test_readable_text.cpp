@@ -319,8 +319,15 @@ private slots:
         QTabWidget* tabs = w.detailsPanel()->tabs();
         auto* view = w.detailsPanel()->findChild<QTableView*>(QStringLiteral("objectStatsView"));
         QVERIFY(view);
-        tabs->setCurrentIndex(tabs->indexOf(view));
+        for (int t = 0; t < tabs->count(); t++)
+            if (tabs->tabText(t) == QStringLiteral("Objects"))
+                tabs->setCurrentIndex(t);
         QTRY_VERIFY(view->isVisible());
+        // At the dock's default height (a timeline of many lanes leaves it no more).
+        auto* dock = w.findChild<QDockWidget*>(QStringLiteral("detailsDock"));
+        QVERIFY(dock);
+        w.resizeDocks({ dock }, { 220 }, Qt::Vertical);
+        QTRY_VERIFY(dock->height() < 260);
         QTest::qWait(50);
         const int rows = view->model()->rowCount();
         QVERIFY(rows >= 5); // five forks at least
