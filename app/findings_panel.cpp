@@ -60,6 +60,8 @@ FindingsPanel::FindingsPanel(TraceDocument* document, ViewState* state, QWidget*
     m_proxy->setRecursiveFilteringEnabled(true);
 
     m_search->setPlaceholderText(tr("Search findings (kind, thread, object)…"));
+    // A narrow dock elides the hint; the tooltip has it whole.
+    m_search->setToolTip(tr("Search findings by number, kind, title, thread or object (Ctrl+F)"));
     m_search->setClearButtonEnabled(true);
     connect(m_search, &QLineEdit::textChanged, this, [this](const QString& text) {
         m_proxy->setFilterFixedString(text);
@@ -111,7 +113,7 @@ void FindingsPanel::updatePlaceholder()
         m_placeholder->setText(tr("No trace open."));
         m_stack->setCurrentWidget(m_placeholder);
     } else if (m_model->findingCount() == 0) {
-        m_placeholder->setText(tr("No findings: no deadlock, potential deadlock or misuse in this run."));
+        m_placeholder->setText(tr("No findings: no deadlock, potential deadlock, data race or misuse in this run."));
         m_stack->setCurrentWidget(m_placeholder);
     } else if (m_proxy->rowCount() == 0) {
         m_placeholder->setText(tr("No finding matches “%1”.").arg(m_search->text()));

@@ -2,6 +2,7 @@
 
 #include "details/details_panel.hpp"
 #include "findings_panel.hpp"
+#include "keys_dialog.hpp"
 #include "graph/lock_order_graph_view.hpp"
 #include "graph/wait_for_graph_view.hpp"
 #include "launch/live_run.hpp"
@@ -35,7 +36,6 @@
 #include <QtConcurrent/QtConcurrentRun>
 #include <QFrame>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
@@ -44,16 +44,18 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QRegularExpression>
+#include <QScreen>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
-#include <QTableWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 
@@ -66,6 +68,8 @@ constexpr int kMaxRecent = 10;
 // the timeline (its one line of text wraps).
 constexpr int kFindingsWidth = 300;
 constexpr int kEmptyFindingsWidth = 170;
+// The details dock's height under a timeline that needs the window's height.
+constexpr int kDetailsHeight = 220;
 // Bumped when the docks change, so an old saved layout cannot hide a new dock.
 constexpr int kLayoutVersion = 1;
 
@@ -183,6 +187,10 @@ void MainWindow::buildDocks()
 
     m_details = new DetailsPanel(m_document, m_state, this);
     m_details->setTimelineIndex([this] { return m_timeline->index(); });
+    // A timeline of a few lanes does not need the window's height: what it leaves empty goes to
+    // Details (a race's two stacks and sources, the Objects table), up to two fifths of the window;
+    // a timeline of many lanes keeps Details at its default height.
+    connect(m_timeline, &TimelineView::indexChanged, this, &MainWindow::fitDetailsToTimeline);
     connect(m_timeline, &TimelineView::indexChanged, m_details,
             [this] { m_details->setTimelineIndex([this] { return m_timeline->index(); }); });
     m_detailsDock = new QDockWidget(tr("Details"), this);
@@ -195,7 +203,7 @@ void MainWindow::buildDocks()
     setCorner(Qt::BottomRightCorner, Qt::RightDockWidgetArea);
     // The timeline in the middle gets most of the width.
     resizeDocks({ m_findingsDock, m_graphDock }, { kFindingsWidth, 400 }, Qt::Horizontal);
-    resizeDocks({ m_detailsDock }, { 220 }, Qt::Vertical);
+    resizeDocks({ m_detailsDock }, { kDetailsHeight }, Qt::Vertical);
 }
 
 void MainWindow::buildMenus()
@@ -317,8 +325,19 @@ void MainWindow::restoreLayout()
 {
     QSettings settings;
     const QByteArray geometry = settings.value(QStringLiteral("window/geometry")).toByteArray();
-    if (geometry.isEmpty() || !restoreGeometry(geometry))
-        resize(1400, 860);
+    if (geometry.isEmpty() || !restoreGeometry(geometry)) {
+        // The first start: as much of the screen as 1600x1000 (all of a laptop's), centred; a
+        // smaller window left the timeline a third of a wide screen.
+        QSize size(1600, 1000);
+        if (const QScreen* s = screen()) {
+            const QRect avail = s->availableGeometry();
+            size = size.boundedTo(avail.size());
+            resize(size);
+            move(avail.x() + (avail.width() - size.width()) / 2, avail.y() + (avail.height() - size.height()) / 2);
+        } else {
+            resize(size);
+        }
+    }
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray(), kLayoutVersion);
 }
 
@@ -412,6 +431,21 @@ void MainWindow::onLoaded()
     if (!m_document->findings().empty() && m_document->findings().front().kind == "deadlock")
         focusFinding(*m_document, *m_state, 0);
     emit traceReady();
+}
+
+void MainWindow::fitDetailsToTimeline()
+{
+    const int needed = m_timeline->neededHeight();
+    if (!needed || !m_detailsDock->isVisible() || m_detailsDock->isFloating())
+        return;
+    // A height the user dragged the dock to since it was last fitted is theirs to keep.
+    if (m_detailsFittedHeight && std::abs(m_detailsDock->height() - m_detailsFittedHeight) > 4)
+        return;
+    const int spare = m_timeline->height() - needed;
+    const int want = std::clamp(m_detailsDock->height() + spare, kDetailsHeight, std::max(kDetailsHeight, height() * 2 / 5));
+    if (want != m_detailsDock->height())
+        resizeDocks({ m_detailsDock }, { want }, Qt::Vertical);
+    m_detailsFittedHeight = want;
 }
 
 void MainWindow::onFailed(const QString& message)
@@ -792,47 +826,7 @@ void MainWindow::stopProgram()
 
 void MainWindow::showKeys()
 {
-    struct Key {
-        QString key, what;
-    };
-    const QList<Key> keys = {
-        { QStringLiteral("Space"), tr("Play / pause") },
-        { QStringLiteral(". ,"), tr("Next / previous event of the selected thread (of all when none is selected)") },
-        { QStringLiteral("Ctrl+. Ctrl+,"), tr("Next / previous event of any thread") },
-        { QStringLiteral("N, Shift+N"), tr("Next / previous finding in time order (wraps around)") },
-        { QStringLiteral("] ["), tr("Faster / slower replay (0.25x to 64x)") },
-        { QStringLiteral("Home End"), tr("Playhead to the start / end") },
-        { QStringLiteral("W S, ↑ ↓"), tr("Zoom the timeline in / out around the playhead (timeline focused)") },
-        { QStringLiteral("A D, ← →"), tr("Pan the timeline earlier / later (timeline focused)") },
-        { QStringLiteral("PgUp PgDn"), tr("Scroll the lanes") },
-        { QStringLiteral("F, Z"), tr("Fit the run's activity / zoom to the selection") },
-        { QStringLiteral("?"), tr("Keys overlay on the timeline (timeline focused); Esc clears the selection") },
-        { QKeySequence(QKeySequence::Find).toString(QKeySequence::NativeText), tr("Search the findings") },
-        { QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText), tr("Open a trace") },
-        { QStringLiteral("Ctrl+R"), tr("Run a program under ravel") },
-    };
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("ravel keys"));
-    auto* table = new QTableWidget(int(keys.size()), 2, &dialog);
-    table->setHorizontalHeaderLabels({ tr("Key"), tr("Does") });
-    table->verticalHeader()->hide();
-    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    for (int i = 0; i < keys.size(); i++) {
-        table->setItem(i, 0, new QTableWidgetItem(keys[i].key));
-        table->setItem(i, 1, new QTableWidgetItem(keys[i].what));
-    }
-    // Nothing cut: the descriptions wrap in their column, the rows grow to fit them.
-    table->setWordWrap(true);
-    table->resizeColumnToContents(0);
-    table->horizontalHeader()->setStretchLastSection(true);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, &dialog);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    auto* layout = new QVBoxLayout(&dialog);
-    layout->addWidget(table);
-    layout->addWidget(buttons);
-    dialog.resize(720, 520);
-    table->resizeRowsToContents();
-    connect(table->horizontalHeader(), &QHeaderView::sectionResized, table, [table] { table->resizeRowsToContents(); });
+    KeysDialog dialog(this);
     dialog.exec();
 }
 

@@ -108,6 +108,7 @@ private:
 
     void onLoadStarted(const QString& path);
     void onLoaded();
+    void fitDetailsToTimeline();
     void onFailed(const QString& message);
     void onClosed();
     void showBanner(const QString& message, bool error);
@@ -157,6 +158,7 @@ private:
     QMenu* m_viewMenu = nullptr;
     QList<QAction*> m_needTrace; // enabled only while a trace is loaded
     QAction* m_closeAction = nullptr;
+    int m_detailsFittedHeight = 0; // the details dock's height as last fitted to the timeline
     QSize m_timelineExportSize;
     QString m_ravelBinary;
 };

@@ -13,6 +13,7 @@
 
 #include <QCheckBox>
 #include <QDir>
+#include <QEvent>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
@@ -24,6 +25,7 @@
 #include <QTreeView>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -102,18 +104,32 @@ DetailsPanel::DetailsPanel(TraceDocument* document, ViewState* state, QWidget* p
     m_objectView->sortByColumn(ObjectStatsModel::WaitTotalColumn, Qt::DescendingOrder);
     m_objectView->verticalHeader()->hide();
     m_objectView->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_objectView->horizontalHeader()->setStretchLastSection(true);
     m_objectView->setWordWrap(false);
+    m_objectView->setTextElideMode(Qt::ElideRight); // every cell's tooltip is its whole text
     m_objectView->setObjectName(QStringLiteral("objectStatsView"));
-    connect(m_objects, &QAbstractItemModel::modelReset, m_objectView, &QTableView::resizeColumnsToContents);
+    // Every column in the pane's width, no horizontal scroll bar: the numbers as wide as they
+    // need, the name at most a third of the width (elided), the notes in whatever is left.
+    QHeaderView* columns = m_objectView->horizontalHeader();
+    columns->setStretchLastSection(false);
+    for (int c = 0; c < ObjectStatsModel::ColumnCount; c++)
+        columns->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    columns->setSectionResizeMode(ObjectStatsModel::NameColumn, QHeaderView::Interactive);
+    columns->setSectionResizeMode(ObjectStatsModel::NotesColumn, QHeaderView::Stretch);
+    // Rows as tall as a line of text, not the style's roomy default: the short pane shows more.
+    m_objectView->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
+    m_objectView->verticalHeader()->setDefaultSectionSize(m_objectView->fontMetrics().height() + 6);
+    connect(m_objects, &QAbstractItemModel::modelReset, this, &DetailsPanel::fitObjectColumns);
+    m_objectView->viewport()->installEventFilter(this);
     connect(m_onlySelected, &QCheckBox::toggled, this, &DetailsPanel::onSelectionChanged);
-    auto* objectsPage = new QWidget(this);
-    auto* objectsLayout = new QVBoxLayout(objectsPage);
-    objectsLayout->setContentsMargins(0, 0, 0, 0);
-    objectsLayout->addWidget(m_onlySelected);
-    objectsLayout->addWidget(m_objectView);
-    m_tabs->addTab(objectsPage, tr("Objects"));
+    m_objectsTab = m_tabs->addTab(m_objectView, tr("Objects"));
     m_tabs->setDocumentMode(true);
+    // The filter sits beside the tabs, so the table has the page's whole height; only while the
+    // Objects tab is shown.
+    m_onlySelected->setObjectName(QStringLiteral("onlySelectedObjects"));
+    m_tabs->setCornerWidget(m_onlySelected, Qt::TopRightCorner);
+    m_onlySelected->setVisible(false);
+    connect(m_tabs, &QTabWidget::currentChanged, this,
+            [this](int tab) { m_onlySelected->setVisible(tab == m_objectsTab); });
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -141,6 +157,7 @@ DetailsPanel::DetailsPanel(TraceDocument* document, ViewState* state, QWidget* p
     connect(document, &TraceDocument::loaded, this, &DetailsPanel::onEventSelected);
     // The precision of times follows the zoom.
     connect(state, &ViewState::visibleRangeChanged, this, &DetailsPanel::onEventSelected);
+    connect(state, &ViewState::visibleRangeChanged, this, [this] { m_race->setResolution(m_state->nsPerPixel()); });
     onEventSelected();
 }
 
@@ -197,10 +214,16 @@ QString DetailsPanel::describe(const TraceDocument& document, quint32 thread, qu
                     if (times.startUncertain())
                         starting = times;
                 }
-        if (starting)
-            text += tr(" at %1").arg(TimelineRuler::approxAt(starting->start, starting->startLo, starting->startHi, res));
+        const QString when = starting ? TimelineRuler::approxAt(starting->start, starting->startLo, starting->startHi, res)
+                                      : timeText(t);
+        // Not waiting says little on its own: whether the thread ran then, or was not there.
+        const ravel::ModelThread* th = model.thread(thread);
+        if (th && t < th->startNs)
+            text += tr(" at %1: not started yet (starts at %2)").arg(when, timeText(th->startNs));
+        else if (th && th->exitNs != ravel::kOpenEnd && t >= th->exitNs)
+            text += tr(" at %1: exited at %2").arg(when, timeText(th->exitNs));
         else
-            text += tr(" at %1").arg(timeText(t));
+            text += tr(" at %1: running, waiting for nothing").arg(when);
     }
     QStringList held;
     for (const ravel::HoldSpan* h : heldAt(model, index, thread, t)) {
@@ -278,6 +301,7 @@ QString DetailsPanel::describeFinding(const TraceDocument& document, int index, 
 void DetailsPanel::syncRace(bool focus)
 {
     const int finding = m_state->selectedFinding();
+    m_race->setResolution(m_state->nsPerPixel());
     const bool race = m_document->isLoaded() && m_race->showRace(finding);
     m_tabs->setTabVisible(m_raceTab, race);
     if (race && focus)
@@ -334,6 +358,21 @@ void DetailsPanel::showFrame(int row)
     if (!file.isEmpty() && QFileInfo(file).isRelative())
         file = QDir::current().absoluteFilePath(file);
     m_source->showFile(file, i.data(StackModel::LineRole).toInt());
+}
+
+bool DetailsPanel::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_objectView->viewport() && event->type() == QEvent::Resize)
+        fitObjectColumns();
+    return QWidget::eventFilter(watched, event);
+}
+
+void DetailsPanel::fitObjectColumns()
+{
+    m_objectView->resizeColumnToContents(ObjectStatsModel::NameColumn);
+    const int most = std::max(120, m_objectView->viewport()->width() / 3);
+    if (m_objectView->columnWidth(ObjectStatsModel::NameColumn) > most)
+        m_objectView->setColumnWidth(ObjectStatsModel::NameColumn, most);
 }
 
 void DetailsPanel::onSelectionChanged()

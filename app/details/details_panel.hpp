@@ -53,9 +53,13 @@ public:
     // "Finding 1: deadlock: … · at 4.4ms · on forks[0], forks[1], …"
     static QString describeFinding(const TraceDocument& document, int index, double resolutionNs = 0);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
     void onEventSelected();
     void onSelectionChanged();
+    void fitObjectColumns();
     void showFrame(int row);
     void syncRace(bool focus);
 
@@ -70,6 +74,7 @@ private:
     SourceView* m_source;
     RaceView* m_race;
     int m_raceTab = -1;
+    int m_objectsTab = -1;
     std::function<const TimelineIndex*()> m_index;
     QTableView* m_objectView;
     QCheckBox* m_onlySelected;

@@ -4,7 +4,7 @@
 #include "models/race_pair.hpp"
 #include "models/stack_model.hpp"
 #include "models/trace_document.hpp"
-#include "base/trace_time.hpp"
+#include "timeline/timeline_ruler.hpp"
 
 #include <QDir>
 #include <QFileInfo>
@@ -18,7 +18,7 @@
 namespace ravel::gui {
 
 namespace {
-QString timeText(quint64 ns) { return QString::fromStdString(ravel::formatTraceTime(ns)); }
+QString timeText(quint64 ns, double res) { return TimelineRuler::timeAt(ns, res); }
 } // namespace
 
 RaceView::RaceView(TraceDocument* document, QWidget* parent)
@@ -72,7 +72,7 @@ RaceView::Column RaceView::makeColumn(Side side)
     return c;
 }
 
-QString RaceView::describeAccess(const TraceDocument& document, const RacePair& pair, Side side)
+QString RaceView::describeAccess(const TraceDocument& document, const RacePair& pair, Side side, double res)
 {
     const RaceAccess& a = side == Later ? pair.second : pair.first;
     const QString var = pair.variable.isEmpty() ? QStringLiteral("0x%1").arg(pair.address, 0, 16) : pair.variable;
@@ -80,11 +80,12 @@ QString RaceView::describeAccess(const TraceDocument& document, const RacePair& 
                        .arg(document.threadName(a.thread).toHtmlEscaped(), side == Later ? tr("later") : tr("earlier"),
                             accessWhat(a), var.toHtmlEscaped());
     if (a.timeKnown)
-        text += tr(" · at %1").arg(timeText(a.earliestNs));
+        text += tr(" · at %1").arg(timeText(a.earliestNs, res));
     else if (a.latestNs == a.earliestNs)
-        text += tr(" · at ≈%1 (not timed)").arg(timeText(a.latestNs));
+        text += tr(" · at ≈%1 (not timed)").arg(timeText(a.latestNs, res));
     else
-        text += tr(" · ≈ between %1 and %2 (its time was not recorded)").arg(timeText(a.earliestNs), timeText(a.latestNs));
+        text += tr(" · ≈ between %1 and %2 (its time was not recorded)")
+                    .arg(timeText(a.earliestNs, res), timeText(a.latestNs, res));
     QStringList held;
     for (quint32 o : a.held)
         held << document.objectName(o);
@@ -114,12 +115,14 @@ bool RaceView::showRace(int finding)
         clear();
         return false;
     }
+    m_finding = finding;
     for (Side side : { Earlier, Later }) {
         Column& c = m_columns[side];
-        c.header->setText(describeAccess(*m_document, *pair, side));
         c.stack->setStack(side == Later ? pair->second.stack : pair->first.stack);
-        if (!c.stack->caveat().isEmpty())
-            c.header->setText(c.header->text() + QStringLiteral("<br><i>%1</i>").arg(c.stack->caveat().toHtmlEscaped()));
+    }
+    describeSides(*pair);
+    for (Side side : { Earlier, Later }) {
+        Column& c = m_columns[side];
         if (c.stack->rowCount() > 0) {
             const int row = c.stack->userFrameRow() >= 0 ? c.stack->userFrameRow() : 0;
             c.view->setCurrentIndex(c.stack->index(row, 0));
@@ -131,8 +134,30 @@ bool RaceView::showRace(int finding)
     return true;
 }
 
+void RaceView::describeSides(const RacePair& pair)
+{
+    for (Side side : { Earlier, Later }) {
+        Column& c = m_columns[side];
+        c.header->setText(describeAccess(*m_document, pair, side, m_resolution));
+        if (!c.stack->caveat().isEmpty())
+            c.header->setText(c.header->text() + QStringLiteral("<br><i>%1</i>").arg(c.stack->caveat().toHtmlEscaped()));
+    }
+}
+
+void RaceView::setResolution(double resolutionNs)
+{
+    if (resolutionNs == m_resolution)
+        return;
+    m_resolution = resolutionNs;
+    if (m_finding < 0 || !m_document->isLoaded() || size_t(m_finding) >= m_document->findings().size())
+        return;
+    if (const auto pair = racePairOf(m_document->model(), m_document->findings()[size_t(m_finding)], m_finding))
+        describeSides(*pair);
+}
+
 void RaceView::clear()
 {
+    m_finding = -1;
     for (Column& c : m_columns) {
         c.header->clear();
         c.stack->setStack(0);

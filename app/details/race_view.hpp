@@ -26,6 +26,8 @@ public:
     // shown) when it is not a data race.
     bool showRace(int finding);
     void clear();
+    // Times read as precise as one pixel of the timeline (ViewState::nsPerPixel), as in Details.
+    void setResolution(double resolutionNs);
 
     enum Side { Earlier = 0, Later = 1 };
     QLabel* header(Side side) const { return m_columns[side].header; }
@@ -35,7 +37,8 @@ public:
 
     // "<b>T2</b> (the earlier access): write of 8 bytes to <b>balance</b> · ≈ between 0.4ms and
     // 9.7ms (not timed) · holding no lock"
-    static QString describeAccess(const TraceDocument& document, const RacePair& pair, Side side);
+    static QString describeAccess(const TraceDocument& document, const RacePair& pair, Side side,
+                                  double resolutionNs = 0);
 
 private:
     struct Column {
@@ -46,8 +49,11 @@ private:
     };
     Column makeColumn(Side side);
     void showFrame(Side side, int row);
+    void describeSides(const RacePair& pair);
 
     TraceDocument* m_document;
+    int m_finding = -1; // the race shown
+    double m_resolution = 0;
     Column m_columns[2];
 };
 

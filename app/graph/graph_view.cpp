@@ -12,7 +12,9 @@
 #include <QGraphicsScene>
 #include <QKeyEvent>
 #include <QMouseEvent>
+#include <QHelpEvent>
 #include <QScrollBar>
+#include <QToolTip>
 #include <QWheelEvent>
 #include <QtMath>
 
@@ -437,6 +439,8 @@ void GraphView::drawForeground(QPainter* painter, const QRectF&)
     if (m_pendingJob)
         lines << tr("laying out…");
     lines.removeAll(QString());
+    m_headerRect = QRect();
+    m_headerElided.clear();
     if (lines.isEmpty())
         return;
     painter->save();
@@ -458,18 +462,39 @@ void GraphView::drawForeground(QPainter* painter, const QRectF&)
     back.setAlpha(225);
     painter->setPen(Qt::NoPen);
     painter->setBrush(back);
-    painter->drawRoundedRect(QRect(4, 4, width, height), 4, 4);
+    m_headerRect = QRect(4, 4, width, height);
+    painter->drawRoundedRect(m_headerRect, 4, 4);
     int y = 7;
+    bool elided = false;
     for (int i = 0; i < lines.size(); i++) {
         const QFontMetrics& m = i == 0 ? fmBold : fm;
         bool red = i == 0 && m_shown.deadlockedNodes() > 0;
         painter->setFont(i == 0 ? bold : font());
         painter->setPen(red ? m_colors.red : palette().color(QPalette::WindowText));
-        painter->drawText(QRect(10, y, width - 8, m.height()), Qt::AlignLeft | Qt::AlignVCenter,
-            m.elidedText(lines[i], Qt::ElideRight, width - 10));
+        const QString shown = m.elidedText(lines[i], Qt::ElideRight, width - 10);
+        elided = elided || shown != lines[i];
+        painter->drawText(QRect(10, y, width - 8, m.height()), Qt::AlignLeft | Qt::AlignVCenter, shown);
         y += m.height();
     }
+    // A title cut to the pane's width is whole in the header's tooltip.
+    if (elided)
+        m_headerElided = lines.join(QLatin1Char('\n'));
     painter->restore();
+}
+
+bool GraphView::viewportEvent(QEvent* event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(event);
+        if (m_headerRect.contains(help->pos())) {
+            if (m_headerElided.isEmpty())
+                QToolTip::hideText();
+            else
+                QToolTip::showText(help->globalPos(), m_headerElided, viewport(), m_headerRect);
+            return true;
+        }
+    }
+    return QGraphicsView::viewportEvent(event);
 }
 
 } // namespace ravel::gui

@@ -55,6 +55,11 @@ public:
     // Scale the whole graph into the view again (after the user zoomed), as the F key does.
     void fitGraph();
 
+    // The header drawn over the pane's top left (the graph's title and subtitle), where it is,
+    // and its whole text when a line of it is elided (the tooltip there), else empty.
+    QRect headerRect() const { return m_headerRect; }
+    QString elidedHeaderText() const { return m_headerElided; }
+
 signals:
     // A new picture is on screen.
     void graphShown();
@@ -81,6 +86,7 @@ protected:
     void resizeEvent(QResizeEvent* event) override;
     void changeEvent(QEvent* event) override;
     void drawForeground(QPainter* painter, const QRectF& rect) override;
+    bool viewportEvent(QEvent* event) override;
 
 private:
     void onLaidOut(const void* client, std::shared_ptr<const GraphLayoutResult> result);
@@ -100,6 +106,8 @@ private:
     ravel::GraphLayout m_layout; // of m_shown, shifted to where it is drawn
     bool m_hasShown = false;
     QString m_message; // shown instead of a graph ("no trace", a layout error)
+    QRect m_headerRect;     // in viewport coordinates, as last drawn
+    QString m_headerElided; // the header's whole text when it was drawn elided
 
     quint64 m_pendingJob = 0;
     ravel::GraphModel m_pendingModel; // the full model of m_pendingJob

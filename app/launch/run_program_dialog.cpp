@@ -20,6 +20,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <iterator>
 
 namespace ravel::gui {
@@ -53,7 +54,8 @@ RunProgramDialog::RunProgramDialog(QWidget* parent)
     m_program->setObjectName(QStringLiteral("program"));
     m_program->setEditable(true);
     m_program->setInsertPolicy(QComboBox::NoInsert);
-    m_program->setMinimumContentsLength(40);
+    // As wide as its placeholder: the hint is read whole.
+    m_program->setMinimumContentsLength(56);
     m_program->lineEdit()->setPlaceholderText(tr("program to run under ravel (a path, or a name in PATH)"));
     auto* browse = new QPushButton(tr("Browse…"), this);
     auto* programRow = new QHBoxLayout;
@@ -91,6 +93,11 @@ RunProgramDialog::RunProgramDialog(QWidget* parent)
     m_trace = new QLineEdit(this);
     m_trace->setObjectName(QStringLiteral("traceFile"));
     m_trace->setPlaceholderText(tr("where the trace is written"));
+    // A path longer than the field shows its end; the tooltip has it whole.
+    connect(m_trace, &QLineEdit::textChanged, m_trace, &QLineEdit::setToolTip);
+    // Wide enough for the suggested path (the runs folder and a dated name) as it is.
+    m_trace->setMinimumWidth(
+        std::min(900, m_trace->fontMetrics().horizontalAdvance(defaultTracePath(QStringLiteral("program"))) + 16));
     auto* browseTrace = new QPushButton(tr("Browse…"), this);
     auto* traceRow = new QHBoxLayout;
     traceRow->addWidget(m_trace, 1);

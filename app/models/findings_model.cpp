@@ -1,5 +1,7 @@
 #include "models/findings_model.hpp"
 
+#include "models/finding_focus.hpp"
+
 #include "models/trace_document.hpp"
 #include "base/trace_time.hpp"
 
@@ -204,7 +206,9 @@ QVariant FindingsModel::findingData(int finding, int column, int role) const
     case Qt::DisplayRole:
         if (column == TitleColumn)
             return QStringLiteral("#%1 %2").arg(finding + 1).arg(QString::fromStdString(f.title));
-        return QString::fromStdString(ravel::formatTraceTime(f.timeNs));
+        // The moment choosing it moves the playhead to (a lock-order cycle's first edge, not the
+        // end of the run the analyzer reports it at): the list and the playhead agree.
+        return QString::fromStdString(ravel::formatTraceTime(findingTime(f)));
     case Qt::ToolTipRole: {
         QString tip = QStringLiteral("#%1 %2").arg(finding + 1).arg(QString::fromStdString(f.title));
         if (f.certainty != ravel::Verdict::None)
@@ -224,7 +228,7 @@ QVariant FindingsModel::findingData(int finding, int column, int role) const
     case GroupRole:
         return int(group);
     case TimeRole:
-        return quint64(f.timeNs);
+        return quint64(findingTime(f));
     case CertaintyRole:
         return QString::fromUtf8(ravel::verdictName(f.certainty));
     case ThreadsRole: {

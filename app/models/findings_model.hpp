@@ -19,7 +19,7 @@ public:
         FindingIndexRole = Qt::UserRole + 1, // int: index into TraceDocument::findings(), -1 on a group
         KindRole,       // QString: "deadlock", "potential-deadlock", ... (group: its first finding's)
         GroupRole,      // int: Group
-        TimeRole,       // quint64 ns from the trace start
+        TimeRole,       // quint64 ns from the trace start: the finding's moment (findingTime)
         CertaintyRole,  // QString: "certain", "likely" or ""
         ThreadsRole,    // QList<quint32>: ravel thread ids involved
         IsErrorRole,    // bool: makes `ravel run` exit 66

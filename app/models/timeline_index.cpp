@@ -397,6 +397,7 @@ void TimelineIndex::buildArrows()
         a.object = m.chan;
         a.kind = TimelineArrow::Message;
         m_arrows.push_back(a);
+        m_hasMessages = true;
     }
     std::stable_sort(m_arrows.begin(), m_arrows.end(),
                      [](const TimelineArrow& a, const TimelineArrow& b) { return a.toNs < b.toNs; });
@@ -446,8 +447,15 @@ std::vector<TimelineFindingMark> TimelineIndex::findingMarksOf(const std::vector
                                                               quint64 durationNs)
 {
     std::vector<TimelineFindingMark> out;
-    for (size_t i = 0; i < findings.size(); i++)
-        out.push_back({ std::min<quint64>(findingTime(findings[i]), durationNs), int(i), findings[i].kind == "deadlock" });
+    for (size_t i = 0; i < findings.size(); i++) {
+        const Finding& f = findings[i];
+        TimelineFindingMark m { std::min<quint64>(findingTime(f), durationNs), int(i), f.kind == "deadlock" };
+        if (f.kind == "misuse" && !f.threads.empty()) {
+            m.onLane = true;
+            m.thread = f.threads.front().id;
+        }
+        out.push_back(m);
+    }
     return out;
 }
 

@@ -72,6 +72,9 @@ struct TimelineFindingMark {
     quint64 timeNs = 0;
     int finding = 0; // index into TraceDocument::findings()
     bool deadlock = false;
+    // A misuse happens at one instant in one thread: it is marked on that thread's lane too.
+    bool onLane = false;
+    quint32 thread = 0; // ravel thread id, when onLane
 };
 
 // A data race on the timeline: a marker on each lane at each access, linked. The second access
@@ -128,6 +131,7 @@ public:
     // pixel; of the others a thinned set, at most one per `thinPixels` pixels, so a zoomed-out
     // view of a million handoffs stays readable and cheap.
     const std::vector<TimelineArrow>& arrows() const { return m_arrows; }
+    bool hasMessageArrows() const { return m_hasMessages; } // the legend lists them only then
     void arrowsIn(quint64 from, quint64 to, double nsPerPixel, const QList<quint32>& selectedThreads,
                   double thinPixels, std::vector<TimelineArrow>& out) const;
 
@@ -172,6 +176,7 @@ private:
     quint64 m_longestArrow = 0;
     std::vector<TimelineFindingMark> m_findings;
     std::vector<TimelineRaceMark> m_races;
+    bool m_hasMessages = false;
     size_t m_spans = 0;
     // The holds splitExclusiveOverlaps moved: sorted refs, and their times (same order).
     std::vector<quint32> m_adjustedRefs;

@@ -3,7 +3,7 @@
 #include "models/trace_document.hpp"
 #include "models/view_state.hpp"
 #include "playback/playback_controller.hpp"
-#include "base/trace_time.hpp"
+#include "timeline/timeline_ruler.hpp"
 
 #include <QAction>
 #include <QComboBox>
@@ -89,6 +89,8 @@ PlaybackBar::PlaybackBar(PlaybackController* controller, TraceDocument* document
         m_play->setIcon(style()->standardIcon(playing ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
     });
     connect(state, &ViewState::playheadChanged, this, &PlaybackBar::updateTime);
+    // Zooming changes how many digits a time needs.
+    connect(state, &ViewState::visibleRangeChanged, this, &PlaybackBar::updateTime);
     connect(document, &TraceDocument::loaded, this, &PlaybackBar::updateTime);
     connect(document, &TraceDocument::closed, this, &PlaybackBar::updateTime);
     connect(document, &TraceDocument::loaded, this, &PlaybackBar::updateEnabled);
@@ -139,9 +141,12 @@ void PlaybackBar::updateTime()
         m_time->setText(QStringLiteral("t = –"));
         return;
     }
+    // As precise as one pixel of the timeline, as Details is: at a 15 us view two playhead
+    // positions a pixel apart never read the same.
+    const double res = m_state->nsPerPixel();
     m_time->setText(QStringLiteral("t = %1 / %2")
-                        .arg(QString::fromStdString(ravel::formatTraceTime(m_state->playhead())),
-                             QString::fromStdString(ravel::formatTraceTime(m_document->durationNs()))));
+                        .arg(TimelineRuler::timeAt(m_state->playhead(), res),
+                             TimelineRuler::timeAt(m_document->durationNs(), res)));
 }
 
 void PlaybackBar::updateEnabled()

@@ -84,10 +84,14 @@ TimelineFrameBuilder::TimelineFrameBuilder(const TimelineIndex* index, const Tim
     , m_small(font)
     , m_metrics(font)
     , m_smallMetrics(font)
+    , m_boldMetrics(font)
     , m_names(names)
 {
     m_small.setPointSizeF(std::max(6.0, font.pointSizeF() * 0.85));
     m_smallMetrics = QFontMetricsF(m_small);
+    QFont bold(font);
+    bold.setBold(true);
+    m_boldMetrics = QFontMetricsF(bold);
 }
 
 QString TimelineFrameBuilder::objectName(quint32 object)
@@ -132,6 +136,7 @@ TimelineDrawList TimelineFrameBuilder::build(const TimelineFrame& f)
     if (f.showArrows)
         buildArrows(f, content);
     buildRaces(f, content);
+    buildFindingMarks(f, content);
     // The playhead over everything in the lanes.
     const double px = std::round(f.xOf(f.playhead)) + 0.5;
     if (px >= area.left() && px <= area.right() + 1) {
@@ -205,11 +210,13 @@ void TimelineFrameBuilder::buildLanes(const TimelineFrame& f, Layer& content, La
         QString label = lane.label();
         if (lane.deadlocked)
             label = QStringLiteral("⚠ ") + label;
+        const bool bold = lane.deadlocked || selected;
+        // Elided as it is drawn: a bold label measured in the normal font would be cut, not elided.
         labels.texts.push_back({ QRectF(10, stateY, f.labelWidth - 14, TimelineLayout::kStateHeight),
-                                 m_metrics.elidedText(label, Qt::ElideRight, f.labelWidth - 14),
+                                 (bold ? m_boldMetrics : m_metrics).elidedText(label, Qt::ElideRight, f.labelWidth - 14),
                                  lane.deadlocked ? m_palette.finding() : m_palette.text(),
                                  int(Qt::AlignLeft | Qt::AlignVCenter),
-                                 lane.deadlocked || selected ? FontRole::Bold : FontRole::Normal });
+                                 bold ? FontRole::Bold : FontRole::Normal });
         if (g.holdRows) {
             QString holds = lane.overflow ? QStringLiteral("holds (%1 rows)").arg(lane.holdRows.size())
                                           : QStringLiteral("holds");
@@ -280,7 +287,7 @@ void TimelineFrameBuilder::buildLanes(const TimelineFrame& f, Layer& content, La
                     rowFirst = content.rects.size();
                 }
                 if (item.count == 1 && rect.width() > 30) {
-                    addSpanText(content, rect.adjusted(0, -2, 0, 2), objectName(h.object), color, true);
+                    addSpanText(content, rect.adjusted(0, -1, 0, 1), objectName(h.object), color, true);
                     rowFirst = content.rects.size();
                 }
                 if (item.count == 1 && f.selectedObjects.contains(h.object))
@@ -448,6 +455,36 @@ void TimelineFrameBuilder::buildRaces(const TimelineFrame& f, Layer& content)
     }
 }
 
+std::optional<QRectF> TimelineFrameBuilder::findingMarkRect(const TimelineFrame& f, const TimelineIndex& index,
+                                                            const TimelineLayout& layout, const TimelineFindingMark& m)
+{
+    if (!m.onLane || m.timeNs < f.from || m.timeNs > f.to)
+        return std::nullopt;
+    const int lane = index.laneOf(m.thread);
+    if (lane < 0 || size_t(lane) >= layout.lanes().size())
+        return std::nullopt;
+    const double x = std::round(f.xOf(m.timeNs)) + 0.5;
+    const double y = f.widgetY(layout.lanes()[size_t(lane)].stateTop);
+    return QRectF(x - 5, y - 1, 10, TimelineLayout::kStateHeight + 2);
+}
+
+void TimelineFrameBuilder::buildFindingMarks(const TimelineFrame& f, Layer& content)
+{
+    const QColor red = m_palette.finding();
+    for (const TimelineFindingMark& m : m_index->findingMarks()) {
+        const auto r = findingMarkRect(f, *m_index, *m_layout, m);
+        if (!r)
+            continue;
+        // A cross, haloed so it reads on a red wait too.
+        for (const auto& [color, width] : { std::pair(m_palette.background(), 4.5), std::pair(red, 2.5) }) {
+            content.lines.push_back({ r->topLeft(), r->bottomRight(), color, width });
+            content.lines.push_back({ r->bottomLeft(), r->topRight(), color, width });
+        }
+        if (m.finding == f.selectedFinding)
+            content.rects.push_back({ r->adjusted(-3, -3, 3, 3), m_palette.selectionOutline(), RectStyle::Outline });
+    }
+}
+
 void TimelineFrameBuilder::buildRuler(const TimelineFrame& f, Layer& content, Layer& ruler)
 {
     const QRect area = f.timeArea();
@@ -461,8 +498,10 @@ void TimelineFrameBuilder::buildRuler(const TimelineFrame& f, Layer& content, La
         ruler.rects.push_back({ QRectF(x, major ? h - 9 : h - 5, 1, major ? 8 : 4), m_palette.dimText(),
                                 RectStyle::Fill });
         if (major) {
-            ruler.texts.push_back({ QRectF(x + 3, 1, 120, h - 8), t.label, m_palette.text(),
-                                    int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
+            // Right of its tick; the last one, when that would run off the edge, left of it.
+            const double w = std::ceil(m_smallMetrics.horizontalAdvance(t.label)) + 1;
+            const QRectF at = x + 3 + w <= f.size.width() ? QRectF(x + 3, 1, w, h - 8) : QRectF(x - 3 - w, 1, w, h - 8);
+            ruler.texts.push_back({ at, t.label, m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
             content.rects.push_back({ QRectF(x, area.top(), 1, area.height()), m_palette.grid(), RectStyle::Fill });
         }
     }
@@ -486,60 +525,91 @@ namespace {
 
 constexpr int kLegendRow = 18; // each further row of the legend
 
+double swatchWidth(const TimelinePalette::LegendEntry& e)
+{
+    using Swatch = TimelinePalette::LegendEntry::Swatch;
+    return e.swatch == Swatch::Arrow ? 18 : e.swatch == Swatch::RaceRange ? 18 : e.swatch == Swatch::RaceMark ? 7 : e.swatch == Swatch::Cross ? 10 : 12;
+}
+
 // Where each legend entry goes at `width`: a new row whenever the next one would not fit, so the
-// whole legend is always shown (the last entry is the handoff arrow's).
+// whole legend is always shown.
 std::vector<QPointF> legendPositions(const std::vector<TimelinePalette::LegendEntry>& entries,
                                      const QFontMetricsF& fm, int width, int* rows)
 {
     std::vector<QPointF> out;
     double x = 8;
     int row = 0;
-    auto place = [&](double w) {
+    for (const TimelinePalette::LegendEntry& e : entries) {
+        const double w = swatchWidth(e) + 4 + fm.horizontalAdvance(e.text);
         if (x > 8 && x + w > width - 4) {
             x = 8;
             row++;
         }
         out.emplace_back(x, row * kLegendRow);
         x += w + 12;
-    };
-    for (const TimelinePalette::LegendEntry& e : entries)
-        place(15 + fm.horizontalAdvance(e.text));
-    place(22 + fm.horizontalAdvance(QStringLiteral("unlock → lock")));
+    }
     *rows = row + 1;
     return out;
 }
 
 } // namespace
 
-int TimelineFrameBuilder::legendHeightFor(int width, const QFont& font)
+std::vector<TimelinePalette::LegendEntry> TimelineFrameBuilder::legendEntries(const TimelinePalette& palette,
+                                                                              const TimelineIndex* index)
+{
+    const bool misuse = index
+        && std::any_of(index->findingMarks().begin(), index->findingMarks().end(),
+                       [](const TimelineFindingMark& m) { return m.onLane; });
+    return palette.legend(index && index->hasMessageArrows(), index && !index->raceMarks().empty(), misuse);
+}
+
+int TimelineFrameBuilder::legendHeightFor(int width, const QFont& font, const TimelineIndex* index)
 {
     QFont small(font);
     small.setPointSizeF(std::max(6.0, font.pointSizeF() * 0.85));
     int rows = 1;
-    legendPositions(TimelinePalette(QPalette()).legend(), QFontMetricsF(small), width, &rows);
+    legendPositions(legendEntries(TimelinePalette(QPalette()), index), QFontMetricsF(small), width, &rows);
     return TimelineLayout::kLegendHeight + (rows - 1) * kLegendRow;
 }
 
 void TimelineFrameBuilder::buildLegend(const TimelineFrame& f, Layer& legend)
 {
+    using Swatch = TimelinePalette::LegendEntry::Swatch;
     const QRect clip = legend.clip;
     legend.rects.push_back({ QRectF(clip), m_palette.labelBackground(), RectStyle::Fill });
     legend.rects.push_back({ QRectF(clip.left(), clip.top(), clip.width(), 1), m_palette.grid(), RectStyle::Fill });
-    const std::vector<TimelinePalette::LegendEntry> entries = m_palette.legend();
+    const std::vector<TimelinePalette::LegendEntry> entries = legendEntries(m_palette, m_index);
     int rows = 1;
     const std::vector<QPointF> at = legendPositions(entries, m_smallMetrics, f.size.width(), &rows);
     for (size_t i = 0; i < entries.size(); i++) {
         const TimelinePalette::LegendEntry& e = entries[i];
-        const double w = m_smallMetrics.horizontalAdvance(e.text);
         const double x = at[i].x(), top = clip.top() + at[i].y();
-        legend.rects.push_back({ QRectF(x, top + 5, 12, 12), e.color, e.hatched ? RectStyle::Hatched : RectStyle::Fill });
-        legend.texts.push_back({ QRectF(x + 15, top, w + 4, TimelineLayout::kLegendHeight), e.text, m_palette.text(),
-                                 int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
+        switch (e.swatch) {
+        case Swatch::Fill:
+        case Swatch::Hatched:
+            legend.rects.push_back({ QRectF(x, top + 5, 12, 12), e.color,
+                                     e.swatch == Swatch::Hatched ? RectStyle::Hatched : RectStyle::Fill });
+            break;
+        case Swatch::Arrow:
+            legend.lines.push_back({ QPointF(x, top + 11), QPointF(x + 18, top + 11), e.color, 1.2, true });
+            break;
+        case Swatch::RaceMark: // as buildRaces draws the timed access: a bar across the lane
+            legend.rects.push_back({ QRectF(x, top + 3, 7, 16), e.color, RectStyle::Fill });
+            break;
+        case Swatch::Cross: // as buildFindingMarks draws a misuse
+            legend.lines.push_back({ QPointF(x, top + 5), QPointF(x + 10, top + 17), e.color, 2.5 });
+            legend.lines.push_back({ QPointF(x, top + 17), QPointF(x + 10, top + 5), e.color, 2.5 });
+            break;
+        case Swatch::RaceRange: // and the untimed one: its range, ends marked
+            legend.rects.push_back({ QRectF(x, top + 3, 18, 16), e.color, RectStyle::Uncertain });
+            legend.rects.push_back({ QRectF(x, top + 3, 2, 16), e.color, RectStyle::Fill });
+            legend.rects.push_back({ QRectF(x + 16, top + 3, 2, 16), e.color, RectStyle::Fill });
+            break;
+        }
+        const double textX = x + swatchWidth(e) + 4;
+        legend.texts.push_back({ QRectF(textX, top, m_smallMetrics.horizontalAdvance(e.text) + 4, TimelineLayout::kLegendHeight),
+                                 e.text, m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
     }
-    const double x = at.back().x(), top = clip.top() + at.back().y();
-    legend.lines.push_back({ QPointF(x, top + 11), QPointF(x + 18, top + 11), m_palette.handoffArrow(), 1.2, true });
-    legend.texts.push_back({ QRectF(x + 22, top, 140, TimelineLayout::kLegendHeight), QStringLiteral("unlock → lock"),
-                             m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
 }
 
 QList<QPair<QString, QString>> TimelineFrameBuilder::keyHelp()
@@ -562,15 +632,20 @@ QList<QPair<QString, QString>> TimelineFrameBuilder::keyHelp()
 void TimelineFrameBuilder::buildKeys(const TimelineFrame& f, Layer& overlay)
 {
     const QList<QPair<QString, QString>> keys = keyHelp();
-    const double line = m_metrics.height() + 4;
-    double keyWidth = 0, textWidth = 0;
+    // The keys are drawn bold: measured bold, or the widest is cut.
+    const QFontMetricsF& boldMetrics = m_boldMetrics;
+    const double line = std::max(m_metrics.height(), boldMetrics.height()) + 4;
+    double keyWidth = boldMetrics.horizontalAdvance(QStringLiteral("Timeline keys")), textWidth = 0;
     for (const auto& [key, what] : keys) {
-        keyWidth = std::max(keyWidth, m_metrics.horizontalAdvance(key));
+        keyWidth = std::max(keyWidth, boldMetrics.horizontalAdvance(key));
         textWidth = std::max(textWidth, m_metrics.horizontalAdvance(what));
     }
+    keyWidth = std::ceil(keyWidth);
+    textWidth = std::ceil(textWidth);
     const double w = keyWidth + textWidth + 60;
     const double h = line * (keys.size() + 1) + 24;
-    QRectF box((f.size.width() - w) / 2, (f.size.height() - h) / 2, w, h);
+    // Centred; in a view too small for it, from the top left, so its start is always readable.
+    QRectF box(std::max(0.0, (f.size.width() - w) / 2), std::max(0.0, (f.size.height() - h) / 2), w, h);
     QColor shade = m_palette.labelBackground();
     shade.setAlpha(240);
     overlay.rects.push_back({ box, shade, RectStyle::Fill });

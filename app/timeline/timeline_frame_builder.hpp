@@ -6,6 +6,7 @@
 #pragma once
 
 #include "timeline/timeline_draw_list.hpp"
+#include "timeline/timeline_palette.hpp"
 
 #include <QFont>
 #include <QFontMetricsF>
@@ -14,13 +15,14 @@
 #include <QString>
 
 #include <optional>
+#include <vector>
 
 namespace ravel::gui {
 
 class TimelineIndex;
+struct TimelineFindingMark;
 struct TimelineRaceMark;
 class TimelineLayout;
-class TimelinePalette;
 class TimelineObjectNames;
 
 // The view's state for one frame (what TimelineView holds; tests and the benchmark make their own).
@@ -59,8 +61,12 @@ public:
                          const QFont& font, TimelineObjectNames* names);
 
     TimelineDrawList build(const TimelineFrame& frame);
-    // The legend's height at `width`: it wraps onto as many rows as it needs, never cut.
-    static int legendHeightFor(int width, const QFont& font);
+    // The legend's height at `width`: it wraps onto as many rows as it needs, never cut. With an
+    // index, the entries its trace needs (message arrows, race markers) are counted too.
+    static int legendHeightFor(int width, const QFont& font, const TimelineIndex* index = nullptr);
+    // What the legend lists for `index` (may be null), in order.
+    static std::vector<TimelinePalette::LegendEntry> legendEntries(const TimelinePalette& palette,
+                                                                   const TimelineIndex* index);
 
     // Items the last build took from the index (for tests and the benchmark: it must stay
     // O(lanes x pixels) at any zoom).
@@ -79,7 +85,13 @@ public:
     static std::optional<RaceGeometry> raceGeometry(const TimelineFrame& f, const TimelineIndex& index,
                                                     const TimelineLayout& layout, const TimelineRaceMark& mark);
 
+    // Where an instant finding's marker (a misuse's cross) is drawn on its thread's lane in
+    // frame f, for drawing and hit tests; nullopt when it has none or it is out of view.
+    static std::optional<QRectF> findingMarkRect(const TimelineFrame& f, const TimelineIndex& index,
+                                                 const TimelineLayout& layout, const TimelineFindingMark& mark);
+
 private:
+    void buildFindingMarks(const TimelineFrame& f, TimelineDrawList::Layer& content);
     void buildLanes(const TimelineFrame& f, TimelineDrawList::Layer& content, TimelineDrawList::Layer& labels);
     void buildSelectedSpan(const TimelineFrame& f, TimelineDrawList::Layer& content);
     void buildArrows(const TimelineFrame& f, TimelineDrawList::Layer& content);
@@ -98,6 +110,7 @@ private:
     QFont m_small;
     QFontMetricsF m_metrics;
     QFontMetricsF m_smallMetrics;
+    QFontMetricsF m_boldMetrics;
     TimelineObjectNames* m_names;
     size_t m_items = 0;
 };

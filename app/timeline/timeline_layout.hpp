@@ -16,7 +16,8 @@ public:
     static constexpr int kLegendHeight = 22;
     static constexpr int kProcessHeight = 20;
     static constexpr int kStateHeight = 18;
-    static constexpr int kHoldHeight = 9;
+    // Tall enough for a lock's name in the small font: a shorter row cut its letters in half.
+    static constexpr int kHoldHeight = 12;
     static constexpr int kHoldGap = 1;
     static constexpr int kLanePadTop = 3;
     static constexpr int kLanePadBottom = 5;

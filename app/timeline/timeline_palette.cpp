@@ -70,8 +70,11 @@ QColor TimelinePalette::lockHold(quint32 object, quint8 state) const
 {
     if (spanKindOf(state) == SpanKind::HoldShared)
         return span(state);
-    // Golden-angle steps spread neighbouring object indices far apart on the wheel.
-    int hue = int((object * 137u + 200u) % 360u);
+    // Golden-ratio steps spread neighbouring object indices far apart over the wheel without the
+    // greens around the running colour's hue (a green fork read as "running"): 107 is 0.382 of
+    // the 280 degrees left.
+    constexpr unsigned kGreenFrom = 80, kGreenTo = 160, kSpan = 360 - (kGreenTo - kGreenFrom);
+    int hue = int((kGreenTo + (object * 107u + 40u) % kSpan) % 360u);
     QColor c = QColor::fromHsv(hue, m_dark ? 90 : 70, m_dark ? 150 : 215);
     if (spanKindOf(state) == SpanKind::HoldContended)
         c = QColor::fromHsv(hue, m_dark ? 120 : 105, m_dark ? 165 : 200);
@@ -83,8 +86,9 @@ QColor TimelinePalette::textOn(const QColor& fill) const
     return fill.lightness() > 140 ? QColor(20, 20, 20) : QColor(250, 250, 250);
 }
 
-std::vector<TimelinePalette::LegendEntry> TimelinePalette::legend() const
+std::vector<TimelinePalette::LegendEntry> TimelinePalette::legend(bool messages, bool races, bool misuse) const
 {
+    using Swatch = LegendEntry::Swatch;
     std::vector<LegendEntry> out;
     out.push_back({ m_running, QStringLiteral("running") });
     const std::pair<SpanKind, const char*> shown[] = {
@@ -96,7 +100,16 @@ std::vector<TimelinePalette::LegendEntry> TimelinePalette::legend() const
     };
     for (const auto& [kind, text] : shown)
         out.push_back({ m_kinds[size_t(kind)], QString::fromLatin1(text) });
-    out.push_back({ span(uint8_t(SpanKind::WaitMutex) | kOpenBit), QStringLiteral("never ended"), true });
+    out.push_back({ span(uint8_t(SpanKind::WaitMutex) | kOpenBit), QStringLiteral("never ended"), Swatch::Hatched });
+    out.push_back({ m_handoff, QStringLiteral("unlock → lock"), Swatch::Arrow });
+    if (messages)
+        out.push_back({ m_message, QStringLiteral("send → receive"), Swatch::Arrow });
+    if (races) {
+        out.push_back({ m_finding, QStringLiteral("data race: access"), Swatch::RaceMark });
+        out.push_back({ m_finding, QStringLiteral("≈ untimed racing access"), Swatch::RaceRange });
+    }
+    if (misuse)
+        out.push_back({ m_finding, QStringLiteral("misuse"), Swatch::Cross });
     return out;
 }
 

@@ -42,11 +42,21 @@ public:
     QColor textOn(const QColor& fill) const;
 
     struct LegendEntry {
+        enum class Swatch : quint8 {
+            Fill,      // a span's color
+            Hatched,   // "never ended"
+            Arrow,     // a handoff or message arrow
+            RaceMark,  // a race's timed access: a red bar across the lane
+            RaceRange, // a race's untimed access: the faded, hatched range it lies in
+            Cross,     // a misuse: a red cross on its thread's lane
+        };
         QColor color;
         QString text;
-        bool hatched = false; // "never ended" is drawn hatched
+        Swatch swatch = Swatch::Fill;
     };
-    std::vector<LegendEntry> legend() const;
+    // The states and the handoff arrow always; message arrows, race and misuse markers when the
+    // trace has them.
+    std::vector<LegendEntry> legend(bool messages = false, bool races = false, bool misuse = false) const;
 
 private:
     bool m_dark = false;

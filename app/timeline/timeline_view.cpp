@@ -115,8 +115,13 @@ void TimelineView::startBuild()
         // view rather than its empty start-up.
         if (m_state->selectedFinding() >= 0)
             focusFinding(m_state->selectedFinding());
-        else if (m_state->visibleFrom() == 0 && m_state->visibleTo() == m_index->durationNs())
+        else if (m_state->visibleFrom() == 0 && m_state->visibleTo() == m_index->durationNs()) {
             fit();
+            // The playhead where the activity starts, in view, not at 0 before the empty
+            // start-up: Details then tells of a moment with something in it.
+            if (m_state->playhead() == 0)
+                m_state->setPlayhead(m_index->activityRange().first);
+        }
         viewport()->update();
         emit indexChanged();
     });
@@ -183,9 +188,17 @@ quint64 TimelineView::visibleTo() const
     return std::max<quint64>(d, 1);
 }
 
+int TimelineView::neededHeight() const
+{
+    if (!m_index)
+        return 0;
+    return TimelineLayout::kRulerHeight + m_layout.contentHeight() + legendHeight(viewport()->width())
+        + 2 * frameWidth() + 8;
+}
+
 int TimelineView::legendHeight(int width) const
 {
-    return TimelineFrameBuilder::legendHeightFor(width, font());
+    return TimelineFrameBuilder::legendHeightFor(width, font(), m_index.get());
 }
 
 TimelineFrame TimelineView::currentFrame(const QSize& size) const
@@ -231,22 +244,52 @@ void TimelineView::paintEvent(QPaintEvent*)
     renderTimeline(painter, viewport()->size());
 }
 
+namespace {
+
+// The picture's title on one line, or on two when one is too narrow (broken at a space; the
+// second elided only if even two lines cannot hold it): a PNG has no tooltip to show the rest.
+QStringList titleLines(const QString& title, const QFontMetrics& fm, int width)
+{
+    if (fm.horizontalAdvance(title) <= width)
+        return { title };
+    int cut = int(title.size());
+    while (cut > 0 && (title[cut - 1] != QLatin1Char(' ') || fm.horizontalAdvance(title.left(cut - 1)) > width))
+        cut--;
+    if (cut <= 1)
+        return { fm.elidedText(title, Qt::ElideRight, width) };
+    return { title.left(cut - 1), fm.elidedText(title.mid(cut), Qt::ElideRight, width) };
+}
+
+} // namespace
+
+int TimelineView::exportTitleHeight(int width) const
+{
+    QFont bold = font();
+    bold.setBold(true);
+    const QFontMetrics fm(bold);
+    const double res = double(visibleTo() - visibleFrom()) / std::max(1, width - m_labelWidth);
+    return kExportTitleHeight + (titleLines(exportTitle(res), fm, width - 16).size() - 1) * fm.height();
+}
+
 QSize TimelineView::defaultExportSize() const
 {
     // As wide as a screen, and tall enough for every lane, the ruler, the legend and the title.
     const int width = std::max(viewport()->width(), 1600);
     const int lanes = m_index ? m_layout.contentHeight() : 400;
-    const int height = kExportTitleHeight + TimelineLayout::kRulerHeight + lanes + legendHeight(width) + 2;
+    const int height = exportTitleHeight(width) + TimelineLayout::kRulerHeight + lanes + legendHeight(width) + 2;
     return QSize(width, std::clamp(height, 200, 8000));
 }
 
-QString TimelineView::exportTitle() const
+QString TimelineView::exportTitle(double resolutionNs) const
 {
+    // Times, not durations, and as precise as the picture: a 15 us range must not read
+    // "31.0ms to 31.0ms".
+    const double res = resolutionNs > 0 ? resolutionNs : currentFrame(viewport()->size()).nsPerPixel();
     QString title = QFileInfo(m_document->path()).fileName();
     title += QStringLiteral(" — %1 to %2")
-                 .arg(TimelineRuler::duration(visibleFrom()), TimelineRuler::duration(visibleTo()));
+                 .arg(TimelineRuler::timeAt(visibleFrom(), res), TimelineRuler::timeAt(visibleTo(), res));
     if (m_document->isLoaded())
-        title += QStringLiteral(", playhead at %1").arg(TimelineRuler::duration(m_state->playhead()));
+        title += QStringLiteral(", playhead at %1").arg(TimelineRuler::timeAt(m_state->playhead(), res));
     const int finding = m_state->selectedFinding();
     if (m_document->isLoaded() && finding >= 0 && size_t(finding) < m_document->findings().size())
         title += QStringLiteral(" · finding %1: %2")
@@ -263,17 +306,18 @@ void TimelineView::renderExport(QPainter& painter, const QSize& size)
     bold.setBold(true);
     painter.setFont(bold);
     painter.setPen(palette().color(QPalette::Text));
-    const QRect titleRect(8, 0, size.width() - 16, kExportTitleHeight);
+    const int titleHeight = exportTitleHeight(size.width());
+    TimelineFrame frame = currentFrame(QSize(size.width(), size.height() - titleHeight));
+    const QRect titleRect(8, 0, size.width() - 16, titleHeight);
     painter.drawText(titleRect, int(Qt::AlignLeft | Qt::AlignVCenter),
-                     QFontMetrics(bold).elidedText(exportTitle(), Qt::ElideRight, titleRect.width()));
-    TimelineFrame frame = currentFrame(QSize(size.width(), size.height() - kExportTitleHeight));
+                     titleLines(exportTitle(frame.nsPerPixel()), QFontMetrics(bold), titleRect.width()).join(QLatin1Char('\n')));
     // Every lane from the top when they fit; else from where the view is scrolled.
     const int lanesShown = frame.timeArea().height();
     if (m_layout.contentHeight() <= lanesShown)
         frame.scrollY = 0;
     frame.showKeys = false;
     painter.save();
-    painter.translate(0, kExportTitleHeight);
+    painter.translate(0, titleHeight);
     painter.setClipRect(QRect(QPoint(0, 0), frame.size));
     renderFrame(painter, frame);
     painter.restore();
@@ -312,7 +356,7 @@ bool TimelineView::exportImage(const QString& path, QString* error, QSize size)
         svg.setFileName(path);
         svg.setSize(size);
         svg.setViewBox(QRect(QPoint(0, 0), size));
-        svg.setTitle(exportTitle());
+        svg.setTitle(exportTitle(currentFrame(QSize(size.width(), size.height() - exportTitleHeight(size.width()))).nsPerPixel()));
         svg.setDescription(QFileInfo(m_document->path()).fileName());
         QPainter painter;
         if (!painter.begin(&svg))
@@ -633,7 +677,9 @@ void TimelineView::mouseReleaseEvent(QMouseEvent* event)
     if (event->button() != Qt::LeftButton)
         return QAbstractScrollArea::mouseReleaseEvent(event);
     if (m_drag == Drag::Pending) {
-        const int race = raceAt(event->position().toPoint());
+        int race = raceAt(event->position().toPoint());
+        if (race < 0)
+            race = findingMarkAt(event->position().toPoint());
         if (race >= 0 && !(event->modifiers() & Qt::ControlModifier))
             ravel::gui::focusFinding(*m_document, *m_state, race);
         else
@@ -819,6 +865,31 @@ int TimelineView::raceAt(const QPoint& pos) const
     return inRange;
 }
 
+int TimelineView::findingMarkAt(const QPoint& pos) const
+{
+    if (!m_index)
+        return -1;
+    const TimelineFrame f = currentFrame(viewport()->size());
+    if (!f.timeArea().contains(pos))
+        return -1;
+    for (const TimelineFindingMark& m : m_index->findingMarks())
+        if (const auto r = TimelineFrameBuilder::findingMarkRect(f, *m_index, m_layout, m); r && r->adjusted(-2, 0, 2, 0).contains(pos))
+            return m.finding;
+    return -1;
+}
+
+QRect TimelineView::findingMarkRect(int finding) const
+{
+    if (!m_index)
+        return {};
+    const TimelineFrame f = currentFrame(viewport()->size());
+    for (const TimelineFindingMark& m : m_index->findingMarks())
+        if (m.finding == finding)
+            if (const auto r = TimelineFrameBuilder::findingMarkRect(f, *m_index, m_layout, m))
+                return r->toAlignedRect().intersected(f.timeArea());
+    return {};
+}
+
 std::pair<QRect, QRect> TimelineView::raceMarkerRects(int finding) const
 {
     if (!m_index)
@@ -865,6 +936,13 @@ QString TimelineView::tooltipAt(const QPoint& pos)
 {
     if (const int race = raceAt(pos); race >= 0)
         return raceTooltip(race, pos);
+    if (const int mark = findingMarkAt(pos); mark >= 0 && size_t(mark) < m_document->findings().size()) {
+        const Finding& f = m_document->findings()[size_t(mark)];
+        const double res = currentFrame(viewport()->size()).nsPerPixel();
+        return QStringLiteral("<b>%1</b><br>%2 %3<br><i>%4</i>")
+            .arg(tr("Finding %1: misuse").arg(mark + 1), QString::fromStdString(f.title).toHtmlEscaped(),
+                 tr("at %1").arg(TimelineRuler::timeAt(findingTime(f), res)), tr("click to choose the finding"));
+    }
     const Hit hit = hitAt(pos);
     if (hit.lane < 0 || !m_index || !m_names)
         return {};

@@ -44,7 +44,11 @@ public:
     bool exportImage(const QString& path, QString* error, QSize size = QSize());
     // At least 1600 px wide (the view's width when wider), tall enough for every lane.
     QSize defaultExportSize() const;
-    QString exportTitle() const;
+    // "dining.ravel — 4.1ms to 4.6ms, playhead at 4.43ms · finding 1: …", its times as precise
+    // as one pixel of the picture (resolutionNs ns); 0: as one pixel of the view.
+    QString exportTitle(double resolutionNs = 0) const;
+    // The title's height in a picture `width` pixels wide: one line, or two when it needs them.
+    int exportTitleHeight(int width) const;
     // Paints the visible timeline at `size` (what paintEvent, export and the benchmark use).
     void renderTimeline(QPainter& painter, const QSize& size);
     // The state of the frame the view would paint at `size`.
@@ -66,11 +70,18 @@ public:
     void setPlaceholder(const QString& text);
     bool isKeysOverlayVisible() const { return m_showKeys; }
 
+    // The height the view needs to show every lane, with the ruler and the legend, unscrolled
+    // (0 before the index is built): the window gives the rest of a short timeline to Details.
+    int neededHeight() const;
+
     // Where the state row of a thread's lane is, in viewport coordinates (tests click there).
     QRect laneStateRect(quint32 thread) const;
     // The data race whose marker (either access) is under pos: its finding index, or -1. A click
     // there chooses the finding, as the findings list does.
     int raceAt(const QPoint& pos) const;
+    // The same for a misuse's cross on its thread's lane.
+    int findingMarkAt(const QPoint& pos) const;
+    QRect findingMarkRect(int finding) const; // in viewport coordinates; empty when not in view
     // The markers of race finding `finding` in viewport coordinates (the second access first),
     // empty rects when not in view.
     std::pair<QRect, QRect> raceMarkerRects(int finding) const;
