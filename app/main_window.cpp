@@ -180,8 +180,9 @@ void MainWindow::buildDocks()
     connect(m_state, &ViewState::findingFocused, this, [this](int index) {
         if (index < 0 || !m_document->isLoaded())
             return;
-        const std::string& kind = m_document->findings()[size_t(index)].kind;
-        const bool lockOrder = kind == "potential-deadlock" || kind == "lock-order-inversion";
+        const ravel::Finding& f = m_document->findings()[size_t(index)];
+        // A condition-variable prediction has no lock-order cycle: its threads are at the playhead.
+        const bool lockOrder = (f.kind == "potential-deadlock" || f.kind == "lock-order-inversion") && !f.edges.empty();
         m_graphTabs->setCurrentWidget(lockOrder ? static_cast<QWidget*>(m_lockOrder) : m_waitFor);
     });
 

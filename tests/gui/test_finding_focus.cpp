@@ -270,6 +270,36 @@ private slots:
         QVERIFY(!saveScreenshot(&w, QStringLiteral("focus-latent-abba")).isEmpty());
     }
 
+    void condVarPredictionIsShownAtItsWaitWithTheWaitForGraph()
+    {
+        MainWindow w;
+        w.resize(1400, 860);
+        w.show();
+        QVERIFY(openAndSettle(w, recordExample(QStringLiteral("latent_lost_signal"))));
+        QCOMPARE(w.document()->findings().size(), size_t(1));
+        const ravel::Finding& f = w.document()->findings()[0];
+        QCOMPARE(f.kind, std::string("potential-deadlock"));
+        QVERIFY(f.edges.empty()); // no lock-order cycle: a lost signal
+        QVERIFY(f.timeNs > 0);
+        QVERIFY(w.selectFinding(1));
+        QCOMPARE(w.viewState()->playhead(), f.timeNs); // the moment the worker began to wait
+        const QString why = checkFocused(w, 0);
+        QVERIFY2(why.isEmpty(), qPrintable(why));
+        QTabWidget* tabs = nullptr;
+        for (QTabWidget* t : w.findChildren<QTabWidget*>())
+            if (t->indexOf(w.waitForGraphView()) >= 0)
+                tabs = t;
+        QVERIFY(tabs);
+        // Nothing to draw in the lock-order graph: the wait-for graph at the wait.
+        QCOMPARE(tabs->currentWidget(), static_cast<QWidget*>(w.waitForGraphView()));
+        // The graph is the wait at that moment: the worker waiting on go_cond, not a lock cycle.
+        QTRY_VERIFY(!w.waitForGraphView()->shownGraph().nodes.empty());
+        const ravel::GraphModel& g = w.waitForGraphView()->shownGraph();
+        QVERIFY2(g.title.find("lock-order cycle") == std::string::npos, g.title.c_str());
+        QVERIFY2(g.find("t2") != SIZE_MAX, g.title.c_str()); // the waiting worker is drawn
+        QVERIFY(!saveScreenshot(&w, QStringLiteral("focus-latent-lost-signal")).isEmpty());
+    }
+
     void zoomKeysKeepThePlayheadAndFitShowsTheActivity()
     {
         MainWindow w;

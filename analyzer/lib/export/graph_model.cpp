@@ -665,7 +665,9 @@ uint32_t modelObject(const ReplayModel& model, const FindingObject& o)
 
 GraphModel findingGraph(const ReplayModel& model, const Finding& f, GraphNaming& naming)
 {
-    if (f.kind == "potential-deadlock" || f.kind == "lock-order-inversion") {
+    // A lock-order cycle is drawn lock by lock; a condition-variable prediction (no edges) is the
+    // wait-for graph when its waiter began to wait, its threads standing out.
+    if ((f.kind == "potential-deadlock" || f.kind == "lock-order-inversion") && !f.edges.empty()) {
         std::vector<LockOrderEdge> edges;
         for (const FindingEdge& fe : f.edges) {
             LockOrderEdge e;
