@@ -271,7 +271,7 @@ private:
         const EdgeState& s = m_g.m_state[e];
         if (!m_path.empty() && !hopOk(m_path.back(), e))
             return false;
-        for (uint32_t g : s.gates)
+        for (uint32_t g : m_g.gatesOf(s))
             if (m_gateCount[g])
                 return false;
         if (m_oneThread)
@@ -287,14 +287,14 @@ private:
     {
         m_path.push_back(e);
         const EdgeState& s = m_g.m_state[e];
-        for (uint32_t g : s.gates)
+        for (uint32_t g : m_g.gatesOf(s))
             m_gateCount[g]++;
         m_usedThread[s.threadIndex]++;
     }
     void pop()
     {
         const EdgeState& s = m_g.m_state[m_path.back()];
-        for (uint32_t g : s.gates)
+        for (uint32_t g : m_g.gatesOf(s))
             m_gateCount[g]--;
         m_usedThread[s.threadIndex]--;
         m_path.pop_back();
@@ -726,7 +726,7 @@ Finding LockOrderGraph::makeFinding(const Group& g) const
             fe.fromStack = x.fromStack;
             fe.toStack = x.toStack;
             fe.timeNs = x.timeNs;
-            for (uint32_t h : x.held)
+            for (uint32_t h : held(e))
                 fe.held.push_back(objectRef(h));
             // A send blocks until a receiver comes (it needs a Recv); a receive until a sender does.
             if (x.toRole != ChanRole::None)

@@ -18,6 +18,7 @@ namespace {
 constexpr uint32_t kNone = UINT32_MAX;
 constexpr size_t kMaxGates = 16;            // gate candidates kept per edge (outermost first)
 constexpr size_t kMaxHeldStored = 64;       // held objects kept per edge for the report
+constexpr size_t kInlineGates = 8;          // gates kept in the hash slot (more: in the pool)
 constexpr size_t kSnapshotBudget = 64u << 20; // clock entries (256 MB); past it segments are "unknown"
 
 // Objects whose acquisition can block on a holder. A mixed cycle (issue 5: a lock held across a
@@ -145,15 +146,30 @@ void LockOrderGraph::collectEdges()
     };
     std::vector<std::pair<uint32_t, std::vector<uint32_t>>> forkClocks; // child pid -> parent clock
 
-    // Distinct edges by (from, to, from site, to site, thread): open addressing with the key in the
-    // slot, so a probe touches one cache line, not the edge arrays.
-    struct Slot {
+    const std::vector<ObjectRecord>& objects = tracker.objects();
+    // Mixed lock/channel cycles cost nothing in a program without channels.
+    const bool channels = m_trace.eventCount(RAVEL_EV_CHAN_CREATE) + m_trace.eventCount(RAVEL_EV_SEND_REQ)
+            + m_trace.eventCount(RAVEL_EV_RECV_REQ) + m_trace.eventCount(RAVEL_EV_SELECT_CASE)
+        > 0;
+
+    // Distinct edges by (from, to, from site, to site, thread): open addressing with the key and
+    // what every repeat updates in the slot (one cache line), so a repeat touches neither the edge
+    // arrays nor a gate list elsewhere. The edge's state is brought up to date by flush().
+    struct alignas(64) Slot {
         uint64_t objects = 0; // from << 32 | to
         uint64_t sites = 0;   // from site << 32 | to site
         uint32_t thread = 0;
         uint32_t edge = kNone;
+        uint32_t lastSegment = kNone; // the thread's segment of the latest occurrence
+        uint16_t pending = 0;         // occurrences not yet added to the state's count
+        uint8_t flags = 0;            // kSpilled: the gates are the state's, in m_gatePool
+        uint8_t gateCount = 0;        // the gates, while not spilled
+        uint32_t gates[kInlineGates] = {};
     };
+    static_assert(sizeof(Slot) == 64);
+    constexpr uint8_t kSpilled = 1;
     std::vector<Slot> slots(1024);
+    size_t usedSlots = 0;
     auto slotOf = [&](uint64_t objs, uint64_t sites, uint32_t thread) {
         const size_t mask = slots.size() - 1;
         for (size_t i = size_t(mix(mix(objs + thread) ^ sites)) & mask;; i = (i + 1) & mask) {
@@ -162,27 +178,69 @@ void LockOrderGraph::collectEdges()
                 return i;
         }
     };
-    auto growSlots = [&] {
-        std::vector<Slot> old(slots.size() * 2);
-        old.swap(slots);
-        for (const Slot& x : old)
-            if (x.edge != kNone)
-                slots[slotOf(x.objects, x.sites, x.thread)] = x;
+    auto flush = [&](Slot& x) {
+        EdgeState& s = m_state[x.edge];
+        s.count += x.pending;
+        x.pending = 0;
+        if (!(x.flags & kSpilled)) {
+            std::copy_n(x.gates, x.gateCount, m_gatePool.begin() + std::ptrdiff_t(s.gatesBegin));
+            s.gatesCount = x.gateCount;
+            s.onlyFromGate = x.gateCount == 1 && x.gates[0] == m_edges[x.edge].from;
+        }
     };
-    // A new distinct edge in the slot its key hashed to: its index.
-    auto addEdge = [&](size_t slot, uint64_t objs, uint64_t sites, uint32_t t, LockOrderEdge x, EdgeState s) {
+    // An object that ended (destroyed, its memory freed) and that nobody holds is never looked
+    // up again: the tracker gives its address a new object. Its edges are final, so their slots
+    // can go; a trace of short-lived locks keeps a table the size of its live edges instead of
+    // one of every edge. (Not with channels: a pending channel need may name an ended lock.)
+    auto ended = [&](uint32_t o) { return o < objects.size() && objects[o].retired && objects[o].holders == 0; };
+    auto growSlots = [&] {
+        size_t live = 0;
+        if (!channels)
+            for (Slot& x : slots)
+                if (x.edge != kNone && !ended(uint32_t(x.objects >> 32)) && !ended(uint32_t(x.objects)))
+                    live++;
+        std::vector<Slot> old(channels || live * 4 > slots.size() ? slots.size() * 2 : slots.size());
+        old.swap(slots);
+        usedSlots = 0;
+        for (Slot& x : old) {
+            if (x.edge == kNone)
+                continue;
+            if (!channels && (ended(uint32_t(x.objects >> 32)) || ended(uint32_t(x.objects)))) {
+                flush(x);
+                continue;
+            }
+            slots[slotOf(x.objects, x.sites, x.thread)] = x;
+            usedSlots++;
+        }
+    };
+    // A new distinct edge in the slot its key hashed to (gates and held in `st`'s pools already,
+    // from gatesBegin/heldBegin on): the slot's index, moved if the table grew.
+    auto addEdge = [&](size_t slot, uint64_t objs, uint64_t sites, uint32_t t, const LockOrderEdge& x,
+                       const EdgeState& s, bool spill) {
         const uint32_t index = uint32_t(m_edges.size());
-        m_edges.push_back(std::move(x));
-        m_state.push_back(std::move(s));
-        slots[slot] = { objs, sites, t, index };
-        if (m_edges.size() * 2 > slots.size())
+        m_edges.push_back(x);
+        m_state.push_back(s);
+        Slot& z = slots[slot];
+        z = Slot {};
+        z.objects = objs;
+        z.sites = sites;
+        z.thread = t;
+        z.edge = index;
+        if (spill || s.gatesCount > kInlineGates) {
+            z.flags = kSpilled;
+        } else {
+            z.gateCount = uint8_t(s.gatesCount);
+            std::copy_n(m_gatePool.begin() + std::ptrdiff_t(s.gatesBegin), s.gatesCount, z.gates);
+        }
+        if (++usedSlots * 2 > slots.size()) {
             growSlots();
-        return index;
+            slot = slotOf(objs, sites, t);
+        }
+        return slot;
     };
 
     std::vector<uint32_t> mark; // object -> stamp of the request whose exclusive held set has it
     uint32_t stamp = 0;
-    const std::vector<ObjectRecord>& objects = tracker.objects();
 
     // A snapshot is kept only while something refers to it: an edge's witnesses (at most
     // kSegments each), a thread's current segment, a pending channel need. A loop that nests two
@@ -255,12 +313,23 @@ void LockOrderGraph::collectEdges()
         const bool shared = e.flags & RAVEL_F_SHARED;
         const uint32_t toSite = stackIdOf(e.stack);
         bool marked = false;
+        auto markHeld = [&] {
+            if (marked)
+                return;
+            if (mark.size() < objects.size())
+                mark.resize(objects.size() * 2, 0);
+            ++stamp;
+            for (const Held& g : st.held)
+                if (!g.shared)
+                    mark[g.object] = stamp;
+            marked = true;
+        };
         for (const Held& h : st.held) {
             const uint32_t fromSite = stackIdOf(h.stack);
             const uint64_t objs = uint64_t(h.object) << 32 | object, sites = uint64_t(fromSite) << 32 | toSite;
             size_t slot = slotOf(objs, sites, t);
-            uint32_t index = slots[slot].edge;
-            if (index == kNone) {
+            const bool fresh = slots[slot].edge == kNone;
+            if (fresh) {
                 LockOrderEdge x;
                 x.from = h.object;
                 x.to = object;
@@ -276,40 +345,58 @@ void LockOrderGraph::collectEdges()
                 s.threadIndex = t;
                 s.fromSite = fromSite;
                 s.toSite = toSite;
+                s.heldBegin = m_heldPool.size();
+                s.gatesBegin = m_gatePool.size();
                 for (const Held& g : st.held) {
-                    if (x.held.size() < kMaxHeldStored || g.object == h.object)
-                        x.held.push_back(g.object);
-                    if (!g.shared && (s.gates.size() < kMaxGates || g.object == h.object))
-                        s.gates.push_back(g.object);
+                    if (s.heldCount < kMaxHeldStored || g.object == h.object) {
+                        m_heldPool.push_back(g.object);
+                        s.heldCount++;
+                    }
+                    if (!g.shared && (s.gatesCount < kMaxGates || g.object == h.object)) {
+                        m_gatePool.push_back(g.object);
+                        s.gatesCount++;
+                    }
                 }
-                s.onlyFromGate = s.gates.size() == 1 && s.gates[0] == h.object;
-                index = addEdge(slot, objs, sites, t, std::move(x), std::move(s));
+                s.onlyFromGate = s.gatesCount == 1 && m_gatePool[s.gatesBegin] == h.object;
+                slot = addEdge(slot, objs, sites, t, x, s, false);
             }
-            EdgeState& s = m_state[index];
+            Slot& z = slots[slot];
             // Shared only if every occurrence was: one exclusive occurrence can block.
-            s.fromShared = s.fromShared && h.shared;
-            s.toShared = s.toShared && shared;
-            if (s.count > 0 && !s.gates.empty() && !(s.onlyFromGate && !h.shared)) {
-                // A gate counts only if it was held every time.
-                if (!marked) {
-                    if (mark.size() < objects.size())
-                        mark.resize(objects.size() * 2, 0);
-                    ++stamp;
-                    for (const Held& g : st.held)
-                        if (!g.shared)
-                            mark[g.object] = stamp;
-                    marked = true;
-                }
-                auto dropped = [&](uint32_t g) { return mark[g] != stamp; };
-                s.gates.erase(std::remove_if(s.gates.begin(), s.gates.end(), dropped), s.gates.end());
-                s.onlyFromGate = s.gates.size() == 1 && s.gates[0] == h.object;
+            if (!h.shared || !shared) {
+                EdgeState& s = m_state[z.edge];
+                s.fromShared = s.fromShared && h.shared;
+                s.toShared = s.toShared && shared;
             }
-            s.count++;
-            if (s.lastSegment == st.segment)
+            // A gate counts only if it was held every time.
+            if (fresh) {
+            } else if (!(z.flags & kSpilled)) {
+                if (z.gateCount && !(z.gateCount == 1 && z.gates[0] == h.object && !h.shared)) {
+                    markHeld();
+                    uint8_t kept = 0;
+                    for (uint8_t k = 0; k < z.gateCount; k++)
+                        if (mark[z.gates[k]] == stamp)
+                            z.gates[kept++] = z.gates[k];
+                    z.gateCount = kept;
+                }
+            } else {
+                EdgeState& s = m_state[z.edge];
+                if (s.gatesCount && !(s.onlyFromGate && !h.shared)) {
+                    markHeld();
+                    uint32_t* g = m_gatePool.data() + s.gatesBegin;
+                    s.gatesCount = uint32_t(std::remove_if(g, g + s.gatesCount, [&](uint32_t o) { return mark[o] != stamp; }) - g);
+                    s.onlyFromGate = s.gatesCount == 1 && g[0] == h.object;
+                }
+            }
+            if (++z.pending == UINT16_MAX) {
+                m_state[z.edge].count += z.pending;
+                z.pending = 0;
+            }
+            if (z.lastSegment == st.segment)
                 continue;
-            s.lastSegment = st.segment;
+            z.lastSegment = st.segment;
             // The first segments are kept; later ones replace the last slot at doubling distances,
             // so an edge repeated in a million segments keeps early, middle and recent witnesses.
+            EdgeState& s = m_state[z.edge];
             if (s.segmentCount < EdgeState::kSegments) {
                 s.snapshots[s.segmentCount++] = snapshotOf(t);
             } else if (st.segment >= 2 * s.replacedAt + 1) {
@@ -319,10 +406,6 @@ void LockOrderGraph::collectEdges()
         }
     };
 
-    // Mixed lock/channel cycles cost nothing in a program without channels.
-    const bool channels = m_trace.eventCount(RAVEL_EV_CHAN_CREATE) + m_trace.eventCount(RAVEL_EV_SEND_REQ)
-            + m_trace.eventCount(RAVEL_EV_RECV_REQ) + m_trace.eventCount(RAVEL_EV_SELECT_CASE)
-        > 0;
     if (!needsEvents(m_trace))
         return;
     auto need = [&](uint32_t t, const Event& e, uint32_t object) {
@@ -349,8 +432,8 @@ void LockOrderGraph::collectEdges()
         const uint64_t objs = uint64_t(chan) << 32 | n.lock;
         const uint64_t sites = (uint64_t(fromSite) << 32 | toSite) ^ (uint64_t(role) << 62);
         size_t slot = slotOf(objs, sites, t);
-        uint32_t index = slots[slot].edge;
-        if (index == kNone) {
+        const bool fresh = slots[slot].edge == kNone;
+        if (fresh) {
             LockOrderEdge x;
             x.from = chan;
             x.to = n.lock;
@@ -359,7 +442,6 @@ void LockOrderGraph::collectEdges()
             x.toStack = n.stack;
             x.timeNs = n.timeNs;
             x.toShared = n.shared;
-            x.held = n.held;
             x.fromRole = role;
             EdgeState es;
             es.fromShared = false;
@@ -367,22 +449,29 @@ void LockOrderGraph::collectEdges()
             es.threadIndex = t;
             es.fromSite = fromSite;
             es.toSite = toSite;
-            es.gates = n.gates;
-            index = addEdge(slot, objs, sites, t, std::move(x), std::move(es));
+            es.heldBegin = m_heldPool.size();
+            es.heldCount = uint32_t(n.held.size());
+            m_heldPool.insert(m_heldPool.end(), n.held.begin(), n.held.end());
+            es.gatesBegin = m_gatePool.size();
+            es.gatesCount = uint32_t(n.gates.size());
+            m_gatePool.insert(m_gatePool.end(), n.gates.begin(), n.gates.end());
+            // Its gates intersect with the needs' (not with a held set): kept in the state.
+            slot = addEdge(slot, objs, sites, t, x, es, true);
         }
-        EdgeState& es = m_state[index];
+        Slot& z = slots[slot];
+        EdgeState& es = m_state[z.edge];
         es.fromShared = false;
         es.toShared = es.toShared && n.shared;
-        if (es.count > 0)
-            es.gates.erase(std::remove_if(es.gates.begin(), es.gates.end(),
-                                          [&](uint32_t g) {
-                                              return std::find(n.gates.begin(), n.gates.end(), g) == n.gates.end();
-                                          }),
-                           es.gates.end());
+        if (!fresh) {
+            uint32_t* g = m_gatePool.data() + es.gatesBegin;
+            es.gatesCount = uint32_t(std::remove_if(g, g + es.gatesCount, [&](uint32_t o) {
+                                         return std::find(n.gates.begin(), n.gates.end(), o) == n.gates.end();
+                                     }) - g);
+        }
         es.count++;
-        if (es.lastSegment == n.segment)
+        if (z.lastSegment == n.segment)
             return;
-        es.lastSegment = n.segment;
+        z.lastSegment = n.segment;
         if (es.segmentCount < EdgeState::kSegments) {
             es.snapshots[es.segmentCount++] = n.snapshot;
         } else if (n.segment >= 2 * es.replacedAt + 1) {
@@ -545,6 +634,9 @@ void LockOrderGraph::collectEdges()
         }
         return true;
     });
+    for (Slot& x : slots)
+        if (x.edge != kNone)
+            flush(x);
     for (size_t i = 0; i < m_edges.size(); i++) {
         m_edges[i].fromShared = m_state[i].fromShared;
         m_edges[i].toShared = m_state[i].toShared;

@@ -71,7 +71,17 @@ uint32_t ObjectTracker::create(const Event& e, unsigned kind)
     uint32_t index = uint32_t(m_objects.size());
     m_objects.push_back(r);
     m_current.set(e.obj, index);
-    m_live[e.obj] = index;
+    if (auto it = m_live.find(e.obj); it != m_live.end()) {
+        it->second = index;
+    } else if (!m_spareNodes.empty()) {
+        auto node = std::move(m_spareNodes.back());
+        m_spareNodes.pop_back();
+        node.key() = e.obj;
+        node.mapped() = index;
+        m_live.insert(std::move(node));
+    } else {
+        m_live.emplace(e.obj, index);
+    }
     return index;
 }
 
@@ -83,7 +93,17 @@ void ObjectTracker::retire(uint32_t index)
     r.retired = true;
     auto it = m_live.find(r.address);
     if (it != m_live.end() && it->second == index)
+        spare(it);
+}
+
+std::map<uint64_t, uint32_t>::iterator ObjectTracker::spare(std::map<uint64_t, uint32_t>::iterator it)
+{
+    auto next = std::next(it);
+    if (m_spareNodes.size() < kSpareNodes)
+        m_spareNodes.push_back(m_live.extract(it));
+    else
         m_live.erase(it);
+    return next;
 }
 
 void ObjectTracker::retireRange(uint64_t lo, uint64_t hi, unsigned keepKind, std::vector<uint32_t>* retired)
@@ -101,7 +121,7 @@ void ObjectTracker::retireRange(uint64_t lo, uint64_t hi, unsigned keepKind, std
         m_objects[it->second].retired = true;
         if (retired)
             retired->push_back(it->second);
-        it = m_live.erase(it);
+        it = spare(it);
     }
 }
 
