@@ -19,6 +19,8 @@ constexpr uint32_t kNone = UINT32_MAX;
 constexpr size_t kMaxGates = 16;            // gate candidates kept per edge (outermost first)
 constexpr size_t kMaxHeldStored = 64;       // held objects kept per edge for the report
 constexpr size_t kInlineGates = 8;          // gates kept in the hash slot (more: in the pool)
+constexpr size_t kQueueDepth = 16;          // requests whose slots are being prefetched
+constexpr size_t kQueuedHeld = 8;           // a request holding more is made at once
 constexpr size_t kSnapshotBudget = 64u << 20; // clock entries (256 MB); past it segments are "unknown"
 
 // Objects whose acquisition can block on a holder. A mixed cycle (issue 5: a lock held across a
@@ -162,12 +164,13 @@ void LockOrderGraph::collectEdges()
         uint32_t edge = kNone;
         uint32_t lastSegment = kNone; // the thread's segment of the latest occurrence
         uint16_t pending = 0;         // occurrences not yet added to the state's count
-        uint8_t flags = 0;            // kSpilled: the gates are the state's, in m_gatePool
+        uint8_t flags = 0;            // kSpilled: the gates are the state's, in m_gatePool; kFromShared,
+                                      // kToShared: the state's (every occurrence so far shared)
         uint8_t gateCount = 0;        // the gates, while not spilled
         uint32_t gates[kInlineGates] = {};
     };
     static_assert(sizeof(Slot) == 64);
-    constexpr uint8_t kSpilled = 1;
+    constexpr uint8_t kSpilled = 1, kFromShared = 2, kToShared = 4;
     std::vector<Slot> slots(1024);
     size_t usedSlots = 0;
     auto slotOf = [&](uint64_t objs, uint64_t sites, uint32_t thread) {
@@ -192,8 +195,23 @@ void LockOrderGraph::collectEdges()
     // up again: the tracker gives its address a new object. Its edges are final, so their slots
     // can go; a trace of short-lived locks keeps a table the size of its live edges instead of
     // one of every edge. (Not with channels: a pending channel need may name an ended lock.)
-    auto ended = [&](uint32_t o) { return o < objects.size() && objects[o].retired && objects[o].holders == 0; };
+    std::function<void()> pinQueued; // marks the objects queued requests name (below)
+    std::vector<uint32_t> pinMark;   // object -> pinStamp when pinned
+    uint32_t pinStamp = 0;
+    auto pin = [&](uint32_t o) {
+        if (o < pinMark.size())
+            pinMark[o] = pinStamp;
+    };
+    auto ended = [&](uint32_t o) {
+        return o < objects.size() && objects[o].retired && objects[o].holders == 0 && pinMark[o] != pinStamp;
+    };
     auto growSlots = [&] {
+        if (!channels) {
+            pinMark.resize(objects.size(), 0);
+            ++pinStamp;
+            if (pinQueued)
+                pinQueued();
+        }
         size_t live = 0;
         if (!channels)
             for (Slot& x : slots)
@@ -226,8 +244,9 @@ void LockOrderGraph::collectEdges()
         z.sites = sites;
         z.thread = t;
         z.edge = index;
+        z.flags = uint8_t((s.fromShared ? kFromShared : 0) | (s.toShared ? kToShared : 0));
         if (spill || s.gatesCount > kInlineGates) {
-            z.flags = kSpilled;
+            z.flags |= kSpilled;
         } else {
             z.gateCount = uint8_t(s.gatesCount);
             std::copy_n(m_gatePool.begin() + std::ptrdiff_t(s.gatesBegin), s.gatesCount, z.gates);
@@ -303,15 +322,11 @@ void LockOrderGraph::collectEdges()
     };
 
     // Thread t requests `object` (it may block): an edge from every lock it holds.
-    auto request = [&](uint32_t t, const Event& e, uint32_t object) {
+    // `held`: what thread t held at the request (its current set, or a queued copy of it).
+    auto requestWith = [&](uint32_t t, std::span<const Held> held, uint32_t object, uint32_t stack, uint64_t timeNs,
+                           bool shared) {
         ThreadState& st = ts[t];
-        for (const Held& h : st.held)
-            if (h.object == object)
-                return; // a re-acquisition: recursive, or a self-deadlock the replay reports
-        if (st.held.empty())
-            return;
-        const bool shared = e.flags & RAVEL_F_SHARED;
-        const uint32_t toSite = stackIdOf(e.stack);
+        const uint32_t toSite = stackIdOf(stack);
         bool marked = false;
         auto markHeld = [&] {
             if (marked)
@@ -319,12 +334,12 @@ void LockOrderGraph::collectEdges()
             if (mark.size() < objects.size())
                 mark.resize(objects.size() * 2, 0);
             ++stamp;
-            for (const Held& g : st.held)
+            for (const Held& g : held)
                 if (!g.shared)
                     mark[g.object] = stamp;
             marked = true;
         };
-        for (const Held& h : st.held) {
+        for (const Held& h : held) {
             const uint32_t fromSite = stackIdOf(h.stack);
             const uint64_t objs = uint64_t(h.object) << 32 | object, sites = uint64_t(fromSite) << 32 | toSite;
             size_t slot = slotOf(objs, sites, t);
@@ -335,8 +350,8 @@ void LockOrderGraph::collectEdges()
                 x.to = object;
                 x.thread = threads[t].id;
                 x.fromStack = h.stack;
-                x.toStack = e.stack;
-                x.timeNs = e.time_ns;
+                x.toStack = stack;
+                x.timeNs = timeNs;
                 x.fromShared = h.shared;
                 x.toShared = shared;
                 EdgeState s;
@@ -347,7 +362,7 @@ void LockOrderGraph::collectEdges()
                 s.toSite = toSite;
                 s.heldBegin = m_heldPool.size();
                 s.gatesBegin = m_gatePool.size();
-                for (const Held& g : st.held) {
+                for (const Held& g : held) {
                     if (s.heldCount < kMaxHeldStored || g.object == h.object) {
                         m_heldPool.push_back(g.object);
                         s.heldCount++;
@@ -362,10 +377,11 @@ void LockOrderGraph::collectEdges()
             }
             Slot& z = slots[slot];
             // Shared only if every occurrence was: one exclusive occurrence can block.
-            if (!h.shared || !shared) {
+            if (((z.flags & kFromShared) && !h.shared) || ((z.flags & kToShared) && !shared)) {
                 EdgeState& s = m_state[z.edge];
                 s.fromShared = s.fromShared && h.shared;
                 s.toShared = s.toShared && shared;
+                z.flags = uint8_t((z.flags & kSpilled) | (s.fromShared ? kFromShared : 0) | (s.toShared ? kToShared : 0));
             }
             // A gate counts only if it was held every time.
             if (fresh) {
@@ -403,6 +419,74 @@ void LockOrderGraph::collectEdges()
                 s.snapshots[EdgeState::kSegments - 1] = snapshotOf(t);
                 s.replacedAt = st.segment;
             }
+        }
+    };
+
+    auto request = [&](uint32_t t, const Event& e, uint32_t object) {
+        const std::vector<Held>& held = ts[t].held;
+        if (held.empty() || std::any_of(held.begin(), held.end(), [&](const Held& h) { return h.object == object; }))
+            return; // none held, or a re-acquisition: recursive, or a self-deadlock the replay reports
+        requestWith(t, held, object, e.stack, e.time_ns, e.flags & RAVEL_F_SHARED);
+    };
+
+    // Requests wait in a short queue while their slots are prefetched: the table of a program with
+    // many lock pairs is larger than the caches, and one miss per occurrence was most of this pass.
+    // The queue is processed in order, and emptied before any event that moves a clock (the
+    // segment and snapshot of a queued request are those at its event); objects a queued request
+    // names are not taken for ended when the table is compacted. Not with channels (a channel
+    // edge is made from a thread's needs, at once).
+    struct Queued {
+        uint32_t t, object, stack, heldCount;
+        uint64_t timeNs;
+        bool shared;
+        Held held[kQueuedHeld];
+    };
+    Queued queue[kQueueDepth];
+    size_t queueHead = 0, queued = 0;
+    pinQueued = [&] {
+        for (size_t k = 0; k < queued; k++) {
+            const Queued& q = queue[(queueHead + k) % kQueueDepth];
+            pin(q.object);
+            for (uint32_t i = 0; i < q.heldCount; i++)
+                pin(q.held[i].object);
+        }
+    };
+    auto processOldest = [&] { // still queued while it is made: its objects stay pinned
+        const Queued& q = queue[queueHead];
+        requestWith(q.t, std::span<const Held>(q.held, q.heldCount), q.object, q.stack, q.timeNs, q.shared);
+        queueHead = (queueHead + 1) % kQueueDepth;
+        queued--;
+    };
+    auto drain = [&] {
+        while (queued)
+            processOldest();
+    };
+    auto enqueue = [&](uint32_t t, const Event& e, uint32_t object) {
+        const std::vector<Held>& held = ts[t].held;
+        if (channels || held.size() > kQueuedHeld) {
+            drain();
+            request(t, e, object);
+            return;
+        }
+        if (held.empty() || std::any_of(held.begin(), held.end(), [&](const Held& h) { return h.object == object; }))
+            return;
+        if (queued == kQueueDepth)
+            processOldest();
+        Queued& q = queue[(queueHead + queued) % kQueueDepth];
+        queued++;
+        q.t = t;
+        q.object = object;
+        q.stack = e.stack;
+        q.timeNs = e.time_ns;
+        q.shared = e.flags & RAVEL_F_SHARED;
+        q.heldCount = uint32_t(held.size());
+        const uint32_t toSite = stackIdOf(e.stack);
+        const size_t mask = slots.size() - 1;
+        for (size_t i = 0; i < held.size(); i++) {
+            q.held[i] = held[i];
+            const uint64_t objs = uint64_t(held[i].object) << 32 | object;
+            const uint64_t sites = uint64_t(stackIdOf(held[i].stack)) << 32 | toSite;
+            __builtin_prefetch(&slots[size_t(mix(mix(objs + t) ^ sites)) & mask], 1);
         }
     };
 
@@ -490,7 +574,7 @@ void LockOrderGraph::collectEdges()
         switch (e.kind) {
         case RAVEL_EV_ACQ_REQ:
             if (object != kNoObject && isOrderedResource(kind) && !(e.flags & RAVEL_F_TRY)) {
-                request(t, e, object);
+                enqueue(t, e, object);
                 st.pendingRequest = object;
                 if (channels)
                     need(t, e, object);
@@ -505,7 +589,7 @@ void LockOrderGraph::collectEdges()
             } else {
                 // A trylock cannot block, so it is no edge; it still counts as held afterwards.
                 if (!(e.flags & RAVEL_F_TRY) && st.pendingRequest != object) {
-                    request(t, e, object);
+                    enqueue(t, e, object);
                     if (channels)
                         need(t, e, object);
                 }
@@ -537,6 +621,7 @@ void LockOrderGraph::collectEdges()
             break;
         case RAVEL_EV_SIGNAL:
         case RAVEL_EV_BROADCAST:
+            drain();
             // Signal -> wake and post -> wait order segments; the mutex around them does not.
             if (object != kNoObject && !isOrderedResource(kind)) {
                 joinClock(syncFor(object).clock, clockOf(t));
@@ -544,6 +629,7 @@ void LockOrderGraph::collectEdges()
             }
             break;
         case RAVEL_EV_WAIT_REQ:
+            drain();
             if (object != kNoObject && kind == RAVEL_OBJ_BARRIER) {
                 SyncState& s = syncFor(object);
                 st.barrierRound = s.count ? s.arrivals / s.count : 0;
@@ -558,6 +644,7 @@ void LockOrderGraph::collectEdges()
             break;
         case RAVEL_EV_WOKEN:
         case RAVEL_EV_PASS:
+            drain();
             if (object != kNoObject && !isOrderedResource(kind)) {
                 SyncState& s = syncFor(object);
                 if (kind == RAVEL_OBJ_BARRIER && s.count && st.barrierRound == s.doneRound) {
@@ -571,6 +658,7 @@ void LockOrderGraph::collectEdges()
             break;
         case RAVEL_EV_SEND_REQ:
         case RAVEL_EV_RECV_REQ: {
+            drain();
             if (object == kNoObject || (e.flags & RAVEL_F_TRY))
                 break;
             const bool send = e.kind == RAVEL_EV_SEND_REQ;
@@ -594,6 +682,7 @@ void LockOrderGraph::collectEdges()
         }
         case RAVEL_EV_SELECT_CASE:
         case RAVEL_EV_CHAN_CLOSE:
+            drain();
             // A select's send case may be the one taken; close -> receive of the closed channel.
             if (object != kNoObject
                 && (e.kind == RAVEL_EV_CHAN_CLOSE ? e.aux == 0 : (e.aux & RAVEL_SELECT_SEND) != 0)) {
@@ -602,10 +691,12 @@ void LockOrderGraph::collectEdges()
             }
             break;
         case RAVEL_EV_RECEIVED:
+            drain();
             if (object != kNoObject)
                 acquireClock(t, syncFor(object).clock);
             break;
         case RAVEL_EV_THREAD_CREATE: {
+            drain();
             uint32_t child = indexOf(e.aux);
             if (child != kNone && child != t) {
                 acquireClock(child, clockOf(t));
@@ -614,6 +705,7 @@ void LockOrderGraph::collectEdges()
             break;
         }
         case RAVEL_EV_JOIN_DONE:
+            drain();
             if (e.aux == 0 && object != kNoObject && kind == RAVEL_OBJ_THREAD) {
                 uint32_t joined = indexOf(objects[object].threadId);
                 if (joined != kNone && joined != t)
@@ -621,10 +713,12 @@ void LockOrderGraph::collectEdges()
             }
             break;
         case RAVEL_EV_FORK:
+            drain();
             forkClocks.emplace_back(e.aux, clockOf(t));
             tick(t);
             break;
         case RAVEL_EV_FORK_CHILD:
+            drain();
             for (const auto& [pid, clock] : forkClocks)
                 if (pid == threads[t].pid)
                     acquireClock(t, clock);
@@ -634,6 +728,7 @@ void LockOrderGraph::collectEdges()
         }
         return true;
     });
+    drain();
     for (Slot& x : slots)
         if (x.edge != kNone)
             flush(x);
