@@ -134,6 +134,16 @@ void LockOrderGraph::collectEdges()
     };
 
     ObjectTracker tracker(m_trace.threads());
+    if (needsEvents(m_trace)) {
+        tracker.reserveFor(m_trace);
+        // At most an edge per nested acquisition; a trace of short-lived locks makes about one per
+        // pair initialized. Reserved only (pages are touched as edges come), so over-counting
+        // costs address space, not memory.
+        const uint64_t inits = m_trace.eventCount(RAVEL_EV_INIT);
+        const size_t expect = size_t(std::min<uint64_t>(inits / 2, m_trace.eventCount(RAVEL_EV_ACQUIRED)));
+        m_edges.reserve(expect);
+        m_state.reserve(expect);
+    }
     std::vector<uint32_t> syncOf; // object -> index into syncs
     std::vector<SyncState> syncs;
     auto syncFor = [&](uint32_t object) -> SyncState& {

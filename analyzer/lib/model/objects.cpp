@@ -1,5 +1,6 @@
 #include "model/objects.hpp"
 
+#include "base/large_array.hpp"
 #include "model/channels.hpp"
 #include "symbols/symbolizer.hpp"
 
@@ -53,6 +54,13 @@ ObjectTracker::ObjectTracker(const std::vector<ThreadInfo>& threads)
     for (const ThreadInfo& t : threads)
         if (t.stack_hi > t.stack_lo)
             m_threadStacks[t.id] = {t.stack_lo, t.stack_hi};
+}
+
+void ObjectTracker::reserveFor(const TraceReader& trace)
+{
+    PagePopulator populate;
+    populate.reserve(m_objects, trace.eventCount(RAVEL_EV_INIT) + trace.eventCount(RAVEL_EV_CHAN_CREATE) + 1024);
+    populate.run();
 }
 
 uint32_t ObjectTracker::create(const Event& e, unsigned kind)

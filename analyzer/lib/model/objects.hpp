@@ -73,6 +73,10 @@ private:
 class ObjectTracker {
 public:
     explicit ObjectTracker(const std::vector<ThreadInfo>& threads);
+    // Sizes the object table for the trace's INIT and CHAN_CREATE events (most objects of a trace
+    // with many short-lived ones begin with one), its pages populated at once: grown by doubling,
+    // a table of millions of lock generations was copied and faulted in twice.
+    void reserveFor(const TraceReader& trace);
 
     // The object index of the event (index into objects()), or kNoObject for events that act on
     // no synchronization object (thread start, time, free, ...). Call once per event, in order.
