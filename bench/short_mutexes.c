@@ -6,13 +6,16 @@
  *
  *   short_mutexes [MUTEXES_PER_THREAD]     default 200000; 10 events per pair
  *
- * Prints "seconds=S mutexes=N" (S: from the first thread's creation to the last one's join).
+ * Prints "seconds=S cpu=C mutexes=N" (S: from the first thread's creation to the last one's join;
+ * C: the process's user + system CPU seconds by then, all threads: on a shared machine the
+ * steadier of the two).
  * Exit 1 if the counters do not add up. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define NTHREADS 4
@@ -66,7 +69,11 @@ int main(int argc, char **argv)
     uint64_t total = 0;
     for (int t = 0; t < NTHREADS; t++)
         total += done[t];
-    printf("seconds=%.4f mutexes=%llu\n", (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-           (unsigned long long)total);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec
+                 + (double)ru.ru_stime.tv_usec / 1e6;
+    printf("seconds=%.4f cpu=%.4f mutexes=%llu\n",
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, cpu, (unsigned long long)total);
     return total == (uint64_t)NTHREADS * (uint64_t)pairs * 2 ? 0 : 1;
 }
