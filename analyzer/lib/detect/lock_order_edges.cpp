@@ -21,6 +21,7 @@ constexpr size_t kMaxHeldStored = 64;       // held objects kept per edge for th
 constexpr size_t kInlineGates = 8;          // gates kept in the hash slot (more: in the pool)
 constexpr size_t kQueueDepth = 16;          // requests whose slots are being prefetched
 constexpr size_t kQueuedHeld = 8;           // a request holding more is made at once
+constexpr size_t kReservedEdges = 4u << 20; // edges reserved at most before the pass
 constexpr size_t kSnapshotBudget = 64u << 20; // clock entries (256 MB); past it segments are "unknown"
 
 // Objects whose acquisition can block on a holder. A mixed cycle (issue 5: a lock held across a
@@ -138,9 +139,10 @@ void LockOrderGraph::collectEdges()
         tracker.reserveFor(m_trace);
         // At most an edge per nested acquisition; a trace of short-lived locks makes about one per
         // pair initialized. Reserved only (pages are touched as edges come), so over-counting
-        // costs address space, not memory.
+        // costs address space, not memory; capped (about 0.5 GB of it), past which they grow.
         const uint64_t inits = m_trace.eventCount(RAVEL_EV_INIT);
-        const size_t expect = size_t(std::min<uint64_t>(inits / 2, m_trace.eventCount(RAVEL_EV_ACQUIRED)));
+        const size_t expect = size_t(std::min<uint64_t>(
+            { inits / 2, m_trace.eventCount(RAVEL_EV_ACQUIRED), uint64_t(kReservedEdges) }));
         m_edges.reserve(expect);
         m_state.reserve(expect);
     }
