@@ -271,7 +271,7 @@ private:
         const EdgeState& s = m_g.m_state[e];
         if (!m_path.empty() && !hopOk(m_path.back(), e))
             return false;
-        for (uint32_t g : s.gates)
+        for (uint32_t g : m_g.gatesOf(s))
             if (m_gateCount[g])
                 return false;
         if (m_oneThread)
@@ -287,14 +287,14 @@ private:
     {
         m_path.push_back(e);
         const EdgeState& s = m_g.m_state[e];
-        for (uint32_t g : s.gates)
+        for (uint32_t g : m_g.gatesOf(s))
             m_gateCount[g]++;
         m_usedThread[s.threadIndex]++;
     }
     void pop()
     {
         const EdgeState& s = m_g.m_state[m_path.back()];
-        for (uint32_t g : s.gates)
+        for (uint32_t g : m_g.gatesOf(s))
             m_gateCount[g]--;
         m_usedThread[s.threadIndex]--;
         m_path.pop_back();
@@ -364,14 +364,25 @@ void LockOrderGraph::findCycles()
     for (const LockOrderEdge& e : m_edges)
         objectCount = std::max<size_t>(objectCount, std::max(e.from, e.to) + 1);
 
-    // Edges sorted by (from, to): each run of one (from, to) is a group, the parallel choices of a hop.
+    // Edges sorted by (from, to, index): each run of one (from, to) is a group, the parallel
+    // choices of a hop. Counted by `from` (a trace of short-lived locks has an edge per pair of
+    // them: no comparison sort of them all), then each lock's few edges sorted by `to`.
     std::vector<uint32_t> order(m_edges.size());
-    for (uint32_t i = 0; i < order.size(); i++)
-        order[i] = i;
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-        const LockOrderEdge &x = m_edges[a], &y = m_edges[b];
-        return x.from != y.from ? x.from < y.from : x.to != y.to ? x.to < y.to : a < b;
-    });
+    {
+        std::vector<uint32_t> at(objectCount + 1, 0);
+        for (const LockOrderEdge& e : m_edges)
+            at[e.from + 1]++;
+        for (size_t i = 0; i < objectCount; i++)
+            at[i + 1] += at[i];
+        std::vector<uint32_t> fill(at.begin(), at.end() - 1);
+        for (uint32_t i = 0; i < m_edges.size(); i++)
+            order[fill[m_edges[i].from]++] = i;
+        for (size_t u = 0; u < objectCount; u++)
+            if (at[u + 1] - at[u] > 1)
+                std::sort(order.begin() + at[u], order.begin() + at[u + 1], [&](uint32_t a, uint32_t b) {
+                    return m_edges[a].to != m_edges[b].to ? m_edges[a].to < m_edges[b].to : a < b;
+                });
+    }
     std::vector<CycleSearch::Group> groups;
     std::vector<uint32_t> groupBegin(objectCount + 1, 0), revBegin(objectCount + 1, 0);
     for (uint32_t k = 0; k < order.size();) {
@@ -726,7 +737,7 @@ Finding LockOrderGraph::makeFinding(const Group& g) const
             fe.fromStack = x.fromStack;
             fe.toStack = x.toStack;
             fe.timeNs = x.timeNs;
-            for (uint32_t h : x.held)
+            for (uint32_t h : held(e))
                 fe.held.push_back(objectRef(h));
             // A send blocks until a receiver comes (it needs a Recv); a receive until a sender does.
             if (x.toRole != ChanRole::None)

@@ -24,6 +24,7 @@
 #include "base/finding.hpp"
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace ravel {
@@ -44,7 +45,6 @@ struct LockOrderEdge {
     uint64_t count = 1;       // occurrences folded into this edge (set by finish())
     bool fromShared = false;  // `from` held in read mode
     bool toShared = false;    // `to` requested in read mode
-    std::vector<uint32_t> held; // every object held at the request (object indices)
     // Mixed lock/channel cycles (a channel is a node too). toRole: the edge ends at a channel
     // operation that blocks until someone does the other one (a send needs a Recv, a receive a
     // Send). fromRole: the edge starts at a channel the thread serves by doing that operation after
@@ -68,6 +68,13 @@ public:
 
     // Distinct edges (one representative per (from, to, from site, to site, thread)).
     const std::vector<LockOrderEdge>& edges() const { return m_edges; }
+    // Every object held at the first request of edges()[edge] (object indices; at most 64 besides
+    // `from`). Kept in one pool rather than a vector per edge: a trace of short-lived locks makes
+    // an edge per pair of them.
+    std::span<const uint32_t> held(size_t edge) const
+    {
+        return { m_heldPool.data() + m_state[edge].heldBegin, m_state[edge].heldCount };
+    }
     // Objects taking part in at least one edge.
     std::vector<uint32_t> nodes() const;
 
@@ -79,25 +86,29 @@ public:
     std::vector<size_t> cycleEdges() const;
 
 private:
-    // Per distinct edge, beside the public LockOrderEdge: what the filters need.
+    // Per distinct edge, beside the public LockOrderEdge: what the filters need. The fields every
+    // occurrence touches (count, last segment, gates while few) live in the pass's hash slot, and
+    // are written back here when the slot is dropped or the pass ends.
     struct EdgeState {
         static constexpr size_t kSegments = 6;
-        // The fields every occurrence touches come first: one cache line per repeat.
         uint64_t count = 0;         // occurrences folded into this edge
         bool fromShared = true;     // every occurrence held `from` shared / requested `to` shared
         bool toShared = true;
         bool onlyFromGate = false;  // gates == { from }: always held when exclusive, nothing to intersect
+        uint8_t segmentCount = 0;
         uint32_t threadIndex = 0;   // index into ReplayModel::threads()
         uint32_t fromSite = 0;      // stack ids without the reused bit: the dedup and pattern key
         uint32_t toSite = 0;
-        uint32_t lastSegment = UINT32_MAX; // the thread's segment of the latest occurrence
         uint32_t replacedAt = 0;    // segment that last took the final slot (geometric spacing)
-        uint8_t segmentCount = 0;
         uint32_t snapshots[kSegments] = {}; // vector-clock snapshots of the segments it occurred in
         // Locks held exclusively at every occurrence (the intersection), including `from`: two
-        // edges sharing one cannot be waiting at the same time.
-        std::vector<uint32_t> gates;
+        // edges sharing one cannot be waiting at the same time. In m_gatePool.
+        uint32_t gatesCount = 0;
+        uint32_t heldCount = 0;     // in m_heldPool
+        size_t gatesBegin = 0;
+        size_t heldBegin = 0;
     };
+    std::span<const uint32_t> gatesOf(const EdgeState& s) const { return { m_gatePool.data() + s.gatesBegin, s.gatesCount }; }
     struct Group;
     class CycleSearch;
 
@@ -113,6 +124,8 @@ private:
     const ReplayModel* m_model = nullptr; // set by finish()
     std::vector<LockOrderEdge> m_edges;
     std::vector<EdgeState> m_state;       // parallel to m_edges
+    std::vector<uint32_t> m_gatePool;     // EdgeState::gatesBegin/gatesCount
+    std::vector<uint32_t> m_heldPool;     // EdgeState::heldBegin/heldCount
     uint32_t m_threadCount = 0;
     std::vector<uint32_t> m_snapshotPool; // m_threadCount clock entries per snapshot
     std::vector<uint32_t> m_snapshotThread; // thread index of each snapshot

@@ -18,6 +18,10 @@ namespace {
 constexpr uint32_t kNone = UINT32_MAX;
 constexpr size_t kMaxGates = 16;            // gate candidates kept per edge (outermost first)
 constexpr size_t kMaxHeldStored = 64;       // held objects kept per edge for the report
+constexpr size_t kInlineGates = 8;          // gates kept in the hash slot (more: in the pool)
+constexpr size_t kQueueDepth = 16;          // requests whose slots are being prefetched
+constexpr size_t kQueuedHeld = 8;           // a request holding more is made at once
+constexpr size_t kReservedEdges = 4u << 20; // edges reserved at most before the pass
 constexpr size_t kSnapshotBudget = 64u << 20; // clock entries (256 MB); past it segments are "unknown"
 
 // Objects whose acquisition can block on a holder. A mixed cycle (issue 5: a lock held across a
@@ -131,6 +135,17 @@ void LockOrderGraph::collectEdges()
     };
 
     ObjectTracker tracker(m_trace.threads());
+    if (needsEvents(m_trace)) {
+        tracker.reserveFor(m_trace);
+        // At most an edge per nested acquisition; a trace of short-lived locks makes about one per
+        // pair initialized. Reserved only (pages are touched as edges come), so over-counting
+        // costs address space, not memory; capped (about 0.5 GB of it), past which they grow.
+        const uint64_t inits = m_trace.eventCount(RAVEL_EV_INIT);
+        const size_t expect = size_t(std::min<uint64_t>(
+            { inits / 2, m_trace.eventCount(RAVEL_EV_ACQUIRED), uint64_t(kReservedEdges) }));
+        m_edges.reserve(expect);
+        m_state.reserve(expect);
+    }
     std::vector<uint32_t> syncOf; // object -> index into syncs
     std::vector<SyncState> syncs;
     auto syncFor = [&](uint32_t object) -> SyncState& {
@@ -145,15 +160,31 @@ void LockOrderGraph::collectEdges()
     };
     std::vector<std::pair<uint32_t, std::vector<uint32_t>>> forkClocks; // child pid -> parent clock
 
-    // Distinct edges by (from, to, from site, to site, thread): open addressing with the key in the
-    // slot, so a probe touches one cache line, not the edge arrays.
-    struct Slot {
+    const std::vector<ObjectRecord>& objects = tracker.objects();
+    // Mixed lock/channel cycles cost nothing in a program without channels.
+    const bool channels = m_trace.eventCount(RAVEL_EV_CHAN_CREATE) + m_trace.eventCount(RAVEL_EV_SEND_REQ)
+            + m_trace.eventCount(RAVEL_EV_RECV_REQ) + m_trace.eventCount(RAVEL_EV_SELECT_CASE)
+        > 0;
+
+    // Distinct edges by (from, to, from site, to site, thread): open addressing with the key and
+    // what every repeat updates in the slot (one cache line), so a repeat touches neither the edge
+    // arrays nor a gate list elsewhere. The edge's state is brought up to date by flush().
+    struct alignas(64) Slot {
         uint64_t objects = 0; // from << 32 | to
         uint64_t sites = 0;   // from site << 32 | to site
         uint32_t thread = 0;
         uint32_t edge = kNone;
+        uint32_t lastSegment = kNone; // the thread's segment of the latest occurrence
+        uint16_t pending = 0;         // occurrences not yet added to the state's count
+        uint8_t flags = 0;            // kSpilled: the gates are the state's, in m_gatePool; kFromShared,
+                                      // kToShared: the state's (every occurrence so far shared)
+        uint8_t gateCount = 0;        // the gates, while not spilled
+        uint32_t gates[kInlineGates] = {};
     };
+    static_assert(sizeof(Slot) == 64);
+    constexpr uint8_t kSpilled = 1, kFromShared = 2, kToShared = 4;
     std::vector<Slot> slots(1024);
+    size_t usedSlots = 0;
     auto slotOf = [&](uint64_t objs, uint64_t sites, uint32_t thread) {
         const size_t mask = slots.size() - 1;
         for (size_t i = size_t(mix(mix(objs + thread) ^ sites)) & mask;; i = (i + 1) & mask) {
@@ -162,27 +193,85 @@ void LockOrderGraph::collectEdges()
                 return i;
         }
     };
-    auto growSlots = [&] {
-        std::vector<Slot> old(slots.size() * 2);
-        old.swap(slots);
-        for (const Slot& x : old)
-            if (x.edge != kNone)
-                slots[slotOf(x.objects, x.sites, x.thread)] = x;
+    auto flush = [&](Slot& x) {
+        EdgeState& s = m_state[x.edge];
+        s.count += x.pending;
+        x.pending = 0;
+        if (!(x.flags & kSpilled)) {
+            std::copy_n(x.gates, x.gateCount, m_gatePool.begin() + std::ptrdiff_t(s.gatesBegin));
+            s.gatesCount = x.gateCount;
+            s.onlyFromGate = x.gateCount == 1 && x.gates[0] == m_edges[x.edge].from;
+        }
     };
-    // A new distinct edge in the slot its key hashed to: its index.
-    auto addEdge = [&](size_t slot, uint64_t objs, uint64_t sites, uint32_t t, LockOrderEdge x, EdgeState s) {
+    // An object that ended (destroyed, its memory freed) and that nobody holds is never looked
+    // up again: the tracker gives its address a new object. Its edges are final, so their slots
+    // can go; a trace of short-lived locks keeps a table the size of its live edges instead of
+    // one of every edge. (Not with channels: a pending channel need may name an ended lock.)
+    std::function<void()> pinQueued; // marks the objects queued requests name (below)
+    std::vector<uint32_t> pinMark;   // object -> pinStamp when pinned
+    uint32_t pinStamp = 0;
+    auto pin = [&](uint32_t o) {
+        if (o < pinMark.size())
+            pinMark[o] = pinStamp;
+    };
+    auto ended = [&](uint32_t o) {
+        return o < objects.size() && objects[o].retired && objects[o].holders == 0 && pinMark[o] != pinStamp;
+    };
+    auto growSlots = [&] {
+        if (!channels) {
+            pinMark.resize(objects.size(), 0);
+            ++pinStamp;
+            if (pinQueued)
+                pinQueued();
+        }
+        size_t live = 0;
+        if (!channels)
+            for (Slot& x : slots)
+                if (x.edge != kNone && !ended(uint32_t(x.objects >> 32)) && !ended(uint32_t(x.objects)))
+                    live++;
+        std::vector<Slot> old(channels || live * 4 > slots.size() ? slots.size() * 2 : slots.size());
+        old.swap(slots);
+        usedSlots = 0;
+        for (Slot& x : old) {
+            if (x.edge == kNone)
+                continue;
+            if (!channels && (ended(uint32_t(x.objects >> 32)) || ended(uint32_t(x.objects)))) {
+                flush(x);
+                continue;
+            }
+            slots[slotOf(x.objects, x.sites, x.thread)] = x;
+            usedSlots++;
+        }
+    };
+    // A new distinct edge in the slot its key hashed to (gates and held in `st`'s pools already,
+    // from gatesBegin/heldBegin on): the slot's index, moved if the table grew.
+    auto addEdge = [&](size_t slot, uint64_t objs, uint64_t sites, uint32_t t, const LockOrderEdge& x,
+                       const EdgeState& s, bool spill) {
         const uint32_t index = uint32_t(m_edges.size());
-        m_edges.push_back(std::move(x));
-        m_state.push_back(std::move(s));
-        slots[slot] = { objs, sites, t, index };
-        if (m_edges.size() * 2 > slots.size())
+        m_edges.push_back(x);
+        m_state.push_back(s);
+        Slot& z = slots[slot];
+        z = Slot {};
+        z.objects = objs;
+        z.sites = sites;
+        z.thread = t;
+        z.edge = index;
+        z.flags = uint8_t((s.fromShared ? kFromShared : 0) | (s.toShared ? kToShared : 0));
+        if (spill || s.gatesCount > kInlineGates) {
+            z.flags |= kSpilled;
+        } else {
+            z.gateCount = uint8_t(s.gatesCount);
+            std::copy_n(m_gatePool.begin() + std::ptrdiff_t(s.gatesBegin), s.gatesCount, z.gates);
+        }
+        if (++usedSlots * 2 > slots.size()) {
             growSlots();
-        return index;
+            slot = slotOf(objs, sites, t);
+        }
+        return slot;
     };
 
     std::vector<uint32_t> mark; // object -> stamp of the request whose exclusive held set has it
     uint32_t stamp = 0;
-    const std::vector<ObjectRecord>& objects = tracker.objects();
 
     // A snapshot is kept only while something refers to it: an edge's witnesses (at most
     // kSegments each), a thread's current segment, a pending channel need. A loop that nests two
@@ -245,29 +334,36 @@ void LockOrderGraph::collectEdges()
     };
 
     // Thread t requests `object` (it may block): an edge from every lock it holds.
-    auto request = [&](uint32_t t, const Event& e, uint32_t object) {
+    // `held`: what thread t held at the request (its current set, or a queued copy of it).
+    auto requestWith = [&](uint32_t t, std::span<const Held> held, uint32_t object, uint32_t stack, uint64_t timeNs,
+                           bool shared) {
         ThreadState& st = ts[t];
-        for (const Held& h : st.held)
-            if (h.object == object)
-                return; // a re-acquisition: recursive, or a self-deadlock the replay reports
-        if (st.held.empty())
-            return;
-        const bool shared = e.flags & RAVEL_F_SHARED;
-        const uint32_t toSite = stackIdOf(e.stack);
+        const uint32_t toSite = stackIdOf(stack);
         bool marked = false;
-        for (const Held& h : st.held) {
+        auto markHeld = [&] {
+            if (marked)
+                return;
+            if (mark.size() < objects.size())
+                mark.resize(objects.size() * 2, 0);
+            ++stamp;
+            for (const Held& g : held)
+                if (!g.shared)
+                    mark[g.object] = stamp;
+            marked = true;
+        };
+        for (const Held& h : held) {
             const uint32_t fromSite = stackIdOf(h.stack);
             const uint64_t objs = uint64_t(h.object) << 32 | object, sites = uint64_t(fromSite) << 32 | toSite;
             size_t slot = slotOf(objs, sites, t);
-            uint32_t index = slots[slot].edge;
-            if (index == kNone) {
+            const bool fresh = slots[slot].edge == kNone;
+            if (fresh) {
                 LockOrderEdge x;
                 x.from = h.object;
                 x.to = object;
                 x.thread = threads[t].id;
                 x.fromStack = h.stack;
-                x.toStack = e.stack;
-                x.timeNs = e.time_ns;
+                x.toStack = stack;
+                x.timeNs = timeNs;
                 x.fromShared = h.shared;
                 x.toShared = shared;
                 EdgeState s;
@@ -276,40 +372,59 @@ void LockOrderGraph::collectEdges()
                 s.threadIndex = t;
                 s.fromSite = fromSite;
                 s.toSite = toSite;
-                for (const Held& g : st.held) {
-                    if (x.held.size() < kMaxHeldStored || g.object == h.object)
-                        x.held.push_back(g.object);
-                    if (!g.shared && (s.gates.size() < kMaxGates || g.object == h.object))
-                        s.gates.push_back(g.object);
+                s.heldBegin = m_heldPool.size();
+                s.gatesBegin = m_gatePool.size();
+                for (const Held& g : held) {
+                    if (s.heldCount < kMaxHeldStored || g.object == h.object) {
+                        m_heldPool.push_back(g.object);
+                        s.heldCount++;
+                    }
+                    if (!g.shared && (s.gatesCount < kMaxGates || g.object == h.object)) {
+                        m_gatePool.push_back(g.object);
+                        s.gatesCount++;
+                    }
                 }
-                s.onlyFromGate = s.gates.size() == 1 && s.gates[0] == h.object;
-                index = addEdge(slot, objs, sites, t, std::move(x), std::move(s));
+                s.onlyFromGate = s.gatesCount == 1 && m_gatePool[s.gatesBegin] == h.object;
+                slot = addEdge(slot, objs, sites, t, x, s, false);
             }
-            EdgeState& s = m_state[index];
+            Slot& z = slots[slot];
             // Shared only if every occurrence was: one exclusive occurrence can block.
-            s.fromShared = s.fromShared && h.shared;
-            s.toShared = s.toShared && shared;
-            if (s.count > 0 && !s.gates.empty() && !(s.onlyFromGate && !h.shared)) {
-                // A gate counts only if it was held every time.
-                if (!marked) {
-                    if (mark.size() < objects.size())
-                        mark.resize(objects.size() * 2, 0);
-                    ++stamp;
-                    for (const Held& g : st.held)
-                        if (!g.shared)
-                            mark[g.object] = stamp;
-                    marked = true;
-                }
-                auto dropped = [&](uint32_t g) { return mark[g] != stamp; };
-                s.gates.erase(std::remove_if(s.gates.begin(), s.gates.end(), dropped), s.gates.end());
-                s.onlyFromGate = s.gates.size() == 1 && s.gates[0] == h.object;
+            if (((z.flags & kFromShared) && !h.shared) || ((z.flags & kToShared) && !shared)) {
+                EdgeState& s = m_state[z.edge];
+                s.fromShared = s.fromShared && h.shared;
+                s.toShared = s.toShared && shared;
+                z.flags = uint8_t((z.flags & kSpilled) | (s.fromShared ? kFromShared : 0) | (s.toShared ? kToShared : 0));
             }
-            s.count++;
-            if (s.lastSegment == st.segment)
+            // A gate counts only if it was held every time.
+            if (fresh) {
+            } else if (!(z.flags & kSpilled)) {
+                if (z.gateCount && !(z.gateCount == 1 && z.gates[0] == h.object && !h.shared)) {
+                    markHeld();
+                    uint8_t kept = 0;
+                    for (uint8_t k = 0; k < z.gateCount; k++)
+                        if (mark[z.gates[k]] == stamp)
+                            z.gates[kept++] = z.gates[k];
+                    z.gateCount = kept;
+                }
+            } else {
+                EdgeState& s = m_state[z.edge];
+                if (s.gatesCount && !(s.onlyFromGate && !h.shared)) {
+                    markHeld();
+                    uint32_t* g = m_gatePool.data() + s.gatesBegin;
+                    s.gatesCount = uint32_t(std::remove_if(g, g + s.gatesCount, [&](uint32_t o) { return mark[o] != stamp; }) - g);
+                    s.onlyFromGate = s.gatesCount == 1 && g[0] == h.object;
+                }
+            }
+            if (++z.pending == UINT16_MAX) {
+                m_state[z.edge].count += z.pending;
+                z.pending = 0;
+            }
+            if (z.lastSegment == st.segment)
                 continue;
-            s.lastSegment = st.segment;
+            z.lastSegment = st.segment;
             // The first segments are kept; later ones replace the last slot at doubling distances,
             // so an edge repeated in a million segments keeps early, middle and recent witnesses.
+            EdgeState& s = m_state[z.edge];
             if (s.segmentCount < EdgeState::kSegments) {
                 s.snapshots[s.segmentCount++] = snapshotOf(t);
             } else if (st.segment >= 2 * s.replacedAt + 1) {
@@ -319,10 +434,74 @@ void LockOrderGraph::collectEdges()
         }
     };
 
-    // Mixed lock/channel cycles cost nothing in a program without channels.
-    const bool channels = m_trace.eventCount(RAVEL_EV_CHAN_CREATE) + m_trace.eventCount(RAVEL_EV_SEND_REQ)
-            + m_trace.eventCount(RAVEL_EV_RECV_REQ) + m_trace.eventCount(RAVEL_EV_SELECT_CASE)
-        > 0;
+    auto request = [&](uint32_t t, const Event& e, uint32_t object) {
+        const std::vector<Held>& held = ts[t].held;
+        if (held.empty() || std::any_of(held.begin(), held.end(), [&](const Held& h) { return h.object == object; }))
+            return; // none held, or a re-acquisition: recursive, or a self-deadlock the replay reports
+        requestWith(t, held, object, e.stack, e.time_ns, e.flags & RAVEL_F_SHARED);
+    };
+
+    // Requests wait in a short queue while their slots are prefetched: the table of a program with
+    // many lock pairs is larger than the caches, and one miss per occurrence was most of this pass.
+    // The queue is processed in order, and emptied before any event that moves a clock (the
+    // segment and snapshot of a queued request are those at its event); objects a queued request
+    // names are not taken for ended when the table is compacted. Not with channels (a channel
+    // edge is made from a thread's needs, at once).
+    struct Queued {
+        uint32_t t, object, stack, heldCount;
+        uint64_t timeNs;
+        bool shared;
+        Held held[kQueuedHeld];
+    };
+    Queued queue[kQueueDepth];
+    size_t queueHead = 0, queued = 0;
+    pinQueued = [&] {
+        for (size_t k = 0; k < queued; k++) {
+            const Queued& q = queue[(queueHead + k) % kQueueDepth];
+            pin(q.object);
+            for (uint32_t i = 0; i < q.heldCount; i++)
+                pin(q.held[i].object);
+        }
+    };
+    auto processOldest = [&] { // still queued while it is made: its objects stay pinned
+        const Queued& q = queue[queueHead];
+        requestWith(q.t, std::span<const Held>(q.held, q.heldCount), q.object, q.stack, q.timeNs, q.shared);
+        queueHead = (queueHead + 1) % kQueueDepth;
+        queued--;
+    };
+    auto drain = [&] {
+        while (queued)
+            processOldest();
+    };
+    auto enqueue = [&](uint32_t t, const Event& e, uint32_t object) {
+        const std::vector<Held>& held = ts[t].held;
+        if (channels || held.size() > kQueuedHeld) {
+            drain();
+            request(t, e, object);
+            return;
+        }
+        if (held.empty() || std::any_of(held.begin(), held.end(), [&](const Held& h) { return h.object == object; }))
+            return;
+        if (queued == kQueueDepth)
+            processOldest();
+        Queued& q = queue[(queueHead + queued) % kQueueDepth];
+        queued++;
+        q.t = t;
+        q.object = object;
+        q.stack = e.stack;
+        q.timeNs = e.time_ns;
+        q.shared = e.flags & RAVEL_F_SHARED;
+        q.heldCount = uint32_t(held.size());
+        const uint32_t toSite = stackIdOf(e.stack);
+        const size_t mask = slots.size() - 1;
+        for (size_t i = 0; i < held.size(); i++) {
+            q.held[i] = held[i];
+            const uint64_t objs = uint64_t(held[i].object) << 32 | object;
+            const uint64_t sites = uint64_t(stackIdOf(held[i].stack)) << 32 | toSite;
+            __builtin_prefetch(&slots[size_t(mix(mix(objs + t) ^ sites)) & mask], 1);
+        }
+    };
+
     if (!needsEvents(m_trace))
         return;
     auto need = [&](uint32_t t, const Event& e, uint32_t object) {
@@ -349,8 +528,8 @@ void LockOrderGraph::collectEdges()
         const uint64_t objs = uint64_t(chan) << 32 | n.lock;
         const uint64_t sites = (uint64_t(fromSite) << 32 | toSite) ^ (uint64_t(role) << 62);
         size_t slot = slotOf(objs, sites, t);
-        uint32_t index = slots[slot].edge;
-        if (index == kNone) {
+        const bool fresh = slots[slot].edge == kNone;
+        if (fresh) {
             LockOrderEdge x;
             x.from = chan;
             x.to = n.lock;
@@ -359,7 +538,6 @@ void LockOrderGraph::collectEdges()
             x.toStack = n.stack;
             x.timeNs = n.timeNs;
             x.toShared = n.shared;
-            x.held = n.held;
             x.fromRole = role;
             EdgeState es;
             es.fromShared = false;
@@ -367,22 +545,29 @@ void LockOrderGraph::collectEdges()
             es.threadIndex = t;
             es.fromSite = fromSite;
             es.toSite = toSite;
-            es.gates = n.gates;
-            index = addEdge(slot, objs, sites, t, std::move(x), std::move(es));
+            es.heldBegin = m_heldPool.size();
+            es.heldCount = uint32_t(n.held.size());
+            m_heldPool.insert(m_heldPool.end(), n.held.begin(), n.held.end());
+            es.gatesBegin = m_gatePool.size();
+            es.gatesCount = uint32_t(n.gates.size());
+            m_gatePool.insert(m_gatePool.end(), n.gates.begin(), n.gates.end());
+            // Its gates intersect with the needs' (not with a held set): kept in the state.
+            slot = addEdge(slot, objs, sites, t, x, es, true);
         }
-        EdgeState& es = m_state[index];
+        Slot& z = slots[slot];
+        EdgeState& es = m_state[z.edge];
         es.fromShared = false;
         es.toShared = es.toShared && n.shared;
-        if (es.count > 0)
-            es.gates.erase(std::remove_if(es.gates.begin(), es.gates.end(),
-                                          [&](uint32_t g) {
-                                              return std::find(n.gates.begin(), n.gates.end(), g) == n.gates.end();
-                                          }),
-                           es.gates.end());
+        if (!fresh) {
+            uint32_t* g = m_gatePool.data() + es.gatesBegin;
+            es.gatesCount = uint32_t(std::remove_if(g, g + es.gatesCount, [&](uint32_t o) {
+                                         return std::find(n.gates.begin(), n.gates.end(), o) == n.gates.end();
+                                     }) - g);
+        }
         es.count++;
-        if (es.lastSegment == n.segment)
+        if (z.lastSegment == n.segment)
             return;
-        es.lastSegment = n.segment;
+        z.lastSegment = n.segment;
         if (es.segmentCount < EdgeState::kSegments) {
             es.snapshots[es.segmentCount++] = n.snapshot;
         } else if (n.segment >= 2 * es.replacedAt + 1) {
@@ -401,7 +586,7 @@ void LockOrderGraph::collectEdges()
         switch (e.kind) {
         case RAVEL_EV_ACQ_REQ:
             if (object != kNoObject && isOrderedResource(kind) && !(e.flags & RAVEL_F_TRY)) {
-                request(t, e, object);
+                enqueue(t, e, object);
                 st.pendingRequest = object;
                 if (channels)
                     need(t, e, object);
@@ -416,7 +601,7 @@ void LockOrderGraph::collectEdges()
             } else {
                 // A trylock cannot block, so it is no edge; it still counts as held afterwards.
                 if (!(e.flags & RAVEL_F_TRY) && st.pendingRequest != object) {
-                    request(t, e, object);
+                    enqueue(t, e, object);
                     if (channels)
                         need(t, e, object);
                 }
@@ -448,6 +633,7 @@ void LockOrderGraph::collectEdges()
             break;
         case RAVEL_EV_SIGNAL:
         case RAVEL_EV_BROADCAST:
+            drain();
             // Signal -> wake and post -> wait order segments; the mutex around them does not.
             if (object != kNoObject && !isOrderedResource(kind)) {
                 joinClock(syncFor(object).clock, clockOf(t));
@@ -455,6 +641,7 @@ void LockOrderGraph::collectEdges()
             }
             break;
         case RAVEL_EV_WAIT_REQ:
+            drain();
             if (object != kNoObject && kind == RAVEL_OBJ_BARRIER) {
                 SyncState& s = syncFor(object);
                 st.barrierRound = s.count ? s.arrivals / s.count : 0;
@@ -469,6 +656,7 @@ void LockOrderGraph::collectEdges()
             break;
         case RAVEL_EV_WOKEN:
         case RAVEL_EV_PASS:
+            drain();
             if (object != kNoObject && !isOrderedResource(kind)) {
                 SyncState& s = syncFor(object);
                 if (kind == RAVEL_OBJ_BARRIER && s.count && st.barrierRound == s.doneRound) {
@@ -482,6 +670,7 @@ void LockOrderGraph::collectEdges()
             break;
         case RAVEL_EV_SEND_REQ:
         case RAVEL_EV_RECV_REQ: {
+            drain();
             if (object == kNoObject || (e.flags & RAVEL_F_TRY))
                 break;
             const bool send = e.kind == RAVEL_EV_SEND_REQ;
@@ -505,6 +694,7 @@ void LockOrderGraph::collectEdges()
         }
         case RAVEL_EV_SELECT_CASE:
         case RAVEL_EV_CHAN_CLOSE:
+            drain();
             // A select's send case may be the one taken; close -> receive of the closed channel.
             if (object != kNoObject
                 && (e.kind == RAVEL_EV_CHAN_CLOSE ? e.aux == 0 : (e.aux & RAVEL_SELECT_SEND) != 0)) {
@@ -513,10 +703,12 @@ void LockOrderGraph::collectEdges()
             }
             break;
         case RAVEL_EV_RECEIVED:
+            drain();
             if (object != kNoObject)
                 acquireClock(t, syncFor(object).clock);
             break;
         case RAVEL_EV_THREAD_CREATE: {
+            drain();
             uint32_t child = indexOf(e.aux);
             if (child != kNone && child != t) {
                 acquireClock(child, clockOf(t));
@@ -525,6 +717,7 @@ void LockOrderGraph::collectEdges()
             break;
         }
         case RAVEL_EV_JOIN_DONE:
+            drain();
             if (e.aux == 0 && object != kNoObject && kind == RAVEL_OBJ_THREAD) {
                 uint32_t joined = indexOf(objects[object].threadId);
                 if (joined != kNone && joined != t)
@@ -532,10 +725,12 @@ void LockOrderGraph::collectEdges()
             }
             break;
         case RAVEL_EV_FORK:
+            drain();
             forkClocks.emplace_back(e.aux, clockOf(t));
             tick(t);
             break;
         case RAVEL_EV_FORK_CHILD:
+            drain();
             for (const auto& [pid, clock] : forkClocks)
                 if (pid == threads[t].pid)
                     acquireClock(t, clock);
@@ -545,6 +740,10 @@ void LockOrderGraph::collectEdges()
         }
         return true;
     });
+    drain();
+    for (Slot& x : slots)
+        if (x.edge != kNone)
+            flush(x);
     for (size_t i = 0; i < m_edges.size(); i++) {
         m_edges[i].fromShared = m_state[i].fromShared;
         m_edges[i].toShared = m_state[i].toShared;

@@ -1,5 +1,6 @@
 #include "model/objects.hpp"
 
+#include "base/large_array.hpp"
 #include "model/channels.hpp"
 #include "symbols/symbolizer.hpp"
 
@@ -55,6 +56,13 @@ ObjectTracker::ObjectTracker(const std::vector<ThreadInfo>& threads)
             m_threadStacks[t.id] = {t.stack_lo, t.stack_hi};
 }
 
+void ObjectTracker::reserveFor(const TraceReader& trace)
+{
+    PagePopulator populate;
+    populate.reserve(m_objects, trace.eventCount(RAVEL_EV_INIT) + trace.eventCount(RAVEL_EV_CHAN_CREATE) + 1024);
+    populate.run();
+}
+
 uint32_t ObjectTracker::create(const Event& e, unsigned kind)
 {
     uint32_t previous = m_current.find(e.obj);
@@ -71,7 +79,17 @@ uint32_t ObjectTracker::create(const Event& e, unsigned kind)
     uint32_t index = uint32_t(m_objects.size());
     m_objects.push_back(r);
     m_current.set(e.obj, index);
-    m_live[e.obj] = index;
+    if (auto it = m_live.find(e.obj); it != m_live.end()) {
+        it->second = index;
+    } else if (!m_spareNodes.empty()) {
+        auto node = std::move(m_spareNodes.back());
+        m_spareNodes.pop_back();
+        node.key() = e.obj;
+        node.mapped() = index;
+        m_live.insert(std::move(node));
+    } else {
+        m_live.emplace(e.obj, index);
+    }
     return index;
 }
 
@@ -83,7 +101,17 @@ void ObjectTracker::retire(uint32_t index)
     r.retired = true;
     auto it = m_live.find(r.address);
     if (it != m_live.end() && it->second == index)
+        spare(it);
+}
+
+std::map<uint64_t, uint32_t>::iterator ObjectTracker::spare(std::map<uint64_t, uint32_t>::iterator it)
+{
+    auto next = std::next(it);
+    if (m_spareNodes.size() < kSpareNodes)
+        m_spareNodes.push_back(m_live.extract(it));
+    else
         m_live.erase(it);
+    return next;
 }
 
 void ObjectTracker::retireRange(uint64_t lo, uint64_t hi, unsigned keepKind, std::vector<uint32_t>* retired)
@@ -101,7 +129,7 @@ void ObjectTracker::retireRange(uint64_t lo, uint64_t hi, unsigned keepKind, std
         m_objects[it->second].retired = true;
         if (retired)
             retired->push_back(it->second);
-        it = m_live.erase(it);
+        it = spare(it);
     }
 }
 

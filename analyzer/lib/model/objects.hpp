@@ -21,15 +21,17 @@ inline constexpr uint32_t kNoObject = UINT32_MAX;
 
 struct ObjectRecord {
     uint64_t address = 0;
+    uint64_t firstNs = 0;
     uint32_t generation = 0;  // 0 for the first object seen at this address
-    uint8_t kind = 0;         // RAVEL_OBJ_*
     uint32_t firstStack = 0;  // stack of its first event (0: none recorded)
     uint32_t firstThread = 0;
-    uint64_t firstNs = 0;
     uint32_t threadId = 0;    // kind thread: the ravel tid of the thread (from JOIN_REQ), 0 unknown
-    bool retired = false;     // destroyed or its memory released: the next use is a new object
     uint32_t holders = 0;     // acquisitions not yet released (all threads)
+    uint8_t kind = 0;         // RAVEL_OBJ_*
+    bool retired = false;     // destroyed or its memory released: the next use is a new object
 };
+// A trace of short-lived locks has millions of these (one per lock generation, in every pass).
+static_assert(sizeof(ObjectRecord) == 40);
 
 // Open-addressing map address -> object index. The per-event lookup is the hot path of every
 // analysis (20M events/s budget), so no node allocation and no std::hash indirection.
@@ -71,6 +73,10 @@ private:
 class ObjectTracker {
 public:
     explicit ObjectTracker(const std::vector<ThreadInfo>& threads);
+    // Sizes the object table for the trace's INIT and CHAN_CREATE events (most objects of a trace
+    // with many short-lived ones begin with one), its pages populated at once: grown by doubling,
+    // a table of millions of lock generations was copied and faulted in twice.
+    void reserveFor(const TraceReader& trace);
 
     // The object index of the event (index into objects()), or kNoObject for events that act on
     // no synchronization object (thread start, time, free, ...). Call once per event, in order.
@@ -84,10 +90,16 @@ private:
     uint32_t create(const Event& e, unsigned kind);
     void retire(uint32_t index);
     void retireRange(uint64_t lo, uint64_t hi, unsigned keepKind = RAVEL_OBJ_NONE, std::vector<uint32_t>* retired = nullptr);
+    // Removes a live entry (its node kept for reuse); the entry after it.
+    std::map<uint64_t, uint32_t>::iterator spare(std::map<uint64_t, uint32_t>::iterator it);
+    static constexpr size_t kSpareNodes = 64;
 
     std::vector<ObjectRecord> m_objects;
     AddressMap m_current;                // address -> latest object there (maybe retired)
     std::map<uint64_t, uint32_t> m_live; // address -> live object, for range retirement
+    // Nodes of m_live whose objects were retired, for the next objects created: a lock created
+    // and destroyed per request would otherwise allocate and free a node each time.
+    std::vector<std::map<uint64_t, uint32_t>::node_type> m_spareNodes;
     std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> m_threadStacks;
     std::unordered_map<uint64_t, uint32_t> m_pthreadThread; // pthread_t -> ravel tid running there
     std::vector<uint32_t> m_freed;

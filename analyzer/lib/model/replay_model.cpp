@@ -92,6 +92,7 @@ void ReplayModel::build()
     if (!keepAll)
         m_waits.resize(m_threads.size());
     ObjectTracker tracker(m_trace.threads());
+    tracker.reserveFor(m_trace);
     for (const ObjectName& n : m_trace.names())
         m_channelTable.setName(n.obj, n.name);
 
