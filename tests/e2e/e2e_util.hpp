@@ -286,6 +286,33 @@ inline std::optional<nlohmann::json> infoJson(const std::string& trace, RunResul
     return j;
 }
 
+// The line of `marker` ("@case:role", a comment in a helper's source) in the file at `path`, or 0:
+// tests name source lines by marker, so an edit above them does not break the test.
+inline int markedLineIn(const std::string& path, const std::string& marker)
+{
+    std::ifstream in(path);
+    std::string line;
+    for (int n = 1; std::getline(in, line); n++) {
+        size_t at = line.find(marker);
+        if (at != std::string::npos && (at + marker.size() == line.size() || line[at + marker.size()] == ' '))
+            return n;
+    }
+    return 0;
+}
+
+// A JSON report's stack (an array of frames) has a frame at file:line (`file` a suffix or part of
+// the frame's path).
+inline bool stackNamesLine(const nlohmann::json& stack, const std::string& file, int line)
+{
+    if (!stack.is_array())
+        return false;
+    for (const nlohmann::json& frame : stack)
+        if (frame["file"].is_string() && frame["file"].get<std::string>().find(file) != std::string::npos
+            && frame["line"] == line)
+            return true;
+    return false;
+}
+
 // `ravel report --format json TRACE` parsed; the report must exit 0 or 66
 // with JSON on stdout. With `text`, the text report of the same trace too.
 inline nlohmann::json reportJson(const std::string& trace, RunResult* text = nullptr)

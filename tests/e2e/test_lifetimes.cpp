@@ -15,27 +15,9 @@ using nlohmann::json;
 
 const std::string kSource = std::string(RAVEL_E2E_SOURCE_DIR) + "/lifetimes/";
 
-// The line of `marker` ("@case:role") in a helper's source, or 0.
-int markedLine(const std::string& file, const std::string& marker)
-{
-    std::ifstream in(kSource + file);
-    std::string line;
-    for (int n = 1; std::getline(in, line); n++) {
-        size_t at = line.find(marker);
-        if (at != std::string::npos && (at + marker.size() == line.size() || line[at + marker.size()] == ' '))
-            return n;
-    }
-    return 0;
-}
+int markedLine(const std::string& file, const std::string& marker) { return markedLineIn(kSource + file, marker); }
 
-bool stackNames(const json& stack, const std::string& file, int line)
-{
-    for (const json& frame : stack)
-        if (frame["file"].is_string() && frame["file"].get<std::string>().find(file) != std::string::npos
-            && frame["line"] == line)
-            return true;
-    return false;
-}
+bool stackNames(const json& stack, const std::string& file, int line) { return stackNamesLine(stack, file, line); }
 
 std::vector<json> findingsOfKind(const json& report, const std::string& kind)
 {
