@@ -21,7 +21,7 @@ set(RAVEL_STAGE_DEPS_detect base trace symbols model)
 set(RAVEL_STAGE_DEPS_analysis base trace symbols model detect)
 set(RAVEL_STAGE_DEPS_report base trace symbols model detect analysis)
 set(RAVEL_STAGE_DEPS_export base trace symbols model detect analysis)
-set(RAVEL_STAGE_DEPS_attach base trace symbols model)
+set(RAVEL_STAGE_DEPS_attach base trace symbols model detect)
 
 cmake_policy(VERSION 3.25)
 

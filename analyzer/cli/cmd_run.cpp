@@ -8,6 +8,7 @@
 #include "process_watch.hpp"
 
 #include "analysis/analysis.hpp"
+#include "attach/run_wait_report.hpp"
 #include "analysis/run_analysis.hpp"
 #include "model/replay_model.hpp"
 #include "report/report_text.hpp"
@@ -217,6 +218,7 @@ private:
     void finish(const TraceFile& main, bool recordable, double ranMs);
     void recordEnd(const std::string& trace, const TargetProcess& target);
     void onDeadlock(const Finding& f, uint64_t verdictNs, const std::string& trace, bool mainTrace, pid_t target);
+    void onRunDeadlock(const RunDeadlock& d, pid_t target);
     void reportAtExit(const TraceReader& reader, bool mainTrace);
 
     RunOptions m_opts;
@@ -232,6 +234,7 @@ private:
     std::mutex m_likelyMutex;
     std::vector<std::pair<std::string, uint32_t>> m_likelyThreads; // (trace, thread)
     std::mutex m_deadlockMutex; // one process's deadlock is dealt with at a time
+    std::atomic<bool> m_runLikely { false }; // a likely deadlock across processes was reported
     std::atomic<bool> m_reportDone { false }; // its report is on stderr and the target dealt with
     size_t m_errorsAtExit = 0;                // findings at exit that set the error exit code
     size_t m_findingsAtExit = 0;              // numbered over every process of the run
@@ -354,6 +357,54 @@ void RunCommand::onDeadlock(const Finding& found, uint64_t verdictNs, const std:
             stuck, stuck, stuck);
     } else {
         say("==ravel== the target (pid {}) is left hanging: --on-deadlock=wait\n", stuck);
+    }
+    std::fflush(stderr);
+}
+
+// The run watch's verdict: processes deadlocked through pipes, sockets, FIFOs or waits for
+// children. Their stacks are read first (each thread stops only while it unwinds), then the run is
+// stopped, reported and ended like a deadlock within one process.
+void RunCommand::onRunDeadlock(const RunDeadlock& d, pid_t target)
+{
+    std::lock_guard<std::mutex> serial(m_deadlockMutex);
+    if (m_deadlock.load())
+        return;
+    bool likely = d.verdict == Verdict::Likely;
+    if (likely)
+        m_runLikely.store(true);
+    else
+        m_deadlock.store(true);
+    RunWaitStacks stacks = captureRunWaitStacks(d);
+    // Every process of the deadlock, also one that left the target's process group (setsid).
+    auto signalRun = [&](int sig) {
+        if (kill(-target, sig) != 0)
+            kill(target, sig);
+        for (const auto& [pid, command] : d.commands)
+            if (pid_t(pid) != target)
+                kill(pid_t(pid), sig);
+    };
+    if (m_opts.onDeadlock != "wait" && !likely)
+        signalRun(SIGSTOP);
+    std::string text = renderRunDeadlockText(d, stacks, isatty(STDERR_FILENO));
+    text += fmt::format("==ravel== found {} after these threads were first seen blocked\n",
+                        formatTraceTime(d.confirmedNs - d.firstSeenNs));
+    say("{}", text);
+    if (likely) {
+        say("==ravel== the program keeps running: a likely deadlock is not ended; if it is stopped while these "
+            "threads are still blocked, ravel exits with {}\n",
+            m_opts.errorExitCode);
+        std::fflush(stderr);
+        return;
+    }
+    if (m_opts.onDeadlock == "kill") {
+        say("==ravel== ending the target (pid {}) and every process of the deadlock; --on-deadlock=stop keeps them "
+            "for a debugger\n",
+            target);
+        signalRun(SIGKILL);
+    } else if (m_opts.onDeadlock == "stop") {
+        say("==ravel== stopped the run for a debugger (gdb -p PID for each pid above); ravel waits until it ends\n");
+    } else {
+        say("==ravel== the target (pid {}) is left hanging: --on-deadlock=wait\n", target);
     }
     std::fflush(stderr);
 }
@@ -512,6 +563,11 @@ int RunCommand::execute()
 
     ProcessWatch watchdog;
     pid_t targetPid = target.pid();
+    ProcessWatch::RunWatch runWatch;
+    runWatch.enabled = !m_opts.noWatchdog && recordable;
+    runWatch.targetPid = uint32_t(targetPid);
+    runWatch.stallTimeoutNs = *parseTraceTime(m_opts.stallTimeout);
+    runWatch.onDeadlock = [this, targetPid](const RunDeadlock& d) { onRunDeadlock(d, targetPid); };
     std::string mainPath = main.path;
     watchdog.start(main.path, [this, targetPid, mainPath, recordable](const std::string& trace) {
         DeadlockWatch watch;
@@ -521,7 +577,7 @@ int RunCommand::execute()
             onDeadlock(f, verdictNs, trace, trace == mainPath, targetPid);
         };
         return watch;
-    });
+    }, runWatch);
     // With --on-deadlock=stop ravel waits on while the target is stopped for the debugger: were
     // ravel to exit, the target's process group would be orphaned with a stopped member, and the
     // kernel would send it SIGHUP (and SIGCONT), ending the program the user wanted to inspect.
@@ -553,7 +609,16 @@ int RunCommand::execute()
     if (endedAfterDeadlock)
         say("==ravel== the program was ended by {} after the deadlock above\n",
             sigabbrev_np(end.value) ? std::string("SIG") + sigabbrev_np(end.value) : std::to_string(end.value));
-    const bool crashed = end.how == TargetEnd::How::Signaled && !killedByRavel && !endedAfterDeadlock;
+    // A likely deadlock across processes, reported while the run hung, still held when the user
+    // stopped the run: it was one.
+    const bool stoppedInLikely = m_runLikely.load() && end.how == TargetEnd::How::Signaled
+        && (end.value == SIGKILL || end.value == SIGTERM || end.value == SIGINT || end.value == SIGHUP
+            || end.value == SIGQUIT);
+    if (stoppedInLikely) {
+        say("==ravel== the run was stopped while the likely deadlock reported above still held\n");
+        m_errorsAtExit++;
+    }
+    const bool crashed = end.how == TargetEnd::How::Signaled && !killedByRavel && !endedAfterDeadlock && !stoppedInLikely;
     int exitStatus = (m_deadlock.load() || m_errorsAtExit) && !crashed ? m_opts.errorExitCode : status;
     if (crashed && (m_deadlock.load() || m_errorsAtExit))
         say("==ravel== exit status {}: the program died of signal {} ({}); the findings above would have made it {}\n",

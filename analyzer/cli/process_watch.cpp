@@ -1,5 +1,6 @@
 #include "process_watch.hpp"
 
+#include "attach/kernel_tasks.hpp"
 #include "trace/run_traces.hpp"
 
 #include <dirent.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
+#include <set>
 #include <filesystem>
 
 namespace ravel::cli {
@@ -17,6 +20,8 @@ namespace {
 
 constexpr uint64_t kScanEveryNs = 50'000'000;     // new traces are looked for every 50 ms
 constexpr uint64_t kEndedGraceNs = 300'000'000; // an ended trace's watchdog stays this long
+constexpr unsigned kScansPerRunCheck = 4;          // the run watch samples every 200 ms
+constexpr size_t kRunCheckThreads = 512;           // above this many threads, every second only
 
 uint64_t nowNs()
 {
@@ -48,11 +53,14 @@ ProcessWatch::~ProcessWatch()
     stop();
 }
 
-void ProcessWatch::start(const std::string& mainTrace, MakeWatch make)
+void ProcessWatch::start(const std::string& mainTrace, MakeWatch make, RunWatch runWatch)
 {
     stop();
     m_main = mainTrace;
     m_make = std::move(make);
+    m_runWatch = std::move(runWatch);
+    m_runWait = std::make_unique<RunWaitWatch>(m_runWatch.stallTimeoutNs);
+    m_runReported = false;
     m_stop.store(false);
     auto dog = std::make_unique<Watchdog>();
     dog->start(m_main, m_make(m_main));
@@ -74,6 +82,7 @@ void ProcessWatch::stop()
     for (Watched& w : m_watched)
         w.dog->stop();
     m_watched.clear();
+    m_live.clear();
     m_known.clear();
     m_runId = 0;
 }
@@ -120,10 +129,69 @@ void ProcessWatch::scan()
     }
 }
 
+void ProcessWatch::checkRun()
+{
+    // The run's processes: the target and its descendants, and every watched trace's live process
+    // (a daemon that forked away from its parent is still the run's).
+    std::set<uint32_t> pids;
+    std::vector<uint32_t> todo { m_runWatch.targetPid };
+    while (!todo.empty()) {
+        uint32_t pid = todo.back();
+        todo.pop_back();
+        if (!pids.insert(pid).second)
+            continue;
+        for (uint32_t c : childProcesses(pid))
+            todo.push_back(c);
+    }
+    std::map<uint32_t, LiveTrace*> boardOf;
+    for (const Watched& w : m_watched) {
+        std::unique_ptr<LiveTrace>& live = m_live[w.path];
+        if (!live)
+            live = std::make_unique<LiveTrace>();
+        if (!live->isOpen() && !live->open(w.path))
+            continue;
+        const RavelFileHeader* h = live->header();
+        uint32_t pid = h->pid;
+        // An earlier image of a pid that exec'd has ended; the pid's boards are its last image's.
+        if (!pid || (__atomic_load_n(&h->flags, __ATOMIC_ACQUIRE) & RAVEL_FILE_ENDED))
+            continue;
+        if (kill(pid_t(pid), 0) != 0 && errno == ESRCH)
+            continue;
+        pids.insert(pid);
+        boardOf[pid] = live.get();
+    }
+    pids.erase(0);
+    std::vector<std::vector<ThreadSnapshot>> boards;
+    boards.reserve(pids.size());
+    std::vector<RunProcessInput> inputs;
+    size_t threads = 0;
+    for (uint32_t pid : pids) {
+        RunProcessInput in;
+        in.pid = pid;
+        if (auto it = boardOf.find(pid); it != boardOf.end()) {
+            boards.push_back(it->second->sample());
+            threads += boards.back().size();
+            in.board = &boards.back();
+        }
+        inputs.push_back(in);
+    }
+    if (threads > kRunCheckThreads && ++m_bigRunSkips % 5 != 0)
+        return;
+    std::optional<RunDeadlock> found = m_runWait->observe(inputs, nowNs());
+    if (!found)
+        return;
+    m_runReported = found->verdict == Verdict::Certain;
+    if (m_runWatch.onDeadlock)
+        m_runWatch.onDeadlock(*found);
+}
+
 void ProcessWatch::run()
 {
+    unsigned scans = 0;
     while (!m_stop.load(std::memory_order_relaxed)) {
         scan();
+        if (m_runWatch.enabled && !m_runReported && ++scans % kScansPerRunCheck == 0)
+            checkRun();
         timespec pause { 0, static_cast<long>(kScanEveryNs) };
         while (nanosleep(&pause, &pause) != 0 && !m_stop.load(std::memory_order_relaxed)) { }
     }
