@@ -204,6 +204,11 @@ bool TimelineIndex::buildLanes(const TimelineSource& source, const std::vector<F
         lane.startNs = std::min<quint64>(t->startNs, m_duration);
         lane.exited = t->exitNs != kOpenEnd;
         lane.endNs = std::max(lane.startNs, lane.exited ? std::min<quint64>(t->exitNs, m_duration) : m_duration);
+        // An exec ends every thread of the image (the next image's lanes go on from there).
+        if (!lane.exited && source.execNs && source.execNs < lane.endNs) {
+            lane.exited = true;
+            lane.endNs = std::max(lane.startNs, source.execNs);
+        }
         lane.deadlocked = deadlocked.count(t->id) > 0;
 
         std::vector<TimelineItem> blocked;

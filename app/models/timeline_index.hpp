@@ -95,6 +95,7 @@ struct TimelineSource {
     QString groupDetail;
     int depth = 0;
     bool firstImage = true; // false: a later image of the previous source's pid, under its header
+    quint64 execNs = 0;     // an image that exec'd: when the next began (its threads end there)
     QString imageLabel;    // when the pid has several images
 };
 

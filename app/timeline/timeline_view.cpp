@@ -1160,12 +1160,13 @@ std::vector<TimelineSource> TimelineView::timelineSourcesOf(const TraceDocument&
         for (int part : p.parts)
             threads += document.model(part).threads().size();
         const QString program = QFileInfo(QString::fromStdString(document.trace(p.parts.back()).summary().program)).fileName();
-        QStringList detail { p.command };
-        if (!p.end.isEmpty())
-            detail << p.end;
-        detail << tr("%n thread(s)", nullptr, int(threads));
+        // The end first: a long command line is what gets elided.
+        QStringList detail;
+        detail << (p.end.isEmpty() ? tr("end unknown") : p.end);
+        detail << (threads == 1 ? tr("1 thread") : tr("%1 threads").arg(threads));
         if (p.parentInRun)
             detail << tr("child of pid %1").arg(p.parent);
+        detail << p.command;
         for (size_t i = 0; i < p.parts.size(); i++) {
             const int part = p.parts[i];
             const TraceSummary& summary = document.trace(part).summary();
@@ -1175,6 +1176,8 @@ std::vector<TimelineSource> TimelineView::timelineSourcesOf(const TraceDocument&
             s.pid = p.pid;
             s.depth = depth[p.pid];
             s.firstImage = i == 0;
+            if (i + 1 < p.parts.size())
+                s.execNs = document.trace(p.parts[i + 1]).timeShift();
             if (i == 0) {
                 s.groupName = tr("pid %1 %2").arg(p.pid).arg(program);
                 s.groupDetail = detail.join(QStringLiteral("  ·  "));
