@@ -96,6 +96,12 @@ MainWindow::MainWindow(QWidget* parent)
     connect(m_document, &TraceDocument::failed, this, &MainWindow::onFailed);
     connect(m_document, &TraceDocument::closed, this, &MainWindow::onClosed);
     connect(m_document, &TraceDocument::statsReady, this, [this] { m_statsLabel->setText(statisticsText()); });
+    // The selection is in the ids of the part it was made in: another process's means nothing.
+    connect(m_document, &TraceDocument::activePartChanged, this, [this] {
+        m_state->clearSelectedEvent();
+        m_state->setSelectedThreads({});
+        m_state->setSelectedObjects({});
+    });
     connect(m_document, &TraceDocument::progress, this, [this](int percent, const QString& what) {
         m_progress->setValue(percent);
         m_progress->setFormat(what + QStringLiteral("… %p%"));
@@ -151,7 +157,8 @@ void MainWindow::buildCentral()
     // Event steps ask the timeline's lane index (O(log n)); before it is built, the replay model.
     m_playback->setEventNavigator([this](quint64 t, std::optional<quint32> thread, bool forward) {
         if (const TimelineIndex* index = m_timeline->index())
-            return forward ? index->nextEventTime(t, thread) : index->prevEventTime(t, thread);
+            return forward ? index->nextEventTime(t, thread, m_document->activePart())
+                           : index->prevEventTime(t, thread, m_document->activePart());
         return m_playback->scanModel(t, thread, forward);
     });
     setCentralWidget(central);
@@ -507,9 +514,20 @@ QString MainWindow::statisticsText() const
     };
     const auto findings = quint64(m_document->findings().size());
     QStringList parts;
-    parts << count(model.threads().size(), tr("thread"), tr("threads"));
-    parts << count(model.eventCount(), tr("event"), tr("events"));
-    parts << count(model.objects().size(), tr("object"), tr("objects"));
+    // A run of several processes counts them all.
+    quint64 threads = model.threads().size(), events = model.eventCount(), objects = model.objects().size();
+    if (m_document->isMultiProcess()) {
+        threads = events = objects = 0;
+        for (int i = 0; i < m_document->partCount(); i++) {
+            threads += m_document->model(i).threads().size();
+            events += m_document->model(i).eventCount();
+            objects += m_document->model(i).objects().size();
+        }
+        parts << count(m_document->processes().size(), tr("process"), tr("processes"));
+    }
+    parts << count(threads, tr("thread"), tr("threads"));
+    parts << count(events, tr("event"), tr("events"));
+    parts << count(objects, tr("object"), tr("objects"));
     parts << QString::fromStdString(ravel::formatTraceTime(m_document->durationNs()));
     QString f = findings ? count(findings, tr("finding"), tr("findings")) : tr("no findings");
     if (errors)

@@ -41,7 +41,7 @@ std::vector<const ravel::HoldSpan*> heldAt(const ravel::ReplayModel& model, cons
     std::vector<const ravel::HoldSpan*> out;
     for (const ravel::HoldSpan* h : model.heldAt(thread, t)) {
         if (index) {
-            const TimelineHoldTimes times = index->holdTimes(quint32(h - model.holdSpans().data()));
+            const TimelineHoldTimes times = index->holdTimes(index->partOf(model), quint32(h - model.holdSpans().data()), true);
             if (t < times.start || (t >= times.end && h->end != ravel::kOpenEnd))
                 continue;
         }
@@ -178,13 +178,13 @@ QString DetailsPanel::describe(const TraceDocument& document, quint32 thread, qu
     const ravel::WaitSpan* w = model.blockedAt(thread, t);
     std::pair<quint64, quint64> waitTimes;
     if (w) {
-        waitTimes = index ? index->waitTimes(quint32(w - model.waitSpans().data()))
+        waitTimes = index ? index->waitTimes(index->partOf(model), quint32(w - model.waitSpans().data()))
                           : std::pair<quint64, quint64>(w->start, w->end);
         if (index && t >= waitTimes.second && w->end == ravel::kOpenEnd)
             w = nullptr; // its thread had exited: no wait after that
     }
     if (w) {
-        const auto [lo, hi] = index ? index->clockBounds(thread, waitTimes.first)
+        const auto [lo, hi] = index ? index->clockBounds(index->partOf(model), thread, waitTimes.first)
                                     : std::pair<quint64, quint64>(waitTimes.first, waitTimes.first);
         text += tr(" waits for <b>%1</b> since %2")
                     .arg(document.objectName(w->object).toHtmlEscaped(), TimelineRuler::approxAt(waitTimes.first, lo, hi, res));
@@ -210,7 +210,7 @@ QString DetailsPanel::describe(const TraceDocument& document, quint32 thread, qu
         if (index)
             for (const ravel::HoldSpan* h : model.heldAt(thread, t))
                 if (h->start == t) {
-                    const TimelineHoldTimes times = index->holdTimes(quint32(h - model.holdSpans().data()));
+                    const TimelineHoldTimes times = index->holdTimes(index->partOf(model), quint32(h - model.holdSpans().data()), true);
                     if (times.startUncertain())
                         starting = times;
                 }
@@ -229,7 +229,7 @@ QString DetailsPanel::describe(const TraceDocument& document, quint32 thread, qu
     for (const ravel::HoldSpan* h : heldAt(model, index, thread, t)) {
         QString name = document.objectName(h->object);
         if (index) {
-            const TimelineHoldTimes times = index->holdTimes(quint32(h - model.holdSpans().data()));
+            const TimelineHoldTimes times = index->holdTimes(index->partOf(model), quint32(h - model.holdSpans().data()), true);
             if (times.startUncertain() && h->start != t) // at its start the line says so already
                 name += tr(" (taken %1)").arg(TimelineRuler::approxAt(times.start, times.startLo, times.startHi, res));
         }
@@ -254,7 +254,7 @@ QString DetailsPanel::describeMoment(const TraceDocument& document, quint64 t, c
             continue;
         alive++;
         if (const ravel::WaitSpan* w = model.blockedAt(th.id, t)) {
-            if (index && t >= index->waitTimes(quint32(w - model.waitSpans().data())).second)
+            if (index && t >= index->waitTimes(index->partOf(model), quint32(w - model.waitSpans().data())).second)
                 continue;
             if (++blockedCount <= 3)
                 blocked << tr("%1 waits for %2").arg(document.threadName(th.id), document.objectName(w->object));

@@ -20,6 +20,7 @@ LockOrderGraphView::LockOrderGraphView(TraceDocument* document, ViewState* state
     setObjectName(QStringLiteral("lockOrderGraphView"));
     if (document) {
         connect(document, &TraceDocument::loaded, this, &LockOrderGraphView::onLoaded);
+        connect(document, &TraceDocument::activePartChanged, this, &LockOrderGraphView::onLoaded);
         connect(document, &TraceDocument::closed, this, [this] {
             cancelAnalysis();
             clearGraph(tr("No trace open"));

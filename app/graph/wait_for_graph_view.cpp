@@ -20,6 +20,8 @@ WaitForGraphView::WaitForGraphView(TraceDocument* document, ViewState* state, QW
     setToolTip(QString());
     if (document) {
         connect(document, &TraceDocument::loaded, this, &WaitForGraphView::onLoaded);
+        // The graph is of the active part's model, named by its symbols.
+        connect(document, &TraceDocument::activePartChanged, this, &WaitForGraphView::onLoaded);
         connect(document, &TraceDocument::closed, this, [this] {
             m_naming.reset();
             m_homesReady = false;
@@ -78,7 +80,10 @@ void WaitForGraphView::layOutHomes()
     m_homesReady = false;
     setHomes({});
     const auto& findings = document()->findings();
-    auto deadlock = std::find_if(findings.begin(), findings.end(), [](const ravel::Finding& f) { return f.kind == "deadlock"; });
+    // The active part's first deadlock: another process's is in other ids.
+    auto deadlock = std::find_if(findings.begin(), findings.end(), [&](const ravel::Finding& f) {
+        return f.kind == "deadlock" && document()->findingPart(int(&f - findings.data())) == document()->activePart();
+    });
     if (deadlock == findings.end())
         return;
     ravel::GraphModel g = ravel::findingGraph(document()->model(), *deadlock, *m_naming);

@@ -88,12 +88,13 @@ QList<quint32> findingObjects(const TraceDocument& document, const ravel::Findin
     return out;
 }
 
-void focusFinding(const TraceDocument& document, ViewState& state, int index)
+void focusFinding(TraceDocument& document, ViewState& state, int index)
 {
     if (!document.isLoaded() || index < 0 || index >= int(document.findings().size())) {
         state.setSelectedFinding(-1);
         return;
     }
+    document.setActivePart(document.findingPart(index));
     const ravel::Finding& f = document.findings()[size_t(index)];
     state.setPlayhead(findingTime(f));
     state.setSelectedThreads(findingThreads(f));

@@ -29,7 +29,9 @@ QList<quint32> findingObjects(const TraceDocument& document, const ravel::Findin
 
 // Selects finding `index` (into document.findings()) and announces it with
 // ViewState::findingFocused even when it was selected already; -1 clears the finding selection.
-void focusFinding(const TraceDocument& document, ViewState& state, int index);
+// A finding of another process of the run makes that process's part the active one first (its
+// threads, objects and stacks are in that part's ids).
+void focusFinding(TraceDocument& document, ViewState& state, int index);
 
 // The finding after (forward) or before the playhead in time order (report order among equal
 // times; the selected finding, when the playhead is at its moment, counts as the current place),

@@ -24,6 +24,7 @@ ObjectStatsModel::ObjectStatsModel(TraceDocument* document, QObject* parent)
     connect(document, &TraceDocument::statsReady, this, &ObjectStatsModel::rebuild);
     connect(document, &TraceDocument::closed, this, &ObjectStatsModel::rebuild);
     connect(document, &TraceDocument::loaded, this, &ObjectStatsModel::rebuild);
+    connect(document, &TraceDocument::activePartChanged, this, &ObjectStatsModel::rebuild); // its objects
     rebuild();
 }
 

@@ -26,11 +26,11 @@ bool cancelled(const std::atomic<bool>* cancel)
 
 // Holds of one thread (sorted by start) to sub-rows: each to the lowest row free at its start, so
 // a lock held long stays on row 0 and hand-over-hand pairs alternate between two rows.
-std::vector<std::vector<TimelineItem>> assignHoldRows(const TimelineIndex& index, const ModelThread& t)
+std::vector<std::vector<TimelineItem>> assignHoldRows(const TimelineIndex& index, int part, const ModelThread& t)
 {
-    const std::vector<HoldSpan>& holds = index.model().holdSpans();
+    const std::vector<HoldSpan>& holds = index.model(part).holdSpans();
     auto itemOf = [&](uint32_t hi) {
-        const TimelineHoldTimes times = index.holdTimes(hi, false);
+        const TimelineHoldTimes times = index.holdTimes(part, hi, false);
         TimelineItem item;
         item.start = times.start;
         item.end = times.end;
@@ -100,23 +100,46 @@ QString TimelineLane::label() const
     return out;
 }
 
-TimelineIndex::TimelineIndex(const ReplayModel& model)
-    : m_model(model)
-{
-}
-
 std::unique_ptr<TimelineIndex> TimelineIndex::build(const ReplayModel& model, const std::vector<Finding>& findings,
                                                     const std::atomic<bool>* cancel)
 {
-    std::unique_ptr<TimelineIndex> index(new TimelineIndex(model));
-    // A hung program lasts until the watchdog's verdict ended it (TraceDocument::durationNs too).
-    const TraceSummary& summary = model.trace().summary();
-    index->m_duration = std::max<quint64>({ model.endNs(), summary.duration_ns, summary.verdict_ns });
-    index->splitExclusiveOverlaps(cancel);
-    if (cancelled(cancel))
-        return nullptr;
-    if (!index->buildLanes(findings, cancel))
-        return nullptr;
+    TimelineSource source;
+    source.model = &model;
+    source.pid = model.trace().summary().pid;
+    return build({ source }, findings, {}, cancel);
+}
+
+std::unique_ptr<TimelineIndex> TimelineIndex::build(const std::vector<TimelineSource>& sources,
+                                                    const std::vector<Finding>& findings,
+                                                    const std::vector<int>& findingPart,
+                                                    const std::atomic<bool>* cancel)
+{
+    std::unique_ptr<TimelineIndex> index(new TimelineIndex());
+    if (sources.empty())
+        return index;
+    int parts = 0;
+    for (const TimelineSource& src : sources)
+        parts = std::max(parts, src.part + 1);
+    index->m_parts.resize(size_t(parts));
+    for (const TimelineSource& src : sources) {
+        index->m_parts[size_t(src.part)].model = src.model;
+        // A hung program lasts until the watchdog's verdict ended it (TraceDocument::durationNs too).
+        const TraceSummary& summary = src.model->trace().summary();
+        index->m_duration = std::max<quint64>({ index->m_duration, src.model->endNs(), summary.duration_ns,
+                                                summary.verdict_ns });
+    }
+    // Parts not shown stand in for by the first: every part has a model to ask.
+    for (Part& p : index->m_parts)
+        if (!p.model)
+            p.model = sources.front().model;
+    for (const TimelineSource& src : sources) {
+        index->splitExclusiveOverlaps(src.part, cancel);
+        if (cancelled(cancel))
+            return nullptr;
+    }
+    for (const TimelineSource& src : sources)
+        if (!index->buildLanes(src, findings, findingPart, cancel))
+            return nullptr;
     if (!index->collectStamps(cancel))
         return nullptr;
     if (cancelled(cancel))
@@ -124,26 +147,37 @@ std::unique_ptr<TimelineIndex> TimelineIndex::build(const ReplayModel& model, co
     index->buildArrows();
     if (cancelled(cancel))
         return nullptr;
+    auto partOf = [&](size_t finding) {
+        const int part = finding < findingPart.size() ? findingPart[finding] : 0;
+        return part >= 0 && part < parts ? part : 0;
+    };
     index->m_findings = findingMarksOf(findings, index->m_duration);
-    for (size_t i = 0; i < findings.size(); i++)
-        if (auto pair = racePairOf(model, findings[i], int(i)))
+    for (TimelineFindingMark& m : index->m_findings)
+        m.part = partOf(size_t(m.finding));
+    for (size_t i = 0; i < findings.size(); i++) {
+        const int part = partOf(i);
+        if (auto pair = racePairOf(index->model(part), findings[i], int(i)))
             index->m_races.push_back({ int(i), pair->second.thread, std::min(pair->second.earliestNs, index->m_duration),
                                        pair->first.thread, std::min(pair->first.earliestNs, index->m_duration),
-                                       std::min(pair->first.latestNs, index->m_duration) });
+                                       std::min(pair->first.latestNs, index->m_duration), part });
+    }
     return cancelled(cancel) ? nullptr : std::move(index);
 }
 
-bool TimelineIndex::buildLanes(const std::vector<Finding>& findings, const std::atomic<bool>* cancel)
+bool TimelineIndex::buildLanes(const TimelineSource& source, const std::vector<Finding>& findings,
+                               const std::vector<int>& findingPart, const std::atomic<bool>* cancel)
 {
+    const ReplayModel& model = *source.model;
+    const int part = source.part;
     std::set<quint32> deadlocked;
-    for (const Finding& f : findings)
-        if (f.kind == "deadlock")
-            for (const FindingThread& t : f.threads)
+    for (size_t i = 0; i < findings.size(); i++)
+        if (findings[i].kind == "deadlock" && (i < findingPart.size() ? findingPart[i] : 0) == part)
+            for (const FindingThread& t : findings[i].threads)
                 deadlocked.insert(t.id);
 
     // Processes in the order their first thread appears; threads by id within each.
     std::vector<const ModelThread*> threads;
-    for (const ModelThread& t : m_model.threads())
+    for (const ModelThread& t : model.threads())
         threads.push_back(&t);
     std::map<quint32, size_t> processOrder;
     for (const ModelThread* t : threads)
@@ -153,20 +187,28 @@ bool TimelineIndex::buildLanes(const std::vector<Finding>& findings, const std::
                                                             : a->id < b->id;
     });
 
-    const TraceSummary& summary = m_model.trace().summary();
-    const std::vector<WaitSpan>& waits = m_model.waitSpans();
+    const TraceSummary& summary = model.trace().summary();
+    const std::vector<WaitSpan>& waits = model.waitSpans();
+    std::vector<int>& laneOfThread = m_parts[size_t(part)].laneOfThread;
+    bool first = true;
     for (const ModelThread* t : threads) {
         if (cancelled(cancel))
             return false;
         TimelineLane lane;
         lane.thread = t->id;
         lane.pid = t->pid;
+        lane.part = part;
         lane.name = QString::fromStdString(t->name);
         if (lane.name.isEmpty() && t->parent == 0)
             lane.name = QStringLiteral("main");
         lane.startNs = std::min<quint64>(t->startNs, m_duration);
         lane.exited = t->exitNs != kOpenEnd;
         lane.endNs = std::max(lane.startNs, lane.exited ? std::min<quint64>(t->exitNs, m_duration) : m_duration);
+        // An exec ends every thread of the image (the next image's lanes go on from there).
+        if (!lane.exited && source.execNs && source.execNs < lane.endNs) {
+            lane.exited = true;
+            lane.endNs = std::max(lane.startNs, source.execNs);
+        }
         lane.deadlocked = deadlocked.count(t->id) > 0;
 
         std::vector<TimelineItem> blocked;
@@ -191,7 +233,7 @@ bool TimelineIndex::buildLanes(const std::vector<Finding>& findings, const std::
         m_spans += blocked.size();
         lane.state = TimelineRow(std::move(blocked));
 
-        std::vector<std::vector<TimelineItem>> rows = assignHoldRows(*this, *t);
+        std::vector<std::vector<TimelineItem>> rows = assignHoldRows(*this, part, *t);
         if (cancelled(cancel))
             return false;
         if (rows.size() > size_t(TimelineLane::kShownHoldRows))
@@ -201,31 +243,52 @@ bool TimelineIndex::buildLanes(const std::vector<Finding>& findings, const std::
             lane.holdRows.emplace_back(std::move(r));
         }
 
-        if (m_processes.empty() || m_processes.back().pid != t->pid) {
+        if (first || m_processes.back().pid != t->pid) {
             TimelineProcess p;
             p.pid = t->pid;
+            p.part = part;
             p.firstLane = int(m_lanes.size());
             p.name = (t->pid == summary.pid && !summary.program.empty())
                 ? QFileInfo(QString::fromStdString(summary.program)).fileName()
                 : QStringLiteral("pid %1").arg(t->pid);
+            // The source's process gets the header it was given; a later image of a pid goes
+            // under the header of its first image, labelled by its own program.
+            const bool ofSource = t->pid == source.pid;
+            if (ofSource && !source.firstImage && !m_groups.empty() && m_groups.back().pid == t->pid) {
+                p.imageLabel = source.imageLabel;
+            } else {
+                TimelineProcessGroup g;
+                g.pid = t->pid;
+                g.name = ofSource && !source.groupName.isEmpty() ? source.groupName : p.name;
+                g.detail = ofSource ? source.groupDetail : QString();
+                g.depth = ofSource ? source.depth : 0;
+                g.firstProcess = int(m_processes.size());
+                m_groups.push_back(g);
+                if (ofSource)
+                    p.imageLabel = source.imageLabel;
+            }
+            p.group = int(m_groups.size()) - 1;
+            m_groups.back().processCount++;
             m_processes.push_back(p);
+            first = false;
         }
         m_processes.back().laneCount++;
-        if (t->id >= m_laneOfThread.size())
-            m_laneOfThread.resize(size_t(t->id) + 1, -1);
-        m_laneOfThread[t->id] = int(m_lanes.size());
+        m_groups.back().laneCount++;
+        if (t->id >= laneOfThread.size())
+            laneOfThread.resize(size_t(t->id) + 1, -1);
+        laneOfThread[t->id] = int(m_lanes.size());
         m_lanes.push_back(std::move(lane));
     }
     return true;
 }
 
-void TimelineIndex::splitExclusiveOverlaps(const std::atomic<bool>* cancel)
+void TimelineIndex::splitExclusiveOverlaps(int part, const std::atomic<bool>* cancel)
 {
     // The holds of each exclusively held lock (a mutex, a spinlock, a rwlock in write mode), by
     // start: a sweep keeps the one drawn last, and any other thread's hold starting before it ends
     // splits the overlap at its middle. Shared (read) holds and a hold the trace never saw end (a
     // hang's, drawn to the end as it is) are left alone.
-    const std::vector<HoldSpan>& holds = m_model.holdSpans();
+    const std::vector<HoldSpan>& holds = model(part).holdSpans();
     std::vector<quint32> order;
     order.reserve(holds.size());
     for (quint32 i = 0; i < holds.size(); i++) {
@@ -289,32 +352,42 @@ void TimelineIndex::splitExclusiveOverlaps(const std::atomic<bool>* cancel)
         moved[cur] = b;
         last = cur;
     }
-    m_adjustedRefs.reserve(moved.size());
-    m_adjusted.reserve(moved.size());
+    Part& p = m_parts[size_t(part)];
+    p.adjustedRefs.reserve(moved.size());
+    p.adjusted.reserve(moved.size());
     for (const auto& [ref, t] : moved) {
-        m_adjustedRefs.push_back(ref);
-        m_adjusted.push_back(t);
+        p.adjustedRefs.push_back(ref);
+        p.adjusted.push_back(t);
     }
 }
 
-TimelineHoldTimes TimelineIndex::holdTimes(quint32 ref, bool withClock) const
+size_t TimelineIndex::uncertainHoldCount() const
 {
-    const HoldSpan& h = m_model.holdSpans()[ref];
+    size_t n = 0;
+    for (const Part& p : m_parts)
+        n += p.adjustedRefs.size();
+    return n;
+}
+
+TimelineHoldTimes TimelineIndex::holdTimes(int part, quint32 ref, bool withClock) const
+{
+    const Part& p = m_parts[size_t(part)];
+    const HoldSpan& h = p.model->holdSpans()[ref];
     TimelineHoldTimes t;
-    auto it = std::lower_bound(m_adjustedRefs.begin(), m_adjustedRefs.end(), ref);
-    if (it != m_adjustedRefs.end() && *it == ref) {
-        t = m_adjusted[size_t(it - m_adjustedRefs.begin())];
+    auto it = std::lower_bound(p.adjustedRefs.begin(), p.adjustedRefs.end(), ref);
+    if (it != p.adjustedRefs.end() && *it == ref) {
+        t = p.adjusted[size_t(it - p.adjustedRefs.begin())];
     } else {
         t.start = t.startLo = t.startHi = std::min<quint64>(h.start, m_duration);
         t.end = t.endLo = t.endHi = std::max(t.start, std::min<quint64>(h.end, m_duration));
     }
     // An interpolated end: somewhere between the stamps around it as well.
     if (withClock && !m_stamps.empty()) {
-        const auto [slo, shi] = clockBounds(h.thread, std::min<quint64>(h.start, m_duration));
+        const auto [slo, shi] = clockBounds(part, h.thread, std::min<quint64>(h.start, m_duration));
         t.startLo = std::min(t.startLo, slo);
         t.startHi = std::max(t.startHi, shi);
         if (h.end != kOpenEnd) {
-            const auto [elo, ehi] = clockBounds(h.thread, std::min<quint64>(h.end, m_duration));
+            const auto [elo, ehi] = clockBounds(part, h.thread, std::min<quint64>(h.end, m_duration));
             t.endLo = std::min(t.endLo, elo);
             t.endHi = std::max(t.endHi, ehi);
         }
@@ -326,12 +399,11 @@ bool TimelineIndex::collectStamps(const std::atomic<bool>* cancel)
 {
     // One pass over each thread's own events (no merge): what the clock timed exactly.
     m_stamps.assign(m_lanes.size(), {});
-    const TraceReader& trace = m_model.trace();
     bool stopped = false;
     for (size_t li = 0; li < m_lanes.size() && !stopped; li++) {
         std::vector<quint64>& out = m_stamps[li];
         size_t n = 0;
-        trace.forEachThreadEvent(m_lanes[li].thread, [&](const Event& e) {
+        model(m_lanes[li].part).trace().forEachThreadEvent(m_lanes[li].thread, [&](const Event& e) {
             if (++n % kCancelEvery == 0 && cancelled(cancel)) {
                 stopped = true;
                 return false;
@@ -347,9 +419,9 @@ bool TimelineIndex::collectStamps(const std::atomic<bool>* cancel)
     return !stopped;
 }
 
-std::pair<quint64, quint64> TimelineIndex::clockBounds(quint32 thread, quint64 t) const
+std::pair<quint64, quint64> TimelineIndex::clockBounds(int part, quint32 thread, quint64 t) const
 {
-    const int li = laneOf(thread);
+    const int li = laneOf(part, thread);
     if (li < 0 || size_t(li) >= m_stamps.size())
         return { t, t };
     const std::vector<quint64>& s = m_stamps[size_t(li)];
@@ -362,50 +434,60 @@ std::pair<quint64, quint64> TimelineIndex::clockBounds(quint32 thread, quint64 t
     return { lo, hi };
 }
 
-quint64 TimelineIndex::laneEnd(quint32 thread) const
+quint64 TimelineIndex::laneEnd(int part, quint32 thread) const
 {
-    const int li = laneOf(thread);
+    const int li = laneOf(part, thread);
     return li < 0 ? m_duration : m_lanes[size_t(li)].endNs;
 }
 
-std::pair<quint64, quint64> TimelineIndex::waitTimes(quint32 ref) const
+std::pair<quint64, quint64> TimelineIndex::waitTimes(int part, quint32 ref) const
 {
-    const WaitSpan& w = m_model.waitSpans()[ref];
-    const quint64 end = laneEnd(w.thread);
+    const WaitSpan& w = model(part).waitSpans()[ref];
+    const quint64 end = laneEnd(part, w.thread);
     const quint64 start = std::min<quint64>({ w.start, m_duration, end });
     return { start, std::max(start, std::min<quint64>({ w.end, m_duration, end })) };
 }
 
 void TimelineIndex::buildArrows()
 {
-    for (const Handoff& h : computeHandoffs(m_model)) {
-        TimelineArrow a;
-        a.fromNs = h.releaseNs;
-        a.toNs = h.acquireNs;
-        a.fromThread = h.fromThread;
-        a.toThread = h.toThread;
-        a.object = h.object;
-        a.kind = TimelineArrow::Handoff;
-        m_arrows.push_back(a);
-    }
-    for (const MessageLink& m : m_model.messages()) {
-        TimelineArrow a;
-        a.fromNs = std::min(m.sendNs, m.recvNs);
-        a.toNs = m.recvNs;
-        a.fromThread = m.sender;
-        a.toThread = m.receiver;
-        a.object = m.chan;
-        a.kind = TimelineArrow::Message;
-        m_arrows.push_back(a);
-        m_hasMessages = true;
+    std::vector<bool> shown(m_parts.size());
+    for (const TimelineLane& lane : m_lanes)
+        shown[size_t(lane.part)] = true;
+    for (size_t part = 0; part < m_parts.size(); part++) {
+        if (!shown[part])
+            continue;
+        const ReplayModel& partModel = *m_parts[part].model;
+        for (const Handoff& h : computeHandoffs(partModel)) {
+            TimelineArrow a;
+            a.part = quint16(part);
+            a.fromNs = h.releaseNs;
+            a.toNs = h.acquireNs;
+            a.fromThread = h.fromThread;
+            a.toThread = h.toThread;
+            a.object = h.object;
+            a.kind = TimelineArrow::Handoff;
+            m_arrows.push_back(a);
+        }
+        for (const MessageLink& m : partModel.messages()) {
+            TimelineArrow a;
+            a.fromNs = std::min(m.sendNs, m.recvNs);
+            a.toNs = m.recvNs;
+            a.fromThread = m.sender;
+            a.toThread = m.receiver;
+            a.object = m.chan;
+            a.kind = TimelineArrow::Message;
+            a.part = quint16(part);
+            m_arrows.push_back(a);
+            m_hasMessages = true;
+        }
     }
     std::stable_sort(m_arrows.begin(), m_arrows.end(),
                      [](const TimelineArrow& a, const TimelineArrow& b) { return a.toNs < b.toNs; });
     for (quint32 i = 0; i < m_arrows.size(); i++) {
         const TimelineArrow& a = m_arrows[i];
         m_longestArrow = std::max(m_longestArrow, a.toNs - std::min(a.fromNs, a.toNs));
-        int from = laneOf(a.fromThread);
-        int to = laneOf(a.toThread);
+        int from = laneOf(a.part, a.fromThread);
+        int to = laneOf(a.part, a.toThread);
         if (from >= 0)
             m_lanes[size_t(from)].arrows.push_back(i);
         if (to >= 0 && to != from)
@@ -491,12 +573,15 @@ std::pair<quint64, quint64> TimelineIndex::activityRange() const
     return { *from, std::min(*to, m_duration) };
 }
 
-int TimelineIndex::laneOf(quint32 thread) const
+int TimelineIndex::laneOf(int part, quint32 thread) const
 {
-    return thread < m_laneOfThread.size() ? m_laneOfThread[thread] : -1;
+    if (part < 0 || size_t(part) >= m_parts.size())
+        return -1;
+    const std::vector<int>& lanes = m_parts[size_t(part)].laneOfThread;
+    return thread < lanes.size() ? lanes[thread] : -1;
 }
 
-std::optional<quint64> TimelineIndex::nextEventTime(quint64 t, std::optional<quint32> thread) const
+std::optional<quint64> TimelineIndex::nextEventTime(quint64 t, std::optional<quint32> thread, int part) const
 {
     std::optional<quint64> best;
     auto consider = [&](std::optional<quint64> v) {
@@ -504,7 +589,7 @@ std::optional<quint64> TimelineIndex::nextEventTime(quint64 t, std::optional<qui
             best = v;
     };
     for (const TimelineLane& lane : m_lanes) {
-        if (thread && lane.thread != *thread)
+        if (thread && (lane.thread != *thread || lane.part != part))
             continue;
         consider(lane.startNs);
         if (lane.exited)
@@ -516,7 +601,7 @@ std::optional<quint64> TimelineIndex::nextEventTime(quint64 t, std::optional<qui
     return best;
 }
 
-std::optional<quint64> TimelineIndex::prevEventTime(quint64 t, std::optional<quint32> thread) const
+std::optional<quint64> TimelineIndex::prevEventTime(quint64 t, std::optional<quint32> thread, int part) const
 {
     std::optional<quint64> best;
     auto consider = [&](std::optional<quint64> v) {
@@ -524,7 +609,7 @@ std::optional<quint64> TimelineIndex::prevEventTime(quint64 t, std::optional<qui
             best = v;
     };
     for (const TimelineLane& lane : m_lanes) {
-        if (thread && lane.thread != *thread)
+        if (thread && (lane.thread != *thread || lane.part != part))
             continue;
         consider(lane.startNs);
         if (lane.exited)
@@ -537,7 +622,7 @@ std::optional<quint64> TimelineIndex::prevEventTime(quint64 t, std::optional<qui
 }
 
 void TimelineIndex::arrowsIn(quint64 from, quint64 to, double nsPerPixel, const QList<quint32>& selectedThreads,
-                             double thinPixels, std::vector<TimelineArrow>& out) const
+                             double thinPixels, std::vector<TimelineArrow>& out, int selectedPart) const
 {
     if (from >= to || m_arrows.empty())
         return;
@@ -573,7 +658,7 @@ void TimelineIndex::arrowsIn(quint64 from, quint64 to, double nsPerPixel, const 
     };
     std::vector<const TimelineArrow*> seen;
     for (quint32 tid : selectedThreads) {
-        int li = laneOf(tid);
+        int li = laneOf(selectedPart, tid);
         if (li < 0)
             continue;
         const std::vector<quint32>& idx = m_lanes[size_t(li)].arrows;

@@ -5,6 +5,11 @@
 // event density and the findings for the minimap; and event navigation for the playback bar.
 // Built on a worker from the ReplayModel, read-only afterwards (any thread may query it). It
 // refers to the model by index, so it lives no longer than the TraceDocument's load.
+//
+// A run of several processes is one index over several models (the TraceDocument's parts, all on
+// one clock): each lane, arrow and mark says which part it is of, and its thread, spans and
+// objects are that part's ids. The processes are shown in the order given, each image of a pid
+// (a part) one after the other in a group with the pid's header.
 #pragma once
 
 #include "models/timeline_row.hpp"
@@ -30,11 +35,13 @@ struct TimelineArrow {
     quint32 toThread = 0;
     quint32 object = 0;     // index into ReplayModel::objects()
     Kind kind = Handoff;
+    quint16 part = 0;       // of the TraceDocument: the model the threads and object are of
 };
 
 struct TimelineLane {
-    quint32 thread = 0;     // ravel thread id
+    quint32 thread = 0;     // ravel thread id (of its part)
     quint32 pid = 0;
+    int part = 0;           // of the TraceDocument
     QString name;           // the thread's name, "main" for a process's first thread, or empty
     quint64 startNs = 0;    // alive from start to end (end: exit, or the trace's end)
     quint64 endNs = 0;
@@ -56,11 +63,40 @@ struct TimelineLane {
     QString label() const; // "T3 philosopher-1"
 };
 
+// The lanes of one part: one image of one process. Consecutive processes with the same group are
+// the images of one pid (a program and what it exec'd), shown under one header.
 struct TimelineProcess {
     quint32 pid = 0;
     QString name;  // the program's file name for the traced process, "pid N" for others
     int firstLane = 0;
     int laneCount = 0;
+    int part = 0;
+    int group = 0;      // index into groups()
+    QString imageLabel; // the image's own sub-header ("exec ./worker -v"); empty: the group has one
+};
+
+// The header of one pid: a run of one process has one (as a single trace always had).
+struct TimelineProcessGroup {
+    quint32 pid = 0;
+    QString name;    // the header's label: the program's file name (and pid, in a run of several)
+    QString detail;  // what the header says beside it; empty: "pid N · k threads"
+    int firstProcess = 0;
+    int processCount = 0;
+    int laneCount = 0;
+    int depth = 0;   // 0 for the run's first process, 1 for its children, ...
+};
+
+// One part for TimelineIndex::build: its model and how its process is introduced.
+struct TimelineSource {
+    const ReplayModel* model = nullptr;
+    int part = 0;          // of the TraceDocument (findings say theirs by it)
+    quint32 pid = 0;
+    QString groupName;     // for the first image of a pid: its group's header
+    QString groupDetail;
+    int depth = 0;
+    bool firstImage = true; // false: a later image of the previous source's pid, under its header
+    quint64 execNs = 0;     // an image that exec'd: when the next began (its threads end there)
+    QString imageLabel;    // when the pid has several images
 };
 
 struct TimelineDensityBin {
@@ -75,6 +111,7 @@ struct TimelineFindingMark {
     // A misuse happens at one instant in one thread: it is marked on that thread's lane too.
     bool onLane = false;
     quint32 thread = 0; // ravel thread id, when onLane
+    int part = 0;       // the part the finding is of
 };
 
 // A data race on the timeline: a marker on each lane at each access, linked. The second access
@@ -86,6 +123,7 @@ struct TimelineRaceMark {
     quint32 firstThread = 0; // the earlier access: somewhere in [firstFromNs, firstToNs]
     quint64 firstFromNs = 0;
     quint64 firstToNs = 0;
+    int part = 0;
 };
 
 // Where the timeline draws a hold: its start and end, and the range each end lies in. The trace
@@ -110,12 +148,29 @@ public:
     // cancelled build ends within milliseconds).
     static std::unique_ptr<TimelineIndex> build(const ReplayModel& model, const std::vector<Finding>& findings,
                                                 const std::atomic<bool>* cancel = nullptr);
+    // A run of several parts, in the order shown; findingPart[i]: the part of findings[i].
+    static std::unique_ptr<TimelineIndex> build(const std::vector<TimelineSource>& sources,
+                                                const std::vector<Finding>& findings,
+                                                const std::vector<int>& findingPart,
+                                                const std::atomic<bool>* cancel = nullptr);
 
-    const ReplayModel& model() const { return m_model; }
+    const ReplayModel& model() const { return model(0); } // the main part's
+    const ReplayModel& model(int part) const { return *m_parts[size_t(part)].model; }
+    int partCount() const { return int(m_parts.size()); }
+    // The part whose model this is (0 when none is: an index of another load).
+    int partOf(const ReplayModel& model) const
+    {
+        for (size_t i = 0; i < m_parts.size(); i++)
+            if (m_parts[i].model == &model)
+                return int(i);
+        return 0;
+    }
     quint64 durationNs() const { return m_duration; }
     const std::vector<TimelineLane>& lanes() const { return m_lanes; }
     const std::vector<TimelineProcess>& processes() const { return m_processes; }
-    int laneOf(quint32 thread) const; // -1 when the thread has no lane
+    const std::vector<TimelineProcessGroup>& groups() const { return m_groups; }
+    int laneOf(quint32 thread) const { return laneOf(0, thread); } // -1 when the thread has no lane
+    int laneOf(int part, quint32 thread) const;
     // From the first thing any thread does after the trace starts (a lock, a wait, a second
     // thread starting) to the last (an exit, a release, a finding): Zoom to Fit shows this, not
     // the empty start-up before it. The whole run when nothing happens.
@@ -124,8 +179,9 @@ public:
     // Event navigation for the playback bar: the next (previous) instant after (before) t at
     // which a thread's state changes: it starts or exits, blocks or resumes, takes or releases a
     // lock. Of one thread, or of all threads (nullopt).
-    std::optional<quint64> nextEventTime(quint64 t, std::optional<quint32> thread = std::nullopt) const;
-    std::optional<quint64> prevEventTime(quint64 t, std::optional<quint32> thread = std::nullopt) const;
+    // A thread is of `part`.
+    std::optional<quint64> nextEventTime(quint64 t, std::optional<quint32> thread = std::nullopt, int part = 0) const;
+    std::optional<quint64> prevEventTime(quint64 t, std::optional<quint32> thread = std::nullopt, int part = 0) const;
 
     // Arrows overlapping [from, to): every arrow touching a selected thread, at most one per
     // pixel; of the others a thinned set, at most one per `thinPixels` pixels, so a zoomed-out
@@ -133,7 +189,7 @@ public:
     const std::vector<TimelineArrow>& arrows() const { return m_arrows; }
     bool hasMessageArrows() const { return m_hasMessages; } // the legend lists them only then
     void arrowsIn(quint64 from, quint64 to, double nsPerPixel, const QList<quint32>& selectedThreads,
-                  double thinPixels, std::vector<TimelineArrow>& out) const;
+                  double thinPixels, std::vector<TimelineArrow>& out, int selectedPart = 0) const;
 
     const std::vector<TimelineFindingMark>& findingMarks() const { return m_findings; }
     const std::vector<TimelineRaceMark>& raceMarks() const { return m_races; }
@@ -146,41 +202,50 @@ public:
 
     // The hold span `ref` (index into the model's hold spans) as the timeline draws it; with
     // withClock false, the ranges are those of a split only (what the timeline hatches).
-    TimelineHoldTimes holdTimes(quint32 ref, bool withClock = true) const;
+    TimelineHoldTimes holdTimes(quint32 ref, bool withClock = true) const { return holdTimes(0, ref, withClock); }
+    TimelineHoldTimes holdTimes(int part, quint32 ref, bool withClock) const;
     // The wait span `ref` as drawn: ends by its thread's exit (a thread never waits after it).
-    std::pair<quint64, quint64> waitTimes(quint32 ref) const;
+    std::pair<quint64, quint64> waitTimes(quint32 ref) const { return waitTimes(0, ref); }
+    std::pair<quint64, quint64> waitTimes(int part, quint32 ref) const;
     // Holds whose drawn ends differ from the trace's times (the overlaps split).
-    size_t uncertainHoldCount() const { return m_adjustedRefs.size(); }
+    size_t uncertainHoldCount() const;
     // What the clock proves about an instant t of `thread`'s (an event's time): exact (lo == hi
     // == t) when an event of the thread was stamped then, else between the stamps around it (the
     // thread's start and exit when there are none; hi the trace's end when it did not exit).
-    std::pair<quint64, quint64> clockBounds(quint32 thread, quint64 t) const;
+    std::pair<quint64, quint64> clockBounds(quint32 thread, quint64 t) const { return clockBounds(0, thread, t); }
+    std::pair<quint64, quint64> clockBounds(int part, quint32 thread, quint64 t) const;
 
     size_t spanCount() const { return m_spans; }
     size_t memoryBytes() const;
 
 private:
-    explicit TimelineIndex(const ReplayModel& model);
-    bool buildLanes(const std::vector<Finding>& findings, const std::atomic<bool>* cancel);
+    TimelineIndex() = default;
+    bool buildLanes(const TimelineSource& source, const std::vector<Finding>& findings,
+                    const std::vector<int>& findingPart, const std::atomic<bool>* cancel);
     void buildArrows();
-    void splitExclusiveOverlaps(const std::atomic<bool>* cancel);
+    void splitExclusiveOverlaps(int part, const std::atomic<bool>* cancel);
     bool collectStamps(const std::atomic<bool>* cancel);
-    quint64 laneEnd(quint32 thread) const;
+    quint64 laneEnd(int part, quint32 thread) const;
 
-    const ReplayModel& m_model;
+    // What is kept per part: its model, where its threads' lanes are, and its split holds.
+    struct Part {
+        const ReplayModel* model = nullptr;
+        std::vector<int> laneOfThread; // ravel tid -> lane, -1 none
+        // The holds splitExclusiveOverlaps moved: sorted refs, and their times (same order).
+        std::vector<quint32> adjustedRefs;
+        std::vector<TimelineHoldTimes> adjusted;
+    };
+    std::vector<Part> m_parts; // by TraceDocument part (entries of parts not shown stay empty)
     quint64 m_duration = 0;
     std::vector<TimelineLane> m_lanes;
     std::vector<TimelineProcess> m_processes;
-    std::vector<int> m_laneOfThread; // ravel tid -> lane, -1 none
+    std::vector<TimelineProcessGroup> m_groups;
     std::vector<TimelineArrow> m_arrows; // by toNs
     quint64 m_longestArrow = 0;
     std::vector<TimelineFindingMark> m_findings;
     std::vector<TimelineRaceMark> m_races;
     bool m_hasMessages = false;
     size_t m_spans = 0;
-    // The holds splitExclusiveOverlaps moved: sorted refs, and their times (same order).
-    std::vector<quint32> m_adjustedRefs;
-    std::vector<TimelineHoldTimes> m_adjusted;
     // Per lane: the times of the thread's events the clock timed exactly (sorted).
     std::vector<std::vector<quint64>> m_stamps;
 };

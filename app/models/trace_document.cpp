@@ -1,5 +1,9 @@
 #include "models/trace_document.hpp"
 
+#include "trace/run_traces.hpp"
+
+#include <cstring>
+
 #include <QFileInfo>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -27,8 +31,17 @@ quint64 TraceDocument::durationNs() const
         return 0;
     // A hung program lasts until the watchdog's verdict ends it, and its deadlocked threads were
     // blocked all that time (ravel info counts the run so too).
-    const ravel::TraceSummary& s = m_data->reader->summary();
-    return std::max<quint64>({ m_data->run->model().endNs(), s.duration_ns, s.verdict_ns });
+    quint64 out = 0;
+    for (const auto& p : m_data->parts) {
+        const ravel::TraceSummary& s = p->reader->summary();
+        out = std::max<quint64>({ out, p->run->model().endNs(), s.duration_ns, s.verdict_ns });
+    }
+    return out;
+}
+
+const ravel::TraceStats* TraceDocument::stats() const
+{
+    return m_data ? part(m_active).stats.get() : nullptr;
 }
 
 QStringList TraceDocument::warnings() const
@@ -37,19 +50,47 @@ QStringList TraceDocument::warnings() const
     if (!m_data)
         return out;
     // The reader repeats a damaged chunk's warning on every pass over the events: say each once.
-    for (const std::string& w : m_data->reader->warnings()) {
+    auto add = [&](const std::string& w) {
         QString line = QString::fromStdString(w);
         if (!out.contains(line))
             out << line;
-    }
+    };
+    for (const std::string& w : m_data->warnings)
+        add(w);
+    for (const auto& p : m_data->parts)
+        for (const std::string& w : p->reader->warnings())
+            add(w);
     return out;
 }
 
-QString TraceDocument::objectName(quint32 objectIndex) const
+void TraceDocument::setActivePart(int part)
 {
-    if (!m_data || objectIndex >= m_data->run->model().objects().size())
+    if (!m_data || part < 0 || part >= partCount() || part == m_active)
+        return;
+    m_active = part;
+    emit activePartChanged(part);
+}
+
+int TraceDocument::findingPart(int finding) const
+{
+    if (!m_data || finding < 0 || size_t(finding) >= m_data->findingPart.size())
+        return 0;
+    return m_data->findingPart[size_t(finding)];
+}
+
+QString TraceDocument::partLabel(int part) const
+{
+    if (!m_data || part < 0 || part >= partCount())
+        return {};
+    return QString::fromStdString(ravel::processLabel(trace(part).summary()));
+}
+
+QString TraceDocument::objectName(int partIndex, quint32 objectIndex) const
+{
+    if (!m_data || partIndex < 0 || partIndex >= partCount()
+        || objectIndex >= part(partIndex).run->model().objects().size())
         return QStringLiteral("?");
-    Data& d = *m_data;
+    Part& d = *m_data->parts[size_t(partIndex)];
     if (!d.namer)
         d.namer = std::make_unique<ravel::ObjectNamer>(*d.symbolizer, *d.reader);
     const auto& objects = d.run->model().objects();
@@ -60,10 +101,10 @@ QString TraceDocument::objectName(quint32 objectIndex) const
     return d.objectNames[objectIndex];
 }
 
-QString TraceDocument::threadName(quint32 ravelTid) const
+QString TraceDocument::threadName(int partIndex, quint32 ravelTid) const
 {
-    if (m_data)
-        if (const ravel::ModelThread* t = m_data->run->model().thread(ravelTid); t && !t->name.empty())
+    if (m_data && partIndex >= 0 && partIndex < partCount())
+        if (const ravel::ModelThread* t = model(partIndex).thread(ravelTid); t && !t->name.empty())
             return QString::fromStdString(t->name);
     return QStringLiteral("T%1").arg(ravelTid);
 }
@@ -72,19 +113,54 @@ int TraceDocument::objectIndex(quint64 address, quint32 generation) const
 {
     if (!m_data)
         return -1;
-    const auto& objects = m_data->run->model().objects();
+    const auto& objects = model().objects();
     for (size_t i = 0; i < objects.size(); i++)
         if (objects[i].address == address && objects[i].generation == generation)
             return int(i);
     return -1;
 }
 
+namespace {
+
+QString commandOf(const std::vector<std::string>& argv, const std::string& program)
+{
+    QStringList words;
+    for (const std::string& a : argv)
+        words << QString::fromStdString(a);
+    return words.isEmpty() ? QString::fromStdString(program) : words.join(QLatin1Char(' '));
+}
+
+QString endOf(const ravel::RunProcess& p)
+{
+    switch (p.end) {
+    case ravel::RunProcess::End::Exited:
+        return QStringLiteral("exited %1").arg(p.endValue);
+    case ravel::RunProcess::End::Signaled: {
+        const char* name = sigabbrev_np(p.endValue);
+        return QStringLiteral("killed by %1%2")
+            .arg(name ? QStringLiteral("SIG") + QString::fromUtf8(name) : QStringLiteral("signal %1").arg(p.endValue),
+                 p.coreDumped ? QStringLiteral(" (core dumped)") : QString());
+    }
+    case ravel::RunProcess::End::Unknown:
+        break;
+    }
+    return {};
+}
+
+} // namespace
+
 void TraceDocument::load(QPromise<LoadResult>& promise, const QString& path)
 {
     LoadResult result;
     const std::string file = path.toStdString();
+    // The parts share the progress bar, each a slice of it.
+    size_t partIndex = 0, parts = 1;
     auto stage = [&](int percent, const char* what) {
-        promise.setProgressValueAndText(percent, QString::fromUtf8(what));
+        const int overall = int((double(partIndex) + percent / 100.0) / double(parts) * 100);
+        QString text = QString::fromUtf8(what);
+        if (parts > 1)
+            text += QStringLiteral(" (trace %1 of %2)").arg(partIndex + 1).arg(parts);
+        promise.setProgressValueAndText(std::min(overall, 100), text);
         return !promise.isCanceled();
     };
     try {
@@ -93,14 +169,77 @@ void TraceDocument::load(QPromise<LoadResult>& promise, const QString& path)
             return;
         if (QFileInfo(path).isDir())
             throw ravel::TraceError(file + ": is a directory, not a ravel trace");
-        data->reader = std::make_unique<ravel::TraceReader>(file);
-        if (!stage(35, "Replaying the events"))
-            return;
-        data->run = std::make_unique<ravel::RunAnalysis>(*data->reader);
-        if (!stage(70, "Analyzing"))
-            return;
-        data->symbolizer = std::make_unique<ravel::Symbolizer>(data->reader->modules());
-        data->findings = ravel::analyzeTrace(*data->run, *data->symbolizer);
+        auto main = std::make_unique<ravel::TraceReader>(file);
+        // The other traces of the run, when this is a run's main trace (a trace of format 4 or
+        // older has no run id and no others).
+        std::vector<std::string> paths = ravel::findRunTraces(file);
+        parts = paths.size();
+        ravel::RunTraces readers;
+        readers.readers.push_back(std::move(main));
+        for (size_t i = 1; i < paths.size(); i++) {
+            try {
+                auto reader = std::make_unique<ravel::TraceReader>(paths[i]);
+                // On the main trace's clock: one time axis for the whole run.
+                reader->shiftTimes(ravel::runClockOffset(readers.main().summary(), reader->summary()));
+                readers.readers.push_back(std::move(reader));
+            } catch (const ravel::TraceError& e) {
+                data->warnings.push_back(std::string(e.what()) + " (a trace of another process of the run), left out");
+            }
+        }
+        parts = readers.readers.size();
+        std::vector<ravel::RunProcess> processes;
+        if (parts > 1)
+            processes = ravel::describeProcesses(readers);
+        for (partIndex = 0; partIndex < parts; partIndex++) {
+            auto part = std::make_unique<Part>();
+            part->reader = std::move(readers.readers[partIndex]);
+            if (!stage(20, "Replaying the events"))
+                return;
+            part->run = std::make_unique<ravel::RunAnalysis>(*part->reader);
+            if (!stage(60, "Analyzing"))
+                return;
+            part->symbolizer = std::make_unique<ravel::Symbolizer>(part->reader->modules());
+            std::vector<ravel::Finding> found = ravel::analyzeTrace(*part->run, *part->symbolizer);
+            for (ravel::Finding& f : found) {
+                // As `ravel report` says it: which process a finding of another process is in.
+                if (partIndex > 0)
+                    f.title += " in " + ravel::processLabel(part->reader->summary());
+                data->findings.push_back(std::move(f));
+                data->findingPart.push_back(int(partIndex));
+            }
+            data->parts.push_back(std::move(part));
+        }
+        partIndex = parts - 1;
+        auto partOf = [&](const ravel::TraceReader* r) {
+            for (size_t i = 0; i < data->parts.size(); i++)
+                if (data->parts[i]->reader.get() == r)
+                    return int(i);
+            return -1;
+        };
+        for (const ravel::RunProcess& rp : processes) {
+            Process p;
+            p.pid = rp.pid;
+            p.parent = rp.parent;
+            p.parentInRun = rp.parentInRun;
+            p.command = commandOf(rp.command(), rp.images.back().program);
+            p.end = endOf(rp);
+            p.startNs = rp.startNs;
+            for (const ravel::ProcessImage& image : rp.images)
+                if (int i = partOf(image.trace); i >= 0)
+                    p.parts.push_back(i);
+            data->processes.push_back(std::move(p));
+        }
+        if (data->processes.empty()) {
+            const ravel::TraceSummary& s = data->parts.front()->reader->summary();
+            Process p;
+            p.pid = s.pid;
+            p.parent = s.ppid;
+            p.command = commandOf(s.argv, s.program);
+            if (s.run_end == RAVEL_RUN_EXITED || (s.run_end == 0 && s.ended))
+                p.end = QStringLiteral("exited %1").arg(s.run_end ? s.run_end_value : s.exit_status);
+            p.parts.push_back(0);
+            data->processes.push_back(std::move(p));
+        }
         stage(100, "Done");
         result.data = std::move(data);
     } catch (const ravel::TraceError& e) {
@@ -146,6 +285,7 @@ void TraceDocument::finishLoad(QFutureWatcher<LoadResult>* watcher, const QStrin
     if (m_data)
         close();
     m_data = std::move(result.data);
+    m_active = 0;
     m_path = path;
     emit loaded();
     startStats();
@@ -164,27 +304,34 @@ void TraceDocument::cancel()
 
 void TraceDocument::startStats()
 {
+    using StatsList = std::vector<std::shared_ptr<ravel::TraceStats>>;
     auto data = m_data;
-    auto* watcher = new QFutureWatcher<std::shared_ptr<ravel::TraceStats>>(this);
+    auto* watcher = new QFutureWatcher<StatsList>(this);
     m_stats = watcher;
-    connect(watcher, &QFutureWatcher<std::shared_ptr<ravel::TraceStats>>::finished, this, [this, watcher, data] {
+    connect(watcher, &QFutureWatcher<StatsList>::finished, this, [this, watcher, data] {
         watcher->deleteLater();
         if (watcher != m_stats || data != m_data)
             return;
         m_stats = nullptr;
         if (watcher->future().resultCount() == 0)
             return;
-        m_data->stats = watcher->future().result();
-        if (m_data->stats)
+        const StatsList stats = watcher->future().result();
+        for (size_t i = 0; i < stats.size() && i < m_data->parts.size(); i++)
+            m_data->parts[i]->stats = stats[i];
+        if (!stats.empty() && stats.front())
             emit statsReady();
     });
-    // The worker holds `data`, so closing the document meanwhile cannot pull the reader away.
-    watcher->setFuture(QtConcurrent::run([data]() -> std::shared_ptr<ravel::TraceStats> {
-        try {
-            return std::make_shared<ravel::TraceStats>(ravel::computeStats(*data->reader));
-        } catch (const std::exception&) {
-            return nullptr; // statistics are a courtesy; the trace itself loaded fine
+    // The worker holds `data`, so closing the document meanwhile cannot pull the readers away.
+    watcher->setFuture(QtConcurrent::run([data]() -> StatsList {
+        StatsList out;
+        for (const auto& part : data->parts) {
+            try {
+                out.push_back(std::make_shared<ravel::TraceStats>(ravel::computeStats(*part->reader)));
+            } catch (const std::exception&) {
+                out.push_back(nullptr); // statistics are a courtesy; the trace itself loaded fine
+            }
         }
+        return out;
     }));
 }
 
@@ -200,6 +347,7 @@ void TraceDocument::close()
     // Views drop their pointers into the trace when they see closed(); the data stays alive until
     // every one of them has, and isLoaded() is already false for them.
     std::shared_ptr<Data> keep = std::move(m_data);
+    m_active = 0;
     m_path.clear();
     emit closed();
 }

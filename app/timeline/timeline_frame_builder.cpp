@@ -94,9 +94,9 @@ TimelineFrameBuilder::TimelineFrameBuilder(const TimelineIndex* index, const Tim
     m_boldMetrics = QFontMetricsF(bold);
 }
 
-QString TimelineFrameBuilder::objectName(quint32 object)
+QString TimelineFrameBuilder::objectName(int part, quint32 object)
 {
-    return m_names ? m_names->name(object) : QStringLiteral("#%1").arg(object);
+    return m_names ? m_names->name(part, object) : QStringLiteral("#%1").arg(object);
 }
 
 void TimelineFrameBuilder::addSpanText(Layer& layer, const QRectF& rect, const QString& text, const QColor& fill,
@@ -162,38 +162,22 @@ void TimelineFrameBuilder::buildLanes(const TimelineFrame& f, Layer& content, La
     const double p = f.nsPerPixel();
     const std::vector<TimelineLane>& lanes = m_index->lanes();
     const std::vector<TimelineLayout::Lane>& geom = m_layout->lanes();
-    const ReplayModel& model = m_index->model();
     labels.rects.push_back({ QRectF(0, area.top(), f.labelWidth, area.height()), m_palette.labelBackground(),
                              RectStyle::Fill });
     labels.rects.push_back({ QRectF(f.labelWidth - 1, area.top(), 1, area.height()), m_palette.grid(), RectStyle::Fill });
 
-    // Process headers.
-    const std::vector<TimelineProcess>& processes = m_index->processes();
-    for (size_t pi = 0; pi < processes.size(); pi++) {
-        const int y = f.widgetY(m_layout->processes()[pi].top);
-        if (y + TimelineLayout::kProcessHeight < area.top() || y > area.bottom())
-            continue;
-        const TimelineProcess& proc = processes[pi];
-        QRectF band(0, y, f.size.width(), TimelineLayout::kProcessHeight);
-        labels.rects.push_back({ band, m_palette.grid(), RectStyle::Fill });
-        content.rects.push_back({ band, m_palette.grid(), RectStyle::Fill });
-        labels.texts.push_back({ band.adjusted(6, 0, 0, 0), m_metrics.elidedText(proc.name, Qt::ElideRight, f.labelWidth - 12),
-                                 m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Bold });
-        content.texts.push_back({ QRectF(area.left() + 6, y, area.width() - 12, TimelineLayout::kProcessHeight),
-                                  QStringLiteral("pid %1  ·  %2 thread%3")
-                                      .arg(proc.pid)
-                                      .arg(proc.laneCount)
-                                      .arg(proc.laneCount == 1 ? "" : "s"),
-                                  m_palette.dimText(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
-    }
+    buildHeaders(f, content, labels);
 
     auto [first, last] = m_layout->lanesIn(f.contentY(area.top()), f.contentY(area.bottom() + 1));
     std::vector<TimelineItem> items;
     for (int li = first; li < last; li++) {
         const TimelineLane& lane = lanes[size_t(li)];
         const TimelineLayout::Lane& g = geom[size_t(li)];
+        if (g.height == 0)
+            continue; // in a collapsed process
+        const ReplayModel& model = m_index->model(lane.part);
         const int top = f.widgetY(g.top);
-        const bool selected = f.selectedThreads.contains(lane.thread);
+        const bool selected = lane.part == f.selectedPart && f.selectedThreads.contains(lane.thread);
         QRectF band(area.left(), top, area.width(), g.height);
         if (selected)
             content.rects.push_back({ band, m_palette.selection(), RectStyle::Fill });
@@ -243,10 +227,11 @@ void TimelineFrameBuilder::buildLanes(const TimelineFrame& f, Layer& content, La
                 const WaitSpan& w = model.waitSpans()[item.ref];
                 QString what = spanKindOf(item.state) == SpanKind::WaitJoin ? QStringLiteral("joins ")
                                                                              : QStringLiteral("waits ");
-                addSpanText(content, r, what + objectName(w.object), color, false);
+                addSpanText(content, r, what + objectName(lane.part, w.object), color, false);
                 rowFirst = content.rects.size(); // texts sit on this rect: never extend it under them
             }
-            if (item.count == 1 && f.selectedObjects.contains(model.waitSpans()[item.ref].object))
+            if (item.count == 1 && lane.part == f.selectedPart
+                && f.selectedObjects.contains(model.waitSpans()[item.ref].object))
                 content.rects.push_back({ r, m_palette.selectionOutline(), RectStyle::Outline });
         }
 
@@ -268,7 +253,7 @@ void TimelineFrameBuilder::buildLanes(const TimelineFrame& f, Layer& content, La
                 if (item.count == 1 && isUncertainState(item.state)) {
                     // An end the trace cannot place (two holders' times overlapped): the part of
                     // the range this hold is drawn over, faded and hatched.
-                    const TimelineHoldTimes t = m_index->holdTimes(item.ref, false);
+                    const TimelineHoldTimes t = m_index->holdTimes(lane.part, item.ref, false);
                     auto uncertain = [&](quint64 lo, quint64 hi) {
                         lo = std::max(lo, t.start);
                         hi = std::min(hi, t.end);
@@ -287,10 +272,10 @@ void TimelineFrameBuilder::buildLanes(const TimelineFrame& f, Layer& content, La
                     rowFirst = content.rects.size();
                 }
                 if (item.count == 1 && rect.width() > 30) {
-                    addSpanText(content, rect.adjusted(0, -1, 0, 1), objectName(h.object), color, true);
+                    addSpanText(content, rect.adjusted(0, -1, 0, 1), objectName(lane.part, h.object), color, true);
                     rowFirst = content.rects.size();
                 }
-                if (item.count == 1 && f.selectedObjects.contains(h.object))
+                if (item.count == 1 && lane.part == f.selectedPart && f.selectedObjects.contains(h.object))
                     content.rects.push_back({ rect.adjusted(0, -1, 0, 1), m_palette.selectionOutline(),
                                               RectStyle::Outline });
             }
@@ -298,11 +283,79 @@ void TimelineFrameBuilder::buildLanes(const TimelineFrame& f, Layer& content, La
     }
 }
 
+void TimelineFrameBuilder::buildHeaders(const TimelineFrame& f, Layer& content, Layer& labels)
+{
+    const QRect area = f.timeArea();
+    const std::vector<TimelineProcessGroup>& groups = m_index->groups();
+    const std::vector<TimelineProcess>& processes = m_index->processes();
+    // One process (a single trace) keeps the header it always had: its program and pid, no
+    // fold marker; a run of several says each one's command line and end, and folds.
+    const bool run = groups.size() > 1 || processes.size() > 1;
+    for (size_t gi = 0; gi < groups.size(); gi++) {
+        const TimelineProcessGroup& group = groups[gi];
+        const TimelineLayout::Group& geom = m_layout->groups()[gi];
+        const int y = f.widgetY(geom.top);
+        if (y + TimelineLayout::kProcessHeight < area.top() || y > area.bottom())
+            continue;
+        QRectF band(0, y, f.size.width(), TimelineLayout::kProcessHeight);
+        labels.rects.push_back({ band, m_palette.grid(), RectStyle::Fill });
+        content.rects.push_back({ band, m_palette.grid(), RectStyle::Fill });
+        // The process the selection is in (the details, stacks and graph show it) is marked.
+        bool active = false;
+        for (int pi = group.firstProcess; pi < group.firstProcess + group.processCount; pi++)
+            active = active || processes[size_t(pi)].part == f.selectedPart;
+        if (run && active && !f.selectedThreads.isEmpty())
+            labels.rects.push_back({ QRectF(0, y, 4, TimelineLayout::kProcessHeight), m_palette.selectionOutline(),
+                                     RectStyle::Fill });
+        const int indent = run ? 6 + 10 * std::min(group.depth, 4) : 6;
+        QString label = group.name;
+        if (run)
+            label = (geom.collapsed ? QStringLiteral("▸ ") : QStringLiteral("▾ ")) + label;
+        // (A single process's label is measured as it always was, so it looks as it did.)
+        labels.texts.push_back({ band.adjusted(indent, 0, 0, 0),
+                                 run ? m_boldMetrics.elidedText(label, Qt::ElideRight, f.labelWidth - indent - 6)
+                                     : m_metrics.elidedText(label, Qt::ElideRight, f.labelWidth - 12),
+                                 m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Bold });
+        QString detail = group.detail;
+        if (detail.isEmpty())
+            detail = QStringLiteral("pid %1  ·  %2 thread%3")
+                         .arg(group.pid)
+                         .arg(group.laneCount)
+                         .arg(group.laneCount == 1 ? "" : "s");
+        content.texts.push_back({ QRectF(area.left() + 6, y, area.width() - 12, TimelineLayout::kProcessHeight),
+                                  run ? m_smallMetrics.elidedText(detail, Qt::ElideRight, area.width() - 12) : detail,
+                                  m_palette.dimText(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
+    }
+    // A later image of a pid: a thin sub-header at the exec, naming the program it runs.
+    for (size_t pi = 0; pi < processes.size(); pi++) {
+        const TimelineLayout::Process& geom = m_layout->processes()[pi];
+        if (!geom.shown)
+            continue;
+        const int y = f.widgetY(geom.top);
+        if (y + TimelineLayout::kImageHeight < area.top() || y > area.bottom())
+            continue;
+        const TimelineProcess& proc = processes[pi];
+        const int indent = 16 + 10 * std::min(groups[size_t(proc.group)].depth, 4);
+        QRectF band(0, y, f.size.width(), TimelineLayout::kImageHeight - 1);
+        labels.rects.push_back({ band, m_palette.laneAlternate(), RectStyle::Fill });
+        content.rects.push_back({ band, m_palette.laneAlternate(), RectStyle::Fill });
+        labels.texts.push_back({ band.adjusted(indent, 0, 0, 0),
+                                 m_smallMetrics.elidedText(proc.name, Qt::ElideRight, f.labelWidth - indent - 6),
+                                 m_palette.text(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
+        content.texts.push_back({ QRectF(area.left() + 6, y, area.width() - 12, TimelineLayout::kImageHeight - 1),
+                                  m_smallMetrics.elidedText(proc.imageLabel, Qt::ElideRight, area.width() - 12),
+                                  m_palette.dimText(), int(Qt::AlignLeft | Qt::AlignVCenter), FontRole::Small });
+    }
+}
+
 void TimelineFrameBuilder::buildSelectedSpan(const TimelineFrame& f, Layer& content)
 {
     if (f.selectedType == TimelineFrame::SpanType::None)
         return;
-    const ReplayModel& model = m_index->model();
+    if (f.selectedPart >= m_index->partCount())
+        return;
+    const int part = f.selectedPart;
+    const ReplayModel& model = m_index->model(part);
     const QRect area = f.timeArea();
     quint64 start, end;
     quint32 thread;
@@ -315,13 +368,13 @@ void TimelineFrameBuilder::buildSelectedSpan(const TimelineFrame& f, Layer& cont
         if (f.selectedRef >= model.waitSpans().size())
             return;
         const WaitSpan& w = model.waitSpans()[f.selectedRef];
-        std::tie(start, end) = m_index->waitTimes(f.selectedRef);
+        std::tie(start, end) = m_index->waitTimes(part, f.selectedRef);
         thread = w.thread;
-        startRange = m_index->clockBounds(thread, start);
-        endRange = m_index->clockBounds(thread, end);
+        startRange = m_index->clockBounds(part, thread, start);
+        endRange = m_index->clockBounds(part, thread, end);
         openEnd = w.end == kOpenEnd;
-        int li = m_index->laneOf(thread);
-        if (li < 0)
+        int li = m_index->laneOf(part, thread);
+        if (li < 0 || m_layout->lanes()[size_t(li)].height == 0)
             return;
         y = f.widgetY(m_layout->lanes()[size_t(li)].stateTop);
         h = TimelineLayout::kStateHeight;
@@ -329,15 +382,15 @@ void TimelineFrameBuilder::buildSelectedSpan(const TimelineFrame& f, Layer& cont
         if (f.selectedRef >= model.holdSpans().size())
             return;
         const HoldSpan& hs = model.holdSpans()[f.selectedRef];
-        const TimelineHoldTimes times = m_index->holdTimes(f.selectedRef);
+        const TimelineHoldTimes times = m_index->holdTimes(part, f.selectedRef, true);
         start = times.start;
         end = times.end;
         thread = hs.thread;
         startRange = { times.startLo, times.startHi };
         endRange = { times.endLo, times.endHi };
         openEnd = hs.end == kOpenEnd;
-        int li = m_index->laneOf(thread);
-        if (li < 0)
+        int li = m_index->laneOf(part, thread);
+        if (li < 0 || m_layout->lanes()[size_t(li)].height == 0)
             return;
         const TimelineLane& lane = m_index->lanes()[size_t(li)];
         const TimelineLayout::Lane& g = m_layout->lanes()[size_t(li)];
@@ -373,19 +426,21 @@ void TimelineFrameBuilder::buildSelectedSpan(const TimelineFrame& f, Layer& cont
 void TimelineFrameBuilder::buildArrows(const TimelineFrame& f, Layer& content)
 {
     std::vector<TimelineArrow> arrows;
-    m_index->arrowsIn(f.from, f.to, f.nsPerPixel(), f.selectedThreads, 12.0, arrows);
+    m_index->arrowsIn(f.from, f.to, f.nsPerPixel(), f.selectedThreads, 12.0, arrows, f.selectedPart);
     m_items += arrows.size();
     const QRect area = f.timeArea();
     for (const TimelineArrow& a : arrows) {
-        int fromLane = m_index->laneOf(a.fromThread);
-        int toLane = m_index->laneOf(a.toThread);
-        if (fromLane < 0 || toLane < 0)
+        int fromLane = m_index->laneOf(a.part, a.fromThread);
+        int toLane = m_index->laneOf(a.part, a.toThread);
+        if (fromLane < 0 || toLane < 0 || m_layout->lanes()[size_t(fromLane)].height == 0
+            || m_layout->lanes()[size_t(toLane)].height == 0)
             continue;
         const double y0 = f.widgetY(m_layout->lanes()[size_t(fromLane)].stateTop) + TimelineLayout::kStateHeight / 2.0;
         const double y1 = f.widgetY(m_layout->lanes()[size_t(toLane)].stateTop) + TimelineLayout::kStateHeight / 2.0;
         if ((y0 < area.top() && y1 < area.top()) || (y0 > area.bottom() && y1 > area.bottom()))
             continue;
-        const bool selected = f.selectedThreads.contains(a.fromThread) || f.selectedThreads.contains(a.toThread);
+        const bool selected = a.part == f.selectedPart
+            && (f.selectedThreads.contains(a.fromThread) || f.selectedThreads.contains(a.toThread));
         QColor color = a.kind == TimelineArrow::Message ? m_palette.messageArrow() : m_palette.handoffArrow();
         content.lines.push_back({ QPointF(f.xOf(a.fromNs), y0), QPointF(f.xOf(a.toNs), y1), color,
                                   selected ? 2.0 : 1.0, true });
@@ -397,8 +452,9 @@ std::optional<TimelineFrameBuilder::RaceGeometry> TimelineFrameBuilder::raceGeom
                                                                                 const TimelineLayout& layout,
                                                                                 const TimelineRaceMark& m)
 {
-    const int second = index.laneOf(m.thread), first = index.laneOf(m.firstThread);
-    if (second < 0 || first < 0 || size_t(std::max(second, first)) >= layout.lanes().size())
+    const int second = index.laneOf(m.part, m.thread), first = index.laneOf(m.part, m.firstThread);
+    if (second < 0 || first < 0 || size_t(std::max(second, first)) >= layout.lanes().size()
+        || layout.lanes()[size_t(second)].height == 0 || layout.lanes()[size_t(first)].height == 0)
         return std::nullopt;
     if (std::max(m.timeNs, m.firstToNs) < f.from || std::min(m.timeNs, m.firstFromNs) > f.to)
         return std::nullopt;
@@ -460,8 +516,8 @@ std::optional<QRectF> TimelineFrameBuilder::findingMarkRect(const TimelineFrame&
 {
     if (!m.onLane || m.timeNs < f.from || m.timeNs > f.to)
         return std::nullopt;
-    const int lane = index.laneOf(m.thread);
-    if (lane < 0 || size_t(lane) >= layout.lanes().size())
+    const int lane = index.laneOf(m.part, m.thread);
+    if (lane < 0 || size_t(lane) >= layout.lanes().size() || layout.lanes()[size_t(lane)].height == 0)
         return std::nullopt;
     const double x = std::round(f.xOf(m.timeNs)) + 0.5;
     const double y = f.widgetY(layout.lanes()[size_t(lane)].stateTop);

@@ -34,8 +34,9 @@ struct TimelineFrame {
     quint64 to = 0;
     int scrollY = 0;          // content pixels scrolled off the top
     quint64 playhead = 0;
-    QList<quint32> selectedThreads;
+    QList<quint32> selectedThreads; // of selectedPart (TraceDocument::activePart)
     QList<quint32> selectedObjects;
+    int selectedPart = 0;
     SpanType selectedType = SpanType::None; // the selected span, outlined
     quint32 selectedRef = 0;  // its index into the model's wait or hold spans
     int selectedFinding = -1; // its race markers, if it is a race, drawn stronger
@@ -99,7 +100,8 @@ private:
     void buildRuler(const TimelineFrame& f, TimelineDrawList::Layer& content, TimelineDrawList::Layer& ruler);
     void buildLegend(const TimelineFrame& f, TimelineDrawList::Layer& legend);
     void buildKeys(const TimelineFrame& f, TimelineDrawList::Layer& overlay);
-    QString objectName(quint32 object);
+    QString objectName(int part, quint32 object);
+    void buildHeaders(const TimelineFrame& f, TimelineDrawList::Layer& content, TimelineDrawList::Layer& labels);
     void addSpanText(TimelineDrawList::Layer& layer, const QRectF& rect, const QString& text, const QColor& fill,
                      bool small);
 

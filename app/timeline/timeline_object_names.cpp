@@ -6,25 +6,33 @@
 namespace ravel::gui {
 
 TimelineObjectNames::TimelineObjectNames(const ravel::ReplayModel& model, ravel::Symbolizer& symbolizer)
-    : m_model(model)
-    , m_namer(std::make_unique<ravel::ObjectNamer>(symbolizer, model.trace()))
-    , m_names(model.objects().size())
 {
+    addPart(model, symbolizer);
 }
 
 TimelineObjectNames::~TimelineObjectNames() = default;
 
-const QString& TimelineObjectNames::name(quint32 object)
+void TimelineObjectNames::addPart(const ravel::ReplayModel& model, ravel::Symbolizer& symbolizer)
 {
-    const std::vector<ravel::ObjectRecord>& objects = m_model.objects();
-    if (object >= objects.size()) {
+    Part p;
+    p.model = &model;
+    p.namer = std::make_unique<ravel::ObjectNamer>(symbolizer, model.trace());
+    p.names.resize(model.objects().size());
+    m_parts.push_back(std::move(p));
+}
+
+const QString& TimelineObjectNames::name(int part, quint32 object)
+{
+    if (part < 0 || size_t(part) >= m_parts.size() || object >= m_parts[size_t(part)].model->objects().size()) {
         m_unknown = QStringLiteral("object %1").arg(object);
         return m_unknown;
     }
+    Part& p = m_parts[size_t(part)];
+    const std::vector<ravel::ObjectRecord>& objects = p.model->objects();
     // "#2" suffixes depend on naming in index order, as every other command does.
-    for (; m_namedUpTo <= object; m_namedUpTo++)
-        m_names[m_namedUpTo] = QString::fromStdString(m_namer->name(m_namedUpTo, objects[m_namedUpTo]));
-    return m_names[object];
+    for (; p.namedUpTo <= object; p.namedUpTo++)
+        p.names[p.namedUpTo] = QString::fromStdString(p.namer->name(p.namedUpTo, objects[p.namedUpTo]));
+    return p.names[object];
 }
 
 } // namespace ravel::gui

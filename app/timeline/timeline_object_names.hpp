@@ -21,17 +21,23 @@ namespace ravel::gui {
 
 class TimelineObjectNames {
 public:
+    // Part 0's model (a run of several parts adds the others, in part order, with addPart).
     TimelineObjectNames(const ravel::ReplayModel& model, ravel::Symbolizer& symbolizer);
     ~TimelineObjectNames();
+    void addPart(const ravel::ReplayModel& model, ravel::Symbolizer& symbolizer);
 
     // The object's name, "object N" for an index the trace does not have.
-    const QString& name(quint32 object);
+    const QString& name(quint32 object) { return name(0, object); }
+    const QString& name(int part, quint32 object);
 
 private:
-    const ravel::ReplayModel& m_model;
-    std::unique_ptr<ravel::ObjectNamer> m_namer;
-    std::vector<QString> m_names; // by object index; null = not named yet
-    quint32 m_namedUpTo = 0;      // ObjectNamer wants indices in first-use order: 0, 1, 2, ...
+    struct Part {
+        const ravel::ReplayModel* model = nullptr;
+        std::unique_ptr<ravel::ObjectNamer> namer;
+        std::vector<QString> names; // by object index; null = not named yet
+        quint32 namedUpTo = 0;      // ObjectNamer wants indices in first-use order: 0, 1, 2, ...
+    };
+    std::vector<Part> m_parts;
     QString m_unknown;
 };
 

@@ -24,6 +24,7 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 
 namespace ravel::gui {
@@ -75,6 +76,11 @@ TimelineView::TimelineView(TraceDocument* document, ViewState* state, QWidget* p
     });
     connect(state, &ViewState::findingFocused, this, &TimelineView::focusFinding);
     connect(state, &ViewState::findingSelected, this, repaint);
+    // The selected span was of the part the selection was in.
+    connect(document, &TraceDocument::activePartChanged, this, [this] {
+        m_selectedType = TimelineFrame::SpanType::None;
+        viewport()->update();
+    });
     if (document->isLoaded())
         startBuild();
 }
@@ -92,8 +98,11 @@ void TimelineView::startBuild()
         return;
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     m_cancel = cancel;
-    const ReplayModel* model = &m_document->model();
+    std::vector<TimelineSource> sources = timelineSourcesOf(*m_document);
     std::vector<Finding> findings = m_document->findings();
+    std::vector<int> findingPart(findings.size());
+    for (size_t i = 0; i < findings.size(); i++)
+        findingPart[i] = m_document->findingPart(int(i));
     auto* watcher = new QFutureWatcher<std::shared_ptr<TimelineIndex>>(this);
     m_build = watcher;
     connect(watcher, &QFutureWatcher<std::shared_ptr<TimelineIndex>>::finished, this, [this, watcher] {
@@ -107,7 +116,10 @@ void TimelineView::startBuild()
         if (!built || !m_document->isLoaded())
             return;
         m_index = std::move(built);
-        m_names = std::make_unique<TimelineObjectNames>(m_document->model(), m_document->symbolizer());
+        m_names = std::make_unique<TimelineObjectNames>(m_document->model(0), m_document->symbolizer(0));
+        for (int part = 1; part < m_document->partCount(); part++)
+            m_names->addPart(m_document->model(part), m_document->symbolizer(part));
+        m_collapsed.assign(m_index->groups().size(), false);
         relayout();
         syncSelectedSpan();
         // Now that the lanes are known: the finding chosen meanwhile is brought into view again
@@ -125,8 +137,9 @@ void TimelineView::startBuild()
         viewport()->update();
         emit indexChanged();
     });
-    watcher->setFuture(QtConcurrent::run([model, findings = std::move(findings), cancel] {
-        return std::shared_ptr<TimelineIndex>(TimelineIndex::build(*model, findings, cancel.get()));
+    watcher->setFuture(QtConcurrent::run([sources = std::move(sources), findings = std::move(findings),
+                                          findingPart = std::move(findingPart), cancel] {
+        return std::shared_ptr<TimelineIndex>(TimelineIndex::build(sources, findings, findingPart, cancel.get()));
     }));
     viewport()->update();
 }
@@ -161,13 +174,17 @@ void TimelineView::relayout()
 {
     if (!m_index)
         return;
-    m_layout.build(*m_index);
+    m_layout.build(*m_index, m_collapsed);
     QFont bold = font();
     bold.setBold(true);
     QFontMetrics fm(bold);
     int widest = 0;
     for (const TimelineLane& lane : m_index->lanes())
         widest = std::max(widest, fm.horizontalAdvance(QStringLiteral("⚠ ") + lane.label()));
+    // A run's process headers too ("▾ pid 101 worker", indented by depth), up to the clamp.
+    if (m_index->groups().size() > 1)
+        for (const TimelineProcessGroup& g : m_index->groups())
+            widest = std::max(widest, fm.horizontalAdvance(QStringLiteral("▾ ") + g.name) + 10 * std::min(g.depth, 4) - 8);
     m_labelWidth = std::clamp(widest + 24, 120, 260);
     const int visible = viewport()->height() - TimelineLayout::kRulerHeight - legendHeight(viewport()->width());
     verticalScrollBar()->setRange(0, std::max(0, m_layout.contentHeight() - visible));
@@ -213,6 +230,7 @@ TimelineFrame TimelineView::currentFrame(const QSize& size) const
     f.playhead = m_state->playhead();
     f.selectedThreads = m_state->selectedThreads();
     f.selectedObjects = m_state->selectedObjects();
+    f.selectedPart = m_document->isLoaded() ? m_document->activePart() : 0;
     f.selectedType = m_selectedType;
     f.selectedRef = m_selectedRef;
     f.selectedFinding = m_state->selectedFinding();
@@ -488,8 +506,9 @@ void TimelineView::focusFinding(int index)
         // three times over, at least 20 us and at most a fiftieth of the run.
         quint64 around = 0;
         if (m_index && !threads.isEmpty()) {
-            const auto before = m_index->prevEventTime(moment, threads.first());
-            const auto after = m_index->nextEventTime(moment, threads.first());
+            const int part = m_document->findingPart(index);
+            const auto before = m_index->prevEventTime(moment, threads.first(), part);
+            const auto after = m_index->nextEventTime(moment, threads.first(), part);
             around = std::max(after.value_or(moment), moment) - std::min(before.value_or(moment), moment);
         }
         width = std::max<quint64>(20'000, std::min<quint64>(around * 3, std::max<quint64>(duration / 50, 20'000)));
@@ -512,7 +531,10 @@ void TimelineView::zoomToSelection()
 {
     if (!m_index)
         return;
-    const ReplayModel& model = m_index->model();
+    const int part = m_document->activePart();
+    if (part >= m_index->partCount())
+        return;
+    const ReplayModel& model = m_index->model(part);
     const quint64 end = m_index->durationNs();
     std::optional<std::pair<quint64, quint64>> range;
     if (m_selectedType == TimelineFrame::SpanType::Wait && m_selectedRef < model.waitSpans().size()) {
@@ -523,7 +545,7 @@ void TimelineView::zoomToSelection()
         range = { h.start, std::min<quint64>(h.end, end) };
     } else if (!m_state->selectedThreads().isEmpty()) {
         for (quint32 tid : m_state->selectedThreads()) {
-            int li = m_index->laneOf(tid);
+            int li = m_index->laneOf(part, tid);
             if (li < 0)
                 continue;
             const TimelineLane& lane = m_index->lanes()[size_t(li)];
@@ -702,6 +724,7 @@ TimelineView::Hit TimelineView::hitAt(const QPoint& pos) const
     TimelineLayout::Hit l = m_layout.hitTest(f.contentY(pos.y()));
     hit.lane = l.lane;
     hit.row = l.row;
+    hit.group = l.group;
     hit.inLabels = pos.x() < f.labelWidth;
     if (hit.lane < 0 || hit.inLabels || hit.row < -1)
         return hit;
@@ -729,6 +752,10 @@ TimelineView::Hit TimelineView::hitAt(const QPoint& pos) const
 void TimelineView::selectAt(const QPoint& pos, bool add)
 {
     const Hit hit = hitAt(pos);
+    if (hit.group >= 0 && m_index->groups().size() > 1) {
+        setGroupCollapsed(hit.group, !isGroupCollapsed(hit.group));
+        return;
+    }
     if (hit.lane < 0) {
         if (!add) {
             m_selectedType = TimelineFrame::SpanType::None;
@@ -739,8 +766,14 @@ void TimelineView::selectAt(const QPoint& pos, bool add)
         viewport()->update();
         return;
     }
-    const ReplayModel& model = m_index->model();
-    const quint32 thread = m_index->lanes()[size_t(hit.lane)].thread;
+    const TimelineLane& hitLane = m_index->lanes()[size_t(hit.lane)];
+    // Another process's lane: the selection moves into that process (ids are each part's own).
+    if (hitLane.part != m_document->activePart()) {
+        m_document->setActivePart(hitLane.part);
+        add = false;
+    }
+    const ReplayModel& model = m_index->model(hitLane.part);
+    const quint32 thread = hitLane.thread;
     QList<quint32> threads = add ? m_state->selectedThreads() : QList<quint32>();
     if (!threads.contains(thread))
         threads.append(thread);
@@ -778,7 +811,11 @@ void TimelineView::syncSelectedSpan()
         m_selectedType = TimelineFrame::SpanType::None;
         return;
     }
-    const ReplayModel& model = m_index->model();
+    if (m_document->activePart() >= m_index->partCount()) {
+        m_selectedType = TimelineFrame::SpanType::None;
+        return;
+    }
+    const ReplayModel& model = m_index->model(m_document->activePart());
     const quint32 thread = m_state->selectedEventThread();
     const quint64 t = m_state->selectedEventTime();
     // A click here already chose the span; another view's event is matched to the span it starts.
@@ -807,9 +844,13 @@ void TimelineView::ensureLaneVisible(quint32 thread)
 {
     if (!m_index)
         return;
-    const int li = m_index->laneOf(thread);
+    const int li = m_index->laneOf(m_document->activePart(), thread);
     if (li < 0)
         return;
+    // A lane in a collapsed process: the process opens, so what was chosen can be seen.
+    const int group = m_index->processes()[size_t(processOfLane(li))].group;
+    if (isGroupCollapsed(group))
+        setGroupCollapsed(group, false);
     const TimelineLayout::Lane& g = m_layout.lanes()[size_t(li)];
     const int visible = viewport()->height() - TimelineLayout::kRulerHeight - legendHeight(viewport()->width());
     QScrollBar* bar = verticalScrollBar();
@@ -836,8 +877,8 @@ QRect TimelineView::laneStateRect(quint32 thread) const
 {
     if (!m_index)
         return {};
-    const int li = m_index->laneOf(thread);
-    if (li < 0)
+    const int li = m_index->laneOf(m_document->activePart(), thread);
+    if (li < 0 || m_layout.lanes()[size_t(li)].height == 0)
         return {};
     const TimelineFrame f = currentFrame(viewport()->size());
     const TimelineLayout::Lane& g = m_layout.lanes()[size_t(li)];
@@ -905,7 +946,8 @@ std::pair<QRect, QRect> TimelineView::raceMarkerRects(int finding) const
 QString TimelineView::raceTooltip(int finding, const QPoint& pos) const
 {
     const Finding& fi = m_document->findings()[size_t(finding)];
-    const auto pair = racePairOf(m_document->model(), fi, finding);
+    const int part = m_document->findingPart(finding);
+    const auto pair = racePairOf(m_document->model(part), fi, finding);
     if (!pair)
         return {};
     const TimelineFrame f = currentFrame(viewport()->size());
@@ -918,7 +960,7 @@ QString TimelineView::raceTooltip(int finding, const QPoint& pos) const
         const auto g = TimelineFrameBuilder::raceGeometry(f, *m_index, m_layout, m);
         const bool onSecond = g && g->second.adjusted(-2, 0, 2, 0).contains(pos);
         const RaceAccess& a = onSecond ? pair->second : pair->first;
-        text += QStringLiteral("<br>") + tr("%1: %2").arg(m_document->threadName(a.thread).toHtmlEscaped(), accessWhat(a));
+        text += QStringLiteral("<br>") + tr("%1: %2").arg(m_document->threadName(part, a.thread).toHtmlEscaped(), accessWhat(a));
         if (a.timeKnown)
             text += tr(" at %1").arg(TimelineRuler::timeAt(a.earliestNs, f.nsPerPixel()));
         else if (double(a.latestNs - a.earliestNs) <= tolerance)
@@ -944,10 +986,13 @@ QString TimelineView::tooltipAt(const QPoint& pos)
                  tr("at %1").arg(TimelineRuler::timeAt(findingTime(f), res)), tr("click to choose the finding"));
     }
     const Hit hit = hitAt(pos);
+    if (hit.group >= 0 && m_index && m_index->groups().size() > 1)
+        return groupTooltip(hit.group);
     if (hit.lane < 0 || !m_index || !m_names)
         return {};
     const TimelineLane& lane = m_index->lanes()[size_t(hit.lane)];
-    const ReplayModel& model = m_index->model();
+    const int part = lane.part;
+    const ReplayModel& model = m_index->model(part);
     const QString who = lane.label().toHtmlEscaped();
     const quint64 end = m_index->durationNs();
     // Times to the precision of the zoom; an end the trace cannot place is a range, with `≈`.
@@ -957,8 +1002,8 @@ QString TimelineView::tooltipAt(const QPoint& pos)
     };
     auto waitSince = [&](quint32 ref) {
         const WaitSpan& w = model.waitSpans()[ref];
-        const auto [start, stop] = m_index->waitTimes(ref);
-        const auto [lo, hi] = m_index->clockBounds(w.thread, start);
+        const auto [start, stop] = m_index->waitTimes(part, ref);
+        const auto [lo, hi] = m_index->clockBounds(part, w.thread, start);
         QString s = tr("since %1").arg(TimelineRuler::approxAt(start, lo, hi, res));
         if (w.end == kOpenEnd && lane.exited && stop == lane.endNs)
             return s + tr(", until the thread exited at %1 (%2; the trace saw the wait never end)")
@@ -1013,7 +1058,7 @@ QString TimelineView::tooltipAt(const QPoint& pos)
         else if (w.op == ChanOp::Select)
             verb = tr("waits in a select on");
         QString text = fold + QStringLiteral("<b>%1</b> %2 %3 <b>%4</b><br>%5")
-                                  .arg(who, verb, kindName(w.object), m_names->name(w.object).toHtmlEscaped(),
+                                  .arg(who, verb, kindName(w.object), m_names->name(part, w.object).toHtmlEscaped(),
                                        waitSince(item.ref));
         if (w.op == ChanOp::Select && w.caseCount > 1)
             text += QStringLiteral("<br>") + tr("(and %1 more channels)").arg(w.caseCount - 1);
@@ -1033,8 +1078,8 @@ QString TimelineView::tooltipAt(const QPoint& pos)
     const HoldSpan& h = model.holdSpans()[item.ref];
     QString text = fold + QStringLiteral("<b>%1</b> %2 %3 <b>%4</b><br>%5")
                               .arg(who, (h.flags & RAVEL_F_SHARED) ? tr("holds (shared)") : tr("holds"), kindName(h.object),
-                                   m_names->name(h.object).toHtmlEscaped(),
-                                   sinceFor(m_index->holdTimes(item.ref), isUncertainState(item.state), h.end == kOpenEnd, "still held when the trace ends"));
+                                   m_names->name(part, h.object).toHtmlEscaped(),
+                                   sinceFor(m_index->holdTimes(part, item.ref, true), isUncertainState(item.state), h.end == kOpenEnd, "still held when the trace ends"));
     if (h.flags & RAVEL_F_CONTENDED)
         text += QStringLiteral("<br>") + tr("had to wait for it");
     if (h.depth)
@@ -1042,6 +1087,117 @@ QString TimelineView::tooltipAt(const QPoint& pos)
     if (lane.overflow && hit.row == TimelineLane::kShownHoldRows - 1)
         text += QStringLiteral("<br>") + tr("(this row folds sub-rows %1 to %2)").arg(hit.row + 1).arg(lane.holdRows.size());
     return text;
+}
+
+int TimelineView::processOfLane(int lane) const
+{
+    const std::vector<TimelineProcess>& processes = m_index->processes();
+    auto it = std::upper_bound(processes.begin(), processes.end(), lane,
+                               [](int v, const TimelineProcess& p) { return v < p.firstLane; });
+    return it == processes.begin() ? 0 : int(it - processes.begin()) - 1;
+}
+
+bool TimelineView::isGroupCollapsed(int group) const
+{
+    return group >= 0 && size_t(group) < m_collapsed.size() && m_collapsed[size_t(group)];
+}
+
+void TimelineView::setGroupCollapsed(int group, bool collapsed)
+{
+    if (!m_index || group < 0 || size_t(group) >= m_collapsed.size() || m_collapsed[size_t(group)] == collapsed)
+        return;
+    m_collapsed[size_t(group)] = collapsed;
+    relayout();
+    viewport()->update();
+    emit layoutChanged();
+}
+
+QRect TimelineView::groupHeaderRect(int group) const
+{
+    if (!m_index || group < 0 || size_t(group) >= m_layout.groups().size())
+        return {};
+    const TimelineFrame f = currentFrame(viewport()->size());
+    return QRect(0, f.widgetY(m_layout.groups()[size_t(group)].top), viewport()->width(),
+                 TimelineLayout::kProcessHeight)
+        .intersected(QRect(0, f.timeArea().top(), viewport()->width(), f.timeArea().height()));
+}
+
+QString TimelineView::groupTooltip(int group) const
+{
+    const TimelineProcessGroup& g = m_index->groups()[size_t(group)];
+    for (const TraceDocument::Process& p : m_document->processes()) {
+        if (p.pid != g.pid)
+            continue;
+        QString text = QStringLiteral("<b>%1</b><br>%2").arg(tr("pid %1").arg(p.pid), p.command.toHtmlEscaped());
+        if (p.parentInRun)
+            text += QStringLiteral("<br>") + tr("started by pid %1 at %2").arg(p.parent).arg(TimelineRuler::timeAt(p.startNs, 1000));
+        text += QStringLiteral("<br>") + (p.end.isEmpty() ? tr("how it ended is not known") : p.end);
+        if (p.parts.size() > 1)
+            text += QStringLiteral("<br>") + tr("%1 images (it exec'd %2 times)").arg(p.parts.size()).arg(p.parts.size() - 1);
+        text += QStringLiteral("<br><i>%1</i>").arg(isGroupCollapsed(group) ? tr("click to show its threads")
+                                                                           : tr("click to fold its threads away"));
+        return text;
+    }
+    return {};
+}
+
+std::vector<TimelineSource> TimelineView::timelineSourcesOf(const TraceDocument& document)
+{
+    std::vector<TimelineSource> out;
+    if (!document.isMultiProcess()) {
+        TimelineSource s;
+        s.model = &document.model(0);
+        s.pid = document.trace(0).summary().pid;
+        out.push_back(s);
+        return out;
+    }
+    // Depth: how many recorded parents each process has above it.
+    std::map<quint32, int> depth;
+    for (const TraceDocument::Process& p : document.processes())
+        depth[p.pid] = p.parentInRun && depth.count(p.parent) ? depth[p.parent] + 1 : 0;
+    for (const TraceDocument::Process& p : document.processes()) {
+        size_t threads = 0;
+        for (int part : p.parts)
+            threads += document.model(part).threads().size();
+        const QString program = QFileInfo(QString::fromStdString(document.trace(p.parts.back()).summary().program)).fileName();
+        // The end first: a long command line is what gets elided.
+        QStringList detail;
+        detail << (p.end.isEmpty() ? tr("end unknown") : p.end);
+        detail << (threads == 1 ? tr("1 thread") : tr("%1 threads").arg(threads));
+        if (p.parentInRun)
+            detail << tr("child of pid %1").arg(p.parent);
+        detail << p.command;
+        for (size_t i = 0; i < p.parts.size(); i++) {
+            const int part = p.parts[i];
+            const TraceSummary& summary = document.trace(part).summary();
+            TimelineSource s;
+            s.model = &document.model(part);
+            s.part = part;
+            s.pid = p.pid;
+            s.depth = depth[p.pid];
+            s.firstImage = i == 0;
+            if (i + 1 < p.parts.size())
+                s.execNs = document.trace(p.parts[i + 1]).timeShift();
+            if (i == 0) {
+                s.groupName = tr("pid %1 %2").arg(p.pid).arg(program);
+                s.groupDetail = detail.join(QStringLiteral("  ·  "));
+            }
+            if (p.parts.size() > 1) {
+                QStringList argv;
+                for (const std::string& a : summary.argv)
+                    argv << QString::fromStdString(a);
+                const QString command = argv.isEmpty() ? QString::fromStdString(summary.program) : argv.join(QLatin1Char(' '));
+                if (summary.origin == RAVEL_ORIGIN_FORKED)
+                    s.imageLabel = tr("image %1: forked from pid %2").arg(i + 1).arg(summary.ppid);
+                else if (i == 0)
+                    s.imageLabel = tr("image %1: %2").arg(i + 1).arg(command);
+                else
+                    s.imageLabel = tr("image %1: exec %2").arg(i + 1).arg(command);
+            }
+            out.push_back(s);
+        }
+    }
+    return out;
 }
 
 bool TimelineView::viewportEvent(QEvent* event)

@@ -74,8 +74,15 @@ public:
     // (0 before the index is built): the window gives the rest of a short timeline to Details.
     int neededHeight() const;
 
-    // Where the state row of a thread's lane is, in viewport coordinates (tests click there).
+    // Where the state row of a thread's lane (of the active part) is, in viewport coordinates
+    // (tests click there); empty when its process is collapsed.
     QRect laneStateRect(quint32 thread) const;
+    // A run of several processes: each pid's header folds its lanes away (a click on it).
+    bool isGroupCollapsed(int group) const; // TimelineIndex::groups()
+    void setGroupCollapsed(int group, bool collapsed);
+    QRect groupHeaderRect(int group) const; // in viewport coordinates; empty when scrolled away
+    // The parts of the document as the timeline shows them, in order (one for a single trace).
+    static std::vector<TimelineSource> timelineSourcesOf(const TraceDocument& document);
     // The data race whose marker (either access) is under pos: its finding index, or -1. A click
     // there chooses the finding, as the findings list does.
     int raceAt(const QPoint& pos) const;
@@ -88,6 +95,7 @@ public:
 
 signals:
     void indexChanged();
+    void layoutChanged(); // a process folded or unfolded
 
 protected:
     void paintEvent(QPaintEvent* event) override;
@@ -109,6 +117,7 @@ private:
         TimelineItem item;       // when onItem
         quint64 time = 0;
         bool inLabels = false;
+        int group = -1;          // a process header
     };
 
     static constexpr int kExportTitleHeight = 28;
@@ -131,6 +140,8 @@ public:
     QString tooltipAt(const QPoint& pos);
 private:
     QString raceTooltip(int finding, const QPoint& pos) const;
+    QString groupTooltip(int group) const;
+    int processOfLane(int lane) const;
     int playheadX() const;
 
     TraceDocument* m_document;
@@ -138,6 +149,7 @@ private:
     std::shared_ptr<TimelineIndex> m_index;
     std::unique_ptr<TimelineObjectNames> m_names;
     TimelineLayout m_layout;
+    std::vector<bool> m_collapsed; // by TimelineIndex::groups()
     int m_labelWidth = 180;
 
     QFutureWatcher<std::shared_ptr<TimelineIndex>>* m_build = nullptr;

@@ -26,6 +26,8 @@ void TraceReader::forEachEvent(const std::function<bool(const Event&)>& fn) cons
         detail::mergeEvents(m_impl->streams, m_impl->objects, [&](const Cursor& k, uint64_t t) {
             Event e;
             k.fill(e, t);
+            if (m_impl->shiftNs)
+                m_impl->shift(e);
             return fn(e);
         });
         return;
@@ -52,9 +54,13 @@ void TraceReader::forEachThreadEvent(uint32_t thread, const std::function<bool(c
     detail::ChunkDecoder decoder;
     Cursor c;
     c.start(*it, decoder);
-    for (; c.i < c.n; c.advance())
-        if (!fn(c.event()))
+    for (; c.i < c.n; c.advance()) {
+        Event e = c.event();
+        if (m_impl->shiftNs)
+            m_impl->shift(e);
+        if (!fn(e))
             return;
+    }
 }
 
 // The shared pass: the last consumer to arrive starts the producer (a thread of its own); batches sit in a small ring until every consumer still reading
@@ -110,6 +116,8 @@ struct SharedEventPass::Impl {
             bool more = true;
             detail::mergeEvents(trace.m_impl->streams, trace.m_impl->objects, [&](const Cursor& k, uint64_t t) {
                 k.fill(out[used], t);
+                if (trace.m_impl->shiftNs)
+                    trace.m_impl->shift(out[used]);
                 if (++used < kBatch)
                     return true;
                 return more = publish();

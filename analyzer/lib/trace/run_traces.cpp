@@ -140,6 +140,15 @@ RunTraces openRunTraces(const std::string& mainPath)
     return run;
 }
 
+uint64_t runClockOffset(const TraceSummary& main, const TraceSummary& other)
+{
+    // The monotonic clock is one clock for every process of the machine, and each trace's times
+    // count from its start_mono_ns; the wall clock can be stepped between two starts.
+    if (main.start_mono_ns && other.start_mono_ns)
+        return other.start_mono_ns > main.start_mono_ns ? other.start_mono_ns - main.start_mono_ns : 0;
+    return other.start_real_ns > main.start_real_ns ? other.start_real_ns - main.start_real_ns : 0;
+}
+
 std::string processLabel(const TraceSummary& s)
 {
     std::string command;
@@ -190,7 +199,7 @@ std::vector<RunProcess> describeProcesses(const RunTraces& run)
             return a.image < b.image;
         });
         const TraceSummary& first = p.images.front().trace->summary();
-        p.startNs = first.start_real_ns > mainSummary.start_real_ns ? first.start_real_ns - mainSummary.start_real_ns : 0;
+        p.startNs = runClockOffset(mainSummary, first);
         p.parentInRun = byPid.count(p.parent) > 0;
         const TraceReader* last = p.images.back().trace;
         if (pid == mainSummary.pid && (mainSummary.run_end == RAVEL_RUN_EXITED || mainSummary.run_end == RAVEL_RUN_SIGNALED)) {

@@ -68,6 +68,10 @@ struct RunProcess {
 // Every process of the run, in order of start; each trace's process is found in its header.
 std::vector<RunProcess> describeProcesses(const RunTraces& run);
 
+// How much later than the main trace's start `other` started: its times plus this are times of
+// the main trace (RunProcess::startNs; TraceReader::shiftTimes puts a trace on that clock).
+uint64_t runClockOffset(const TraceSummary& main, const TraceSummary& other);
+
 // "pid 101 (./dining 5)": how a report names the process a trace belongs to.
 std::string processLabel(const TraceSummary& s);
 

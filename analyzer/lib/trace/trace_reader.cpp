@@ -523,6 +523,7 @@ void TraceReader::Impl::fillSummary(MappedTrace& t)
         i += len + 1;
     }
     summary.start_real_ns = h.start_real_ns;
+    summary.start_mono_ns = h.start_mono_ns;
     summary.verdict = h.verdict;
     summary.verdict_ns = h.verdict_tsc ? tscToNs(h.verdict_tsc) : 0;
     // The end as the launcher measured it, on the header's own monotonic clock. An end before the
@@ -663,6 +664,30 @@ const std::vector<StackTrace>& TraceReader::stacks() const
     return m_impl->stacks;
 }
 const std::vector<ObjectName>& TraceReader::names() const { return m_impl->names; }
+
+void TraceReader::shiftTimes(uint64_t ns)
+{
+    Impl& d = *m_impl;
+    d.shiftNs += ns;
+    for (ThreadInfo& t : d.threads) {
+        t.start_ns += ns;
+        if (t.exit_ns)
+            t.exit_ns += ns;
+    }
+    for (ObjectName& n : d.names)
+        n.time_ns += ns;
+    // Times that are 0 for "none" stay 0.
+    d.summary.duration_ns += ns;
+    if (d.summary.verdict_ns)
+        d.summary.verdict_ns += ns;
+    if (d.summary.run_end_ns)
+        d.summary.run_end_ns += ns;
+}
+
+uint64_t TraceReader::timeShift() const
+{
+    return m_impl->shiftNs;
+}
 
 const std::vector<Module>& TraceReader::modules() const
 {

@@ -92,6 +92,7 @@ struct TraceSummary {
     std::string program;
     std::vector<std::string> argv;
     uint64_t start_real_ns = 0;
+    uint64_t start_mono_ns = 0; // CLOCK_MONOTONIC at time zero: how traces of one run line up
     uint64_t duration_ns = 0;  // last known time, from the trace start (the run's end when recorded)
     double tsc_per_ns = 0;     // calibration used
     uint32_t verdict = 0;
@@ -145,6 +146,13 @@ public:
     // Some thread requested a lock, or blocked, while it held a lock (seen in each thread's own
     // order while indexing). Without it no lock-order analysis can find an edge.
     bool nestedLocking() const;
+
+    // Reads the trace on a clock that started `ns` earlier: every time it reports from here on
+    // (events and their bounds, threads' starts and exits, names, the summary's end, verdict and
+    // run end) is `ns` later. Another process of a run is put on the main trace's clock so (the
+    // GUI's one time axis): the difference of the two start_mono_ns. Call before any pass.
+    void shiftTimes(uint64_t ns);
+    uint64_t timeShift() const; // the total shift, 0 unless shiftTimes was called
 
 private:
     friend class SharedEventPass;

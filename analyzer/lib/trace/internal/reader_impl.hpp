@@ -55,6 +55,15 @@ struct TraceReader::Impl {
     }
     uint64_t startTsc = 0;
     double nsPerTsc = 1;
+    uint64_t shiftNs = 0; // TraceReader::shiftTimes: added to every time a pass delivers
+
+    void shift(Event& e) const
+    {
+        e.time_ns += shiftNs;
+        e.earliest_ns += shiftNs;
+        if (e.latest_ns != UINT64_MAX)
+            e.latest_ns += shiftNs;
+    }
 
     uint64_t tscToNs(uint64_t tsc) const { return tsc > startTsc ? relTscToNs(tsc - startTsc) : 0; }
     uint64_t relTscToNs(uint64_t rel) const { return detail::relTscToNs(rel, nsPerTsc); }
