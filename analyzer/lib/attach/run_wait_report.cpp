@@ -203,10 +203,9 @@ std::string runDeadlockTitle(const RunDeadlock& d)
         case RunWaitKind::PipeRead:
         case RunWaitKind::PipeWrite:
         case RunWaitKind::Poll:
-            break;
         case RunWaitKind::SocketRecv:
         case RunWaitKind::SocketSend:
-            break;
+            break; // counted by the pipes they wait on, below
         case RunWaitKind::FifoOpen:
             fifos++;
             break;
@@ -220,10 +219,15 @@ std::string runDeadlockTitle(const RunDeadlock& d)
         }
         }
     }
-    std::set<size_t> pipeSet, socketSet;
+    // A read or write on a FIFO's descriptor is a FIFO wait too, not an anonymous pipe's.
+    std::set<size_t> pipeSet, socketSet, fifoSet;
     for (size_t i = 0; i < d.cycle; i++)
         for (size_t p : d.threads[i].pipes)
-            (d.pipes[p].type == Descriptor::Type::Socket ? socketSet : pipeSet).insert(p);
+            (d.pipes[p].type == Descriptor::Type::Socket ? socketSet
+                 : d.pipes[p].type == Descriptor::Type::Fifo ? fifoSet
+                                                              : pipeSet)
+                .insert(p);
+    fifos += fifoSet.size();
     size_t pipes = pipeSet.size();
     size_t sockets = socketSet.size();
     std::vector<std::string> parts;
