@@ -531,6 +531,16 @@ int TargetProcess::wait(const std::function<bool()>& stopWaiting)
 {
     int status = 0;
     for (;;) {
+        // Looked at first and left waitable: while ravel reads the target's stacks (the live watch
+        // across processes seizes it with ptrace), the target's ptrace stops are reported to every
+        // waiter of this process, the kernel's way for a tracer that is also the parent, and taking
+        // one here would leave the reading thread waiting for it. Those are the tracer's.
+        siginfo_t info {};
+        if (waitid(P_PID, id_t(m_pid), &info, WEXITED | WSTOPPED | WNOWAIT) == 0 && info.si_pid == m_pid
+            && info.si_code == CLD_TRAPPED) {
+            usleep(2000);
+            continue;
+        }
         pid_t got = waitpid(m_pid, &status, WUNTRACED);
         if (got == m_pid && WIFSTOPPED(status)) {
             if (stopWaiting && stopWaiting()) {

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <string_view>
 #include <unordered_map>
@@ -32,6 +33,31 @@ std::string_view baseName(std::string_view path)
 bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 bool isValid(const std::string& s) { return !s.empty() && s != llvm::DILineInfo::BadString; }
+
+// GCC's clones of a function are the function to the person reading the stack: "writeAll.isra.0",
+// "parse.constprop.0.isra.0", "run.cold", "f(int) [clone .isra.0]" all read as the function.
+std::string withoutCloneSuffix(std::string name)
+{
+    for (size_t bracket; (bracket = name.rfind(" [clone .")) != std::string::npos && name.back() == ']';)
+        name.resize(bracket);
+    static const char* const kinds[] = { ".isra", ".constprop", ".part", ".cold", ".lto_priv", ".localalias" };
+    for (bool again = true; again;) {
+        again = false;
+        size_t end = name.size();
+        while (end > 0 && std::isdigit(static_cast<unsigned char>(name[end - 1])))
+            end--;
+        size_t stem = end < name.size() && end > 0 && name[end - 1] == '.' ? end - 1 : name.size();
+        for (const char* k : kinds) {
+            size_t n = std::strlen(k);
+            if (stem > n && name.compare(stem - n, n, k) == 0) {
+                name.resize(stem - n);
+                again = true;
+                break;
+            }
+        }
+    }
+    return name;
+}
 
 // A C static local compiled by GCC is the symbol "var.0" (or "var.lto_priv.3"); the numbering is
 // noise to a reader.
@@ -446,7 +472,7 @@ const std::vector<Frame>& Symbolizer::symbolizeCode(uint64_t pc)
                 if (!isValid(li.FunctionName) && !isValid(li.FileName))
                     continue;
                 Frame f;
-                f.function = isValid(li.FunctionName) ? li.FunctionName : std::string();
+                f.function = isValid(li.FunctionName) ? withoutCloneSuffix(li.FunctionName) : std::string();
                 f.file = isValid(li.FileName) ? displayPath(li.FileName) : std::string();
                 f.line = li.Line;
                 f.column = li.Column;
