@@ -12,6 +12,7 @@
 #include "report/report_sarif.hpp"
 #include "trace/run_traces.hpp"
 #include "report/report_text.hpp"
+#include "report/run_findings.hpp"
 #include "report/suppressions.hpp"
 #include "symbols/symbolizer.hpp"
 #include "trace/trace_reader.hpp"
@@ -78,7 +79,7 @@ bool applyEnvironment(ReportOptions& o)
 }
 
 // "1 deadlock, 2 potential deadlocks, 1 note": what a person scans for at the end.
-std::string summaryLine(const std::vector<NumberedFinding>& shown, size_t suppressed)
+std::string summaryLine(const std::vector<NumberedFinding>& shown, size_t runDeadlocks, size_t suppressed)
 {
     struct Group {
         const char* one;
@@ -87,6 +88,7 @@ std::string summaryLine(const std::vector<NumberedFinding>& shown, size_t suppre
     };
     Group groups[] = { { "deadlock", "deadlocks" }, { "potential deadlock", "potential deadlocks" },
                        { "data race", "data races" }, { "misuse", "misuses" }, { "note", "notes" } };
+    groups[0].n = runDeadlocks;
     for (const NumberedFinding& n : shown) {
         const std::string& k = n.finding->kind;
         size_t g = k == "deadlock"       ? 0
@@ -230,6 +232,19 @@ int runReport(ReportOptions o)
             suppressed += part.suppressed;
         }
         const TraceReader& reader = traces.main();
+        // What `ravel run` found live across processes (pipes, sockets, waits for children): in no
+        // trace's events, kept beside them; numbered after every process's own findings.
+        RunFindings stored = loadRunFindings(o.trace, traceRunId(o.trace));
+        std::vector<std::pair<size_t, const StoredRunFinding*>> storedShown;
+        for (const StoredRunFinding& f : stored.findings) {
+            ++number;
+            if (!suppressions.empty()
+                && suppressions.match(f.finding.value("kind", "deadlock"), runFindingCandidates(f.finding))) {
+                suppressed++;
+                continue;
+            }
+            storedShown.push_back({ number, &f });
+        }
 
         ReportContext ctx;
         ctx.tracePath = o.trace;
@@ -241,6 +256,8 @@ int runReport(ReportOptions o)
                 ctx.warnings.push_back(w);
         };
         for (const std::string& w : traces.warnings)
+            warn(w);
+        for (const std::string& w : stored.warnings)
             warn(w);
         for (const auto& r : traces.readers)
             for (const std::string& w : r->warnings())
@@ -282,6 +299,18 @@ int runReport(ReportOptions o)
                 doc["summary"]["errors"] = errors;
                 doc["summary"]["by_kind"] = std::move(kinds);
             }
+            for (const auto& [n, f] : storedShown) {
+                nlohmann::ordered_json j;
+                j["number"] = n;
+                for (auto& [k, v] : f->finding.items())
+                    j[k] = v;
+                doc["findings"].push_back(std::move(j));
+                doc["summary"]["findings"] = doc["summary"]["findings"].get<size_t>() + 1;
+                doc["summary"]["errors"] = doc["summary"]["errors"].get<size_t>() + 1;
+                std::string kind = f->finding.value("kind", "deadlock");
+                auto& byKind = doc["summary"]["by_kind"];
+                byKind[kind] = (byKind.contains(kind) ? byKind[kind].get<size_t>() : 0) + 1;
+            }
             out = doc.dump(2) + "\n";
         } else if (o.format == "sarif") {
             std::string cwd = std::filesystem::current_path().string();
@@ -293,6 +322,9 @@ int runReport(ReportOptions o)
                 for (auto& result : more["runs"][0]["results"])
                     doc["runs"][0]["results"].push_back(result);
             }
+            for (const auto& [n, f] : storedShown)
+                doc["runs"][0]["results"].push_back(
+                    renderStoredFindingSarif(f->finding, n, reader, *parts[0].sym, sarifSourceRoot(cwd), cwd));
             out = doc.dump(2) + "\n";
         } else {
             TextReportOptions text;
@@ -300,7 +332,9 @@ int runReport(ReportOptions o)
             for (const Part& part : parts)
                 for (const NumberedFinding& n : part.shown)
                     out += renderFindingText(*n.finding, n.number, *part.reader, *part.sym, text) + "\n";
-            out += summaryLine(shown, suppressed);
+            for (const auto& [n, f] : storedShown)
+                out += numberedRunFindingText(f->text, n) + "\n";
+            out += summaryLine(shown, storedShown.size(), suppressed);
         }
         progress.done();
         // Said once on stderr whatever the format; JSON and SARIF also carry them.
@@ -316,6 +350,8 @@ int runReport(ReportOptions o)
                                r.hits == 1 ? "" : "s", o.suppressions, r.line, r.kind, r.pattern);
         if (!writeOutput(o.output, out))
             return 1;
+        if (!storedShown.empty())
+            return o.errorExitCode;
         for (const NumberedFinding& n : shown)
             if (isError(*n.finding))
                 return o.errorExitCode;

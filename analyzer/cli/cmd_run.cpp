@@ -12,6 +12,7 @@
 #include "analysis/run_analysis.hpp"
 #include "model/replay_model.hpp"
 #include "report/report_text.hpp"
+#include "report/run_findings.hpp"
 #include "symbols/symbolizer.hpp"
 #include "trace/run_traces.hpp"
 #include "trace/trace_reader.hpp"
@@ -218,7 +219,7 @@ private:
     void finish(const TraceFile& main, bool recordable, double ranMs);
     void recordEnd(const std::string& trace, const TargetProcess& target);
     void onDeadlock(const Finding& f, uint64_t verdictNs, const std::string& trace, bool mainTrace, pid_t target);
-    void onRunDeadlock(const RunDeadlock& d, pid_t target);
+    void onRunDeadlock(const RunDeadlock& d, pid_t target, const std::string& mainTrace);
     void reportAtExit(const TraceReader& reader, bool mainTrace);
 
     RunOptions m_opts;
@@ -227,6 +228,7 @@ private:
     bool m_hasUserOptions = false;
     std::string m_flagOptions; // runtime keys built from the command line
     LaunchSpec m_spec;
+    uint64_t m_runId = 0;
     TraceFile m_fixedTrace; // with -o
     std::atomic<bool> m_deadlock { false };   // the watchdog found one: the exit status says so
     // A likely deadlock reported live but left running (DESIGN.md's verdict table): its threads.
@@ -364,7 +366,7 @@ void RunCommand::onDeadlock(const Finding& found, uint64_t verdictNs, const std:
 // The run watch's verdict: processes deadlocked through pipes, sockets, FIFOs or waits for
 // children. Their stacks are read first (each thread stops only while it unwinds), then the run is
 // stopped, reported and ended like a deadlock within one process.
-void RunCommand::onRunDeadlock(const RunDeadlock& d, pid_t target)
+void RunCommand::onRunDeadlock(const RunDeadlock& d, pid_t target, const std::string& mainTrace)
 {
     std::lock_guard<std::mutex> serial(m_deadlockMutex);
     if (m_deadlock.load())
@@ -389,6 +391,17 @@ void RunCommand::onRunDeadlock(const RunDeadlock& d, pid_t target)
     text += fmt::format("==ravel== found {} after these threads were first seen blocked\n",
                         formatTraceTime(d.confirmedNs - d.firstSeenNs));
     say("{}", text);
+    // No trace's events show a wait the kernel told of: the finding is kept beside the traces, for
+    // `ravel report` afterwards.
+    try {
+        uint64_t start = traceStartMonoNs(mainTrace);
+        auto since = [&](uint64_t mono) { return start && mono > start ? mono - start : 0; };
+        StoredRunFinding stored { runDeadlockJson(d, stacks, since(d.confirmedNs), since(d.firstSeenNs)),
+                                  renderRunDeadlockText(d, stacks, false) };
+        appendRunFinding(mainTrace, traceRunId(mainTrace), stored);
+    } catch (const std::exception& e) {
+        say("ravel: warning: the finding is not kept for ravel report: {}\n", e.what());
+    }
     if (likely) {
         say("==ravel== the program keeps running: a likely deadlock is not ended; if it is stopped while these "
             "threads are still blocked, ravel exits with {}\n",
@@ -450,6 +463,8 @@ bool RunCommand::clearOldTrace()
         say("ravel: cannot replace {}: {}\n", m_fixedTrace.display, errorText(errno));
         return false;
     }
+    // And the old run's findings (a reader would ignore them by their run id, with a warning).
+    unlink(runFindingsPath(m_fixedTrace.path).c_str());
     return true;
 }
 
@@ -495,9 +510,7 @@ std::vector<std::string> RunCommand::childEnvironment(const std::string& runtime
     // Every process of the run writes it into its trace's header: how `ravel report` tells this
     // run's per-process traces from another run's of the same name, whoever starts them (a
     // shell's `system()` children inherit the environment, not the runtime's memory).
-    std::random_device random;
-    uint64_t runId = (uint64_t(random()) << 32 | random()) | 1;
-    env.push_back(fmt::format("RAVEL_RUN_ID={:x}", runId));
+    env.push_back(fmt::format("RAVEL_RUN_ID={:x}", m_runId));
     return env;
 }
 
@@ -539,6 +552,8 @@ int RunCommand::execute()
 
     m_spec.path = resolved.path;
     m_spec.argv = m_command;
+    std::random_device random;
+    m_runId = (uint64_t(random()) << 32 | random()) | 1;
     m_spec.env = childEnvironment(runtime, injection);
     m_spec.killWithRavel = m_opts.onDeadlock != "stop";
     if (m_opts.verbose) {
@@ -567,8 +582,8 @@ int RunCommand::execute()
     runWatch.enabled = !m_opts.noWatchdog && recordable;
     runWatch.targetPid = uint32_t(targetPid);
     runWatch.stallTimeoutNs = *parseTraceTime(m_opts.stallTimeout);
-    runWatch.onDeadlock = [this, targetPid](const RunDeadlock& d) { onRunDeadlock(d, targetPid); };
     std::string mainPath = main.path;
+    runWatch.onDeadlock = [this, targetPid, mainPath](const RunDeadlock& d) { onRunDeadlock(d, targetPid, mainPath); };
     watchdog.start(main.path, [this, targetPid, mainPath, recordable](const std::string& trace) {
         DeadlockWatch watch;
         watch.enabled = !m_opts.noWatchdog && recordable;

@@ -4,7 +4,9 @@
 // processes, the pipe and the descriptors; correct programs that fill and drain pipes run to the
 // end with their output unchanged.
 #include "e2e_util.hpp"
+#include "../report_schema_check.hpp"
 
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -67,6 +69,13 @@ TEST_P(PipeDeadlock, IsReportedLiveAndTheRunEndsWith66)
         EXPECT_TRUE(ended(pid)) << "pid " << pid << " survived the run";
     }
     EXPECT_NE(r.err.find("ending the target"), std::string::npos) << r.err;
+    // Afterwards `ravel report` shows the same deadlock, numbered, and exits 66 as the run did.
+    RunResult report = run({ ravelBinary(), "report", dir.file("p.ravel") });
+    EXPECT_EQ(report.status, 66) << report.out << report.err;
+    EXPECT_NE(report.out.find("deadlock (certain): "), std::string::npos) << report.out;
+    EXPECT_NE(report.out.find(c.title), std::string::npos) << report.out;
+    EXPECT_NE(report.out.find(c.detail), std::string::npos) << report.out;
+    EXPECT_NE(report.out.find("==ravel== ERROR #"), std::string::npos) << report.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -82,6 +91,99 @@ INSTANTIATE_TEST_SUITE_P(
         Case { "poll", "2 processes wait for each other through pipes", "without a timeout, and nobody can make them ready" },
         Case { "lockpipe", "2 threads of pid", "held by T2" }),
     [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+
+// The JSON and SARIF reports carry the deadlock across processes as they carry every other: the
+// processes, each thread's wait with its descriptor and stack, the pipes with who holds each end.
+TEST(PipeDeadlock, TheReportAfterTheRunNamesProcessesPipesAndStacksInJsonAndSarif)
+{
+    TempDir dir("pipe_report");
+    RunResult r = ravelRun(dir.file("p.ravel"), { helper("e2e_pipe_cases"), "cat" }, withTimeout(30s));
+    ASSERT_FALSE(r.timedOut) << r.err;
+    ASSERT_EQ(r.status, 66) << r.err;
+    std::vector<int> children = childPids(r.out);
+    ASSERT_EQ(children.size(), 1u) << r.out;
+    nlohmann::json doc = reportJson(dir.file("p.ravel"));
+    EXPECT_EQ(ravel::schema_check::validateReport(doc), "") << doc.dump(2);
+    const nlohmann::json* f = nullptr;
+    for (const nlohmann::json& x : doc["findings"])
+        if (x.value("scope", "") == "run")
+            f = &x;
+    ASSERT_NE(f, nullptr) << doc.dump(2);
+    EXPECT_EQ((*f)["kind"], "deadlock");
+    EXPECT_EQ((*f)["certainty"], "certain");
+    EXPECT_EQ((*f)["error"], true);
+    EXPECT_GE(doc["summary"]["errors"].get<int>(), 1);
+    EXPECT_EQ((*f)["fingerprint"].get<std::string>().size(), 16u);
+    std::set<int> pids;
+    for (const nlohmann::json& p : (*f)["processes"])
+        pids.insert(p["pid"].get<int>());
+    EXPECT_TRUE(pids.count(children[0])) << f->dump(2);
+    EXPECT_EQ(pids.size(), 2u) << f->dump(2);
+    // The parent writes its stdin pipe, cat writes its stdout pipe: both with the call, the fd,
+    // the pipe object and a stack (the parent's in writeAll of pipe_cases.c).
+    int writers = 0;
+    bool parentStack = false;
+    for (const nlohmann::json& t : (*f)["threads"]) {
+        const nlohmann::json& w = t["waits_for"];
+        if (w["call"] == "write") {
+            writers++;
+            EXPECT_TRUE(w["fd"].is_number()) << t.dump(2);
+            EXPECT_FALSE(w["waker_tids"].empty()) << t.dump(2);
+        }
+        for (const nlohmann::json& fr : w["stack"])
+            if (fr["function"] == "writeAll" && fr["file"].is_string()
+                && fr["file"].get<std::string>().find("pipe_cases.c") != std::string::npos)
+                parentStack = true;
+    }
+    EXPECT_EQ(writers, 2) << f->dump(2);
+    EXPECT_TRUE(parentStack) << f->dump(2);
+    int pipes = 0;
+    for (const nlohmann::json& o : (*f)["objects"])
+        if (o["kind"] == "pipe") {
+            pipes++;
+            EXPECT_FALSE(o["read_ends"].empty()) << o.dump(2);
+            EXPECT_FALSE(o["write_ends"].empty()) << o.dump(2);
+            EXPECT_GT(o["inode"].get<uint64_t>(), 0u);
+        }
+    EXPECT_EQ(pipes, 2) << f->dump(2);
+
+    RunResult sarif = run({ ravelBinary(), "report", "--format", "sarif", dir.file("p.ravel") });
+    EXPECT_EQ(sarif.status, 66) << sarif.err;
+    nlohmann::json s = nlohmann::json::parse(sarif.out, nullptr, false);
+    ASSERT_FALSE(s.is_discarded()) << sarif.out;
+    bool found = false;
+    for (const nlohmann::json& result : s["runs"][0]["results"])
+        if (result["ruleId"] == "ravel/deadlock" && result["properties"].value("scope", "") == "run") {
+            found = true;
+            EXPECT_EQ(result["level"], "error");
+            EXPECT_FALSE(result["stacks"].empty()) << result.dump(2);
+        }
+    EXPECT_TRUE(found) << sarif.out;
+
+    // A suppression by the user's function silences it like any finding, and the report says so.
+    writeFile(dir.file("supp.txt"), "deadlock:writeAll\n");
+    RunResult quiet = run({ ravelBinary(), "report", "--suppressions", dir.file("supp.txt"), dir.file("p.ravel") });
+    EXPECT_EQ(quiet.out.find("processes wait for each other"), std::string::npos) << quiet.out;
+    EXPECT_NE(quiet.err.find("suppressed 1 finding"), std::string::npos) << quiet.err;
+}
+
+// A damaged findings file is one warning line; the traces' own findings are still reported.
+TEST(PipeDeadlock, ADamagedFindingsFileIsAWarningNotAnError)
+{
+    TempDir dir("pipe_damaged");
+    RunResult r = ravelRun(dir.file("p.ravel"), { helper("e2e_pipe_cases"), "selfpipe" }, withTimeout(30s));
+    ASSERT_EQ(r.status, 66) << r.err;
+    ASSERT_TRUE(std::filesystem::exists(dir.file("p.findings.json")));
+    writeFile(dir.file("p.findings.json"), "{\"format\": \"ravel-run-findings\", \"vers");
+    RunResult report = run({ ravelBinary(), "report", dir.file("p.ravel") });
+    EXPECT_EQ(report.status, 0) << report.out << report.err;
+    EXPECT_NE(report.err.find("p.findings.json: not a findings file"), std::string::npos) << report.err;
+    EXPECT_EQ(report.err.find("terminate"), std::string::npos) << report.err;
+    // A new run with the same -o does not keep the old run's findings.
+    RunResult again = ravelRun(dir.file("p.ravel"), { helper("e2e_pipe_cases"), "busy" }, withTimeout(30s));
+    EXPECT_EQ(again.status, 0) << again.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("p.findings.json")));
+}
 
 TEST(PipeDeadlock, TheWriterHoldingALockShowsItsStackAndTheLock)
 {
@@ -144,4 +246,48 @@ TEST(PipePrograms, AShellPipelineGivesByteIdenticalOutput)
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, native.out);
     EXPECT_EQ(r.err.find("deadlock"), std::string::npos) << r.err;
+}
+
+// The examples of issue 14: the filter deadlock, its fix, and a correct pipeline of three
+// processes.
+TEST(PipeExamples, TheFilterWrittenBeforeItIsReadDeadlocksAndTheRunEndsIt)
+{
+    TempDir dir("ex_pipe_filter");
+    RunResult r = ravelRun(dir.file("f.ravel"), { example("pipe_filter") }, withTimeout(30s));
+    ASSERT_FALSE(r.timedOut) << r.err;
+    EXPECT_EQ(r.status, 66) << r.err;
+    EXPECT_NE(r.err.find("deadlock (certain): 2 processes wait for each other through pipes"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("(tr a-z A-Z)"), std::string::npos) << "the filter by its command line\n" << r.err;
+    EXPECT_NE(r.err.find("filter_naive"), std::string::npos) << "the parent's stack\n" << r.err;
+    EXPECT_NE(r.err.find("pipe_filter.c:"), std::string::npos) << r.err;
+    RunResult report = run({ ravelBinary(), "report", dir.file("f.ravel") });
+    EXPECT_EQ(report.status, 66) << report.out << report.err;
+    EXPECT_NE(report.out.find("filter_naive"), std::string::npos) << report.out;
+}
+
+TEST(PipeExamples, TheFixedFilterAndTheThreeProcessPipelineRunUnchanged)
+{
+    struct Program {
+        std::vector<std::string> argv;
+        size_t processes;
+    };
+    for (const Program& p : { Program { { example("pipe_filter"), "--fixed" }, 2 },
+                              Program { { example("proc_pipeline"), "50000" }, 3 } }) {
+        TempDir dir("ex_pipe_ok");
+        RunResult native = run(p.argv, withTimeout(60s));
+        ASSERT_EQ(native.status, 0) << native.err;
+        RunResult r = ravelRun(dir.file("ok.ravel"), p.argv, withTimeout(60s));
+        ASSERT_FALSE(r.timedOut) << r.err;
+        EXPECT_EQ(r.status, 0) << p.argv[0] << "\n" << r.err;
+        EXPECT_EQ(r.out, native.out) << p.argv[0];
+        EXPECT_EQ(r.err.find("deadlock"), std::string::npos) << r.err;
+        // Every process of the run is in its trace (tr runs unrecorded only if it were static).
+        std::optional<nlohmann::json> info = infoJson(dir.file("ok.ravel"));
+        ASSERT_TRUE(info.has_value());
+        EXPECT_EQ((*info)["processes"].size(), p.processes) << info->dump(2);
+        EXPECT_FALSE(std::filesystem::exists(dir.file("ok.findings.json")));
+    }
+    RunResult sum = run({ example("proc_pipeline"), "1000" });
+    EXPECT_EQ(sum.out, "sum of squares 1..1000 = 333833500\n");
 }

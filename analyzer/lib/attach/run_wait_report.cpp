@@ -156,7 +156,205 @@ void appendFrames(std::string& out, const std::vector<Frame>* frames, size_t max
         out += fmt::format("      ... {} more frames\n", frames->size() - shown);
 }
 
+using json = nlohmann::ordered_json;
+
+std::string hexText(uint64_t v) { return fmt::format("0x{:x}", v); }
+
+json frameJson(const Frame& fr)
+{
+    json j;
+    j["function"] = fr.function;
+    j["file"] = fr.file.empty() ? json(nullptr) : json(fr.file);
+    j["line"] = fr.line ? json(fr.line) : json(nullptr);
+    j["module"] = fr.module.empty() ? json(nullptr) : json(fr.module);
+    j["address"] = hexText(fr.address);
+    if (fr.inlined)
+        j["inlined"] = true;
+    return j;
+}
+
+const char* callName(RunWaitKind k)
+{
+    switch (k) {
+    case RunWaitKind::PipeRead: return "read";
+    case RunWaitKind::PipeWrite: return "write";
+    case RunWaitKind::SocketRecv: return "recv";
+    case RunWaitKind::SocketSend: return "send";
+    case RunWaitKind::FifoOpen: return "open";
+    case RunWaitKind::Child: return "waitpid";
+    case RunWaitKind::Poll: return "poll";
+    case RunWaitKind::Board: break;
+    }
+    return nullptr;
+}
+
+const char* pipeTypeName(Descriptor::Type t)
+{
+    return t == Descriptor::Type::Socket ? "socket" : t == Descriptor::Type::Fifo ? "fifo" : "pipe";
+}
+
+json endsJson(const std::vector<RunPipeEnd>& ends, bool wantRead, bool wantWrite)
+{
+    json out = json::array();
+    for (const RunPipeEnd& e : ends)
+        if ((wantRead && e.readable) || (wantWrite && e.writable))
+            out.push_back(json { { "pid", e.pid }, { "fd", e.fd } });
+    return out;
+}
+
 } // namespace
+
+json runDeadlockJson(const RunDeadlock& d, const RunWaitStacks& stacks, uint64_t timeNs, uint64_t firstSeenNs)
+{
+    Style plain { false };
+    json objects = json::array();
+    std::set<std::string> objectIds;
+    auto addObject = [&](const std::string& id, const std::string& kind, const std::string& name, uint64_t address,
+                         json extra) {
+        if (!objectIds.insert(id).second)
+            return id;
+        json o { { "id", id }, { "kind", kind }, { "name", name }, { "address", hexText(address) }, { "generation", 0 } };
+        for (auto& [k, v] : extra.items())
+            o[k] = v;
+        objects.push_back(std::move(o));
+        return id;
+    };
+    // Pipes are named by their inode, processes by their pid, recorded objects by their address in
+    // their process (so the same address in two processes is two objects).
+    std::vector<std::string> pipeIds;
+    for (size_t i = 0; i < d.pipes.size(); i++) {
+        const RunPipe& p = d.pipes[i];
+        json extra { { "type", pipeTypeName(p.type) }, { "inode", p.inode } };
+        if (p.type == Descriptor::Type::Fifo)
+            extra["path"] = p.path;
+        if (p.type == Descriptor::Type::Socket) {
+            extra["peer_inode"] = p.peerInode;
+            extra["ends"] = endsJson(p.ends, true, true);
+            extra["peer_ends"] = endsJson(p.peerEnds, true, true);
+        } else {
+            extra["read_ends"] = endsJson(p.ends, true, false);
+            extra["write_ends"] = endsJson(p.ends, false, true);
+        }
+        pipeIds.push_back(addObject(fmt::format("o{:x}.0", p.inode), pipeTypeName(p.type), runPipeName(d, i), p.inode,
+                                    std::move(extra)));
+    }
+    auto boardObject = [&](uint32_t pid, uint64_t address, unsigned kind) {
+        auto name = stacks.objectNames.find({ pid, address });
+        std::string shown = name != stacks.objectNames.end() ? name->second : hexText(address);
+        return addObject(fmt::format("o{:x}.{}", address, pid), std::string(objectKindName(kind)), shown, address,
+                         json { { "pid", pid } });
+    };
+    std::set<std::string> functions;
+    json threads = json::array();
+    for (const RunWaitThread& t : d.threads) {
+        json wait;
+        if (t.kind == RunWaitKind::Board)
+            wait["object"] = boardObject(t.pid, t.board.blockedOn, t.board.blockedFlags & 0x0f);
+        else if (t.kind == RunWaitKind::Child && t.child > 0)
+            wait["object"] = addObject(fmt::format("o{:x}.0", uint64_t(t.child)), "process",
+                                       processLabel(d, uint32_t(t.child)), uint64_t(t.child), json::object());
+        else if (t.kind == RunWaitKind::Child)
+            wait["object"] = addObject(fmt::format("o0.{}", t.pid), "process", fmt::format("any child of pid {}", t.pid),
+                                       0, json::object());
+        else if (!t.pipes.empty())
+            wait["object"] = pipeIds[t.pipes[0]];
+        else // an open of a FIFO: the FIFO by its path
+            wait["object"] = addObject(fmt::format("o0.{}", t.osTid), "fifo", "FIFO " + t.path, 0,
+                                       json { { "path", t.path } });
+        wait["shared"] = false;
+        wait["since_ns"] = firstSeenNs;
+        json stack = json::array();
+        if (auto it = stacks.frames.find(t.osTid); it != stacks.frames.end()) {
+            for (const Frame& fr : it->second)
+                stack.push_back(frameJson(fr));
+            if (const Frame* u = Symbolizer::userFrame(it->second))
+                functions.insert(u->function);
+        }
+        wait["stack"] = std::move(stack);
+        // `wakers` are ravel ids within the thread's own process, as in every finding; across
+        // processes the kernel's tids say who: `waker_tids`.
+        json wakers = json::array(), wakerTids = json::array();
+        for (size_t w : t.wakers) {
+            const RunWaitThread& o = d.threads[w];
+            if (o.pid == t.pid && o.traceTid)
+                wakers.push_back(o.traceTid);
+            wakerTids.push_back(o.osTid);
+        }
+        wait["wakers"] = std::move(wakers);
+        wait["waker_tids"] = std::move(wakerTids);
+        wait["wakers_presumed"] = !t.exact;
+        wait["call"] = callName(t.kind) ? json(callName(t.kind)) : json(nullptr);
+        wait["fd"] = t.fd >= 0 ? json(t.fd) : json(nullptr);
+        if (t.kind == RunWaitKind::Poll) {
+            wait["fds"] = t.polledFds;
+            json cases = json::array();
+            for (size_t p : t.pipes)
+                cases.push_back(pipeIds[p]);
+            wait["objects"] = std::move(cases);
+        }
+        if (t.kind == RunWaitKind::FifoOpen)
+            wait["path"] = t.path;
+        if (t.kind == RunWaitKind::Child)
+            wait["child"] = t.child;
+        if (t.bytes)
+            wait["bytes"] = t.bytes;
+        wait["what"] = waitLine(d, t, stacks, plain);
+        json holds = json::array();
+        for (uint64_t h : t.board.held)
+            holds.push_back(json { { "object", boardObject(t.pid, h, RAVEL_OBJ_MUTEX) },
+                                   { "shared", false },
+                                   { "since_ns", nullptr },
+                                   { "stack", json::array() },
+                                   { "stack_reused", false } });
+        threads.push_back(json { { "id", t.traceTid },
+                                 { "os_tid", t.osTid },
+                                 { "name", t.name },
+                                 { "pid", t.pid },
+                                 { "in_cycle", &t - d.threads.data() < std::ptrdiff_t(d.cycle) },
+                                 { "waits_for", std::move(wait) },
+                                 { "holds", std::move(holds) } });
+    }
+    json processes = json::array();
+    for (const auto& [pid, command] : d.commands)
+        processes.push_back(json { { "pid", pid }, { "command", command } });
+    json notes = json::array();
+    for (const std::string& n : d.notes)
+        notes.push_back(n);
+    for (const std::string& w : stacks.warnings)
+        notes.push_back(w);
+    // Stable across runs: the kind, the kinds of what the cycle waits in, the user functions.
+    uint64_t h = 0xcbf29ce484222325ull;
+    auto mix = [&](const std::string& s) {
+        for (unsigned char c : s)
+            h = (h ^ c) * 0x100000001b3ull;
+        h = (h ^ 0xff) * 0x100000001b3ull;
+    };
+    mix("deadlock");
+    mix("run");
+    std::set<std::string> calls;
+    for (size_t i = 0; i < d.cycle; i++)
+        calls.insert(callName(d.threads[i].kind) ? callName(d.threads[i].kind) : "board");
+    for (const std::string& c : calls)
+        mix("c:" + c);
+    for (const std::string& f : functions)
+        mix("f:" + f);
+    json f;
+    f["kind"] = "deadlock";
+    f["certainty"] = verdictName(d.verdict);
+    f["error"] = true;
+    f["title"] = runDeadlockTitle(d);
+    f["time_ns"] = timeNs;
+    f["fingerprint"] = fmt::format("{:016x}", h);
+    f["scope"] = "run";
+    f["processes"] = std::move(processes);
+    f["threads"] = std::move(threads);
+    f["objects"] = std::move(objects);
+    f["edges"] = json::array();
+    f["instances"] = 0;
+    f["more_examples"] = json::array();
+    f["notes"] = std::move(notes);
+    return f;
+}
 
 RunWaitStacks captureRunWaitStacks(const RunDeadlock& d)
 {

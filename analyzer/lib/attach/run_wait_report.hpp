@@ -7,6 +7,8 @@
 #include "attach/run_wait.hpp"
 #include "symbols/symbolizer.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -30,5 +32,13 @@ std::string runDeadlockTitle(const RunDeadlock& d);
 // paragraph per thread, the pipes and who holds them, the notes, the SUMMARY line.
 std::string renderRunDeadlockText(const RunDeadlock& d, const RunWaitStacks& stacks, bool color,
                                   size_t maxFrames = 12);
+
+// The finding in the JSON report's shape (docs/report-format.md, "A deadlock across processes"),
+// for the run's findings file, from which `ravel report` shows it after the run: kind "deadlock",
+// its threads (pid, os_tid, what each waits in and on, its stack), the pipes as objects with the
+// descriptors every process holds on them, and the processes. No `number`: the report gives it.
+// timeNs: when it was confirmed, from the main trace's start.
+nlohmann::ordered_json runDeadlockJson(const RunDeadlock& d, const RunWaitStacks& stacks, uint64_t timeNs,
+                                       uint64_t firstSeenNs);
 
 } // namespace ravel

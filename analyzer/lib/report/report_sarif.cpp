@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <system_error>
@@ -241,6 +242,78 @@ public:
         return r;
     }
 
+    // A finding kept in the run's findings file (report/run_findings.hpp): its stacks are frames
+    // already symbolized, one per thread, each with what the thread waits in.
+    json renderStored(const json& f, size_t number)
+    {
+        size_t ruleIndex = 0;
+        std::string kind = f.value("kind", "deadlock");
+        const RuleInfo* rule = ruleFor(kind, &ruleIndex);
+        json r;
+        r["ruleId"] = "ravel/" + kind;
+        if (rule)
+            r["ruleIndex"] = ruleIndex;
+        r["level"] = "error";
+        r["message"] = { { "text", kind + ": " + f.value("title", "") } };
+        json locations = json::array(), related = json::array(), threadFlows = json::array(), stacks = json::array();
+        for (const json& t : f.value("threads", json::array())) {
+            if (!t.is_object() || !t.contains("waits_for") || !t["waits_for"].is_object())
+                continue;
+            const json& w = t["waits_for"];
+            std::string what = fmt::format("pid {} tid {}: {}", t.value("pid", 0), t.value("os_tid", 0),
+                                           w.value("what", ""));
+            json flow = json::array(), stackFrames = json::array();
+            json first = nullptr;
+            for (const json& j : w.value("stack", json::array())) {
+                Frame fr;
+                fr.function = j.value("function", "");
+                if (j.contains("file") && j["file"].is_string())
+                    fr.file = j["file"].get<std::string>();
+                if (j.contains("line") && j["line"].is_number_unsigned())
+                    fr.line = j["line"].get<uint32_t>();
+                if (j.contains("module") && j["module"].is_string())
+                    fr.module = j["module"].get<std::string>();
+                fr.address = std::strtoull(j.value("address", "0").c_str(), nullptr, 16);
+                json loc = location(fr, nullptr);
+                bool inRepo = loc.contains("physicalLocation");
+                if (inRepo && first.is_null() && isUser(fr))
+                    first = location(fr, &what);
+                if (inRepo)
+                    flow.push_back({ { "location", loc } });
+                stackFrames.push_back({ { "location", loc } });
+            }
+            if (!first.is_null()) {
+                if (locations.empty()) {
+                    locations.push_back(std::move(first));
+                } else {
+                    first["id"] = related.size() + 1;
+                    related.push_back(std::move(first));
+                }
+            }
+            if (!flow.empty())
+                threadFlows.push_back({ { "message", { { "text", what } } }, { "locations", std::move(flow) } });
+            if (!stackFrames.empty())
+                stacks.push_back({ { "message", { { "text", what } } }, { "frames", std::move(stackFrames) } });
+        }
+        if (!locations.empty())
+            r["locations"] = std::move(locations);
+        if (!related.empty())
+            r["relatedLocations"] = std::move(related);
+        if (!threadFlows.empty())
+            r["codeFlows"] = json::array({ { { "threadFlows", std::move(threadFlows) } } });
+        if (!stacks.empty())
+            r["stacks"] = std::move(stacks);
+        r["partialFingerprints"] = { { "ravelFingerprint/v1", f.value("fingerprint", "") } };
+        r["properties"] = {
+            { "number", number },
+            { "kind", kind },
+            { "certainty", f.contains("certainty") ? f["certainty"] : json(nullptr) },
+            { "timeNs", f.value("time_ns", uint64_t(0)) },
+            { "scope", "run" },
+        };
+        return r;
+    }
+
 private:
     static bool isUser(const Frame& fr) { return Symbolizer::userFrame(std::vector<Frame> { fr }) != nullptr; }
 
@@ -306,6 +379,14 @@ std::string sarifRelativeUri(const std::string& file, const std::string& root, c
     if (rel.empty() || *rel.begin() == "..")
         return {};
     return uriEncode(rel.generic_string());
+}
+
+nlohmann::ordered_json renderStoredFindingSarif(const nlohmann::ordered_json& finding, size_t number,
+                                                const TraceReader& trace, Symbolizer& sym, const std::string& root,
+                                                const std::string& cwd)
+{
+    ResultWriter writer(trace, sym, root, cwd);
+    return writer.renderStored(finding, number);
 }
 
 nlohmann::ordered_json renderReportSarif(const std::vector<NumberedFinding>& findings, const TraceReader& trace,

@@ -26,4 +26,10 @@ nlohmann::ordered_json renderReportSarif(const std::vector<NumberedFinding>& fin
                                          Symbolizer& sym, const ReportContext& ctx, const std::string& root,
                                          const std::string& cwd);
 
+// One result for a finding kept in the run's findings file (report/run_findings.hpp: a deadlock
+// across processes), in the shape of the others; `trace` and `sym` are only for paths.
+nlohmann::ordered_json renderStoredFindingSarif(const nlohmann::ordered_json& finding, size_t number,
+                                                const TraceReader& trace, Symbolizer& sym, const std::string& root,
+                                                const std::string& cwd);
+
 } // namespace ravel

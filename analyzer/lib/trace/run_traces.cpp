@@ -77,6 +77,18 @@ uint64_t traceRunId(const std::string& path)
     return readHeader(path, h) && h.version >= 5 ? h.run_id : 0;
 }
 
+uint64_t traceStartMonoNs(const std::string& path)
+{
+    RavelFileHeader h;
+    return readHeader(path, h) ? h.start_mono_ns : 0;
+}
+
+std::string runFindingsPath(const std::string& mainPath)
+{
+    fs::path p(mainPath);
+    return (p.parent_path() / (stemOf(p.filename().string()) + "findings.json")).string();
+}
+
 std::vector<std::string> findRunTraces(const std::string& mainPath)
 {
     std::vector<std::string> paths { mainPath };

@@ -25,6 +25,13 @@ std::vector<std::string> findRunTraces(const std::string& mainPath);
 bool isRunTraceName(const std::string& mainName, const std::string& fileName);
 // The run id in a trace's header; 0 when it has none (format 4 and older), or is not (yet) a trace.
 uint64_t traceRunId(const std::string& path);
+// CLOCK_MONOTONIC at a trace's time zero (its header's start_mono_ns); 0 when it is not (yet) a trace.
+uint64_t traceStartMonoNs(const std::string& path);
+
+// The run's findings file beside the main trace, "<stem>.findings.json": what `ravel run` found
+// live that no trace's events show (a deadlock across processes through pipes, read from the
+// kernel), for `ravel report` afterwards (docs/trace-format.md, "The run's findings file").
+std::string runFindingsPath(const std::string& mainPath);
 
 // The trace of process `pid` of the run (its last image: the program it ran last). Throws
 // TraceError ("<main>: no process PID in the run") when the run has none.
