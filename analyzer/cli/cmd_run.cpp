@@ -6,6 +6,7 @@
 #include "launcher.hpp"
 #include "run_end.hpp"
 #include "process_watch.hpp"
+#include "trace_handover.hpp"
 
 #include "analysis/analysis.hpp"
 #include "attach/run_wait_report.hpp"
@@ -565,6 +566,12 @@ int RunCommand::execute()
         std::fflush(stderr);
     }
 
+    // A process of the run that switched to another user may no longer create its trace in the
+    // trace directory: ravel creates it for that process instead.
+    TraceHandover handover;
+    if (recordable)
+        handover.start(m_runId, m_spec.traceFile.empty() ? m_spec.traceDir
+                                                         : fs::path(m_spec.traceFile).parent_path().string());
     TargetProcess target;
     auto started = Clock::now();
     int error = target.start(m_spec);
@@ -575,6 +582,7 @@ int RunCommand::execute()
     TraceFile main = m_fixedTrace;
     if (main.path.empty())
         main = { target.traceFile(), fs::path(target.traceFile()).filename().string() };
+    handover.setMainTrace(main.path);
 
     ProcessWatch watchdog;
     pid_t targetPid = target.pid();
@@ -604,6 +612,10 @@ int RunCommand::execute()
     double ranMs = millisSince(started);
     auto exited = Clock::now();
     watchdog.stop();
+    handover.stop();
+    if (m_opts.verbose && handover.granted())
+        say("==ravel== created {} trace{} for processes that had switched user\n", handover.granted(),
+            handover.granted() == 1 ? "" : "s");
     recordEnd(main.path, target);
     finish(main, recordable, ranMs);
     if (m_opts.verbose)

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -274,6 +276,62 @@ uint64_t parseHex(const char* s)
     return v;
 }
 
+// A trace this process may not create itself: it switched to another user (a server dropping
+// privileges, `setpriv`, `runuser`) and the trace directory is not that user's. `ravel run` listens
+// on the run's socket (abstract "ravel-run-<run id>"), creates the file for this process's user
+// and passes the descriptor back (analyzer/cli/trace_handover.hpp). -1 with errno set (EEXIST: the
+// name is taken, try the next) when it cannot. Asked for the main trace's name, which it cannot
+// read either, it also learns whose that trace is (*mainPid; 0 unknown).
+int openTraceByLauncher(const char* path, uint32_t* mainPid)
+{
+    int saved = errno;
+    if (!g.runId)
+        return errno = saved, -1;
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return errno = saved, -1;
+    struct timeval timeout = { 2, 0 };
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "ravel-run-%llx", static_cast<unsigned long long>(g.runId));
+    socklen_t len = static_cast<socklen_t>(offsetof(struct sockaddr_un, sun_path) + 1 + static_cast<size_t>(n));
+    int fd = -1;
+    struct {
+        int32_t error;
+        uint32_t mainPid;
+    } reply = { saved, 0 };
+    if (connect(s, reinterpret_cast<struct sockaddr*>(&a), len) == 0
+        && send(s, path, strlen(path), MSG_NOSIGNAL) == static_cast<ssize_t>(strlen(path))) {
+        struct msghdr msg;
+        memset(&msg, 0, sizeof msg);
+        struct iovec iov = { &reply, sizeof reply };
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        memset(control, 0, sizeof control);
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        if (recvmsg(s, &msg, MSG_CMSG_CLOEXEC) == static_cast<ssize_t>(sizeof reply)) {
+            struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+            if (reply.error == 0 && c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            else if (reply.error == 0)
+                reply.error = EPROTO;
+            if (mainPid)
+                *mainPid = reply.mainPid;
+        } else {
+            reply.error = saved;
+        }
+    }
+    close(s);
+    if (fd < 0)
+        errno = reply.error ? reply.error : saved;
+    return fd;
+}
+
 // Creates the trace of this image. The run's first process takes the run's name (RAVEL_TRACE_FILE,
 // else "<program>.<pid>.ravel"); every other process of the run (a fork, a spawned program, the
 // next image after an exec) records beside it as "<stem>.<pid>.ravel", and a pid's later images as
@@ -298,9 +356,12 @@ bool openTraceFile(bool forked, uint32_t* imageOut, uint32_t* originOut)
     g.fd = -1;
     errno = EEXIST;
     uint32_t image = 1;
+    uint32_t mainPid = 0; // whose the main trace is, when only ravel run could say
     if (!forked) {
         snprintf(g.path, sizeof g.path, "%s", g.runPath);
         g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (g.fd < 0 && (errno == EACCES || errno == EPERM))
+            g.fd = openTraceByLauncher(g.path, &mainPid);
         *originOut = RAVEL_ORIGIN_ROOT;
     }
     // The name is taken: by the process that exec'd us (or our own earlier image), or by an
@@ -310,9 +371,10 @@ bool openTraceFile(bool forked, uint32_t* imageOut, uint32_t* originOut)
     uint32_t mainIsOurs = 0;
     if (!forked && g.fd < 0 && errno == EEXIST) {
         int mfd = open(g.runPath, O_RDONLY | O_CLOEXEC);
-        uint32_t pid = 0;
-        if (mfd >= 0 && pread(mfd, &pid, sizeof pid, offsetof(RavelFileHeader, pid)) == sizeof pid
-            && pid == static_cast<uint32_t>(getpid()))
+        uint32_t pid = mainPid;
+        if (mfd >= 0 && pread(mfd, &pid, sizeof pid, offsetof(RavelFileHeader, pid)) != sizeof pid)
+            pid = 0;
+        if (pid == static_cast<uint32_t>(getpid()))
             mainIsOurs = 1;
         if (mfd >= 0)
             close(mfd);
@@ -324,6 +386,8 @@ bool openTraceFile(bool forked, uint32_t* imageOut, uint32_t* originOut)
         else
             snprintf(g.path, sizeof g.path, "%.*s.%d.%u.ravel", static_cast<int>(stemLen), g.runPath, getpid(), n);
         g.fd = open(g.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (g.fd < 0 && (errno == EACCES || errno == EPERM))
+            g.fd = openTraceByLauncher(g.path, nullptr);
         image = n + mainIsOurs;
         *originOut = forked ? RAVEL_ORIGIN_FORKED : RAVEL_ORIGIN_EXECED;
     }

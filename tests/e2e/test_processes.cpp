@@ -274,3 +274,42 @@ TEST(Processes, ChildrenOutlivingTheirParentWithClosedStreamsKeepRecording)
     EXPECT_EQ(programs.count("sh"), 1u) << testing::PrintToString(programs);
     EXPECT_EQ(programs.size(), 3u) << testing::PrintToString(programs);
 }
+
+// A server that switches to its own user (here `setpriv`, as a daemon's start script would) may
+// no longer create files in the trace directory: ravel run creates each trace for it (the
+// runtime asks over the run's socket), so the images and forks after the switch are recorded and
+// analyzed like any other (issue 14, item 6).
+TEST(Processes, ProcessesThatSwitchedUserKeepRecording)
+{
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root: only root can switch to another user";
+    TempDir dir("procs_setuid"); // mode 0700, root's: user nobody can create nothing in it
+    RunResult live = ravelRun(dir.file("t.ravel"),
+                              { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                                example("abba") },
+                              withTimeout(30s));
+    ASSERT_FALSE(live.timedOut) << live.err;
+    EXPECT_EQ(live.status, 66) << live.err;
+    EXPECT_EQ(live.err.find("cannot create trace"), std::string::npos) << live.err;
+    EXPECT_NE(live.err.find("deadlock (certain)"), std::string::npos) << live.err;
+    EXPECT_NE(live.err.find("account_a"), std::string::npos) << live.err;
+
+    // Forks and execs after the switch: the worker's second image finds its lock-order inversion.
+    TempDir forked("procs_setuid_fork");
+    RunResult r = ravelRun(forked.file("t.ravel"),
+                           { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                             example("forked_worker") },
+                           withTimeout(60s));
+    ASSERT_FALSE(r.timedOut) << r.err;
+    EXPECT_EQ(r.err.find("cannot create trace"), std::string::npos) << r.err;
+    EXPECT_EQ(r.status, 66) << r.err;
+    EXPECT_NE(r.err.find("potential-deadlock"), std::string::npos) << r.err;
+    std::optional<nlohmann::json> info = infoJson(forked.file("t.ravel"));
+    ASSERT_TRUE(info.has_value());
+    ASSERT_EQ((*info)["processes"].size(), 2u) << info->dump(2);
+    // The worker ran three images (fork, wrapper, work), every one recorded.
+    size_t images = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(forked.path()))
+        images += entry.path().extension() == ".ravel";
+    EXPECT_EQ(images, 5u);
+}
