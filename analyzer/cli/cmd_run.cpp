@@ -38,6 +38,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <thread>
 
 extern char** environ;
 
@@ -729,25 +730,41 @@ void RunCommand::finish(const TraceFile& main, bool recordable, double ranMs)
                }))
             usleep(5000);
     }
-    for (const auto& trace : traces) {
-        Summary s;
-        if (trace.path != main.path && writerStillRuns(trace.path)) {
-            if (stat(trace.path.c_str(), &st) == 0)
-                s.bytes = uint64_t(st.st_size);
-            s.problem = "its process still runs; not compacted";
-            summaries.push_back(std::move(s));
-            continue;
+    // Each trace on its own, on every core: a build's hundreds of short processes leave hundreds
+    // of small traces, whose compaction is mostly file system work.
+    summaries.resize(traces.size());
+    std::atomic<size_t> nextTrace { 0 };
+    std::mutex sayMutex;
+    auto compactSome = [&] {
+        for (size_t i; (i = nextTrace.fetch_add(1)) < traces.size();) {
+            const TraceFile& trace = traces[i];
+            Summary& s = summaries[i];
+            struct stat ts;
+            if (trace.path != main.path && writerStillRuns(trace.path)) {
+                if (stat(trace.path.c_str(), &ts) == 0)
+                    s.bytes = uint64_t(ts.st_size);
+                s.problem = "its process still runs; not compacted";
+                continue;
+            }
+            try {
+                s.bytes = compactTrace(trace.path, trace.path);
+            } catch (const std::exception& e) {
+                // The raw trace stays: every reader accepts it, it is only bigger.
+                std::lock_guard<std::mutex> lock(sayMutex);
+                say("ravel: trace {} left uncompacted: {}\n", trace.display, e.what());
+                if (stat(trace.path.c_str(), &ts) == 0)
+                    s.bytes = uint64_t(ts.st_size);
+            }
         }
-        try {
-            s.bytes = compactTrace(trace.path, trace.path);
-        } catch (const std::exception& e) {
-            // The raw trace stays: every reader accepts it, it is only bigger.
-            say("ravel: trace {} left uncompacted: {}\n", trace.display, e.what());
-            if (stat(trace.path.c_str(), &st) == 0)
-                s.bytes = uint64_t(st.st_size);
-        }
-        summaries.push_back(std::move(s));
-    }
+    };
+    size_t workers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 8);
+    workers = std::min(workers, (traces.size() + 15) / 16); // a thread is worth it from 16 traces on
+    std::vector<std::thread> pool;
+    for (size_t w = 1; w < workers; w++)
+        pool.emplace_back(compactSome);
+    compactSome();
+    for (std::thread& t : pool)
+        t.join();
     double compactMs = millisSince(compactStart);
 
     auto readStart = Clock::now();

@@ -109,6 +109,12 @@ void ProcessWatch::scan()
         m_known.insert(name);
         if (id != m_runId)
             continue; // another run's
+        // A short process (a shell's subshell, `make`'s compiler passes) is often done before the
+        // scan sees its trace: nothing is left to watch or to tick, and a watchdog for it would
+        // only keep a thread ticking through the grace time below. A run of thousands of short
+        // processes then costs as much as the processes themselves.
+        if (traceEnded(path))
+            continue;
         auto dog = std::make_unique<Watchdog>();
         dog->start(path, m_make(path));
         m_watched.push_back({ path, std::move(dog), 0 });
@@ -122,6 +128,7 @@ void ProcessWatch::scan()
             w.endedSinceNs = now;
         if (w.endedSinceNs && now - w.endedSinceNs > kEndedGraceNs) {
             w.dog->stop();
+            m_live.erase(w.path);
             m_watched.erase(m_watched.begin() + static_cast<long>(i));
             continue;
         }

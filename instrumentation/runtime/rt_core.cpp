@@ -497,6 +497,13 @@ uint8_t* reserveChunk(uint64_t* offsetOut)
         }
     }
     uint8_t* p = g.base + off;
+    // A single-threaded process of the run (a build's compiler passes, a shell's subshells: most
+    // live a millisecond) has no other thread a fault could stall, and faulting in all of its
+    // first chunks up front was most of what recording cost it: its pages are faulted as written.
+    if (g.hdr->origin != RAVEL_ORIGIN_ROOT && __atomic_load_n(&g.hdr->thread_count, __ATOMIC_RELAXED) <= 1) {
+        *offsetOut = off;
+        return p;
+    }
     constexpr int kPopulateWrite = 23; // MADV_POPULATE_WRITE, Linux 5.14
     if (madvise(p, cs, kPopulateWrite) != 0)
         for (uint32_t i = 0; i < cs; i += 4096)
