@@ -19,7 +19,7 @@ namespace ravel::cli {
 namespace {
 
 constexpr uint64_t kScanEveryNs = 50'000'000;     // new traces are looked for every 50 ms
-constexpr uint64_t kEndedGraceNs = 300'000'000; // an ended trace's watchdog stays this long
+constexpr uint64_t kEndedGraceNs = 30'000'000; // an ended trace's watchdog stays this long (its last ticks)
 constexpr unsigned kScansPerRunCheck = 4;          // the run watch samples every 200 ms
 constexpr size_t kRunCheckThreads = 512;           // above this many threads, every second only
 
