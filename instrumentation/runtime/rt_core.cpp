@@ -758,6 +758,20 @@ void finalizeProcess(int status)
                          __ATOMIC_RELEASE);
     // Other threads may still be running (exit() while workers lock): the mapping stays, they keep
     // writing into the page cache until the kernel ends them.
+    // A server's forked child names itself after the fork (setproctitle: "nginx: worker process",
+    // "postgres: checkpointer"): that, not its parent's command line, is what it was.
+    if (g.hdr->origin == RAVEL_ORIGIN_FORKED) {
+        int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+        char now[sizeof g.hdr->argv];
+        ssize_t got = cfd >= 0 ? read(cfd, now, sizeof now - 1) : -1;
+        if (cfd >= 0)
+            close(cfd);
+        if (got > 0) {
+            memcpy(g.hdr->argv, now, static_cast<size_t>(got));
+            memset(g.hdr->argv + got, 0, sizeof g.hdr->argv - static_cast<size_t>(got));
+            g.hdr->argv_len = static_cast<uint32_t>(got);
+        }
+    }
     g.hdr->exit_status = status;
     g.hdr->end_tsc = __rdtsc();
     g.hdr->end_mono_ns = monoNs();

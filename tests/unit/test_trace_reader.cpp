@@ -485,9 +485,10 @@ TEST_F(TraceReaderTest, UnreadableFilesThrowOneLineWithThePath)
     EXPECT_EQ(message(path("noise.ravel")), path("noise.ravel") + ": not a ravel trace (bad magic)");
 
     TraceBuilder b;
-    b.header().version = 7;
-    b.write(path("v7.ravel"));
-    EXPECT_EQ(message(path("v7.ravel")), path("v7.ravel") + ": trace format version 7, this ravel reads versions 1 to " + std::to_string(RAVEL_TRACE_VERSION));
+    b.header().version = RAVEL_TRACE_VERSION + 1;
+    b.write(path("vnext.ravel"));
+    EXPECT_EQ(message(path("vnext.ravel")), path("vnext.ravel") + ": trace format version " + std::to_string(RAVEL_TRACE_VERSION + 1)
+                                               + ", this ravel reads versions 1 to " + std::to_string(RAVEL_TRACE_VERSION));
 
     TraceBuilder odd;
     odd.header().chunk_size = 5000;

@@ -18,13 +18,14 @@ extern "C" {
 #endif
 
 #define RAVEL_TRACE_MAGIC "RAVELTRC" /* 8 bytes, no terminator in the file */
-#define RAVEL_TRACE_VERSION 6u /* 2: channels, annotations, the names table; 3: the run-end record;
+#define RAVEL_TRACE_VERSION 7u /* 2: channels, annotations, the names table; 3: the run-end record;
                                   4: data races (RACE, RACE_PREV, RACE_COUNT, RAVEL_FILE_RACE_MODE);
                                   5: DESTROY_REQ, INIT_FAIL, OWNER_DEAD, RAVEL_INIT_ROBUST, lock
                                   failures other than EBUSY, ECANCELED ends of cancelled waits;
                                   futex words (RAVEL_OBJ_FUTEX); processes (run_id, image,
                                   origin; PROC_WAIT_REQ/DONE, PROC_EXIT);
-                                  6: RAVEL_ORIGIN_SNAPSHOT */
+                                  6: RAVEL_ORIGIN_SNAPSHOT; 7: a forked image's argv is its
+                                  command line at its end (a server's process title) */
 #define RAVEL_HEADER_SIZE 4096u
 #define RAVEL_CHUNK_MAGIC 0x4b4e4843u /* "CHNK" */
 #define RAVEL_CHUNK_HEADER_SIZE 64u

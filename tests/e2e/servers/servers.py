@@ -128,8 +128,9 @@ class Server:
     (raises while it does not). The server is its own process group's leader (native) or ravel
     is (traced), so a failed test kills everything it started."""
 
-    def __init__(self, name, argv, ready, trace=None, cwd=None):
+    def __init__(self, name, argv, ready, trace=None, cwd=None, exe=None):
         self.name = name
+        self.exe = exe  # the server's binary when argv[0] is a launcher that execs it (setpriv)
         self.argv_for = argv
         self.ready = ready
         self.trace = trace
@@ -145,7 +146,7 @@ class Server:
         for attempt in range(3):
             self.port = free_port()
             argv = self.argv_for(self.port)
-            self.binary = shutil.which(argv[0]) or argv[0]
+            self.binary = self.exe or shutil.which(argv[0]) or argv[0]
             if self.trace:
                 argv = [RAVEL, "run", "-q", "-o", self.trace, "--"] + argv
             fd, self.log_path = tempfile.mkstemp(prefix=f"ravel-servers-{self.name}-", suffix=".log")
