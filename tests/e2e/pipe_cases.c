@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -253,6 +255,42 @@ static int casePoll(void)
     return 0;
 }
 
+/* The same as poll, the parent waiting in epoll_wait and the child in select: an event loop
+ * (libevent, a server's main loop) that waits for an answer it has not asked for yet. */
+static int caseEpoll(void)
+{
+    int toChild[2], fromChild[2];
+    if (pipe(toChild) || pipe(fromChild))
+        die("pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(toChild[1]);
+        close(fromChild[0]);
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(toChild[0], &readable);
+        int ready;
+        while ((ready = select(toChild[0] + 1, &readable, NULL, NULL, NULL)) < 0 && errno == EINTR) { }
+        if (ready == 1) /* waits for the request */
+            (void)!write(fromChild[1], "a", 1);
+        _exit(0);
+    }
+    announce(pid);
+    close(toChild[0]);
+    close(fromChild[1]);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN, .data = { .fd = fromChild[0] } };
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fromChild[0], &ev) != 0)
+        die("epoll");
+    struct epoll_event got;
+    /* The answer, before the request is sent; retried on EINTR as an event loop does (a stop, and
+     * ravel reading the stacks, ends an epoll_wait with EINTR). */
+    while (epoll_wait(ep, &got, 1, -1) < 0 && errno == EINTR) { }
+    (void)!write(toChild[1], "q", 1);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+
 static pthread_mutex_t journal = PTHREAD_MUTEX_INITIALIZER;
 static int lockpipeFds[2];
 
@@ -401,6 +439,8 @@ int main(int argc, char** argv)
         return caseFgets();
     if (!strcmp(c, "poll"))
         return casePoll();
+    if (!strcmp(c, "epoll"))
+        return caseEpoll();
     if (!strcmp(c, "lockpipe"))
         return caseLockpipe();
     if (!strcmp(c, "busy"))

@@ -88,7 +88,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case { "socketpair", "2 processes wait for each other through a socket pair", "receives on socket pair #1" },
         Case { "selfpipe", "waits forever on a pipe that only it could serve", "which is empty; only fd" },
         Case { "fgets", "through a pipe and a wait for a child", "reads from pipe #1 (fd " },
-        Case { "poll", "2 processes wait for each other through pipes", "without a timeout, and nobody can make them ready" },
+        Case { "poll", "2 processes wait for each other through pipes", "waits in poll on fd " },
+        Case { "epoll", "2 processes wait for each other through pipes", "waits in epoll_wait on fd " },
         Case { "lockpipe", "2 threads of pid", "held by T2" }),
     [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
 
@@ -183,6 +184,20 @@ TEST(PipeDeadlock, ADamagedFindingsFileIsAWarningNotAnError)
     RunResult again = ravelRun(dir.file("p.ravel"), { helper("e2e_pipe_cases"), "busy" }, withTimeout(30s));
     EXPECT_EQ(again.status, 0) << again.err;
     EXPECT_FALSE(std::filesystem::exists(dir.file("p.findings.json")));
+}
+
+// An event loop's waits: the parent in epoll_wait (what it watches read from the epoll
+// instance's fdinfo), the child in select (its descriptor sets read from its memory).
+TEST(PipeDeadlock, EpollAndSelectWaitsAreOrWaitsOnTheirDescriptors)
+{
+    TempDir dir("pipe_epoll");
+    RunResult r = ravelRun(dir.file("p.ravel"), { helper("e2e_pipe_cases"), "epoll" }, withTimeout(30s));
+    ASSERT_FALSE(r.timedOut) << r.err;
+    EXPECT_EQ(r.status, 66) << r.err;
+    EXPECT_NE(r.err.find("waits in epoll_wait on fd "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("waits in select on fd "), std::string::npos) << r.err;
+    // Both stacks were read: neither process was gone (an epoll_wait ended by the stop is retried).
+    EXPECT_EQ(r.err.find("could not be read"), std::string::npos) << r.err;
 }
 
 TEST(PipeDeadlock, TheWriterHoldingALockShowsItsStackAndTheLock)

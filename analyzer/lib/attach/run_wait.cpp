@@ -8,6 +8,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <fstream>
+#include <sys/select.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -49,6 +52,7 @@ struct Node {
     long child = 0;
     std::string path;
     std::vector<int> polledFds;
+    const char* pollCall = "poll";
     ThreadSnapshot board;
     uint64_t sigA0 = 0, sigA1 = 0, sigA2 = 0, runNs = 0;
     long syscall = -2;
@@ -224,6 +228,40 @@ void SampleBuilder::classify(Node& n, const KernelTask& k)
         n.wakers.push_back(0x40000000u); // every other thread of the run, below
         return;
     }
+    // One descriptor of an OR wait (poll, select, epoll): who could make it ready.
+    auto addPolled = [&](int fd, bool in, bool out) {
+        n.polledFds.push_back(fd);
+        const Descriptor* d = fdOf(n.pid, fd);
+        if (!d) {
+            n.wakers.push_back(kOutside); // a terminal, a network socket, an eventfd: anything may come
+            return;
+        }
+        Need need;
+        need.type = d->type;
+        need.path = d->path;
+        if (d->type == Descriptor::Type::Socket) {
+            auto peer = peers().find(d->inode);
+            if (peer == peers().end()) {
+                n.wakers.push_back(kOutside);
+                return;
+            }
+            need.inode = peer->second;
+            need.ownInode = d->inode;
+            need.role = Need::Role::Any;
+            n.needs.push_back(need);
+            return;
+        }
+        need.inode = d->inode;
+        if (in && d->readable) {
+            need.role = Need::Role::Writers;
+            n.needs.push_back(need);
+        }
+        if (out && d->writable) {
+            need.role = Need::Role::Readers;
+            n.needs.push_back(need);
+        }
+    };
+    bool polled = false;
     if (nr == SYS_poll || nr == SYS_ppoll) {
         bool untimed = nr == SYS_poll ? int(k.args[2]) < 0 : k.args[2] == 0;
         size_t count = size_t(k.args[1]);
@@ -232,47 +270,54 @@ void SampleBuilder::classify(Node& n, const KernelTask& k)
         std::vector<pollfd> fds(count);
         if (!readProcessMemory(n.pid, k.args[0], fds.data(), count * sizeof(pollfd)))
             return;
-        for (const pollfd& p : fds) {
-            if (p.fd < 0)
-                continue;
-            n.polledFds.push_back(p.fd);
-            const Descriptor* d = fdOf(n.pid, p.fd);
-            if (!d) {
-                n.wakers.push_back(kOutside); // a terminal, a network socket, an eventfd: anything may come
-                continue;
-            }
-            Need need;
-            need.type = d->type;
-            need.path = d->path;
-            if (d->type == Descriptor::Type::Socket) {
-                auto peer = peers().find(d->inode);
-                if (peer == peers().end()) {
-                    n.wakers.push_back(kOutside);
-                    continue;
-                }
-                need.inode = peer->second;
-                need.ownInode = d->inode;
-                need.role = Need::Role::Any;
-                n.needs.push_back(need);
-                continue;
-            }
-            need.inode = d->inode;
-            if ((p.events & POLLIN) && d->readable) {
-                need.role = Need::Role::Writers;
-                n.needs.push_back(need);
-            }
-            if ((p.events & POLLOUT) && d->writable) {
-                need.role = Need::Role::Readers;
-                n.needs.push_back(need);
-            }
-        }
-        if (n.needs.empty())
+        for (const pollfd& p : fds)
+            if (p.fd >= 0)
+                addPolled(p.fd, p.events & POLLIN, p.events & POLLOUT);
+        polled = true;
+        n.pollCall = "poll";
+    } else if (nr == SYS_select || nr == SYS_pselect6) {
+        // select(nfds, readfds, writefds, exceptfds, timeout): untimed when timeout is NULL.
+        int nfds = int(k.args[0]);
+        if (k.args[4] != 0 || nfds <= 0 || nfds > FD_SETSIZE)
             return;
-        n.kind = RunWaitKind::Poll;
-        n.blocked = true;
-        n.kernel = true;
-        n.mode = WaitMode::Or;
+        fd_set sets[2];
+        for (int i = 0; i < 2; i++) {
+            FD_ZERO(&sets[i]);
+            if (k.args[1 + i] && !readProcessMemory(n.pid, k.args[1 + i], &sets[i], size_t((nfds + 7) / 8)))
+                return;
+        }
+        size_t before = n.polledFds.size();
+        for (int fd = 0; fd < nfds && n.polledFds.size() - before < kMaxPolled; fd++) {
+            bool in = k.args[1] && FD_ISSET(fd, &sets[0]), out = k.args[2] && FD_ISSET(fd, &sets[1]);
+            if (in || out)
+                addPolled(fd, in, out);
+        }
+        polled = true;
+        n.pollCall = "select";
+    } else if (nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2) {
+        // What an epoll instance watches is in its fdinfo: "tfd: 5 events: 19 ...", per descriptor.
+        bool untimed = nr == SYS_epoll_pwait2 ? k.args[3] == 0 : int(k.args[3]) < 0;
+        if (!untimed)
+            return;
+        std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", n.pid, int(k.args[0])));
+        size_t count = 0;
+        for (std::string line; std::getline(in, line) && count < kMaxPolled;) {
+            int fd = -1;
+            unsigned events = 0;
+            if (std::sscanf(line.c_str(), "tfd: %d events: %x", &fd, &events) != 2)
+                continue;
+            addPolled(fd, events & (EPOLLIN | EPOLLRDHUP | EPOLLPRI), events & EPOLLOUT);
+            count++;
+        }
+        polled = count > 0;
+        n.pollCall = "epoll_wait";
     }
+    if (!polled || n.needs.empty())
+        return;
+    n.kind = RunWaitKind::Poll;
+    n.blocked = true;
+    n.kernel = true;
+    n.mode = WaitMode::Or;
 }
 
 std::vector<Node> SampleBuilder::build()
@@ -516,6 +561,7 @@ std::optional<RunDeadlock> RunWaitWatch::observe(const std::vector<RunProcessInp
         t.child = n.child;
         t.path = n.path;
         t.polledFds = n.polledFds;
+        t.pollCall = n.pollCall;
         t.board = n.board;
         t.exact = n.exact;
         for (uint32_t w : n.wakers)

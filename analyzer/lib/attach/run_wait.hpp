@@ -42,7 +42,7 @@ enum class RunWaitKind : uint8_t {
     SocketSend, // send to a UNIX socket whose peer does not receive
     FifoOpen,   // open of a FIFO that nobody opens from the other side
     Child,      // waitpid / waitid for a child process
-    Poll,       // poll / ppoll on several descriptors (an OR wait)
+    Poll,       // poll, ppoll, select, pselect or epoll_wait on several descriptors (an OR wait)
 };
 
 // One end of a pipe or socket in one process.
@@ -75,6 +75,7 @@ struct RunWaitThread {
     std::string path;               // FifoOpen: the FIFO's path
     std::vector<size_t> pipes;      // indices into RunDeadlock::pipes (several for a poll)
     std::vector<int> polledFds;     // Poll: the descriptors polled, in order
+    std::string pollCall = "poll";  // Poll: "poll", "select" or "epoll_wait"
     ThreadSnapshot board;           // Board: what its state board says (object, holds, stacks)
     std::vector<size_t> wakers;     // indices into RunDeadlock::threads of who could wake it
     bool exact = true;              // its wakers are known exactly

@@ -115,8 +115,8 @@ std::string waitLine(const RunDeadlock& d, const RunWaitThread& t, const RunWait
         std::string pipes;
         for (size_t k = 0; k < t.pipes.size(); k++)
             pipes += (pipes.empty() ? "" : ", ") + runPipeName(d, t.pipes[k]);
-        return fmt::format("polls fd{} {} without a timeout, and nobody can make them ready ({})",
-                           t.polledFds.size() == 1 ? "" : "s", fds, pipes);
+        return fmt::format("waits in {} on fd{} {} without a timeout, and nobody can make them ready ({})",
+                           t.pollCall, t.polledFds.size() == 1 ? "" : "s", fds, pipes);
     }
     case RunWaitKind::Board:
         break;
@@ -286,6 +286,7 @@ json runDeadlockJson(const RunDeadlock& d, const RunWaitStacks& stacks, uint64_t
         wait["call"] = callName(t.kind) ? json(callName(t.kind)) : json(nullptr);
         wait["fd"] = t.fd >= 0 ? json(t.fd) : json(nullptr);
         if (t.kind == RunWaitKind::Poll) {
+            wait["call"] = t.pollCall;
             wait["fds"] = t.polledFds;
             json cases = json::array();
             for (size_t p : t.pipes)
