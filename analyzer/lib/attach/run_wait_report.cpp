@@ -1,5 +1,7 @@
 #include "attach/run_wait_report.hpp"
 
+#include "symbols/frame_json.hpp"
+
 #include "attach/process_snapshot.hpp"
 #include "trace/kind_names.hpp"
 
@@ -160,18 +162,6 @@ using json = nlohmann::ordered_json;
 
 std::string hexText(uint64_t v) { return fmt::format("0x{:x}", v); }
 
-json frameJson(const Frame& fr)
-{
-    json j;
-    j["function"] = fr.function;
-    j["file"] = fr.file.empty() ? json(nullptr) : json(fr.file);
-    j["line"] = fr.line ? json(fr.line) : json(nullptr);
-    j["module"] = fr.module.empty() ? json(nullptr) : json(fr.module);
-    j["address"] = hexText(fr.address);
-    if (fr.inlined)
-        j["inlined"] = true;
-    return j;
-}
 
 const char* callName(RunWaitKind k)
 {

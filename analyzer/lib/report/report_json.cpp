@@ -1,5 +1,7 @@
 #include "report/report_json.hpp"
 
+#include "symbols/frame_json.hpp"
+
 #include "analysis/analysis.hpp"
 #include "base/lock_class.hpp"
 #include "model/objects.hpp"
@@ -18,18 +20,6 @@ using json = nlohmann::ordered_json; // fields in the documented order, not sort
 
 std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
 
-json frameJson(const Frame& fr)
-{
-    json j;
-    j["function"] = fr.function;
-    j["file"] = fr.file.empty() ? json(nullptr) : json(fr.file);
-    j["line"] = fr.line ? json(fr.line) : json(nullptr);
-    j["module"] = fr.module.empty() ? json(nullptr) : json(fr.module);
-    j["address"] = hex(fr.address);
-    if (fr.inlined)
-        j["inlined"] = true;
-    return j;
-}
 
 class FindingWriter {
 public:

@@ -190,48 +190,10 @@ public:
             r["level"] = "error";
         r["message"] = { { "text", messageText(f) } };
 
-        json locations = json::array();
-        json related = json::array();
-        json threadFlows = json::array();
-        json stacks = json::array();
-        for (const StackRef& ref : stackRefs(f)) {
-            std::vector<Frame> frames = reportFrames(ref.stack, m_trace, m_sym);
-            json flow = json::array();
-            json stackFrames = json::array();
-            json first = nullptr;
-            for (const Frame& fr : frames) {
-                json loc = location(fr, nullptr);
-                bool inRepo = loc.contains("physicalLocation");
-                if (inRepo && first.is_null() && isUser(fr))
-                    first = location(fr, &ref.what);
-                if (inRepo)
-                    flow.push_back({ { "location", loc } });
-                stackFrames.push_back({ { "location", loc } });
-            }
-            if (!first.is_null()) {
-                if (locations.empty()) {
-                    locations.push_back(std::move(first));
-                } else {
-                    first["id"] = related.size() + 1;
-                    related.push_back(std::move(first));
-                }
-            }
-            if (!flow.empty())
-                threadFlows.push_back({ { "message", { { "text", ref.what } } }, { "locations", std::move(flow) } });
-            // SARIF wants result.stacks unique; one stack can stand for two things (a lock taken
-            // and the cycle edge leaving from it).
-            json stackJson = { { "message", { { "text", ref.what } } }, { "frames", std::move(stackFrames) } };
-            if (!stackJson["frames"].empty() && std::find(stacks.begin(), stacks.end(), stackJson) == stacks.end())
-                stacks.push_back(std::move(stackJson));
-        }
-        if (!locations.empty())
-            r["locations"] = std::move(locations);
-        if (!related.empty())
-            r["relatedLocations"] = std::move(related);
-        if (!threadFlows.empty())
-            r["codeFlows"] = json::array({ { { "threadFlows", std::move(threadFlows) } } });
-        if (!stacks.empty())
-            r["stacks"] = std::move(stacks);
+        Places places;
+        for (const StackRef& ref : stackRefs(f))
+            addStack(places, reportFrames(ref.stack, m_trace, m_sym), ref.what);
+        places.into(r);
         r["partialFingerprints"] = { { "ravelFingerprint/v1", f.fingerprint } };
         r["properties"] = {
             { "number", number },
@@ -255,17 +217,16 @@ public:
             r["ruleIndex"] = ruleIndex;
         r["level"] = "error";
         r["message"] = { { "text", kind + ": " + f.value("title", "") } };
-        json locations = json::array(), related = json::array(), threadFlows = json::array(), stacks = json::array();
+        Places places;
         for (const json& t : f.value("threads", json::array())) {
             if (!t.is_object() || !t.contains("waits_for") || !t["waits_for"].is_object())
                 continue;
             const json& w = t["waits_for"];
             std::string what = fmt::format("pid {} tid {}: {}", t.value("pid", 0), t.value("os_tid", 0),
                                            w.value("what", ""));
-            json flow = json::array(), stackFrames = json::array();
-            json first = nullptr;
+            std::vector<Frame> frames;
             for (const json& j : w.value("stack", json::array())) {
-                Frame fr;
+                Frame& fr = frames.emplace_back();
                 fr.function = j.value("function", "");
                 if (j.contains("file") && j["file"].is_string())
                     fr.file = j["file"].get<std::string>();
@@ -274,35 +235,10 @@ public:
                 if (j.contains("module") && j["module"].is_string())
                     fr.module = j["module"].get<std::string>();
                 fr.address = std::strtoull(j.value("address", "0").c_str(), nullptr, 16);
-                json loc = location(fr, nullptr);
-                bool inRepo = loc.contains("physicalLocation");
-                if (inRepo && first.is_null() && isUser(fr))
-                    first = location(fr, &what);
-                if (inRepo)
-                    flow.push_back({ { "location", loc } });
-                stackFrames.push_back({ { "location", loc } });
             }
-            if (!first.is_null()) {
-                if (locations.empty()) {
-                    locations.push_back(std::move(first));
-                } else {
-                    first["id"] = related.size() + 1;
-                    related.push_back(std::move(first));
-                }
-            }
-            if (!flow.empty())
-                threadFlows.push_back({ { "message", { { "text", what } } }, { "locations", std::move(flow) } });
-            if (!stackFrames.empty())
-                stacks.push_back({ { "message", { { "text", what } } }, { "frames", std::move(stackFrames) } });
+            addStack(places, frames, what);
         }
-        if (!locations.empty())
-            r["locations"] = std::move(locations);
-        if (!related.empty())
-            r["relatedLocations"] = std::move(related);
-        if (!threadFlows.empty())
-            r["codeFlows"] = json::array({ { { "threadFlows", std::move(threadFlows) } } });
-        if (!stacks.empty())
-            r["stacks"] = std::move(stacks);
+        places.into(r);
         r["partialFingerprints"] = { { "ravelFingerprint/v1", f.value("fingerprint", "") } };
         r["properties"] = {
             { "number", number },
@@ -315,6 +251,56 @@ public:
     }
 
 private:
+    // What a result's stacks give it: the first user frame in the repository of the first stack
+    // is its location, of the others related locations; each stack is a thread flow (frames in
+    // the repository) and a SARIF stack (every frame).
+    struct Places {
+        json locations = json::array(), related = json::array(), threadFlows = json::array(),
+             stacks = json::array();
+        void into(json& r)
+        {
+            if (!locations.empty())
+                r["locations"] = std::move(locations);
+            if (!related.empty())
+                r["relatedLocations"] = std::move(related);
+            if (!threadFlows.empty())
+                r["codeFlows"] = json::array({ { { "threadFlows", std::move(threadFlows) } } });
+            if (!stacks.empty())
+                r["stacks"] = std::move(stacks);
+        }
+    };
+
+    void addStack(Places& p, const std::vector<Frame>& frames, const std::string& what)
+    {
+        json flow = json::array();
+        json stackFrames = json::array();
+        json first = nullptr;
+        for (const Frame& fr : frames) {
+            json loc = location(fr, nullptr);
+            bool inRepo = loc.contains("physicalLocation");
+            if (inRepo && first.is_null() && isUser(fr))
+                first = location(fr, &what);
+            if (inRepo)
+                flow.push_back({ { "location", loc } });
+            stackFrames.push_back({ { "location", loc } });
+        }
+        if (!first.is_null()) {
+            if (p.locations.empty()) {
+                p.locations.push_back(std::move(first));
+            } else {
+                first["id"] = p.related.size() + 1;
+                p.related.push_back(std::move(first));
+            }
+        }
+        if (!flow.empty())
+            p.threadFlows.push_back({ { "message", { { "text", what } } }, { "locations", std::move(flow) } });
+        // SARIF wants result.stacks unique; one stack can stand for two things (a lock taken
+        // and the cycle edge leaving from it).
+        json stackJson = { { "message", { { "text", what } } }, { "frames", std::move(stackFrames) } };
+        if (!stackJson["frames"].empty() && std::find(p.stacks.begin(), p.stacks.end(), stackJson) == p.stacks.end())
+            p.stacks.push_back(std::move(stackJson));
+    }
+
     static bool isUser(const Frame& fr) { return Symbolizer::userFrame(std::vector<Frame> { fr }) != nullptr; }
 
     // A frame in the repository: a physical location; elsewhere only its function and site, as text.

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -236,6 +237,16 @@ def _task_children_files(pid):
     with contextlib.suppress(OSError):
         return [f"/proc/{pid}/task/{t}/children" for t in os.listdir(f"/proc/{pid}/task")]
     return []
+
+
+def in_parallel(work, count):
+    """Runs work(0) .. work(count - 1) at once, one thread each, and waits for all of them (each
+    at most LOAD_TIMEOUT): concurrent clients of a server."""
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(LOAD_TIMEOUT)
 
 
 def need(*programs):

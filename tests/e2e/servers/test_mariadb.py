@@ -7,7 +7,6 @@ on SIGTERM, and its trace opens in every tool."""
 import os
 import shutil
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
@@ -83,11 +82,7 @@ class MariadbUnderRavel(servers.ServerSuite):
             except AssertionError as e:
                 errors.append(str(e))
 
-        writers = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
-        for t in writers:
-            t.start()
-        for t in writers:
-            t.join(servers.LOAD_TIMEOUT)
+        servers.in_parallel(write, WRITERS)
         answers["writer_errors"] = errors
         answers["count"] = sql(server.port, "select count(*), sum(qty) from orders", "shop")
         answers["by_item"] = sql(server.port, "select item, count(*), sum(qty) from orders group by item "

@@ -8,7 +8,6 @@ import hashlib
 import os
 import signal
 import sys
-import threading
 import urllib.error
 import urllib.request
 
@@ -104,11 +103,7 @@ http {{
             except Exception as e:  # a refused or reset connection is a wrong answer too
                 errors.append(repr(e))
 
-        threads = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(servers.LOAD_TIMEOUT)
+        servers.in_parallel(client, CLIENTS)
         answers["errors"] = errors
         answers["load"] = sorted(set(results))
         answers["load_count"] = len(results)

@@ -11,7 +11,6 @@ import pwd
 import shutil
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
@@ -117,11 +116,7 @@ class PostgresUnderRavel(servers.ServerSuite):
             except AssertionError as e:
                 errors.append(str(e))
 
-        writers = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
-        for t in writers:
-            t.start()
-        for t in writers:
-            t.join(servers.LOAD_TIMEOUT)
+        servers.in_parallel(write, WRITERS)
         answers["writer_errors"] = errors
         answers["count"] = sql(server.port, "select count(*), sum(qty) from orders")
         answers["by_item"] = sql(server.port, "select item, count(*), sum(qty) from orders group by item order by item")
