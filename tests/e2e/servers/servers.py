@@ -355,6 +355,16 @@ class ServerSuite(unittest.TestCase):
         self.assertIn(t.status, ok_status, t.describe())
         return t
 
+    def run_processes(self):
+        """`ravel info --json`'s processes of the traced run, counted for RAVEL_SERVERS_MEASURE;
+        for servers whose processes are single-threaded (the run's processes are what to check)."""
+        r = self.tool("info", [self.trace, "--json"])
+        info = json.loads(r.out)
+        self.measured["events"] = info["events"]
+        self.measured["processes"] = len(info["processes"])
+        self.tool("info", [self.trace], key="info_text")
+        return info["processes"]
+
     def test_info_reads_the_trace(self):
         r = self.tool("info", [self.trace, "--json"])
         info = json.loads(r.out)

@@ -132,18 +132,13 @@ http {{
 
     # nginx's processes are single-threaded: the run's threads are its processes.
     def test_info_reads_the_trace(self):
-        r = self.tool("info", [self.trace, "--json"])
-        info = servers.json.loads(r.out)
-        self.measured["events"] = info["events"]
-        processes = info["processes"]
-        self.measured["processes"] = len(processes)
+        processes = self.run_processes()
         workers = [p for p in processes if p["parent"] == self.traced.pid]
         self.assertEqual(len(workers), WORKERS, f"the master and {WORKERS} workers: {processes}")
         for w in workers:
             # A worker served requests: it accepted, read files and wrote them out.
             self.assertGreater(w["events"], 0, w)
             self.assertEqual(w["end"], "exited", w)
-        self.tool("info", [self.trace], key="info_text")
 
     def test_every_worker_records_into_its_own_trace(self):
         traces = [f for f in os.listdir(self.tmp) if f.startswith(f"{self.NAME}.") and f.endswith(".ravel")]
