@@ -11,18 +11,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 
 namespace ravel::cli {
 
 namespace {
-
-std::mutex g_stemMutex;
 
 bool allDigits(const std::string& s)
 {
@@ -72,7 +68,7 @@ void TraceHandover::setMainTrace(const std::string& mainTrace)
     std::string file = std::filesystem::path(mainTrace).filename().string();
     if (file.size() > 6 && file.compare(file.size() - 6, 6, ".ravel") == 0)
         file.resize(file.size() - 6);
-    std::lock_guard<std::mutex> lock(g_stemMutex);
+    std::lock_guard<std::mutex> lock(m_stemMutex);
     m_stem = file + ".";
     m_stemKnown = true;
 }
@@ -139,7 +135,7 @@ void TraceHandover::answer(int conn)
         bool known = false;
         for (int wait = 0; wait < 100 && !known; wait++) {
             {
-                std::lock_guard<std::mutex> lock(g_stemMutex);
+                std::lock_guard<std::mutex> lock(m_stemMutex);
                 stem = m_stem;
                 known = m_stemKnown;
             }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -38,7 +39,8 @@ private:
     int m_listen = -1;
     int m_wake[2] = { -1, -1 };
     std::string m_dir;
-    std::string m_stem; // "stem." once the main trace is known
+    std::mutex m_stemMutex; // m_stem and m_stemKnown: set by the launcher, read by serve()
+    std::string m_stem;     // "stem." once the main trace is known
     std::thread m_thread;
     unsigned m_granted = 0;
     bool m_stemKnown = false;
